@@ -1,0 +1,7 @@
+#!/bin/bash
+# Installs the stack's certificate (mounted read-only) where HAProxy reads it, then runs HAProxy in
+# master-worker mode so that SIGUSR2 reloads the configuration without dropping established connections.
+set -euo pipefail
+install -m 600 /etc/faultline/tls/site.pem /etc/haproxy/certs/site.pem
+cp /etc/haproxy/haproxy.cfg /etc/haproxy/haproxy.active.cfg
+exec haproxy -W -db -f /etc/haproxy/haproxy.active.cfg

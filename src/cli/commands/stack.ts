@@ -1,0 +1,149 @@
+// `faultline stack build|up|down|status|logs` and `faultline doctor`.
+
+import type { Command } from 'commander';
+import { action } from '../run-command.js';
+import { ReferenceStack, attachStack } from '../../stack/stack.js';
+import type { StackOptions } from '../../stack/config.js';
+import { resolveStackOptions } from '../../stack/config.js';
+import { formatStatus, formatUp } from '../../stack/format.js';
+import { runDoctor, formatDoctor } from '../../stack/doctor.js';
+import { detectCompose, compose } from '../../stack/compose.js';
+import { composeEnv, composeFile } from '../../stack/config.js';
+import { IMAGE_NAMES } from '../../stack/images.js';
+import { DockerClient, LABEL } from '../../stack/docker-client.js';
+import { FaultlineError, ExitCode, invalidInput } from '../../errors.js';
+import { interruptSignal } from '../run-command.js';
+
+interface StackFlags {
+  project?: string;
+  httpPort?: string;
+  httpsPort?: string;
+  netPrefix?: string;
+  edgePrefix?: string;
+}
+
+function intFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw invalidInput(name, `"${v}" is not a number`);
+  return Number(v);
+}
+
+export function stackOptionsFrom(flags: StackFlags): Partial<StackOptions> {
+  const o: Partial<StackOptions> = {};
+  if (flags.project) o.project = flags.project;
+  const http = intFlag('http-port', flags.httpPort);
+  if (http !== undefined) o.httpPort = http;
+  const https = intFlag('https-port', flags.httpsPort);
+  if (https !== undefined) o.httpsPort = https;
+  if (flags.netPrefix) o.netPrefix = flags.netPrefix;
+  if (flags.edgePrefix) o.edgePrefix = flags.edgePrefix;
+  return o;
+}
+
+export function addStackFlags(cmd: Command): Command {
+  return cmd
+    .option('--project <name>', 'stack (compose project) name', process.env.FAULTLINE_PROJECT)
+    .option('--http-port <port>', 'loopback port for HTTP (default 8080)')
+    .option('--https-port <port>', 'loopback port for HTTPS (default 8443)')
+    .option('--net-prefix <a.b.c>', 'internal network, first three octets (default 10.213.7)')
+    .option('--edge-prefix <a.b.c>', 'edge network, first three octets (default 10.213.8)');
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+export function registerStackCommands(program: Command): void {
+  const stack = program.command('stack').description('build, start, inspect and remove the reference stack');
+
+  addStackFlags(stack.command('build').description('make the base image if needed and build the stack images (only what changed)')).action(
+    action(async (flags: StackFlags) => {
+      const s = new ReferenceStack(stackOptionsFrom(flags));
+      const started = Date.now();
+      await s.build({
+        log,
+        onProgress: (e) => log(`  ${e.image.padEnd(8)} ${e.status}${e.ms !== undefined ? ` in ${(e.ms / 1000).toFixed(1)} s` : ''}  ${e.tag}`),
+      });
+      log(`images ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }),
+  );
+
+  addStackFlags(stack.command('up').description('build what is missing, start the stack, wait until every service is healthy'))
+    .option('--timeout <seconds>', 'how long to wait for health', '180')
+    .option('--json', 'print the stack description as JSON')
+    .action(
+      action(async (flags: StackFlags & { timeout: string; json?: boolean }) => {
+        const s = new ReferenceStack(stackOptionsFrom(flags));
+        const { signal, dispose } = interruptSignal();
+        const started = Date.now();
+        try {
+          const up = await s.up({
+            signal,
+            log,
+            timeoutMs: (intFlag('timeout', flags.timeout) ?? 180) * 1000,
+            onProgress: (e) => e.status !== 'cached' && log(`  image ${e.image}: ${e.status}${e.ms !== undefined ? ` in ${(e.ms / 1000).toFixed(1)} s` : ''}`),
+          });
+          const d = await up.describe();
+          process.stdout.write(flags.json ? `${JSON.stringify(d, null, 2)}\n` : `${formatUp(d, Date.now() - started)}\n`);
+        } finally {
+          dispose();
+        }
+      }),
+    );
+
+  addStackFlags(stack.command('down').description('remove every container, network and volume of the stack (and nothing else)')).action(
+    action(async (flags: StackFlags) => {
+      const s = await attachStack(stackOptionsFrom(flags));
+      const started = Date.now();
+      const removed = await s.down({ log });
+      log(`stack ${s.project} removed (${removed.containers} containers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }),
+  );
+
+  addStackFlags(stack.command('status').description("each server's components, state, health and address"))
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (flags: StackFlags & { json?: boolean }) => {
+        const s = await attachStack(stackOptionsFrom(flags));
+        const d = await s.describe();
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+        } else {
+          process.stdout.write(`stack ${d.project}  ${d.httpsUrl}  CA ${d.caPath}\n${formatStatus(d.servers)}\n`);
+        }
+        const all = d.servers.flatMap((x) => x.components);
+        return all.length > 0 && all.every((c) => c.state === 'running' && c.health !== 'unhealthy') ? ExitCode.ok : ExitCode.failed;
+      }),
+    );
+
+  addStackFlags(stack.command('logs').description('show the logs of the stack, or of some services'))
+    .argument('[services...]', 'compose services, e.g. lb-haproxy web1-app')
+    .option('--tail <n>', 'lines per container', '100')
+    .option('-f, --follow', 'keep following')
+    .action(
+      action(async (services: string[], flags: StackFlags & { tail: string; follow?: boolean }) => {
+        const s = await attachStack(stackOptionsFrom(flags));
+        const flavour = await detectCompose();
+        if (flavour) {
+          const env = composeEnv(s.options, Object.fromEntries(IMAGE_NAMES.map((n) => [n, 'none'])), s.tls.dir);
+          await compose(flavour, ['logs', '--no-color', '--tail', flags.tail, ...(flags.follow ? ['-f'] : []), ...services], {
+            project: s.project,
+            file: composeFile,
+            env,
+            inherit: true,
+          });
+          return;
+        }
+        const docker = new DockerClient();
+        const list = (await docker.listContainers({ [LABEL.stack]: s.project })).filter((c) => !services.length || services.includes(c.service));
+        if (!list.length) throw new FaultlineError('UNKNOWN_TARGET', `no containers match ${services.join(', ') || s.project}`);
+        for (const c of list) process.stdout.write(`==> ${c.service || c.name} <==\n${await docker.logs(c.id, Number(flags.tail))}\n`);
+      }),
+    );
+
+  addStackFlags(program.command('doctor').description('check the engine, compose, base image and ports, with fix hints')).action(
+    action(async (flags: StackFlags) => {
+      const checks = await runDoctor(resolveStackOptions(stackOptionsFrom(flags)));
+      process.stdout.write(`${formatDoctor(checks)}\n`);
+      return checks.some((c) => c.status === 'fail') ? ExitCode.environment : ExitCode.ok;
+    }),
+  );
+}

@@ -1,0 +1,28 @@
+// The CLI: parse flags, call the library, set the exit code. No logic of its own.
+
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from '../errors.js';
+import { registerStackCommands } from './commands/stack.js';
+import { registerLoadCommand } from './commands/load.js';
+
+const program = new Command();
+program
+  .name('faultline')
+  .description('Chaos and load testing for live web stacks: load, faults, probes, and a report you can read.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerStackCommands(program);
+registerLoadCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit with 0; a usage error is invalid input.
+    process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput;
+  } else {
+    throw err;
+  }
+}

@@ -1,0 +1,82 @@
+// One error type for the whole toolkit: a stable code decides the exit status and how the CLI shows it.
+
+/** Exit codes, shared by every command. */
+export const ExitCode = {
+  ok: 0,
+  /** An assertion or the steady-state hypothesis failed. */
+  failed: 1,
+  /** The user's input is invalid (flags, experiment file, parameters). */
+  invalidInput: 2,
+  /** The environment failed: no Docker engine, stack will not start, target unreachable. */
+  environment: 3,
+  /** A fault could not be reverted; the stack may still be damaged. */
+  revertFailed: 4,
+  /** Interrupted by Ctrl-C / SIGTERM after cleanup ran. */
+  interrupted: 130,
+} as const;
+
+export type ErrorCode =
+  | 'INVALID_INPUT'
+  | 'UNKNOWN_FAULT'
+  | 'UNKNOWN_TARGET'
+  | 'UNSAFE_TARGET'
+  | 'DOCKER_UNAVAILABLE'
+  | 'COMPOSE_UNAVAILABLE'
+  | 'PORT_IN_USE'
+  | 'STACK_FAILED'
+  | 'BUILD_FAILED'
+  | 'TARGET_UNREACHABLE'
+  | 'TIMEOUT'
+  | 'REVERT_FAILED'
+  | 'ABORTED'
+  | 'INTERNAL';
+
+const exitByCode: Record<ErrorCode, number> = {
+  INVALID_INPUT: ExitCode.invalidInput,
+  UNKNOWN_FAULT: ExitCode.invalidInput,
+  UNKNOWN_TARGET: ExitCode.invalidInput,
+  UNSAFE_TARGET: ExitCode.invalidInput,
+  DOCKER_UNAVAILABLE: ExitCode.environment,
+  COMPOSE_UNAVAILABLE: ExitCode.environment,
+  PORT_IN_USE: ExitCode.environment,
+  STACK_FAILED: ExitCode.environment,
+  BUILD_FAILED: ExitCode.environment,
+  TARGET_UNREACHABLE: ExitCode.environment,
+  TIMEOUT: ExitCode.environment,
+  REVERT_FAILED: ExitCode.revertFailed,
+  ABORTED: ExitCode.interrupted,
+  INTERNAL: ExitCode.environment,
+};
+
+export class FaultlineError extends Error {
+  readonly code: ErrorCode;
+  /** Optional hint on how to fix it, shown after the message. */
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FaultlineError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  get exitCode(): number {
+    return exitByCode[this.code];
+  }
+}
+
+export function invalidInput(field: string, message: string): FaultlineError {
+  return new FaultlineError('INVALID_INPUT', `${field}: ${message}`);
+}
+
+/** Wraps anything thrown into a FaultlineError, keeping the original as cause. */
+export function asFaultlineError(err: unknown, fallback: ErrorCode = 'INTERNAL'): FaultlineError {
+  if (err instanceof FaultlineError) return err;
+  if (isAbortError(err)) return new FaultlineError('ABORTED', 'interrupted', { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new FaultlineError(fallback, message, { cause: err });
+}
+
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR');
+}

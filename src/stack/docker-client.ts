@@ -1,0 +1,315 @@
+// The one Docker client: every Docker API call in faultline goes through here (nothing else imports dockerode).
+
+import Docker from 'dockerode';
+import { PassThrough, type Readable } from 'node:stream';
+import { FaultlineError } from '../errors.js';
+
+export const LABEL = {
+  stack: 'faultline.stack',
+  role: 'faultline.role',
+  server: 'faultline.server',
+  component: 'faultline.component',
+  fault: 'faultline.fault',
+  network: 'faultline.network',
+} as const;
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  service: string;
+  stack: string | undefined;
+  role: string | undefined;
+  server: string | undefined;
+  component: string | undefined;
+  state: string;
+  /** 'healthy' | 'unhealthy' | 'starting' | 'none' */
+  health: string;
+  labels: Record<string, string>;
+  /** network name → IPv4 address */
+  addresses: Record<string, string>;
+  /** Published ports as "ip:hostPort->containerPort/proto". */
+  ports: string[];
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  image: string;
+  cmd: string[];
+  entrypoint?: string[];
+  labels: Record<string, string>;
+  /** Join a network by name, or share a container's network namespace ("container:<id>"). */
+  networkMode: string;
+  capAdd?: string[];
+  name?: string;
+  env?: string[];
+}
+
+const DOCKER_HINT = 'start the engine (scripts/bootstrap.sh installs and starts it on Debian) or set DOCKER_HOST';
+
+function labelFilters(labels: Record<string, string | undefined>): string[] {
+  return Object.entries(labels).map(([k, v]) => (v === undefined ? k : `${k}=${v}`));
+}
+
+export class DockerClient {
+  readonly api: Docker;
+
+  constructor(api?: Docker) {
+    this.api = api ?? new Docker();
+  }
+
+  /** Throws DOCKER_UNAVAILABLE with a fix hint when the engine does not answer. */
+  async ping(signal?: AbortSignal): Promise<void> {
+    try {
+      await Promise.race([
+        this.api.ping(),
+        new Promise((_, reject) => {
+          const s = AbortSignal.any([AbortSignal.timeout(5000), ...(signal ? [signal] : [])]);
+          s.addEventListener('abort', () => reject(new Error('no answer within 5 s')), { once: true });
+        }),
+      ]);
+    } catch (err) {
+      throw new FaultlineError('DOCKER_UNAVAILABLE', `Docker engine not reachable: ${(err as Error).message}`, { cause: err, hint: DOCKER_HINT });
+    }
+  }
+
+  async version(): Promise<{ version: string; apiVersion: string }> {
+    const v = await this.api.version();
+    return { version: v.Version, apiVersion: v.ApiVersion };
+  }
+
+  // ---- containers ----
+
+  async listContainers(labels: Record<string, string | undefined>, all = true): Promise<ContainerSummary[]> {
+    const list = await this.api.listContainers({ all, filters: { label: labelFilters(labels) } });
+    return list.map((c) => {
+      const l = c.Labels ?? {};
+      const addresses: Record<string, string> = {};
+      for (const [net, cfg] of Object.entries(c.NetworkSettings?.Networks ?? {})) if (cfg.IPAddress) addresses[net] = cfg.IPAddress;
+      const healthMatch = /\((healthy|unhealthy|health: starting)\)/.exec(c.Status ?? '');
+      const health = healthMatch ? (healthMatch[1] === 'health: starting' ? 'starting' : healthMatch[1]!) : 'none';
+      return {
+        id: c.Id,
+        name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
+        service: l['com.docker.compose.service'] ?? '',
+        stack: l[LABEL.stack],
+        role: l[LABEL.role],
+        server: l[LABEL.server],
+        component: l[LABEL.component],
+        state: c.State,
+        health,
+        labels: l,
+        addresses,
+        ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`),
+      };
+    });
+  }
+
+  async inspect(id: string): Promise<Docker.ContainerInspectInfo> {
+    return this.api.getContainer(id).inspect();
+  }
+
+  async kill(id: string, signal = 'SIGKILL'): Promise<void> {
+    await this.api.getContainer(id).kill({ signal });
+  }
+  async stop(id: string, timeoutS = 10): Promise<void> {
+    await this.api.getContainer(id).stop({ t: timeoutS });
+  }
+  async start(id: string): Promise<void> {
+    await this.api.getContainer(id).start();
+  }
+  async restart(id: string, timeoutS = 10): Promise<void> {
+    await this.api.getContainer(id).restart({ t: timeoutS });
+  }
+  async pause(id: string): Promise<void> {
+    await this.api.getContainer(id).pause();
+  }
+  async unpause(id: string): Promise<void> {
+    await this.api.getContainer(id).unpause();
+  }
+  async remove(id: string): Promise<void> {
+    await this.api.getContainer(id).remove({ force: true, v: true });
+  }
+
+  /** Runs a command inside a running container and collects its output. */
+  async exec(id: string, cmd: string[], options: { signal?: AbortSignal; stdin?: string; user?: string } = {}): Promise<ExecResult> {
+    const container = this.api.getContainer(id);
+    const exec = await container.exec({
+      Cmd: cmd,
+      AttachStdout: true,
+      AttachStderr: true,
+      AttachStdin: options.stdin !== undefined,
+      ...(options.user ? { User: options.user } : {}),
+    });
+    const stream = await exec.start({ hijack: true, stdin: options.stdin !== undefined });
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
+    out.on('data', (c: Buffer) => chunks.out.push(c));
+    err.on('data', (c: Buffer) => chunks.err.push(c));
+    this.api.modem.demuxStream(stream, out, err);
+    if (options.stdin !== undefined) {
+      stream.write(options.stdin);
+      (stream as unknown as { end(): void }).end();
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        stream.destroy();
+        reject(options.signal?.reason ?? new Error('aborted'));
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      stream.on('end', () => resolve());
+      stream.on('close', () => resolve());
+      stream.on('error', reject);
+    });
+    const info = await exec.inspect();
+    return {
+      exitCode: info.ExitCode ?? -1,
+      stdout: Buffer.concat(chunks.out).toString('utf8'),
+      stderr: Buffer.concat(chunks.err).toString('utf8'),
+    };
+  }
+
+  /** Copies a tar archive into a container (used to swap certificates and configuration). */
+  async putArchive(id: string, path: string, tarball: Buffer | Readable): Promise<void> {
+    await this.api.getContainer(id).putArchive(tarball, { path });
+  }
+
+  async logs(id: string, tail = 200): Promise<string> {
+    const buf = (await this.api.getContainer(id).logs({ stdout: true, stderr: true, tail, timestamps: true })) as unknown as Buffer;
+    return demuxBuffer(buf);
+  }
+
+  /**
+   * Starts a short-lived helper container and returns its id; it is labelled so that leftovers can be
+   * found and removed even if faultline dies.
+   */
+  async runDetached(options: RunOptions): Promise<string> {
+    const container = await this.api.createContainer({
+      Image: options.image,
+      Cmd: options.cmd,
+      ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
+      Labels: options.labels,
+      ...(options.name ? { name: options.name } : {}),
+      Env: options.env ?? [],
+      HostConfig: { NetworkMode: options.networkMode, CapAdd: options.capAdd ?? [], AutoRemove: false, Init: true },
+    });
+    await container.start();
+    return container.id;
+  }
+
+  /** Runs a helper to completion and returns its output; the container is always removed. */
+  async runToCompletion(options: RunOptions, signal?: AbortSignal): Promise<ExecResult> {
+    const id = await this.runDetached(options);
+    const container = this.api.getContainer(id);
+    try {
+      const onAbort = () => void container.kill().catch(() => undefined);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const result = (await container.wait()) as { StatusCode: number };
+      signal?.removeEventListener('abort', onAbort);
+      const out = (await container.logs({ stdout: true, stderr: false })) as unknown as Buffer;
+      const err = (await container.logs({ stdout: false, stderr: true })) as unknown as Buffer;
+      return { exitCode: result.StatusCode, stdout: demuxBuffer(out), stderr: demuxBuffer(err) };
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  // ---- images ----
+
+  async imageExists(tag: string): Promise<boolean> {
+    try {
+      await this.api.getImage(tag).inspect();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async imageId(tag: string): Promise<string | undefined> {
+    try {
+      return (await this.api.getImage(tag).inspect()).Id;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Tries to pull an image; resolves false (never throws) when no registry can be reached. */
+  async tryPull(tag: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      const stream = await this.api.pull(tag, { abortSignal: signal });
+      await new Promise<void>((resolve, reject) =>
+        this.api.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+      );
+      return this.imageExists(tag);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Builds an image from a tar build context; throws BUILD_FAILED with the builder's last error. */
+  async buildImage(context: Readable, tag: string, buildArgs: Record<string, string>, labels: Record<string, string>): Promise<void> {
+    const stream = await this.api.buildImage(context, { t: tag, buildargs: buildArgs, labels, rm: true, forcerm: true });
+    const tail: string[] = [];
+    await new Promise<void>((resolve, reject) =>
+      this.api.modem.followProgress(
+        stream,
+        (err: Error | null, output: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+          const failed = err?.message ?? output?.find((o) => o.error)?.error;
+          if (failed) reject(new FaultlineError('BUILD_FAILED', `building ${tag} failed: ${failed.trim()}\n${tail.slice(-15).join('')}`));
+          else resolve();
+        },
+        (event: { stream?: string }) => {
+          if (event.stream) tail.push(event.stream);
+          if (tail.length > 50) tail.shift();
+        },
+      ),
+    );
+  }
+
+  /** Imports a root filesystem tarball as an image (`docker import`). */
+  async importImage(tarball: Readable, repo: string, tagName: string): Promise<void> {
+    const stream = await this.api.importImage(tarball as unknown as string, { repo, tag: tagName });
+    await new Promise<void>((resolve, reject) =>
+      this.api.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  // ---- networks and volumes ----
+
+  async listNetworks(labels: Record<string, string>): Promise<Array<{ id: string; name: string; subnet: string | undefined }>> {
+    const nets = await this.api.listNetworks({ filters: { label: labelFilters(labels) } });
+    return nets.map((n) => ({ id: n.Id, name: n.Name, subnet: n.IPAM?.Config?.[0]?.Subnet }));
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<Array<{ name: string }>> {
+    const res = await this.api.listVolumes({ filters: { label: labelFilters(labels) } });
+    return (res.Volumes ?? []).map((v) => ({ name: v.Name }));
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    await this.api.getNetwork(id).remove();
+  }
+  async removeVolume(name: string): Promise<void> {
+    await this.api.getVolume(name).remove({ force: true });
+  }
+}
+
+/** Docker multiplexes stdout/stderr in 8-byte framed chunks when there is no TTY; this strips the frames. */
+export function demuxBuffer(buf: Buffer): string {
+  if (!Buffer.isBuffer(buf)) return String(buf ?? '');
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const type = buf[i];
+    const size = buf.readUInt32BE(i + 4);
+    if (type === undefined || type > 2 || i + 8 + size > buf.length) return buf.toString('utf8');
+    parts.push(buf.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return i === buf.length ? Buffer.concat(parts).toString('utf8') : buf.toString('utf8');
+}

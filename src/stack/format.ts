@@ -1,0 +1,25 @@
+// Pure renderers for stack descriptions (what `stack up` and `stack status` print).
+
+import type { ServerStatus, StackDescription } from './stack.js';
+
+export function formatStatus(servers: ServerStatus[]): string {
+  if (servers.length === 0) return 'no containers (stack is down)';
+  const rows: string[][] = [['SERVER', 'ROLE', 'ADDRESS', 'COMPONENT', 'STATE', 'HEALTH']];
+  for (const s of servers) {
+    s.components.forEach((c, i) => {
+      rows.push([i === 0 ? s.server : '', i === 0 ? s.role : '', i === 0 ? (s.address ?? '-') : '', c.component, c.state, c.health === 'none' ? '-' : c.health]);
+    });
+  }
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function formatUp(d: StackDescription, ms: number): string {
+  return [
+    `stack ${d.project} is up in ${(ms / 1000).toFixed(1)} s`,
+    `  HTTPS:  ${d.httpsUrl}/   (certificate for ${d.domain}, localhost, 127.0.0.1)`,
+    `  HTTP:   ${d.httpUrl}/    (301 to HTTPS)`,
+    `  CA:     ${d.caPath}`,
+    `  try:    curl --cacert ${d.caPath} ${d.httpsUrl}/whoami`,
+  ].join('\n');
+}

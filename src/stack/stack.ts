@@ -1,0 +1,293 @@
+// The reference stack's lifecycle: a ReferenceStack is built and brought up into a StartedStack, which
+// describes itself (servers, addresses, endpoints, CA) and can be taken down again.
+
+import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FaultlineError } from '../errors.js';
+import { retryUntil } from '../util/retry.js';
+import { request } from '../util/http.js';
+import { DockerClient, LABEL, type ContainerSummary } from './docker-client.js';
+import { compose, requireCompose, detectCompose } from './compose.js';
+import { composeEnv, composeFile, resolveStackOptions, stateDir, type StackOptions } from './config.js';
+import { ensureBaseImage } from './base-image.js';
+import { buildImages, IMAGE_NAMES, type ImageTags, type BuildProgress } from './images.js';
+import { ensureStackTls, type StackTls } from './tls.js';
+import { portFree } from './ports.js';
+
+export interface ComponentStatus {
+  component: string;
+  container: string;
+  id: string;
+  state: string;
+  health: string;
+}
+
+export interface ServerStatus {
+  server: string;
+  role: string;
+  /** Address on the internal network. */
+  address: string | undefined;
+  components: ComponentStatus[];
+}
+
+export interface StackDescription {
+  project: string;
+  httpUrl: string;
+  httpsUrl: string;
+  caPath: string;
+  domain: string;
+  netPrefix: string;
+  edgePrefix: string;
+  stateDir: string;
+  servers: ServerStatus[];
+}
+
+interface StackRecord {
+  options: StackOptions;
+  images: Partial<ImageTags>;
+  startedAt: string;
+}
+
+export type Log = (line: string) => void;
+const quiet: Log = () => undefined;
+
+/** The internal addresses of the reference stack's servers, fixed by compose/docker-compose.yml. */
+export function serverAddresses(netPrefix: string): Record<string, string> {
+  return {
+    monitor: `${netPrefix}.5`,
+    lb: `${netPrefix}.10`,
+    web1: `${netPrefix}.21`,
+    web2: `${netPrefix}.22`,
+    web3: `${netPrefix}.23`,
+    'db-primary': `${netPrefix}.31`,
+    'db-replica': `${netPrefix}.32`,
+  };
+}
+
+/** Groups a stack's containers into servers (pure). */
+export function groupServers(containers: ContainerSummary[], internalNetwork: string): ServerStatus[] {
+  const byServer = new Map<string, ServerStatus>();
+  for (const c of containers) {
+    if (!c.server || c.labels[LABEL.fault]) continue;
+    let s = byServer.get(c.server);
+    if (!s) {
+      s = { server: c.server, role: c.role ?? '', address: undefined, components: [] };
+      byServer.set(c.server, s);
+    }
+    if (c.component === 'host') s.address = c.addresses[internalNetwork] ?? Object.values(c.addresses)[0];
+    s.components.push({ component: c.component ?? '?', container: c.name, id: c.id, state: c.state, health: c.health });
+  }
+  const order = ['lb', 'web', 'db-primary', 'db-replica', 'monitor'];
+  return [...byServer.values()]
+    .map((s) => ({ ...s, components: s.components.sort((a, b) => (a.component === 'host' ? -1 : b.component === 'host' ? 1 : a.component.localeCompare(b.component))) }))
+    .sort((a, b) => order.indexOf(a.role) - order.indexOf(b.role) || a.server.localeCompare(b.server));
+}
+
+export function isReady(c: Pick<ContainerSummary, 'state' | 'health'>): boolean {
+  return c.state === 'running' && (c.health === 'healthy' || c.health === 'none');
+}
+
+export class ReferenceStack {
+  readonly options: StackOptions;
+  readonly docker: DockerClient;
+
+  constructor(options: Partial<StackOptions> = {}, docker = new DockerClient()) {
+    this.options = resolveStackOptions(options);
+    this.docker = docker;
+  }
+
+  get stateDir(): string {
+    return stateDir(this.options);
+  }
+
+  /** Makes the base image if needed and builds the stack's images (only those whose context changed). */
+  async build(options: { signal?: AbortSignal; log?: Log; onProgress?: BuildProgress } = {}): Promise<ImageTags> {
+    await this.docker.ping(options.signal);
+    const base = await ensureBaseImage(this.docker, { ...(options.signal ? { signal: options.signal } : {}), ...(options.log ? { log: options.log } : {}) });
+    options.log?.(`base image: ${base.image} (${base.source})`);
+    return buildImages(this.docker, base.image, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  }
+
+  /**
+   * Brings the stack up (idempotent) and waits until every container is healthy and the LB serves HTTPS
+   * from all three web servers. If this call started it and it fails, everything it started is removed.
+   */
+  async up(options: { signal?: AbortSignal; log?: Log; timeoutMs?: number; onProgress?: BuildProgress } = {}): Promise<StartedStack> {
+    const log = options.log ?? quiet;
+    const signal = options.signal;
+    await this.docker.ping(signal);
+    const flavour = await requireCompose();
+    const before = await this.docker.listContainers({ [LABEL.stack]: this.options.project });
+    await this.checkPorts(before);
+    const images = await this.build({ ...(signal ? { signal } : {}), log, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const tls = await ensureStackTls(join(this.stateDir, 'tls'), this.options.project, this.options.domain);
+    await mkdir(this.stateDir, { recursive: true });
+    const record: StackRecord = { options: this.options, images, startedAt: new Date().toISOString() };
+    await writeFile(join(this.stateDir, 'stack.json'), JSON.stringify(record, null, 2));
+    const env = composeEnv(this.options, images, tls.lbDir);
+    const started = new StartedStack(this.options, this.docker, tls);
+    try {
+      log(`starting ${this.options.project} with ${flavour.argv.join(' ')} ${flavour.version}`);
+      await compose(flavour, ['up', '-d', '--remove-orphans'], { project: this.options.project, file: composeFile, env, ...(signal ? { signal } : {}) });
+      await started.waitReady({ timeoutMs: options.timeoutMs ?? 120_000, ...(signal ? { signal } : {}), log });
+      return started;
+    } catch (err) {
+      if (before.length === 0) {
+        log('start failed; removing what was started');
+        await started.down().catch(() => undefined);
+      }
+      throw err instanceof FaultlineError ? err : new FaultlineError('STACK_FAILED', `stack did not come up: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Fails before anything starts when a port the LB would publish is taken by something else. */
+  private async checkPorts(existing: ContainerSummary[]): Promise<void> {
+    const ours = new Set(existing.flatMap((c) => c.ports.map((p) => Number(/:(\d+)->/.exec(p)?.[1]))));
+    for (const [name, port] of [['https-port', this.options.httpsPort], ['http-port', this.options.httpPort]] as const) {
+      if (ours.has(port)) continue;
+      if (!(await portFree(port))) {
+        throw new FaultlineError('PORT_IN_USE', `port ${port} on 127.0.0.1 (${name}) is already in use`, {
+          hint: `free it, or choose another with --${name}`,
+        });
+      }
+    }
+  }
+}
+
+export class StartedStack {
+  constructor(
+    readonly options: StackOptions,
+    readonly docker: DockerClient,
+    readonly tls: Pick<StackTls, 'caPath' | 'dir'> & Partial<StackTls>,
+  ) {}
+
+  get project(): string {
+    return this.options.project;
+  }
+  get httpsUrl(): string {
+    return `https://localhost:${this.options.httpsPort}`;
+  }
+  get httpUrl(): string {
+    return `http://localhost:${this.options.httpPort}`;
+  }
+  get stateDir(): string {
+    return stateDir(this.options);
+  }
+  get internalNetwork(): string {
+    return `${this.project}_internal`;
+  }
+  get edgeNetwork(): string {
+    return `${this.project}_edge`;
+  }
+  get addresses(): Record<string, string> {
+    return serverAddresses(this.options.netPrefix);
+  }
+
+  async ca(): Promise<string> {
+    return readFile(this.tls.caPath, 'utf8');
+  }
+
+  async containers(): Promise<ContainerSummary[]> {
+    return this.docker.listContainers({ [LABEL.stack]: this.project });
+  }
+
+  async status(): Promise<ServerStatus[]> {
+    return groupServers(await this.containers(), this.internalNetwork);
+  }
+
+  async describe(): Promise<StackDescription> {
+    return {
+      project: this.project,
+      httpUrl: this.httpUrl,
+      httpsUrl: this.httpsUrl,
+      caPath: this.tls.caPath,
+      domain: this.options.domain,
+      netPrefix: this.options.netPrefix,
+      edgePrefix: this.options.edgePrefix,
+      stateDir: this.stateDir,
+      servers: await this.status(),
+    };
+  }
+
+  /** Waits for every container to be running and healthy, then for HTTPS answers from all web servers. */
+  async waitReady(options: { timeoutMs: number; signal?: AbortSignal; log?: Log }): Promise<void> {
+    const deadline = Date.now() + options.timeoutMs;
+    const expected = await this.expectedServiceCount();
+    let lastReport = '';
+    await retryUntil(
+      () => this.containers(),
+      (list) => {
+        const services = list.filter((c) => !c.labels[LABEL.fault]);
+        const ready = services.filter(isReady).length;
+        const failed = services.filter((c) => c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy');
+        if (failed.length) {
+          throw new FaultlineError('STACK_FAILED', `${failed.map((c) => `${c.service || c.name} is ${c.health === 'unhealthy' ? 'unhealthy' : c.state}`).join(', ')}`, {
+            hint: `see \`faultline stack logs ${failed[0]?.service ?? ''}\``,
+          });
+        }
+        const report = `${ready}/${expected} containers ready`;
+        if (report !== lastReport) options.log?.(report);
+        lastReport = report;
+        return services.length >= expected && ready === services.length;
+      },
+      { timeoutMs: options.timeoutMs, intervalMs: 500, what: 'every container to be healthy', ...(options.signal ? { signal: options.signal } : {}) },
+    ).catch((err: unknown) => {
+      throw err instanceof FaultlineError && err.code !== 'TIMEOUT' ? err : new FaultlineError('STACK_FAILED', (err as Error).message, { cause: err });
+    });
+    const ca = await this.ca();
+    const seen = new Set<string>();
+    await retryUntil(
+      async () => {
+        const res = await request(`${this.httpsUrl}/whoami`, { ca, timeoutMs: 2000, ...(options.signal ? { signal: options.signal } : {}) });
+        if (res.status === 200) seen.add((JSON.parse(res.body) as { server: string }).server);
+        return seen.size;
+      },
+      (n) => n >= 3,
+      { timeoutMs: Math.max(5000, deadline - Date.now()), intervalMs: 100, what: `HTTPS answers from all three web servers at ${this.httpsUrl}`, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    options.log?.('load balancer serves HTTPS from web1, web2 and web3');
+  }
+
+  private async expectedServiceCount(): Promise<number> {
+    // 3 web servers × 4 containers + lb 2 + each db 3 + monitor 2.
+    return 22;
+  }
+
+  /** Removes every container, network and volume of this stack (by compose, then by label) and nothing else. */
+  async down(options: { signal?: AbortSignal; log?: Log } = {}): Promise<{ containers: number; networks: number; volumes: number }> {
+    const flavour = await detectCompose();
+    const before = await this.containers();
+    if (flavour && before.some((c) => c.labels['com.docker.compose.project'] === this.project)) {
+      const images = Object.fromEntries(IMAGE_NAMES.map((n) => [n, 'none']));
+      const env = composeEnv(this.options, images, this.tls.dir);
+      await compose(flavour, ['down', '-v', '--remove-orphans', '--timeout', '2'], { project: this.project, file: composeFile, env, ...(options.signal ? { signal: options.signal } : {}) });
+    }
+    // Anything left with the stack's label: helpers from faults and probes, a stack started without compose.
+    const label = { [LABEL.stack]: this.project };
+    const leftovers = await this.docker.listContainers(label);
+    await Promise.all(leftovers.map((c) => this.docker.remove(c.id).catch(() => undefined)));
+    const networks = await this.docker.listNetworks(label);
+    for (const n of networks) await this.docker.removeNetwork(n.id).catch(() => undefined);
+    const volumes = await this.docker.listVolumes(label);
+    for (const v of volumes) await this.docker.removeVolume(v.name).catch(() => undefined);
+    await rm(join(this.stateDir, 'stack.json'), { force: true });
+    return { containers: before.length, networks: networks.length, volumes: volumes.length };
+  }
+}
+
+/** Attaches to a running stack by its project label (also one faultline did not start). */
+export async function attachStack(partial: Partial<StackOptions> = {}, docker = new DockerClient()): Promise<StartedStack> {
+  let options = resolveStackOptions(partial);
+  try {
+    const record = JSON.parse(await readFile(join(stateDir(options), 'stack.json'), 'utf8')) as StackRecord;
+    options = { ...record.options, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
+  } catch {
+    // not started by faultline here: the defaults (or the caller's options) describe it
+  }
+  await docker.ping();
+  const dir = join(stateDir(options), 'tls');
+  return new StartedStack(options, docker, { dir, caPath: join(dir, 'ca.pem') });
+}

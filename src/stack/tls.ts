@@ -1,0 +1,161 @@
+// The stack's own certificate authority and the LB's certificate, and a general certificate issuer that
+// the certificate faults reuse (expired, wrong host, self-signed, weak key, SHA-1).
+
+import { generateKeyPairSync, X509Certificate, createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import forge from 'node-forge';
+
+export interface KeyPair {
+  keyPem: string;
+  certPem: string;
+}
+
+export interface CertificateSpec {
+  commonName: string;
+  /** DNS names and IP addresses; IPs are recognised by their shape. */
+  altNames: string[];
+  notBefore: Date;
+  notAfter: Date;
+  keyBits?: number;
+  hash?: 'sha256' | 'sha1';
+  /** Signs with this CA; self-signed when absent. */
+  issuer?: KeyPair;
+  isCa?: boolean;
+  organization?: string;
+}
+
+const DAY = 86_400_000;
+
+function rsaKey(bits: number): forge.pki.rsa.PrivateKey {
+  // Node's native generator: forge's pure-JS one takes seconds for 2048 bits.
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  return forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
+}
+
+function serial(): string {
+  // Positive 16-byte serial (leading nibble < 8 keeps it positive in DER).
+  const hex = forge.util.bytesToHex(forge.random.getBytesSync(16));
+  return `${(parseInt(hex[0]!, 16) & 0x7).toString(16)}${hex.slice(1)}`;
+}
+
+/** Issues a certificate as described; pure apart from randomness. */
+export function issueCertificate(spec: CertificateSpec): KeyPair {
+  const key = rsaKey(spec.keyBits ?? 2048);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.serialNumber = serial();
+  cert.validity.notBefore = spec.notBefore;
+  cert.validity.notAfter = spec.notAfter;
+  const subject = [
+    { name: 'commonName', value: spec.commonName },
+    { name: 'organizationName', value: spec.organization ?? 'faultline' },
+  ];
+  cert.setSubject(subject);
+  let signingKey = key;
+  if (spec.issuer) {
+    const caCert = forge.pki.certificateFromPem(spec.issuer.certPem);
+    cert.setIssuer(caCert.subject.attributes);
+    signingKey = forge.pki.privateKeyFromPem(spec.issuer.keyPem) as forge.pki.rsa.PrivateKey;
+  } else {
+    cert.setIssuer(subject);
+  }
+  const extensions: object[] = [];
+  if (spec.isCa) {
+    extensions.push({ name: 'basicConstraints', cA: true, critical: true });
+    extensions.push({ name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true });
+  } else {
+    extensions.push({ name: 'basicConstraints', cA: false });
+    extensions.push({ name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true });
+    extensions.push({ name: 'extKeyUsage', serverAuth: true });
+    extensions.push({
+      name: 'subjectAltName',
+      altNames: spec.altNames.map((n) => (/^[\d.]+$/.test(n) || n.includes(':') ? { type: 7, ip: n } : { type: 2, value: n })),
+    });
+  }
+  extensions.push({ name: 'subjectKeyIdentifier' });
+  cert.setExtensions(extensions);
+  const md = spec.hash === 'sha1' ? forge.md.sha1.create() : forge.md.sha256.create();
+  cert.sign(signingKey, md);
+  return { keyPem: forge.pki.privateKeyToPem(key), certPem: forge.pki.certificateToPem(cert) };
+}
+
+export function createCa(name: string, now = new Date()): KeyPair {
+  return issueCertificate({
+    commonName: `faultline CA (${name})`,
+    altNames: [],
+    notBefore: new Date(now.getTime() - DAY),
+    notAfter: new Date(now.getTime() + 3650 * DAY),
+    isCa: true,
+  });
+}
+
+export function serverAltNames(domain: string): string[] {
+  return [domain, `*.${domain}`, 'localhost', '127.0.0.1', '::1'];
+}
+
+export interface StackTls {
+  dir: string;
+  /** The folder mounted into the LB: holds site.pem (certificate + key) only. */
+  lbDir: string;
+  caPath: string;
+  ca: KeyPair;
+  site: KeyPair;
+  /** SHA-256 fingerprint of the site certificate, as Node's X509Certificate prints it. */
+  fingerprint: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Makes (once) the stack's CA and the LB certificate under <stateDir>/tls; reuses them while the site
+ * certificate has more than a week to live, so browsers that trusted the CA keep trusting it.
+ */
+export async function ensureStackTls(dir: string, project: string, domain: string, now = new Date()): Promise<StackTls> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const caPath = join(dir, 'ca.pem');
+  let ca: KeyPair;
+  if ((await exists(caPath)) && (await exists(join(dir, 'ca-key.pem')))) {
+    ca = { certPem: await readFile(caPath, 'utf8'), keyPem: await readFile(join(dir, 'ca-key.pem'), 'utf8') };
+  } else {
+    ca = createCa(project, now);
+    await writeFile(join(dir, 'ca-key.pem'), ca.keyPem, { mode: 0o600 });
+    await writeFile(caPath, ca.certPem);
+  }
+  // Only the LB's own file is mounted into the LB (tls/lb), never the CA key.
+  await mkdir(join(dir, 'lb'), { recursive: true });
+  const sitePath = join(dir, 'lb', 'site.pem');
+  let site: KeyPair | undefined;
+  if (await exists(sitePath)) {
+    const pem = await readFile(sitePath, 'utf8');
+    const certPem = pem.slice(0, pem.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length) + '\n';
+    const keyPem = pem.slice(pem.indexOf('-----BEGIN RSA PRIVATE KEY-----'));
+    const x = new X509Certificate(certPem);
+    if (new Date(x.validTo).getTime() - now.getTime() > 7 * DAY && x.checkIssued(new X509Certificate(ca.certPem))) site = { certPem, keyPem };
+  }
+  if (!site) {
+    site = issueCertificate({
+      commonName: domain,
+      altNames: serverAltNames(domain),
+      notBefore: new Date(now.getTime() - DAY),
+      notAfter: new Date(now.getTime() + 90 * DAY),
+      issuer: ca,
+    });
+    // HAProxy reads certificate and key from one file.
+    await writeFile(sitePath, site.certPem + site.keyPem, { mode: 0o644 });
+  }
+  return { dir, lbDir: join(dir, 'lb'), caPath, ca, site, fingerprint: new X509Certificate(site.certPem).fingerprint256 };
+}
+
+export function fingerprintOf(certPem: string): string {
+  return new X509Certificate(certPem).fingerprint256;
+}
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
