@@ -202,6 +202,34 @@ export class DockerClient {
     return container.id;
   }
 
+  /**
+   * Follows a container's output from its start until a line matches (resolves with that line); rejects
+   * when the container exits first (with its output), on timeout, or on abort. Used to learn, without
+   * polling, that a helper has applied its fault.
+   */
+  async waitForOutput(id: string, pattern: RegExp, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string> {
+    const stream = (await this.api.getContainer(id).logs({ follow: true, stdout: true, stderr: true })) as unknown as Readable;
+    const out = new PassThrough();
+    let text = '';
+    this.api.modem.demuxStream(stream, out, out);
+    const deadline = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])]);
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const onAbort = () => reject(options.signal?.aborted ? options.signal.reason : new FaultlineError('TIMEOUT', `no "${pattern.source}" from ${id.slice(0, 12)} within ${options.timeoutMs} ms: ${text.trim().slice(-500)}`));
+        deadline.addEventListener('abort', onAbort, { once: true });
+        out.on('data', (c: Buffer) => {
+          text += c.toString('utf8');
+          const line = text.split('\n').find((l) => pattern.test(l));
+          if (line !== undefined) resolve(line);
+        });
+        stream.on('end', () => reject(new Error(`exited before "${pattern.source}": ${text.trim().slice(-500)}`)));
+        stream.on('error', reject);
+      });
+    } finally {
+      stream.destroy();
+    }
+  }
+
   /** Runs a helper to completion and returns its output; the container is always removed. */
   async runToCompletion(options: RunOptions, signal?: AbortSignal): Promise<ExecResult> {
     const id = await this.runDetached(options);

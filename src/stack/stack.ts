@@ -194,6 +194,17 @@ export class StartedStack {
     return this.docker.listContainers({ [LABEL.stack]: this.project });
   }
 
+  /**
+   * The image helpers run from (vantage points, network and resource faults): the stack's own host image,
+   * found through a running host container, so it also works for a stack faultline did not start.
+   */
+  async helperImage(): Promise<string> {
+    const hosts = (await this.containers()).filter((c) => c.component === 'host' && c.state === 'running');
+    const first = hosts[0];
+    if (!first) throw new FaultlineError('STACK_FAILED', `stack ${this.project} has no running server; start it with \`faultline stack up\``);
+    return (await this.docker.inspect(first.id)).Config.Image;
+  }
+
   async status(): Promise<ServerStatus[]> {
     return groupServers(await this.containers(), this.internalNetwork);
   }
