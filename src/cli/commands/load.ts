@@ -1,0 +1,133 @@
+// `faultline load <url>`: parse flags into LoadOptionsInput, run the engine, print progress and the result.
+// All checking happens before a socket opens; the library decides everything else.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ExitCode, invalidInput } from '../../errors.js';
+import { parseDurationMs } from '../../util/duration.js';
+import { action, interruptSignal } from '../run-command.js';
+import {
+  formatResult,
+  formatResultLine,
+  isInteractive,
+  loadResultToJSON,
+  parseRate,
+  progressListener,
+  startLoad,
+} from '../../load/index.js';
+import type { LoadOptionsInput } from '../../load/index.js';
+
+interface LoadFlags {
+  rate?: string;
+  connections?: string;
+  pipelining?: string;
+  duration?: string;
+  requests?: string;
+  mix?: string;
+  idRange?: string;
+  ca?: string;
+  insecure?: boolean;
+  servername?: string;
+  hostHeader?: string;
+  bucket?: string;
+  maxInFlight?: string;
+  timeout?: string;
+  drain?: string;
+  runId?: string;
+  ledger?: string;
+  json?: boolean;
+  allowRemoteTarget?: boolean;
+}
+
+function wholeNumber(field: string, text: string): number {
+  if (!/^\s*\d+\s*$/.test(text)) throw invalidInput(field, `must be a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function duration(field: string, text: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === null) throw invalidInput(field, `expected a duration like 30s, 250ms or 2m, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** Flags to library input; reads the CA file (no network). Exported for tests. */
+export function loadInputFromFlags(url: string, f: LoadFlags): LoadOptionsInput {
+  if (f.rate !== undefined && f.connections !== undefined) {
+    throw invalidInput('rate', 'cannot be combined with --connections: use --rate for paced load or --connections for closed load');
+  }
+  const input: LoadOptionsInput = { url };
+  if (f.rate !== undefined) input.rate = parseRate(f.rate);
+  if (f.connections !== undefined) input.connections = wholeNumber('connections', f.connections);
+  if (f.pipelining !== undefined) input.pipelining = wholeNumber('pipelining', f.pipelining);
+  if (f.duration !== undefined) input.durationMs = duration('duration', f.duration);
+  if (f.requests !== undefined) input.requests = wholeNumber('requests', f.requests);
+  if (f.mix !== undefined) input.mix = f.mix;
+  if (f.idRange !== undefined) {
+    const m = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(f.idRange);
+    if (!m) throw invalidInput('id-range', `expected min..max like 1..1000, got ${JSON.stringify(f.idRange)}`);
+    input.idRange = { min: Number(m[1]), max: Number(m[2]) };
+  }
+  if (f.insecure) input.insecure = true;
+  if (f.servername !== undefined) input.servername = f.servername;
+  if (f.hostHeader !== undefined) input.hostHeader = f.hostHeader;
+  if (f.bucket !== undefined) input.bucketMs = duration('bucket', f.bucket);
+  if (f.maxInFlight !== undefined) input.maxInFlight = wholeNumber('max-in-flight', f.maxInFlight);
+  if (f.timeout !== undefined) input.timeoutMs = duration('timeout', f.timeout);
+  if (f.drain !== undefined) input.drainMs = duration('drain', f.drain);
+  if (f.runId !== undefined) input.runId = f.runId;
+  if (f.allowRemoteTarget) input.allowRemoteTarget = true;
+  if (f.ca !== undefined) {
+    try {
+      input.ca = readFileSync(f.ca, 'utf8');
+    } catch (err) {
+      throw invalidInput('ca', `cannot read ${f.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return input;
+}
+
+export function registerLoadCommand(program: Command): void {
+  program
+    .command('load')
+    .description('Drive HTTP load at a target and measure it truthfully: a timeline of outcomes, errors by code, a ledger of writes.')
+    .argument('<url>', 'target URL; only 127.0.0.1, ::1 or localhost unless --allow-remote-target')
+    .option('--rate <n>', 'paced (open model): arrival rate in req/s, or a ramp like 100..1000')
+    .option('--connections <n>', 'closed model: concurrent connections (default 10)')
+    .option('--pipelining <n>', 'closed model: requests in flight per connection (default 1)')
+    .option('--duration <d>', 'how long to send, e.g. 30s, 2m (default 30s)')
+    .option('--requests <n>', 'stop after this many requests')
+    .option('--mix <spec>', 'workload by ratio, e.g. read=9,write=1 (kinds: read, whoami, write); default GET <url>')
+    .option('--id-range <min..max>', 'ids reads use until writes in this run returned some (default 1..100)')
+    .option('--ca <file>', 'verify the server certificate against this CA (PEM)')
+    .option('--insecure', 'do not verify the server certificate (an explicit choice, shown in the result)')
+    .option('--servername <name>', 'TLS server name (SNI, and the name the certificate must match)')
+    .option('--host-header <name>', 'Host header to send; for an IP URL over https it is also the default servername')
+    .option('--bucket <d>', 'timeline bucket width (default 100ms)')
+    .option('--max-in-flight <n>', 'paced: bound on requests in flight; over it a due request is dropped and counted (default 1000)')
+    .option('--timeout <d>', 'a request without an answer after this fails with ETIMEDOUT (default 10s)')
+    .option('--drain <d>', 'after sending stops, wait this long for answers in flight (default 2s)')
+    .option('--run-id <id>', 'prefix of write keys (letters and digits; default: generated)')
+    .option('--ledger <file>', 'also write the write ledger as JSON to this file')
+    .option('--json', 'print the full result (timeline, ledger, summary) as JSON')
+    .option('--allow-remote-target', 'allow a target that is not a loopback address')
+    .action(
+      action(async (url: string, flags: LoadFlags) => {
+        const input = loadInputFromFlags(url, flags);
+        const interactive = !flags.json && isInteractive(process.stderr);
+        const interrupt = interruptSignal();
+        try {
+          const job = startLoad(input, {
+            signal: interrupt.signal,
+            ...(interactive ? { onEvent: progressListener((text) => process.stderr.write(text)) } : {}),
+          });
+          const result = await job.result;
+          if (flags.ledger) writeFileSync(flags.ledger, `${JSON.stringify(result.ledger.toJSON(), null, 2)}\n`);
+          if (flags.json) process.stdout.write(`${JSON.stringify(loadResultToJSON(result))}\n`);
+          else process.stdout.write(`${interactive ? formatResult(result) : formatResultLine(result)}\n`);
+          return result.stopReason === 'aborted' ? ExitCode.interrupted : ExitCode.ok;
+        } finally {
+          interrupt.dispose();
+        }
+      }),
+    );
+}

@@ -1,0 +1,352 @@
+// The closed driver: autocannon's clients drive N connections as fast as the target answers ("how much can it take"),
+// while we own the parts autocannon gets wrong across failures (see DESIGN.md, "autocannon defects"):
+//  - timing: our own FIFO of send times per connection, cleared when a connection dies, so latency after an error is right;
+//  - errors: every request that was on a dead connection is one failed request, by code; reconnect attempts are not errors;
+//  - reconnects: back off 10 ms doubling to 1 s (reset by the first answer), instead of reconnecting in a tight loop;
+//  - TLS: we open the sockets ourselves, verifying against the CA unless --insecure (autocannon hardcodes no verification).
+// This patches a few methods on autocannon@8's per-connection Client (_connect, _doRequest, _destroyConnection) through
+// its documented setupClient hook; request building, response parsing and the run loop stay autocannon's.
+
+import net from 'node:net';
+import tls from 'node:tls';
+import type { EventEmitter } from 'node:events';
+import autocannon from 'autocannon';
+import { Backoff } from './backoff.js';
+import { errorCodeOf } from './error-code.js';
+import { recordFailure, recordResponse } from './driver.js';
+import type { Driver, DriverContext, DriverReport, InFlightRequest } from './driver.js';
+import type { PlannedRequest } from './workload.js';
+import { FaultlineError } from '../errors.js';
+
+/** The parts of autocannon@8's lib/httpClient.js Client that we use or replace. */
+interface AcRequest {
+  requestBuffer: Buffer;
+  onResponse?: (status: number, body: string) => void;
+}
+interface AcClient extends EventEmitter {
+  conn: net.Socket | null;
+  parser: { initialize(type: string): void; execute(chunk: Buffer): unknown };
+  pipelinedRequests: { insertRequest(req: unknown): void; clear(): void; addByteCount(n: number): void };
+  requestIterator: { nextRequest(): unknown; currentRequest: AcRequest; context: { plan?: PlannedRequest }; requests: AcRequest[] };
+  timeoutTicker: { reschedule(ms: number): void };
+  timeout: number;
+  reqsMade: number;
+  destroyed: boolean;
+  _connect(): void;
+  _doRequest(): void;
+  _destroyConnection(): void;
+}
+
+interface Connection {
+  socket: net.Socket;
+  /** TCP (or TLS) handshake done: request bytes may have reached the server. */
+  connected: boolean;
+  /** At least one answer came on this connection. */
+  answered: boolean;
+  /** The server said Connection: close; send nothing more on it. */
+  closing: boolean;
+  /** The response that said so is complete: whatever is still pipelined behind it was never processed. */
+  closed: boolean;
+  down: boolean;
+}
+
+interface ClientState {
+  client: AcClient;
+  conn: Connection | null;
+  inflight: InFlightRequest[];
+  backoff: Backoff;
+  reconnectTimer: NodeJS.Timeout | null;
+}
+
+export class ClosedDriver implements Driver {
+  private readonly states: ClientState[] = [];
+  private readonly host: string;
+  private readonly port: number;
+  private readonly secure: boolean;
+  private sent = 0;
+  private lastSendMs = 0;
+  private inflightTotal = 0;
+  private sendingEndedMs: number | null = null;
+  private finished = false;
+  private instance: autocannon.Instance | null = null;
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private drainTimer: NodeJS.Timeout | null = null;
+  private abandoned = 0;
+  private resolve: ((r: DriverReport) => void) | null = null;
+  private acDone = false;
+  private report: DriverReport | null = null;
+
+  constructor(private readonly ctx: DriverContext) {
+    const u = ctx.options.url;
+    this.secure = u.protocol === 'https:';
+    this.host = u.hostname.replace(/^\[|\]$/g, '');
+    this.port = u.port ? Number(u.port) : this.secure ? 443 : 80;
+  }
+
+  inFlight(): number {
+    return this.inflightTotal;
+  }
+
+  run(): Promise<DriverReport> {
+    const o = this.ctx.options;
+    const workload = this.ctx.workload;
+    const first = workload.isStatic ? workload.next() : null;
+    const request = first
+      ? { method: first.method, path: first.path }
+      : {
+          // Built per request by autocannon's iterator; the plan rides on the per-connection context.
+          setupRequest: (req: Record<string, unknown>, context: { plan?: PlannedRequest }) => {
+            const plan = workload.next();
+            context.plan = plan;
+            const headers = { ...(req.headers as Record<string, string>) };
+            if (plan.body !== null) headers['content-type'] = 'application/json';
+            return { ...req, method: plan.method, path: plan.path, body: plan.body ?? undefined, headers };
+          },
+        };
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      const opts = {
+        url: o.url.toString(),
+        connections: o.connections,
+        pipelining: o.pipelining,
+        timeout: o.timeoutMs / 1000,
+        // We stop autocannon ourselves; its own duration is only a backstop so it can never run on.
+        duration: Math.ceil((o.durationMs + o.drainMs) / 1000) + 5,
+        // Its sampling interval is how soon it notices stop(); the samples themselves are unused.
+        sampleInt: 100,
+        headers: o.hostHeader ? { host: o.hostHeader } : {},
+        requests: [request],
+        setupClient: (client: unknown) => this.setupClient(client as AcClient),
+      } as unknown as autocannon.Options;
+      try {
+        this.instance = autocannon(opts, (err: Error | null) => {
+          this.acDone = true;
+          if (err && !this.report) reject(new FaultlineError('INTERNAL', `closed driver: ${err.message}`, { cause: err }));
+          else this.settle();
+        });
+      } catch (err) {
+        reject(new FaultlineError('INTERNAL', `closed driver: ${(err as Error).message}`, { cause: err }));
+        return;
+      }
+      this.armDeadline();
+    });
+  }
+
+  /** Node timers run on a millisecond clock and may fire a little early: re-arm until the deadline has really passed. */
+  private armDeadline(): void {
+    const left = this.ctx.options.durationMs - this.ctx.now();
+    if (left <= 0) this.stop(this.ctx.options.drainMs);
+    else this.deadlineTimer = setTimeout(() => this.armDeadline(), Math.ceil(left));
+  }
+
+  stop(drainMs: number): void {
+    if (this.sendingEndedMs === null) {
+      this.sendingEndedMs = Math.min(this.ctx.now(), this.ctx.options.durationMs);
+      if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+      for (const s of this.states) this.clearReconnect(s);
+    }
+    if (drainMs <= 0 || this.inflightTotal === 0) this.finish();
+    else if (!this.drainTimer) this.drainTimer = setTimeout(() => this.finish(), drainMs);
+  }
+
+  private maySend(): boolean {
+    if (this.sendingEndedMs !== null || this.finished) return false;
+    if (this.countReached()) return false;
+    if (this.ctx.now() >= this.ctx.options.durationMs) {
+      this.stop(this.ctx.options.drainMs);
+      return false;
+    }
+    return true;
+  }
+
+  private setupClient(client: AcClient): void {
+    const state: ClientState = { client, conn: null, inflight: [], backoff: new Backoff(), reconnectTimer: null };
+    this.states.push(state);
+    const first = client.requestIterator.requests[0];
+    if (first) first.onResponse = (status, body) => this.onAnswer(state, status, body);
+    client.on('headers', (info: { shouldKeepAlive?: boolean }) => {
+      if (info.shouldKeepAlive === false && state.conn) state.conn.closing = true;
+    });
+    client._connect = () => this.connect(state);
+    client._doRequest = () => this.sendOne(state);
+    // autocannon calls this on its request timeout (then _connect) and when it destroys the client at the end.
+    client._destroyConnection = () => {
+      if (this.finished || client.destroyed) this.teardown(state);
+      else if (state.conn && !state.conn.down) this.connectionDown(state, state.conn, 'ETIMEDOUT');
+    };
+  }
+
+  private connect(state: ClientState): void {
+    const { client } = state;
+    if (this.finished || client.destroyed || state.reconnectTimer) return;
+    if (state.conn && !state.conn.down) return;
+    if (!this.maySend()) {
+      this.checkDrained();
+      return;
+    }
+    const o = this.ctx.options;
+    // A fresh parser state: a connection that died mid-response must not leave half a message behind.
+    client.parser.initialize('RESPONSE');
+    client.pipelinedRequests.clear();
+    const socket = this.secure
+      ? tls.connect({
+          host: this.host,
+          port: this.port,
+          rejectUnauthorized: !o.insecure,
+          ...(o.ca ? { ca: o.ca } : {}),
+          ...(o.servername ? { servername: o.servername } : {}),
+        })
+      : net.connect({ host: this.host, port: this.port });
+    const conn: Connection = { socket, connected: false, answered: false, closing: false, closed: false, down: false };
+    state.conn = conn;
+    client.conn = socket;
+    socket.on(this.secure ? 'secureConnect' : 'connect', () => {
+      conn.connected = true;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (conn.down) return;
+      client.pipelinedRequests.addByteCount(chunk.length);
+      const r = client.parser.execute(chunk);
+      if (r instanceof Error && !conn.down) this.connectionDown(state, conn, 'EPROTO');
+    });
+    socket.on('error', (err) => this.connectionDown(state, conn, errorCodeOf(err)));
+    // A close without an error: the server hung up (FIN). Requests on it are failed with the same name undici uses.
+    socket.on('end', () => this.connectionDown(state, conn, 'ECONNRESET'));
+    socket.on('close', () => this.connectionDown(state, conn, 'ECONNRESET'));
+    for (let i = 0; i < o.pipelining; i++) this.sendOne(state);
+  }
+
+  private sendOne(state: ClientState): void {
+    const { client } = state;
+    const conn = state.conn;
+    if (client.destroyed || !conn || conn.down || conn.closing || !this.maySend()) return;
+    const it = client.requestIterator;
+    if (client.reqsMade > 0) it.nextRequest();
+    client.pipelinedRequests.insertRequest(it.currentRequest);
+    const tMs = this.ctx.now();
+    const plan = it.context.plan;
+    const handle = plan && plan.key !== null ? this.ctx.ledger.begin(plan.key, tMs) : -1;
+    state.inflight.push({ tMs, ledger: handle });
+    this.inflightTotal += 1;
+    this.sent += 1;
+    this.ctx.timeline.recordSent(tMs);
+    conn.socket.write(it.currentRequest.requestBuffer);
+    client.timeoutTicker.reschedule(client.timeout);
+    client.reqsMade += 1;
+    this.lastSendMs = tMs;
+    // The count is reached: wait for the answers (bounded by the drain time), but keep sending possible, since a
+    // request taken back (see connectionDown) does not count and is replaced.
+    if (this.countReached() && !this.drainTimer) this.drainTimer = setTimeout(() => this.finish(), this.ctx.options.drainMs);
+  }
+
+  private countReached(): boolean {
+    return this.ctx.options.requests !== null && this.sent >= this.ctx.options.requests;
+  }
+
+  private onAnswer(state: ClientState, status: number, body: string): void {
+    if (this.finished) return;
+    const req = state.inflight.shift();
+    if (!req) return;
+    this.inflightTotal -= 1;
+    if (state.conn) {
+      state.conn.answered = true;
+      if (state.conn.closing) state.conn.closed = true;
+    }
+    state.backoff.reset();
+    recordResponse(this.ctx, req, status, req.ledger >= 0 ? body : undefined, this.ctx.now());
+    this.checkDrained();
+  }
+
+  private connectionDown(state: ClientState, conn: Connection, code: string): void {
+    if (conn.down || state.conn !== conn) return;
+    conn.down = true;
+    conn.socket.removeAllListeners();
+    conn.socket.on('error', () => undefined);
+    conn.socket.destroy();
+    state.client.pipelinedRequests.clear();
+    const pending = state.inflight;
+    state.inflight = [];
+    this.inflightTotal -= pending.length;
+    if (!this.finished) {
+      const now = this.ctx.now();
+      pending.forEach((req, i) => {
+        // Pipelined behind a completed `Connection: close` answer: by protocol these get no answer, so they are not
+        // the target's errors; the send is taken back (and replaced). A server may still have run them (Node's does),
+        // so a write among them is `unknown`, never `fail`.
+        if (conn.closing && (conn.closed || i > 0)) {
+          this.ctx.timeline.retractSent(req.tMs);
+          this.sent -= 1;
+          if (req.ledger >= 0) this.ctx.ledger.complete(req.ledger, now, { errorCode: 'NOT_ANSWERED', sent: true });
+        } else {
+          recordFailure(this.ctx, req, code, conn.connected, now);
+        }
+      });
+    }
+    // A keep-alive connection closed while idle, or after the server announced it, is not a failure: reconnect now.
+    const clean = conn.closing || (pending.length === 0 && conn.answered);
+    if (this.finished || !this.maySend()) {
+      this.checkDrained();
+      return;
+    }
+    if (clean) {
+      this.connect(state);
+    } else {
+      const delay = state.backoff.fail();
+      state.reconnectTimer = setTimeout(() => {
+        state.reconnectTimer = null;
+        this.connect(state);
+      }, delay);
+    }
+  }
+
+  private clearReconnect(state: ClientState): void {
+    if (state.reconnectTimer) clearTimeout(state.reconnectTimer);
+    state.reconnectTimer = null;
+  }
+
+  private teardown(state: ClientState): void {
+    this.clearReconnect(state);
+    const conn = state.conn;
+    if (conn && !conn.down) {
+      conn.down = true;
+      conn.socket.removeAllListeners();
+      conn.socket.on('error', () => undefined);
+      conn.socket.destroy();
+    }
+    state.client.pipelinedRequests.clear();
+  }
+
+  private checkDrained(): void {
+    if ((this.sendingEndedMs !== null || this.countReached()) && this.inflightTotal === 0) this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    if (this.sendingEndedMs === null) {
+      // Ended by the request count: load lasted until the last send.
+      this.sendingEndedMs = Math.min(this.countReached() ? this.lastSendMs : this.ctx.now(), this.ctx.options.durationMs);
+    }
+    this.finished = true;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    for (const s of this.states) {
+      this.abandoned += s.inflight.length;
+      s.inflight = [];
+      this.teardown(s);
+    }
+    this.inflightTotal = 0;
+    this.report = { abandoned: this.abandoned, dropped: 0, sendingEndedMs: this.sendingEndedMs, schedule: null };
+    // autocannon notices stop() on its next sample tick and then calls back; settle() waits for that so no timer leaks.
+    if (this.instance && !this.acDone) this.instance.stop();
+    else this.settle();
+  }
+
+  private settle(): void {
+    if (!this.report) {
+      // autocannon ended on its own (backstop duration): treat as the end of sending.
+      this.finish();
+      return;
+    }
+    if (this.acDone || !this.instance) this.resolve?.(this.report);
+  }
+}

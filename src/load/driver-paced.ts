@@ -1,0 +1,232 @@
+// The paced (open-model) driver: requests leave on an arrival schedule, evenly spaced, and latency is measured from
+// the intended send time (coordinated-omission corrected, like wrk2), with the uncorrected latency kept alongside.
+//
+// Client: undici's Pool through the raw dispatch() API. It keeps connections alive, lets us pin pipelining to 1,
+// takes TLS `connect` options (ca, servername, rejectUnauthorized) as they are, calls onConnect right before a
+// request is written to a socket (so we know whether a write may have reached the server, and when the real send
+// was), and costs far less per request than request()/fetch(). node:http's Agent would add a socket-pool of its own
+// with per-request IncomingMessage streams, which is measurably slower at 10k req/s.
+
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { newHistogram, clampUs, summarizeHistogram } from './histogram.js';
+import { errorCodeOf } from './error-code.js';
+import { RateSchedule } from './schedule.js';
+import { recordFailure, recordResponse } from './driver.js';
+import type { Driver, DriverContext, DriverReport, InFlightRequest } from './driver.js';
+
+/** Sleep with a timer only when the next send is further off than this; closer, spin on setImmediate for precision. */
+const SPIN_MS = 2;
+
+class PacedRequest implements InFlightRequest {
+  status = 0;
+  /** ms since t = 0 when undici put the request on a socket; -1 until then. */
+  sentAtMs = -1;
+  chunks: Buffer[] | null;
+
+  constructor(
+    private readonly driver: PacedDriver,
+    readonly tMs: number,
+    readonly ledger: number,
+    readonly dispatchedMs: number,
+  ) {
+    this.chunks = ledger >= 0 ? [] : null;
+  }
+
+  onConnect(): void {
+    this.sentAtMs = this.driver.ctx.now();
+  }
+
+  onHeaders(statusCode: number): boolean {
+    this.status = statusCode;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    // Only writes need the body (for the id); everything else is drained unread.
+    if (this.chunks && this.chunks.length < 64) this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    this.driver.complete(this);
+  }
+
+  onError(err: Error): void {
+    this.driver.fail(this, err);
+  }
+
+  onUpgrade(): void {
+    // Never asked for; present because undici checks handler shape.
+  }
+}
+
+export class PacedDriver implements Driver {
+  private readonly schedule: RateSchedule;
+  private readonly total: number;
+  private readonly pool: Pool;
+  private readonly headers: Record<string, string>;
+  private readonly writeHeaders: Record<string, string>;
+  private readonly lag = newHistogram();
+  private next = 0;
+  private nextDueMs = 0;
+  private inflight = 0;
+  private dropped = 0;
+  private sent = 0;
+  private lastSendMs = 0;
+  private sendingEndedMs: number | null = null;
+  private naturalEndMs: number | null = null;
+  private finished = false;
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private drainTimer: NodeJS.Timeout | null = null;
+  private resolve: ((r: DriverReport) => void) | null = null;
+
+  constructor(readonly ctx: DriverContext) {
+    const o = ctx.options;
+    this.schedule = new RateSchedule(o.stages);
+    this.total = Math.min(this.schedule.total, o.requests ?? Number.POSITIVE_INFINITY);
+    const tls = o.url.protocol === 'https:';
+    this.pool = new Pool(o.url.origin, {
+      connections: o.connections,
+      pipelining: 1,
+      headersTimeout: o.timeoutMs,
+      bodyTimeout: o.timeoutMs,
+      keepAliveTimeout: 30_000,
+      connect: {
+        timeout: Math.min(o.timeoutMs, 10_000),
+        ...(tls
+          ? { rejectUnauthorized: !o.insecure, ...(o.ca ? { ca: o.ca } : {}), ...(o.servername ? { servername: o.servername } : {}) }
+          : {}),
+      },
+    });
+    this.headers = o.hostHeader ? { host: o.hostHeader } : {};
+    this.writeHeaders = { ...this.headers, 'content-type': 'application/json' };
+  }
+
+  run(): Promise<DriverReport> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      this.nextDueMs = this.total > 0 ? this.schedule.timeOf(0) : 0;
+      this.loop();
+    });
+  }
+
+  inFlight(): number {
+    return this.inflight;
+  }
+
+  stop(drainMs: number): void {
+    this.endSending();
+    if (drainMs <= 0 || this.inflight === 0) this.finish();
+    else if (!this.drainTimer) this.drainTimer = setTimeout(() => this.finish(), drainMs);
+  }
+
+  private readonly loop = (): void => {
+    this.timer = null;
+    this.immediate = null;
+    if (this.sendingEndedMs !== null) return;
+    const durationMs = this.ctx.options.durationMs;
+    const now = this.ctx.now();
+    // Catch up: send everything whose intended time has passed, each stamped with its own intended time.
+    while (this.next < this.total && this.nextDueMs <= now) {
+      if (this.nextDueMs >= durationMs) {
+        this.next = this.total;
+        break;
+      }
+      this.send(this.nextDueMs, now);
+      this.next += 1;
+      this.nextDueMs = this.schedule.timeOf(this.next);
+    }
+    if (this.next >= this.total || this.nextDueMs >= durationMs) {
+      // The schedule ran out: load lasted until its intended end, not until whenever this loop noticed.
+      this.naturalEndMs = Math.min(durationMs, this.schedule.timeOf(this.total));
+      this.stop(this.ctx.options.drainMs);
+      return;
+    }
+    const wait = this.nextDueMs - this.ctx.now();
+    if (wait > SPIN_MS) this.timer = setTimeout(this.loop, Math.floor(wait) - 1);
+    else this.immediate = setImmediate(this.loop);
+  };
+
+  private send(dueMs: number, nowMs: number): void {
+    const { timeline, ledger, workload } = this.ctx;
+    if (this.inflight >= this.ctx.options.maxInFlight) {
+      this.dropped += 1;
+      timeline.recordDropped(dueMs);
+      return;
+    }
+    const plan = workload.next();
+    const handle = plan.key !== null ? ledger.begin(plan.key, dueMs) : -1;
+    timeline.recordSent(dueMs);
+    this.lag.recordValue(clampUs((nowMs - dueMs) * 1000));
+    this.inflight += 1;
+    this.sent += 1;
+    this.lastSendMs = nowMs;
+    const req = new PacedRequest(this, dueMs, handle, nowMs);
+    const opts: Dispatcher.DispatchOptions = {
+      path: plan.path,
+      method: plan.method,
+      headers: plan.body !== null ? this.writeHeaders : this.headers,
+      ...(plan.body !== null ? { body: plan.body } : {}),
+    };
+    this.pool.dispatch(opts, req as unknown as Dispatcher.DispatchHandler);
+  }
+
+  complete(req: PacedRequest): void {
+    if (this.finished) return;
+    this.inflight -= 1;
+    const now = this.ctx.now();
+    const body = req.chunks ? Buffer.concat(req.chunks).toString('utf8') : undefined;
+    const from = req.sentAtMs >= 0 ? req.sentAtMs : req.dispatchedMs;
+    recordResponse(this.ctx, req, req.status, body, now, (now - from) * 1000);
+    this.maybeDone();
+  }
+
+  fail(req: PacedRequest, err: Error): void {
+    if (this.finished) return;
+    this.inflight -= 1;
+    // Before onConnect, undici never wrote a byte of this request: a refused connect or a TLS failure.
+    recordFailure(this.ctx, req, errorCodeOf(err), req.sentAtMs >= 0, this.ctx.now());
+    this.maybeDone();
+  }
+
+  private maybeDone(): void {
+    if (this.sendingEndedMs !== null && this.inflight === 0) this.finish();
+  }
+
+  private endSending(): void {
+    if (this.sendingEndedMs !== null) return;
+    this.sendingEndedMs = this.naturalEndMs ?? Math.min(this.ctx.now(), this.ctx.options.durationMs);
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.endSending();
+    this.finished = true;
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    const abandoned = this.inflight;
+    this.inflight = 0;
+    // Requests still queued or on sockets are abandoned: undici fails them with "destroyed", which we ignore.
+    this.pool.destroy().catch(() => undefined);
+    const endedMs = this.sendingEndedMs ?? this.ctx.now();
+    const scheduled = this.sent + this.dropped;
+    const spanMs = Math.max(endedMs, this.lastSendMs, 1);
+    const report: DriverReport = {
+      abandoned,
+      dropped: this.dropped,
+      sendingEndedMs: endedMs,
+      schedule: {
+        scheduled,
+        targetRate: this.schedule.meanRate(),
+        achievedRate: (this.sent * 1000) / spanMs,
+        lag: summarizeHistogram(this.lag),
+      },
+    };
+    this.resolve?.(report);
+  }
+}

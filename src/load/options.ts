@@ -1,0 +1,183 @@
+// Validates and defaults load options at the edge, before any socket opens: every problem is one
+// FaultlineError('INVALID_INPUT', '<field>: <what is wrong>'), and drivers only ever see LoadOptions.
+
+import { isIP } from 'node:net';
+import { invalidInput } from '../errors.js';
+import { newRunId, RUN_ID_PATTERN } from './ledger.js';
+import { parseMix, validateMix } from './mix.js';
+import { RateSchedule, rateStages } from './schedule.js';
+import type { LoadOptions, LoadOptionsInput, LoadSettings } from './types.js';
+
+export const DEFAULTS = {
+  durationMs: 30_000,
+  /** With a request count and no duration, the run still stops by itself after this. */
+  maxDurationWithRequestsMs: 600_000,
+  closedConnections: 10,
+  /** Paced socket pool: enough for ~10k req/s at sub-ms latency; queueing beyond it shows up as (corrected) latency. */
+  pacedConnections: 64,
+  bucketMs: 100,
+  maxInFlight: 1000,
+  timeoutMs: 10_000,
+  drainMs: 2_000,
+  idRange: { min: 1, max: 100 },
+} as const;
+
+const LIMITS = {
+  maxDurationMs: 24 * 3_600_000,
+  maxConnections: 10_000,
+  maxPipelining: 1_000,
+  maxBuckets: 1_000_000,
+};
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
+
+/** The only targets load may hit without --allow-remote-target. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
+}
+
+function positiveInt(field: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw invalidInput(field, `must be a whole number ≥ 1, got ${String(v)}`);
+  if (v > max) throw invalidInput(field, `must be at most ${max}, got ${v}`);
+  return v;
+}
+
+function msValue(field: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(field, `must be a duration, got ${String(v)}`);
+  if (v < min) throw invalidInput(field, `must be at least ${min} ms, got ${v} ms`);
+  if (v > max) throw invalidInput(field, `must be at most ${max} ms, got ${v} ms`);
+  return v;
+}
+
+function headerSafe(field: string, v: string): string {
+  // Only visible ASCII: a host name with whitespace or control characters would split the request's headers.
+  if (v.length === 0 || v.length > 255 || !/^[\x21-\x7e]+$/.test(v)) throw invalidInput(field, `not a valid host name: ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Validates everything and fills defaults. Pure: reads no files and opens no sockets. */
+export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
+  if (typeof input !== 'object' || input === null) throw invalidInput('options', 'must be an object');
+
+  // url
+  if (typeof input.url !== 'string' || input.url.trim() === '') throw invalidInput('url', 'is required');
+  let url: URL;
+  try {
+    url = new URL(input.url);
+  } catch {
+    throw invalidInput('url', `not a valid URL: ${JSON.stringify(input.url)} (expected e.g. http://127.0.0.1:8080/)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidInput('url', `only http and https are supported, got ${url.protocol}`);
+  if (url.hostname === '') throw invalidInput('url', `has no host: ${JSON.stringify(input.url)}`);
+  if (url.username || url.password) throw invalidInput('url', 'must not carry credentials');
+  const allowRemoteTarget = input.allowRemoteTarget === true;
+  if (!allowRemoteTarget && !isLoopbackHost(url.hostname)) {
+    throw invalidInput('url', `${url.hostname} is not a loopback address; load goes only to 127.0.0.1, ::1 or localhost unless --allow-remote-target is given`);
+  }
+  const secure = url.protocol === 'https:';
+
+  // driver
+  const paced = input.rate !== undefined;
+  const driver = paced ? 'paced' : 'closed';
+  if (paced && input.pipelining !== undefined && input.pipelining !== 1) {
+    throw invalidInput('pipelining', 'only applies to the closed driver (--connections); the paced driver sends one request per connection at a time');
+  }
+
+  // counts and times
+  const requests = input.requests === undefined ? null : positiveInt('requests', input.requests, 1_000_000_000);
+  let durationMs: number;
+  if (input.durationMs !== undefined) {
+    durationMs = msValue('duration', input.durationMs, 1, LIMITS.maxDurationMs);
+  } else if (requests !== null && paced && typeof input.rate === 'number' && input.rate > 0) {
+    // A request count at a constant rate defines its own duration.
+    durationMs = Math.ceil((requests / input.rate) * 1000);
+  } else if (requests !== null) {
+    durationMs = DEFAULTS.maxDurationWithRequestsMs;
+  } else {
+    durationMs = DEFAULTS.durationMs;
+  }
+  durationMs = msValue('duration', durationMs, 1, LIMITS.maxDurationMs);
+
+  const stages = paced ? rateStages(input.rate as NonNullable<LoadOptionsInput['rate']>, durationMs) : [];
+  if (paced) {
+    const schedule = new RateSchedule(stages);
+    if (Array.isArray(input.rate)) durationMs = schedule.durationMs;
+    if (schedule.total < 1) throw invalidInput('rate', `schedules no request in ${durationMs} ms`);
+  }
+
+  const connections =
+    input.connections === undefined
+      ? paced
+        ? DEFAULTS.pacedConnections
+        : DEFAULTS.closedConnections
+      : positiveInt('connections', input.connections, LIMITS.maxConnections);
+  const pipelining = input.pipelining === undefined ? 1 : positiveInt('pipelining', input.pipelining, LIMITS.maxPipelining);
+  const bucketMs = input.bucketMs === undefined ? DEFAULTS.bucketMs : msValue('bucket', input.bucketMs, 1, 60_000);
+  if (durationMs / bucketMs > LIMITS.maxBuckets) {
+    throw invalidInput('bucket', `${bucketMs} ms buckets over ${durationMs} ms would be more than ${LIMITS.maxBuckets} buckets`);
+  }
+  const maxInFlight = input.maxInFlight === undefined ? DEFAULTS.maxInFlight : positiveInt('maxInFlight', input.maxInFlight, 1_000_000);
+  const timeoutMs = input.timeoutMs === undefined ? DEFAULTS.timeoutMs : msValue('timeout', input.timeoutMs, 1, 600_000);
+  const drainMs = input.drainMs === undefined ? DEFAULTS.drainMs : msValue('drain', input.drainMs, 0, 600_000);
+
+  // workload
+  let mix = null;
+  if (input.mix !== undefined) mix = typeof input.mix === 'string' ? parseMix(input.mix) : validateMix(input.mix);
+  let idRange: { min: number; max: number } = { ...DEFAULTS.idRange };
+  if (input.idRange !== undefined) {
+    const min = positiveInt('idRange', input.idRange.min, Number.MAX_SAFE_INTEGER);
+    const max = positiveInt('idRange', input.idRange.max, Number.MAX_SAFE_INTEGER);
+    if (min > max) throw invalidInput('idRange', `min ${min} is above max ${max}`);
+    idRange = { min, max };
+  }
+  const runId = input.runId ?? newRunId();
+  if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) throw invalidInput('runId', `must be 1-40 letters or digits, got ${JSON.stringify(runId)}`);
+
+  // TLS
+  const insecure = input.insecure === true;
+  let ca: string | null = null;
+  if (input.ca !== undefined) {
+    ca = typeof input.ca === 'string' ? input.ca : Buffer.isBuffer(input.ca) ? input.ca.toString('utf8') : '';
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw invalidInput('ca', 'does not contain a PEM certificate');
+  }
+  if (!secure && (ca !== null || insecure)) throw invalidInput(ca !== null ? 'ca' : 'insecure', 'only applies to https URLs');
+  if (ca !== null && insecure) throw invalidInput('insecure', 'cannot be combined with --ca: either verify against the CA or do not verify');
+  const hostHeader = input.hostHeader === undefined ? null : headerSafe('hostHeader', input.hostHeader);
+  let servername: string | null = input.servername === undefined ? null : headerSafe('servername', input.servername);
+  if (servername !== null && !secure) throw invalidInput('servername', 'only applies to https URLs');
+  if (servername === null && secure) {
+    const urlHost = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(urlHost) === 0) servername = urlHost;
+    // For an IP target, the Host header's name is the one the certificate is for (e.g. faultline.local on 127.0.0.1).
+    else if (hostHeader !== null) servername = hostHeader.replace(/:\d+$/, '');
+  }
+  if (servername !== null && isIP(servername) !== 0) servername = null;
+
+  return {
+    url,
+    driver,
+    stages,
+    connections,
+    pipelining,
+    durationMs,
+    requests,
+    mix,
+    ca,
+    insecure,
+    servername,
+    hostHeader,
+    bucketMs,
+    maxInFlight,
+    timeoutMs,
+    drainMs,
+    allowRemoteTarget,
+    runId,
+    idRange,
+  };
+}
+
+/** The JSON-safe copy of options kept in a result. */
+export function toSettings(o: LoadOptions): LoadSettings {
+  const { url, ca, ...rest } = o;
+  return { ...rest, url: url.toString(), ca: ca !== null };
+}

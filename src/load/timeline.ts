@@ -1,0 +1,394 @@
+// The Timeline: fixed-width buckets from the start of load, each with counts by outcome and latency histograms.
+// Whole-run figures, per-second roll-ups and the recovery probe's per-bucket ratios are all merged from buckets.
+
+import type { Histogram } from 'hdr-histogram-js';
+import { HistogramCell, newHistogram, summarizeHistogram } from './histogram.js';
+import type { LatencySummary, LoadSummary } from './types.js';
+import { FaultlineError } from '../errors.js';
+
+/** A response counts as a success when its status is 2xx or 3xx. */
+export function isSuccessStatus(status: number): boolean {
+  return status >= 200 && status < 400;
+}
+
+interface BucketState {
+  sent: number;
+  responses: number;
+  successes: number;
+  errors: number;
+  dropped: number;
+  statuses: Map<number, number>;
+  errorCodes: Map<string, number>;
+  latency: HistogramCell;
+  uncorrected: HistogramCell | null;
+}
+
+/** Counts of one bucket, as plain data. */
+export interface TimelineBucket {
+  index: number;
+  startMs: number;
+  sent: number;
+  responses: number;
+  successes: number;
+  errors: number;
+  dropped: number;
+  statuses: Record<string, number>;
+  errorCodes: Record<string, number>;
+}
+
+/** Several buckets merged: a second, the whole run, or any span. */
+export interface TimelineWindow {
+  startMs: number;
+  endMs: number;
+  sent: number;
+  responses: number;
+  successes: number;
+  errors: number;
+  dropped: number;
+  statuses: Record<string, number>;
+  errorCodes: Record<string, number>;
+  /** successes / (responses + errors); null when nothing completed in the window. */
+  successRatio: number | null;
+  /** Requests sent per second over the window. */
+  rate: number;
+  latency: LatencySummary;
+  uncorrected: LatencySummary | null;
+}
+
+export interface EncodedLatency {
+  /** Percentiles in ms, for readers that do not want to decode. */
+  summary: LatencySummary;
+  /** HdrHistogram V2 compressed, base64; values in microseconds. */
+  hdr: string;
+}
+
+export interface TimelineBucketJSON extends Omit<TimelineBucket, 'index'> {
+  latency: EncodedLatency | null;
+  uncorrected?: EncodedLatency | null;
+}
+
+export interface TimelineJSON {
+  version: 1;
+  bucketMs: number;
+  startedAt: string;
+  /** Whether buckets carry a second, uncorrected latency histogram (paced driver). */
+  uncorrected: boolean;
+  buckets: TimelineBucketJSON[];
+}
+
+export interface TimelineInit {
+  bucketMs: number;
+  /** Wall clock of t = 0, epoch ms. */
+  startedAt: number;
+  /** Keep a second histogram of latency measured from the actual send. */
+  uncorrected?: boolean;
+}
+
+function emptyBucket(uncorrected: boolean): BucketState {
+  return {
+    sent: 0,
+    responses: 0,
+    successes: 0,
+    errors: 0,
+    dropped: 0,
+    statuses: new Map(),
+    errorCodes: new Map(),
+    latency: new HistogramCell(),
+    uncorrected: uncorrected ? new HistogramCell() : null,
+  };
+}
+
+function bump<K>(map: Map<K, number>, key: K, by = 1): void {
+  map.set(key, (map.get(key) ?? 0) + by);
+}
+
+function toRecord<K extends string | number>(map: Map<K, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of [...map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) out[String(k)] = v;
+  return out;
+}
+
+/** Upper bound on buckets, so a bad clock or option can never eat all memory. */
+const MAX_BUCKETS = 2_000_000;
+
+export class Timeline {
+  readonly bucketMs: number;
+  readonly startedAt: number;
+  readonly hasUncorrected: boolean;
+  private readonly buckets: BucketState[] = [];
+
+  constructor(init: TimelineInit) {
+    if (!(init.bucketMs >= 1)) throw new FaultlineError('INVALID_INPUT', `bucket: must be at least 1 ms, got ${init.bucketMs}`);
+    this.bucketMs = init.bucketMs;
+    this.startedAt = init.startedAt;
+    this.hasUncorrected = init.uncorrected ?? false;
+  }
+
+  get length(): number {
+    return this.buckets.length;
+  }
+
+  /** Index of the bucket holding time t (ms since start); negative times land in bucket 0. */
+  indexOf(tMs: number): number {
+    return tMs > 0 ? Math.floor(tMs / this.bucketMs) : 0;
+  }
+
+  private at(tMs: number): BucketState {
+    const i = this.indexOf(tMs);
+    if (i >= MAX_BUCKETS) throw new FaultlineError('INTERNAL', `timeline: time ${tMs} ms is beyond ${MAX_BUCKETS} buckets`);
+    while (this.buckets.length <= i) this.buckets.push(emptyBucket(this.hasUncorrected));
+    return this.buckets[i] as BucketState;
+  }
+
+  /** Makes sure buckets exist up to time t, so a quiet tail still shows as empty buckets. */
+  extendTo(tMs: number): void {
+    if (tMs > 0) this.at(tMs - 1e-6);
+  }
+
+  recordSent(tMs: number): void {
+    this.at(tMs).sent += 1;
+  }
+
+  /**
+   * Takes back a send: for a request that was pipelined behind a response saying `Connection: close`, which a server
+   * must not process (RFC 9112 §9.6). It neither succeeded nor failed; it never happened.
+   */
+  retractSent(tMs: number): void {
+    const b = this.at(tMs);
+    if (b.sent > 0) b.sent -= 1;
+  }
+
+  recordDropped(tMs: number): void {
+    this.at(tMs).dropped += 1;
+  }
+
+  /** A response to the request sent (or due) at tMs. Latencies in microseconds. */
+  recordResponse(tMs: number, status: number, latencyUs: number, uncorrectedUs?: number): void {
+    const b = this.at(tMs);
+    b.responses += 1;
+    if (isSuccessStatus(status)) b.successes += 1;
+    bump(b.statuses, status);
+    b.latency.record(latencyUs);
+    if (b.uncorrected && uncorrectedUs !== undefined) b.uncorrected.record(uncorrectedUs);
+  }
+
+  /** A request sent (or due) at tMs failed without a response. */
+  recordError(tMs: number, code: string): void {
+    const b = this.at(tMs);
+    b.errors += 1;
+    bump(b.errorCodes, code);
+  }
+
+  /** Encodes histograms of buckets that end at or before t and frees their live copies. */
+  seal(beforeMs = Number.POSITIVE_INFINITY): void {
+    for (let i = 0; i < this.buckets.length; i++) {
+      if ((i + 1) * this.bucketMs > beforeMs) break;
+      const b = this.buckets[i] as BucketState;
+      b.latency.seal();
+      b.uncorrected?.seal();
+    }
+  }
+
+  bucket(index: number): TimelineBucket | null {
+    const b = this.buckets[index];
+    if (!b) return null;
+    return {
+      index,
+      startMs: index * this.bucketMs,
+      sent: b.sent,
+      responses: b.responses,
+      successes: b.successes,
+      errors: b.errors,
+      dropped: b.dropped,
+      statuses: toRecord(b.statuses),
+      errorCodes: toRecord(b.errorCodes),
+    };
+  }
+
+  /** All buckets as plain data (no histograms). */
+  bucketList(): TimelineBucket[] {
+    return this.buckets.map((_, i) => this.bucket(i) as TimelineBucket);
+  }
+
+  /** successes / (responses + errors) of one bucket; null when nothing completed in it. */
+  successRatio(index: number): number | null {
+    const b = this.buckets[index];
+    if (!b) return null;
+    const completed = b.responses + b.errors;
+    return completed === 0 ? null : b.successes / completed;
+  }
+
+  /** Percentile of one bucket's latency in ms; null when it holds no responses. */
+  percentile(index: number, p: number, which: 'latency' | 'uncorrected' = 'latency'): number | null {
+    const b = this.buckets[index];
+    const cell = which === 'latency' ? b?.latency : b?.uncorrected;
+    const h = cell?.view() ?? null;
+    if (!h) return null;
+    return Math.round(h.getValueAtPercentile(p)) / 1000;
+  }
+
+  p99(index: number): number | null {
+    return this.percentile(index, 99);
+  }
+
+  latencyAt(index: number, which: 'latency' | 'uncorrected' = 'latency'): LatencySummary {
+    const b = this.buckets[index];
+    const cell = which === 'latency' ? b?.latency : b?.uncorrected;
+    return summarizeHistogram(cell?.view() ?? null);
+  }
+
+  /** Buckets whose start lies in [fromMs, toMs), merged. */
+  window(fromMs: number, toMs: number): TimelineWindow {
+    const first = Math.max(0, Math.ceil(fromMs / this.bucketMs - 1e-9));
+    const endExclusive = Math.min(this.buckets.length, Math.ceil(toMs / this.bucketMs - 1e-9));
+    return mergeBuckets(this.buckets, first, endExclusive, this.bucketMs, this.hasUncorrected, fromMs, toMs);
+  }
+
+  /** Windows of widthMs (a multiple of the bucket width) covering the whole timeline. */
+  rollUp(widthMs: number): TimelineWindow[] {
+    const per = Math.round(widthMs / this.bucketMs);
+    if (per < 1 || Math.abs(per * this.bucketMs - widthMs) > 1e-6) {
+      throw new FaultlineError('INVALID_INPUT', `rollUp: width ${widthMs} ms is not a multiple of the ${this.bucketMs} ms bucket`);
+    }
+    const out: TimelineWindow[] = [];
+    for (let i = 0; i < this.buckets.length; i += per) {
+      const end = Math.min(this.buckets.length, i + per);
+      out.push(mergeBuckets(this.buckets, i, end, this.bucketMs, this.hasUncorrected, i * this.bucketMs, (i + per) * this.bucketMs));
+    }
+    return out;
+  }
+
+  /** Per-second roll-up (falls back to whole buckets when the bucket is wider than a second). */
+  perSecond(): TimelineWindow[] {
+    return this.rollUp(this.bucketMs >= 1000 || 1000 % this.bucketMs !== 0 ? this.bucketMs : 1000);
+  }
+
+  /** Whole-run figures merged from the buckets. */
+  summary(durationMs: number, abandoned = 0): LoadSummary {
+    const w = mergeBuckets(this.buckets, 0, this.buckets.length, this.bucketMs, this.hasUncorrected, 0, durationMs);
+    const completed = w.responses + w.errors;
+    const seconds = durationMs / 1000;
+    return {
+      durationMs,
+      sent: w.sent,
+      responses: w.responses,
+      successes: w.successes,
+      errors: w.errors,
+      dropped: w.dropped,
+      abandoned,
+      statuses: w.statuses,
+      errorCodes: w.errorCodes,
+      rate: seconds > 0 ? w.sent / seconds : 0,
+      successRate: seconds > 0 ? w.successes / seconds : 0,
+      errorRatio: completed === 0 ? null : (completed - w.successes) / completed,
+      latency: w.latency,
+      uncorrected: w.uncorrected,
+    };
+  }
+
+  /** One merged histogram (µs) over buckets [from, to); the caller owns it. */
+  mergedHistogram(fromIndex = 0, toIndex = this.buckets.length, which: 'latency' | 'uncorrected' = 'latency'): Histogram {
+    const h = newHistogram();
+    for (let i = Math.max(0, fromIndex); i < Math.min(toIndex, this.buckets.length); i++) {
+      const b = this.buckets[i] as BucketState;
+      (which === 'latency' ? b.latency : b.uncorrected)?.addTo(h);
+    }
+    return h;
+  }
+
+  toJSON(): TimelineJSON {
+    return {
+      version: 1,
+      bucketMs: this.bucketMs,
+      startedAt: new Date(this.startedAt).toISOString(),
+      uncorrected: this.hasUncorrected,
+      buckets: this.buckets.map((b, i) => {
+        const base = this.bucket(i) as TimelineBucket;
+        const { index: _index, ...counts } = base;
+        const out: TimelineBucketJSON = { ...counts, latency: encodeCell(b.latency) };
+        if (b.uncorrected) out.uncorrected = encodeCell(b.uncorrected);
+        return out;
+      }),
+    };
+  }
+
+  /** Re-hydrates a timeline from its JSON (e.g. read back from a journal). */
+  static fromJSON(json: TimelineJSON): Timeline {
+    if (!json || json.version !== 1 || !Array.isArray(json.buckets)) {
+      throw new FaultlineError('INVALID_INPUT', 'timeline: not a version 1 timeline');
+    }
+    const t = new Timeline({ bucketMs: json.bucketMs, startedAt: Date.parse(json.startedAt), uncorrected: json.uncorrected });
+    for (const j of json.buckets) {
+      const b = emptyBucket(json.uncorrected);
+      b.sent = j.sent;
+      b.responses = j.responses;
+      b.successes = j.successes;
+      b.errors = j.errors;
+      b.dropped = j.dropped;
+      for (const [k, v] of Object.entries(j.statuses)) b.statuses.set(Number(k), v);
+      for (const [k, v] of Object.entries(j.errorCodes)) b.errorCodes.set(k, v);
+      if (j.latency) b.latency = HistogramCell.fromEncoded(j.latency.hdr, j.latency.summary.count);
+      if (json.uncorrected && j.uncorrected) b.uncorrected = HistogramCell.fromEncoded(j.uncorrected.hdr, j.uncorrected.summary.count);
+      t.buckets.push(b);
+    }
+    return t;
+  }
+}
+
+function encodeCell(cell: HistogramCell): EncodedLatency | null {
+  const hdr = cell.toEncoded();
+  if (hdr === null) return null;
+  return { summary: summarizeHistogram(cell.view()), hdr };
+}
+
+function mergeBuckets(
+  buckets: BucketState[],
+  first: number,
+  endExclusive: number,
+  bucketMs: number,
+  hasUncorrected: boolean,
+  startMs: number,
+  endMs: number,
+): TimelineWindow {
+  let sent = 0;
+  let responses = 0;
+  let successes = 0;
+  let errors = 0;
+  let dropped = 0;
+  const statuses = new Map<number, number>();
+  const errorCodes = new Map<string, number>();
+  const latency = newHistogram();
+  const uncorrected = hasUncorrected ? newHistogram() : null;
+  for (let i = first; i < endExclusive; i++) {
+    const b = buckets[i] as BucketState;
+    sent += b.sent;
+    responses += b.responses;
+    successes += b.successes;
+    errors += b.errors;
+    dropped += b.dropped;
+    for (const [k, v] of b.statuses) bump(statuses, k, v);
+    for (const [k, v] of b.errorCodes) bump(errorCodes, k, v);
+    b.latency.addTo(latency);
+    if (uncorrected) b.uncorrected?.addTo(uncorrected);
+  }
+  const completed = responses + errors;
+  const spanMs = Math.max(0, Math.min(endMs, endExclusive * bucketMs) - startMs);
+  const out: TimelineWindow = {
+    startMs,
+    endMs,
+    sent,
+    responses,
+    successes,
+    errors,
+    dropped,
+    statuses: toRecord(statuses),
+    errorCodes: toRecord(errorCodes),
+    successRatio: completed === 0 ? null : successes / completed,
+    rate: spanMs > 0 ? (sent * 1000) / spanMs : 0,
+    latency: summarizeHistogram(latency),
+    uncorrected: uncorrected ? summarizeHistogram(uncorrected) : null,
+  };
+  latency.destroy();
+  uncorrected?.destroy();
+  return out;
+}

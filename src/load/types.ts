@@ -1,0 +1,212 @@
+// The load engine's shared vocabulary: options in and out, events, and the shape of a result.
+// Timeline and WriteLedger are classes (timeline.ts, ledger.ts); everything here is plain data.
+
+import type { Timeline } from './timeline.js';
+import type { WriteLedger } from './ledger.js';
+
+/** closed: N connections, each sends as soon as its last answer came (autocannon). paced: an arrival schedule (undici). */
+export type DriverKind = 'closed' | 'paced';
+
+/** Kinds a --mix may name. */
+export type MixKind = 'read' | 'whoami' | 'write';
+/** `url` is the default workload: GET exactly the URL given. */
+export type RequestKind = MixKind | 'url';
+
+export interface MixEntry {
+  kind: MixKind;
+  weight: number;
+}
+
+/** One piece of an arrival schedule: the rate goes linearly from `from` to `to` req/s over durationMs. */
+export interface RateStage {
+  durationMs: number;
+  from: number;
+  to: number;
+}
+
+/** Rate as callers may give it: constant, one ramp over the whole duration, or explicit stages. */
+export type RateInput = number | { from: number; to: number } | RateStage[];
+
+/** What a caller passes to startLoad/runLoad; validated and defaulted by validateLoadOptions. */
+export interface LoadOptionsInput {
+  url: string;
+  /** Paced driver: arrival rate in requests per second. */
+  rate?: RateInput;
+  /** Closed driver: concurrent connections (default 10). With a rate: the paced driver's socket pool size. */
+  connections?: number;
+  /** Closed driver only: requests in flight per connection (default 1). */
+  pipelining?: number;
+  /** How long load runs (default 30 s; with `requests`, it is a cap, default 10 min). */
+  durationMs?: number;
+  /** Stop after this many requests have been sent (paced: scheduled). */
+  requests?: number;
+  /** "read=9,write=1" or parsed entries; without it every request is GET <url>. */
+  mix?: string | MixEntry[];
+  /** PEM of the CA(s) to trust; verification is on unless `insecure`. */
+  ca?: string | Buffer;
+  /** Skip certificate verification: an explicit, recorded choice. */
+  insecure?: boolean;
+  /** TLS SNI and the name the certificate is checked against (default: URL host, or hostHeader when the URL host is an IP). */
+  servername?: string;
+  /** Host header to send (default: the URL's host). */
+  hostHeader?: string;
+  /** Timeline bucket width (default 100 ms). */
+  bucketMs?: number;
+  /** Paced driver: bound on requests in flight; a due request over the bound is dropped and counted (default 1000). */
+  maxInFlight?: number;
+  /** A request with no answer after this long fails with ETIMEDOUT (default 10 s). */
+  timeoutMs?: number;
+  /** After sending stops, how long to wait for answers still in flight (default 2 s). */
+  drainMs?: number;
+  /** Needed for any target other than 127.0.0.1, ::1 or localhost. */
+  allowRemoteTarget?: boolean;
+  /** Prefix of every write key (letters and digits); default a fresh one per run. */
+  runId?: string;
+  /** Ids that reads use until writes in this run have produced some (default 1..100). */
+  idRange?: { min: number; max: number };
+}
+
+/** Validated, defaulted options: what drivers see. */
+export interface LoadOptions {
+  url: URL;
+  driver: DriverKind;
+  /** Paced only; empty for closed. */
+  stages: RateStage[];
+  connections: number;
+  pipelining: number;
+  durationMs: number;
+  requests: number | null;
+  mix: MixEntry[] | null;
+  ca: string | null;
+  insecure: boolean;
+  servername: string | null;
+  hostHeader: string | null;
+  bucketMs: number;
+  maxInFlight: number;
+  timeoutMs: number;
+  drainMs: number;
+  allowRemoteTarget: boolean;
+  runId: string;
+  idRange: { min: number; max: number };
+}
+
+/** The JSON-safe view of the options kept in a result (the CA itself is not copied). */
+export interface LoadSettings extends Omit<LoadOptions, 'url' | 'ca'> {
+  url: string;
+  ca: boolean;
+}
+
+export interface LatencySummary {
+  /** Number of recorded values. */
+  count: number;
+  /** All in milliseconds; null when nothing was recorded. */
+  min: number | null;
+  mean: number | null;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  p999: number | null;
+  max: number | null;
+}
+
+export interface LoadSummary {
+  durationMs: number;
+  /** Requests sent (paced: dispatched; a dropped request is not sent). */
+  sent: number;
+  responses: number;
+  /** 2xx and 3xx responses. */
+  successes: number;
+  /** Requests that failed without a response (connection refused, reset, TLS, timeout …). */
+  errors: number;
+  dropped: number;
+  /** Sent but unanswered when the run ended (not counted as errors). */
+  abandoned: number;
+  statuses: Record<string, number>;
+  errorCodes: Record<string, number>;
+  /** sent / duration. */
+  rate: number;
+  successRate: number;
+  /** (completed − successes) / completed, where completed = responses + errors; null when nothing completed. */
+  errorRatio: number | null;
+  /** Paced: from the intended send time (corrected for coordinated omission). Closed: from the send. */
+  latency: LatencySummary;
+  /** Paced only: from the moment the request went onto a socket; what a closed-loop tool would report. */
+  uncorrected: LatencySummary | null;
+}
+
+/** Paced driver only: how well sends kept to the schedule. */
+export interface ScheduleAccuracy {
+  /** Requests the schedule asked for (sent + dropped). */
+  scheduled: number;
+  targetRate: number;
+  achievedRate: number;
+  /** Actual dispatch minus intended time, in ms. */
+  lag: LatencySummary;
+}
+
+export interface FaultMark {
+  name: string;
+  startMs: number;
+  endMs: number | null;
+}
+
+export type StopReason = 'completed' | 'stopped' | 'aborted';
+
+export interface LoadResult {
+  runId: string;
+  driver: DriverKind;
+  options: LoadSettings;
+  /** Wall clock at t = 0 of the timeline (ISO 8601). */
+  startedAt: string;
+  durationMs: number;
+  stopReason: StopReason;
+  timeline: Timeline;
+  ledger: WriteLedger;
+  summary: LoadSummary;
+  dropped: number;
+  abandoned: number;
+  faults: FaultMark[];
+  schedule: ScheduleAccuracy | null;
+}
+
+/** One second of progress, as the engine emits it. */
+export interface LoadTick {
+  /** 1 for the first second of load. */
+  second: number;
+  elapsedMs: number;
+  /** Requests due in that second (by intended/send time) that were sent. */
+  sent: number;
+  successes: number;
+  errors: number;
+  /** Non-2xx/3xx responses. */
+  failedResponses: number;
+  dropped: number;
+  inFlight: number;
+  p99Ms: number | null;
+  faults: string[];
+}
+
+export type LoadEvent =
+  | { type: 'start'; runId: string; driver: DriverKind; startedAt: string; options: LoadSettings }
+  | { type: 'tick'; tick: LoadTick }
+  | { type: 'fault'; name: string; active: boolean; elapsedMs: number }
+  | { type: 'done'; result: LoadResult };
+
+export interface LoadContext {
+  signal?: AbortSignal;
+  onEvent?: (event: LoadEvent) => void;
+}
+
+/** A running load job. */
+export interface LoadJob {
+  readonly runId: string;
+  readonly options: LoadOptions;
+  /** Settles when load and drain are over; aborting resolves it with stopReason 'aborted'. */
+  readonly result: Promise<LoadResult>;
+  /** Stop sending now; answers in flight get the drain time. Idempotent. */
+  stop(): void;
+  /** Mark a fault as active or not; shown in progress and kept in the result. */
+  markFault(name: string, active: boolean): void;
+  /** Milliseconds since t = 0 of the timeline (negative before load starts). */
+  elapsedMs(): number;
+}
