@@ -1,0 +1,192 @@
+// Injecting and reverting: record before effect, revert on any failure, hold for a while, and revert
+// everything a state file lists (also after faultline was SIGKILLed). Rollbacks use fresh signals.
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { asFaultlineError, FaultlineError } from '../errors.js';
+import type { DockerClient } from '../stack/docker-client.js';
+import type { StartedStack } from '../stack/stack.js';
+import { listHelpers, removeHelpers, sleep } from './helpers.js';
+import type { ConfiguredFault, FaultRegistry } from './registry.js';
+import { FaultStore, holderAlive } from './state-store.js';
+import type { ActiveFault, AnyFaultDefinition, FaultCheck, FaultContext, FaultPlan, FaultRecord } from './types.js';
+
+/** How long a revert may take before it is reported as failed. */
+export const REVERT_TIMEOUT_MS = 120_000;
+/** Helpers outlive the planned hold by this much before undoing themselves. */
+const HELPER_GRACE_MS = 60_000;
+
+export function createFaultContext(stack: StartedStack, options: { log?: (line: string) => void; random?: () => number; holdMs?: number; docker?: DockerClient } = {}): FaultContext {
+  return {
+    stack,
+    docker: options.docker ?? stack.docker,
+    store: new FaultStore(stack.stateDir),
+    log: options.log ?? (() => undefined),
+    random: options.random ?? Math.random,
+    maxDurationMs: (options.holdMs ?? 3_600_000) + HELPER_GRACE_MS,
+  };
+}
+
+function freshSignal(): AbortSignal {
+  return AbortSignal.timeout(REVERT_TIMEOUT_MS);
+}
+
+/** Plans only: resolves targets and says what would be done. Nothing is recorded or changed. */
+export async function planFault(ctx: FaultContext, fault: ConfiguredFault, signal: AbortSignal): Promise<FaultPlan> {
+  return fault.definition.plan(ctx, fault.target, fault.params, signal);
+}
+
+class ActiveFaultHandle implements ActiveFault {
+  private done = false;
+  private pending: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: FaultContext,
+    private readonly definition: AnyFaultDefinition,
+    readonly record: FaultRecord,
+  ) {}
+
+  get id(): string {
+    return this.record.id;
+  }
+  get name(): string {
+    return this.record.fault;
+  }
+  get reverted(): boolean {
+    return this.done;
+  }
+
+  check(signal: AbortSignal = AbortSignal.timeout(30_000)): Promise<FaultCheck> {
+    return this.definition.check(this.ctx, this.record, signal);
+  }
+
+  revert(signal: AbortSignal = freshSignal()): Promise<void> {
+    if (this.done) return Promise.resolve();
+    // Concurrent calls share one attempt; a failed attempt may be retried by calling again.
+    this.pending ??= revertRecord(this.ctx, this.definition, this.record, signal, { onlyIfRecorded: true })
+      .then(() => {
+        this.done = true;
+      })
+      .finally(() => {
+        this.pending = undefined;
+      });
+    return this.pending;
+  }
+}
+
+/**
+ * Injects a fault: plan, write the record, apply, verify it is in effect. If anything fails after the record
+ * is written (including an abort), the fault is reverted with a fresh signal before the error is thrown.
+ */
+export async function injectFault(ctx: FaultContext, fault: ConfiguredFault, signal: AbortSignal, options: { holdMs?: number } = {}): Promise<ActiveFault> {
+  const { definition } = fault;
+  const plan = await definition.plan(ctx, fault.target, fault.params, signal);
+  signal.throwIfAborted();
+  const record: FaultRecord = {
+    id: `${definition.name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
+    fault: definition.name,
+    stack: ctx.stack.project,
+    params: fault.params,
+    targets: plan.targets,
+    slots: plan.slots,
+    steps: plan.steps,
+    status: 'injecting',
+    createdAt: new Date().toISOString(),
+    pid: process.pid,
+    hostname: hostname(),
+    until: options.holdMs !== undefined ? new Date(Date.now() + options.holdMs).toISOString() : undefined,
+    data: plan.data,
+  };
+  await ctx.store.add(record, signal);
+  const update = async (patch: Record<string, unknown>) => {
+    record.data = { ...(record.data as Record<string, unknown>), ...patch };
+    await ctx.store.update(record.id, { data: record.data });
+  };
+  try {
+    await definition.apply(ctx, record, update, signal);
+    // apply() may have updated the record's data in the store (helper ids): keep ours in step.
+    record.data = (await ctx.store.get(record.id))?.data ?? record.data;
+    record.status = 'active';
+    await ctx.store.update(record.id, { status: 'active' });
+  } catch (err) {
+    const cause = asFaultlineError(err);
+    try {
+      record.data = (await ctx.store.get(record.id))?.data ?? record.data;
+      await revertRecord(ctx, definition, record, freshSignal());
+    } catch (revertErr) {
+      throw new FaultlineError('REVERT_FAILED', `${definition.name} failed (${cause.message}) and could not be reverted: ${(revertErr as Error).message}`, {
+        cause: revertErr,
+        hint: `it is recorded in ${ctx.store.path}; run \`faultline revert --all --project ${ctx.stack.project}\``,
+      });
+    }
+    throw cause;
+  }
+  return new ActiveFaultHandle(ctx, definition, record);
+}
+
+/**
+ * Reverts one recorded fault and then removes its record (only after success). With onlyIfRecorded, a fault
+ * whose record is gone was reverted by someone else (`faultline revert --all`) and is left alone, so a late
+ * revert cannot undo a newer fault on the same resource.
+ */
+export async function revertRecord(ctx: FaultContext, definition: AnyFaultDefinition, record: FaultRecord, signal: AbortSignal, options: { onlyIfRecorded?: boolean } = {}): Promise<void> {
+  if (options.onlyIfRecorded && !(await ctx.store.get(record.id))) return;
+  const parsed = definition.data.safeParse(record.data);
+  if (!parsed.success) throw new FaultlineError('REVERT_FAILED', `${record.id}: the recorded data is not what ${definition.name} wrote (${parsed.error.issues[0]?.message})`);
+  try {
+    await ctx.store.update(record.id, { status: 'reverting' });
+    await definition.revert(ctx, { ...record, data: parsed.data }, signal);
+  } catch (err) {
+    const e = asFaultlineError(err);
+    throw e.code === 'REVERT_FAILED' ? e : new FaultlineError('REVERT_FAILED', `could not revert ${record.fault} (${record.id}): ${e.message}`, { cause: err, hint: `still recorded in ${ctx.store.path}; fix the cause and run \`faultline revert --all\`` });
+  }
+  await ctx.store.remove(record.id);
+}
+
+export interface RevertSummary {
+  reverted: FaultRecord[];
+  skipped: Array<{ record: FaultRecord; reason: string }>;
+  failed: Array<{ record: FaultRecord; error: FaultlineError }>;
+  helpersRemoved: number;
+}
+
+/**
+ * Reverts what the state file lists, newest first (so stacked changes unwind in order). Without `all`, only
+ * faults whose holding process is gone; with `all`, every one. Then removes helper containers that belong
+ * to no recorded fault. Continues past failures and reports them all.
+ */
+export async function revertRecorded(ctx: FaultContext, registry: FaultRegistry, options: { all?: boolean; log?: (line: string) => void } = {}): Promise<RevertSummary> {
+  const summary: RevertSummary = { reverted: [], skipped: [], failed: [], helpersRemoved: 0 };
+  const records = (await ctx.store.list()).filter((r) => r.stack === ctx.stack.project).reverse();
+  for (const record of records) {
+    if (!options.all && holderAlive(record.pid, record.hostname)) {
+      summary.skipped.push({ record, reason: `held by live process ${record.pid} (use --all to revert it anyway)` });
+      continue;
+    }
+    try {
+      const definition = registry.get(record.fault);
+      options.log?.(`reverting ${record.fault} (${record.id}) on ${record.targets.map((t) => t.service || t.name).join(', ')}`);
+      await revertRecord(ctx, definition, record, freshSignal());
+      summary.reverted.push(record);
+    } catch (err) {
+      summary.failed.push({ record, error: asFaultlineError(err, 'REVERT_FAILED') });
+    }
+  }
+  const remaining = new Set((await ctx.store.list()).map((r) => r.id));
+  const orphans = (await listHelpers(ctx)).filter((h) => !remaining.has(h.fault));
+  await removeHelpers(ctx, orphans.map((h) => h.id));
+  summary.helpersRemoved = orphans.length;
+  return summary;
+}
+
+/**
+ * Holds an active fault for `ms` (or until the signal aborts), then reverts it with a fresh signal. The
+ * revert runs whatever happened during the hold; an abort is rethrown after it.
+ */
+export async function holdFault(fault: ActiveFault, ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, signal);
+  } finally {
+    await fault.revert(freshSignal());
+  }
+}

@@ -1,0 +1,101 @@
+// Helper containers (Pumba-style: the stack's host image sharing a server's network namespace) and small
+// Docker helpers shared by the fault catalogues. Every helper carries faultline.stack and faultline.fault
+// so that leftovers are found and removed by label, also after faultline was killed.
+
+import { FaultlineError } from '../errors.js';
+import { LABEL, type ExecResult } from '../stack/docker-client.js';
+import type { FaultContext } from './types.js';
+
+export const READY_LINE = 'faultline-fault-applied';
+
+/** Runs a command in a stack container and throws (with its stderr) when it fails. */
+export async function execOk(ctx: FaultContext, id: string, cmd: string[], options: { stdin?: string; signal?: AbortSignal; what: string }): Promise<ExecResult> {
+  const res = await ctx.docker.exec(id, cmd, { ...(options.stdin !== undefined ? { stdin: options.stdin } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  if (res.exitCode !== 0) {
+    throw new FaultlineError('INTERNAL', `${options.what} failed (exit ${res.exitCode}): ${(res.stderr || res.stdout).trim().slice(0, 400)}`);
+  }
+  return res;
+}
+
+export interface HelperSpec {
+  faultId: string;
+  /** The host container whose network namespace the helper joins. */
+  hostId: string;
+  /** Shell run once to apply the fault; must be safe to interrupt. */
+  apply: string;
+  /** Shell that undoes it; idempotent. Runs on SIGTERM and when maxDurationMs has passed. */
+  revert: string;
+  /** Long-running command after apply (e.g. stress-ng), instead of waiting; it is bounded by maxDurationMs. */
+  run?: string;
+  capAdd?: string[];
+}
+
+/**
+ * Starts a helper that applies, prints READY_LINE, then waits; SIGTERM or the end of ctx.maxDurationMs
+ * runs the revert (a dead man's switch if faultline dies), and a failed apply reverts before exiting.
+ * Resolves with the helper id once the effect is in place.
+ */
+export async function startHelper(ctx: FaultContext, spec: HelperSpec, onCreated: (id: string) => Promise<void>, signal: AbortSignal): Promise<string> {
+  const seconds = Math.max(1, Math.ceil(ctx.maxDurationMs / 1000));
+  const script = [
+    `undo() { ${spec.revert || ':'} ; }`,
+    "trap 'undo; exit 0' TERM INT",
+    `if ! ( set -e; ${spec.apply || ':'} ); then undo; exit 1; fi`,
+    `echo ${READY_LINE}`,
+    spec.run ? `timeout -s KILL ${seconds} sh -c '${spec.run.replace(/'/g, `'\\''`)}' & wait $!` : `sleep ${seconds} & wait $!`,
+    'undo',
+  ].join('\n');
+  const image = await ctx.stack.helperImage();
+  const id = await ctx.docker.runDetached({
+    image,
+    entrypoint: ['sh', '-c', script],
+    cmd: [],
+    labels: { [LABEL.stack]: ctx.stack.project, [LABEL.fault]: spec.faultId, 'faultline.helper-for': spec.hostId.slice(0, 12) },
+    networkMode: `container:${spec.hostId}`,
+    capAdd: spec.capAdd ?? ['NET_ADMIN'],
+  });
+  await onCreated(id);
+  await ctx.docker.waitForOutput(id, new RegExp(READY_LINE), { timeoutMs: 20_000, signal }).catch((err: unknown) => {
+    throw new FaultlineError('INTERNAL', `helper for fault ${spec.faultId} did not apply: ${(err as Error).message}`, { cause: err });
+  });
+  return id;
+}
+
+/** Helper containers of this stack: of one fault, or all of them. */
+export async function listHelpers(ctx: FaultContext, faultId?: string): Promise<Array<{ id: string; fault: string; state: string }>> {
+  const list = await ctx.docker.listContainers({ [LABEL.stack]: ctx.stack.project, [LABEL.fault]: faultId });
+  return list.map((c) => ({ id: c.id, fault: c.labels[LABEL.fault] ?? '', state: c.state }));
+}
+
+/** Force-removes helpers; a helper that is already gone is fine. */
+export async function removeHelpers(ctx: FaultContext, ids: string[]): Promise<void> {
+  await Promise.all(
+    ids.map((id) =>
+      ctx.docker.remove(id).catch((err: unknown) => {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      }),
+    ),
+  );
+}
+
+/** Removes every helper of a fault, known by id or found by label. */
+export async function removeFaultHelpers(ctx: FaultContext, faultId: string, known: string[] = []): Promise<void> {
+  const found = (await listHelpers(ctx, faultId)).map((h) => h.id);
+  await removeHelpers(ctx, [...new Set([...known, ...found])]);
+}
+
+/** Sleeps that an abort cuts short. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,180 @@
+// Process faults: kill, stop, pause (freeze) or restart containers, the db-primary-kill preset, and the
+// "identical components" shared flaw (every container running one component taken down at once).
+// Revert brings each container back to the state it had before and waits until it is healthy.
+
+import { z } from 'zod';
+import { FaultlineError } from '../errors.js';
+import { retryUntil } from '../util/retry.js';
+import { LABEL } from '../stack/docker-client.js';
+import { durationMs } from './params.js';
+import { assertStackContainer, resolveContainers, toRef } from './targets.js';
+import type { AnyFaultDefinition, FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord } from './types.js';
+
+type Action = 'kill' | 'stop' | 'pause' | 'restart';
+
+const dataSchema = z.object({
+  action: z.enum(['kill', 'stop', 'pause', 'restart']),
+  graceS: z.number(),
+  containers: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      /** State before the fault: revert restores it, no more. */
+      wasRunning: z.boolean(),
+      wasPaused: z.boolean(),
+      startedAt: z.string(),
+      /** Containers sharing this one's network namespace; they need a restart if it was (re)started. */
+      dependents: z.array(z.string()),
+    }),
+  ),
+});
+type ProcessData = z.infer<typeof dataSchema>;
+
+const HEALTHY_TIMEOUT_MS = 90_000;
+
+async function planContainers(ctx: FaultContext, target: string, action: Action, graceS: number): Promise<FaultPlan<ProcessData>> {
+  const found = await resolveContainers(ctx, target);
+  const all = await ctx.docker.listContainers({ [LABEL.stack]: ctx.stack.project });
+  const containers: ProcessData['containers'] = [];
+  for (const c of found) {
+    const info = await ctx.docker.inspect(c.id);
+    const dependents: string[] = [];
+    if (c.component === 'host') {
+      for (const other of all) {
+        if (other.id === c.id) continue;
+        const mode = (await ctx.docker.inspect(other.id)).HostConfig.NetworkMode ?? '';
+        if (mode === `container:${c.id}`) dependents.push(other.id);
+      }
+    }
+    containers.push({ id: c.id, name: c.service || c.name, wasRunning: info.State.Running, wasPaused: info.State.Paused, startedAt: info.State.StartedAt, dependents });
+  }
+  const verb = { kill: 'send SIGKILL to', stop: `stop (SIGTERM, SIGKILL after ${graceS} s)`, pause: 'freeze (docker pause)', restart: 'restart' }[action];
+  return {
+    targets: found.map(toRef),
+    steps: [
+      `${verb} ${containers.map((c) => c.name).join(', ')}`,
+      action === 'pause' ? 'revert: unpause' : 'revert: start again what was running, wait until healthy',
+    ],
+    slots: found.map((c) => `container:${c.id}`),
+    data: { action, graceS, containers },
+  };
+}
+
+async function applyAction(ctx: FaultContext, record: FaultRecord<ProcessData>, signal: AbortSignal): Promise<void> {
+  const { action, graceS } = record.data;
+  for (const c of record.data.containers) await assertStackContainer(ctx, c.id);
+  signal.throwIfAborted();
+  // All at once: the shared-flaw fault is about everything going down together.
+  await Promise.all(
+    record.data.containers.map(async (c) => {
+      if (!c.wasRunning && action !== 'restart') return;
+      if (action === 'kill') await ctx.docker.kill(c.id, 'SIGKILL');
+      else if (action === 'stop') await ctx.docker.stop(c.id, graceS);
+      else if (action === 'pause') {
+        if (!c.wasPaused) await ctx.docker.pause(c.id);
+      } else await ctx.docker.restart(c.id, graceS);
+    }),
+  );
+}
+
+async function containerState(ctx: FaultContext, id: string): Promise<{ running: boolean; paused: boolean; health: string; startedAt: string } | undefined> {
+  const info = await ctx.docker.inspect(id).catch(() => undefined);
+  if (!info) return undefined;
+  return { running: info.State.Running, paused: info.State.Paused, health: info.State.Health?.Status ?? 'none', startedAt: info.State.StartedAt };
+}
+
+async function waitHealthy(ctx: FaultContext, id: string, name: string, signal: AbortSignal): Promise<void> {
+  await retryUntil(
+    () => containerState(ctx, id),
+    (s) => s === undefined || (s.running && !s.paused && (s.health === 'healthy' || s.health === 'none')),
+    { timeoutMs: HEALTHY_TIMEOUT_MS, intervalMs: 100, signal, what: `${name} to be running and healthy` },
+  );
+}
+
+async function revertAction(ctx: FaultContext, record: FaultRecord<ProcessData>, signal: AbortSignal): Promise<void> {
+  await Promise.all(
+    record.data.containers.map(async (c) => {
+      const s = await containerState(ctx, c.id);
+      if (!s) throw new FaultlineError('REVERT_FAILED', `${c.name} (${c.id.slice(0, 12)}) no longer exists; it cannot be started again`);
+      await assertStackContainer(ctx, c.id);
+      if (s.paused && !c.wasPaused) await ctx.docker.unpause(c.id);
+      if (c.wasRunning && !s.running) await ctx.docker.start(c.id);
+      if (c.wasRunning) await waitHealthy(ctx, c.id, c.name, signal);
+      // Components that joined a restarted host's network namespace are left without a network.
+      if (c.dependents.length && (record.data.action !== 'pause' || !s.running)) {
+        await Promise.all(c.dependents.map((d) => ctx.docker.restart(d, 2)));
+        await Promise.all(c.dependents.map((d) => waitHealthy(ctx, d, d.slice(0, 12), signal)));
+      }
+    }),
+  );
+}
+
+async function checkAction(ctx: FaultContext, record: FaultRecord<ProcessData>): Promise<FaultCheck> {
+  const states = await Promise.all(record.data.containers.map(async (c) => ({ c, s: await containerState(ctx, c.id) })));
+  const hit = states.filter(({ c, s }) => {
+    if (!s) return true;
+    switch (record.data.action) {
+      case 'pause':
+        return s.paused;
+      case 'restart':
+        return s.startedAt !== c.startedAt;
+      default:
+        return !s.running;
+    }
+  });
+  const word = { kill: 'down', stop: 'down', pause: 'frozen', restart: 'restarted' }[record.data.action];
+  return { active: hit.length === states.length, detail: `${hit.length}/${states.length} ${word}` };
+}
+
+const targetParams = z.object({}).strict();
+const graceParams = z.object({ grace: durationMs({ max: 120_000 }).default('2s').describe('(SIGTERM → SIGKILL)') }).strict();
+
+function processFault(name: string, action: Action, description: string, defaultTarget?: string): FaultDefinition<{ grace?: number }, ProcessData> {
+  return {
+    name,
+    kind: 'process',
+    description,
+    defaultTarget,
+    params: (action === 'stop' || action === 'restart' ? graceParams : targetParams) as z.ZodType<{ grace?: number }, z.ZodTypeDef, unknown>,
+    data: dataSchema,
+    plan: (ctx, target, params) => {
+      if (!target) throw new FaultlineError('INVALID_INPUT', `${name}: target: required (e.g. --target service=web1-nginx or all:component=app)`);
+      return planContainers(ctx, target, action, Math.ceil((params.grace ?? 2000) / 1000));
+    },
+    apply: (ctx, record, _update, signal) => applyAction(ctx, record, signal),
+    revert: (ctx, record, signal) => revertAction(ctx, record, signal),
+    check: (ctx, record) => checkAction(ctx, record),
+  };
+}
+
+const componentParams = z
+  .object({
+    component: z.string({ required_error: 'required (e.g. nginx, app)' }).regex(/^[a-z0-9-]+$/, 'a component label value, e.g. nginx').describe('(required)'),
+    action: z.enum(['kill', 'stop', 'pause']).default('kill'),
+  })
+  .strict();
+
+/** The "identical components" weakness: one flaw in a shared component takes all its copies down at once. */
+const componentDown: FaultDefinition<z.infer<typeof componentParams>, ProcessData> = {
+  name: 'component-down',
+  kind: 'process',
+  description: 'the shared flaw: take down every container running one component (e.g. all nginx) at once',
+  params: componentParams,
+  data: dataSchema,
+  plan: (ctx, target, params) => {
+    if (target) throw new FaultlineError('INVALID_INPUT', 'component-down: target: not used; choose the component with --param component=<name>');
+    return planContainers(ctx, `all:component=${params.component}`, params.action, 2);
+  },
+  apply: (ctx, record, _update, signal) => applyAction(ctx, record, signal),
+  revert: (ctx, record, signal) => revertAction(ctx, record, signal),
+  check: (ctx, record) => checkAction(ctx, record),
+};
+
+export const processFaults: AnyFaultDefinition[] = [
+  processFault('container-kill', 'kill', 'SIGKILL a container (any service); revert starts it again and waits until healthy'),
+  processFault('container-stop', 'stop', 'stop a container (SIGTERM, then SIGKILL after the grace); revert starts it again'),
+  processFault('container-pause', 'pause', 'freeze a container (cgroup freezer): it holds its sockets but answers nothing'),
+  processFault('container-restart', 'restart', 'restart a container; revert waits until it is healthy again'),
+  processFault('db-primary-kill', 'kill', 'the headline fault: SIGKILL the database primary (writes fail until it is back)', 'role=db-primary,component=mariadb'),
+  componentDown,
+];

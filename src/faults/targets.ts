@@ -1,0 +1,137 @@
+// Finding fault targets by the stack's labels (works for stacks faultline did not start), with `all:` and
+// `random:` selectors, and refusing anything that does not carry the stack's label (UNSAFE_TARGET).
+
+import { FaultlineError, invalidInput } from '../errors.js';
+import { LABEL, type ContainerSummary } from '../stack/docker-client.js';
+import type { FaultContext, TargetRef } from './types.js';
+
+export type Pick = 'one' | 'all' | 'random';
+
+export interface TargetSelector {
+  pick: Pick;
+  /** label key → value; keys: service, server, role, component, name, id. */
+  match: Array<[key: MatchKey, value: string]>;
+  source: string;
+}
+
+const KEYS = ['service', 'server', 'role', 'component', 'name', 'id'] as const;
+type MatchKey = (typeof KEYS)[number];
+
+/**
+ * Parses "[all:|random:]term[,term…]", a term being key=value (keys above) or a bare word meaning a compose
+ * service or container name. Pure.
+ */
+export function parseTarget(expr: string): TargetSelector {
+  const source = expr.trim();
+  let rest = source;
+  let pick: Pick = 'one';
+  const prefix = /^(all|random)(?::|$)/.exec(rest);
+  if (prefix) {
+    pick = prefix[1] as Pick;
+    rest = rest.slice(prefix[0].length);
+  }
+  const match: TargetSelector['match'] = [];
+  for (const term of rest.split(',').map((t) => t.trim()).filter(Boolean)) {
+    const eq = term.indexOf('=');
+    if (eq < 0) {
+      match.push(['name', term]);
+      continue;
+    }
+    const key = term.slice(0, eq).trim();
+    const value = term.slice(eq + 1).trim();
+    if (!(KEYS as readonly string[]).includes(key)) throw invalidInput('target', `unknown key "${key}" in "${expr}" (use ${KEYS.join(', ')})`);
+    if (!value) throw invalidInput('target', `empty value for ${key} in "${expr}"`);
+    match.push([key as MatchKey, value]);
+  }
+  if (match.length === 0 && pick === 'one') throw invalidInput('target', `"${expr}" selects nothing (e.g. server=web1, component=nginx, all:role=web)`);
+  return { pick, match, source };
+}
+
+function matches(c: ContainerSummary, key: MatchKey, value: string): boolean {
+  switch (key) {
+    case 'service':
+      return c.service === value;
+    case 'server':
+      return c.server === value;
+    case 'role':
+      return c.role === value;
+    case 'component':
+      return c.component === value;
+    case 'id':
+      return c.id.startsWith(value);
+    case 'name':
+      // A bare word: compose service, container name, or short id.
+      return c.service === value || c.name === value || (value.length >= 6 && c.id.startsWith(value));
+  }
+}
+
+export function toRef(c: ContainerSummary): TargetRef {
+  return { id: c.id, name: c.name, service: c.service, server: c.server, component: c.component };
+}
+
+/** The stack's own service containers (fault helpers excluded). */
+export async function stackContainers(ctx: FaultContext): Promise<ContainerSummary[]> {
+  return (await ctx.docker.listContainers({ [LABEL.stack]: ctx.stack.project })).filter((c) => !c.labels[LABEL.fault]);
+}
+
+/** Filters, then applies the selector. Pure apart from ctx.random. */
+export function select(containers: ContainerSummary[], selector: TargetSelector, random: () => number): ContainerSummary[] {
+  const found = containers.filter((c) => selector.match.every(([k, v]) => matches(c, k, v)));
+  if (selector.pick === 'random' && found.length > 0) return [found[Math.min(found.length - 1, Math.floor(random() * found.length))]!];
+  if (selector.pick === 'one' && found.length > 1) {
+    throw invalidInput('target', `"${selector.source}" matches ${found.length} containers (${found.map((c) => c.service || c.name).join(', ')}); narrow it, or prefix all: or random:`);
+  }
+  return found;
+}
+
+/**
+ * Resolves a target expression to stack containers. A name that exists in Docker but lacks this stack's
+ * label is refused as UNSAFE_TARGET rather than reported unknown, so the user learns why.
+ */
+export async function resolveContainers(ctx: FaultContext, expr: string, filter: (c: ContainerSummary) => boolean = () => true): Promise<ContainerSummary[]> {
+  const selector = parseTarget(expr);
+  const all = (await stackContainers(ctx)).filter(filter);
+  const found = select(all, selector, ctx.random);
+  if (found.length > 0) return found;
+  for (const [key, value] of selector.match) {
+    if (key !== 'name' && key !== 'id') continue;
+    const foreign = await ctx.docker.inspect(value).catch(() => undefined);
+    if (foreign) {
+      const label = foreign.Config.Labels?.[LABEL.stack];
+      throw new FaultlineError('UNSAFE_TARGET', `container ${foreign.Name.replace(/^\//, '')} does not belong to stack ${ctx.stack.project} (its ${LABEL.stack} label is ${label ? `"${label}"` : 'missing'}); faultline only touches its stack's containers`);
+    }
+  }
+  const services = [...new Set(all.map((c) => c.service || c.name))].sort();
+  throw new FaultlineError('UNKNOWN_TARGET', `target "${expr}" matches no container of stack ${ctx.stack.project}`, {
+    hint: services.length ? `services: ${services.join(', ')}` : `is the stack up? (faultline stack up --project ${ctx.stack.project})`,
+  });
+}
+
+/** Resolves to servers: the host containers (network identity, firewall) of every matched container's server. */
+export async function resolveServers(ctx: FaultContext, expr: string): Promise<ContainerSummary[]> {
+  const selector = parseTarget(expr);
+  const all = await stackContainers(ctx);
+  const hosts = all.filter((c) => c.component === 'host');
+  // A selector that matches components of one server (e.g. service=db-primary-mariadb) means that server.
+  const matched = all.filter((c) => selector.match.every(([k, v]) => matchesLoose(c, k, v)));
+  if (matched.length === 0) await resolveContainers(ctx, expr); // throws UNKNOWN_TARGET / UNSAFE_TARGET
+  const servers = [...new Set(matched.map((c) => c.server).filter((s): s is string => Boolean(s)))];
+  const candidates = hosts.filter((h) => h.server !== undefined && servers.includes(h.server));
+  if (candidates.length === 0) throw new FaultlineError('UNKNOWN_TARGET', `target "${expr}" is on no server of stack ${ctx.stack.project}`);
+  return select(candidates, { ...selector, match: [] }, ctx.random);
+}
+
+function matchesLoose(c: ContainerSummary, key: MatchKey, value: string): boolean {
+  // A bare word may also be a server name ("web1", "db-primary").
+  return matches(c, key, value) || (key === 'name' && c.server === value);
+}
+
+/** Defence in depth right before acting: the container must still carry this stack's label. */
+export async function assertStackContainer(ctx: FaultContext, id: string): Promise<void> {
+  const info = await ctx.docker.inspect(id).catch(() => undefined);
+  if (!info) return; // gone: nothing to touch
+  const label = info.Config.Labels?.[LABEL.stack];
+  if (label !== ctx.stack.project) {
+    throw new FaultlineError('UNSAFE_TARGET', `container ${info.Name.replace(/^\//, '')} does not carry ${LABEL.stack}=${ctx.stack.project}; refusing to touch it`);
+  }
+}

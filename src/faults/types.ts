@@ -1,0 +1,103 @@
+// The shapes every fault shares: a definition (name, schema, plan/apply/revert/check), the record that makes
+// a fault revertible from a fresh process, and the live handle (ActiveFault) that callers hold.
+
+import type { z } from 'zod';
+import type { DockerClient } from '../stack/docker-client.js';
+import type { StartedStack } from '../stack/stack.js';
+import type { FaultStore } from './state-store.js';
+
+export type FaultKind = 'process' | 'certificate' | 'firewall' | 'network' | 'resource';
+
+/** A container a fault acts on, as it was when the fault was planned. */
+export interface TargetRef {
+  id: string;
+  name: string;
+  service: string;
+  server: string | undefined;
+  component: string | undefined;
+}
+
+export interface FaultContext {
+  stack: StartedStack;
+  docker: DockerClient;
+  store: FaultStore;
+  log: (line: string) => void;
+  /** Used by `random:` selectors; tests replace it. */
+  random: () => number;
+  /**
+   * Upper bound for anything a fault leaves running by itself (helpers, stress-ng): if faultline dies, a
+   * helper undoes its own effect after this long even before `faultline revert` runs.
+   */
+  maxDurationMs: number;
+}
+
+/** What planning found: the targets, what would be done (for --dry-run), and what revert will need. */
+export interface FaultPlan<D = unknown> {
+  targets: TargetRef[];
+  /** Human steps, in order; printed by --dry-run. */
+  steps: string[];
+  /** Resources this fault occupies (e.g. "lb:certificate", "web1:netem"); two active faults may not share one. */
+  slots: string[];
+  data: D;
+}
+
+/** Persisted in <stateDir>/faults.json before the fault takes effect; removed only after revert succeeded. */
+export interface FaultRecord<D = unknown> {
+  id: string;
+  fault: string;
+  stack: string;
+  params: unknown;
+  targets: TargetRef[];
+  slots: string[];
+  steps: string[];
+  status: 'injecting' | 'active' | 'reverting';
+  createdAt: string;
+  /** The process holding the fault; `faultline revert` (without --all) only takes faults whose holder is gone. */
+  pid: number;
+  hostname: string;
+  /** When the holder means to revert, if it said. */
+  until?: string | undefined;
+  data: D;
+}
+
+export interface FaultCheck {
+  active: boolean;
+  detail: string;
+}
+
+/** Lets apply() add what it learns while acting (helper ids) to the record, before relying on it. */
+export type RecordUpdate<D> = (patch: Partial<D>) => Promise<void>;
+
+export interface FaultDefinition<P = unknown, D = unknown> {
+  readonly name: string;
+  readonly kind: FaultKind;
+  readonly description: string;
+  /** Target expression used when the caller gives none; undefined means a target is required. */
+  readonly defaultTarget?: string | undefined;
+  /** Parses user parameters (strings from the CLI, or typed values); errors name the field. */
+  readonly params: z.ZodType<P, z.ZodTypeDef, unknown>;
+  /** Parses the record's data when it is read back from the state file. */
+  readonly data: z.ZodType<D, z.ZodTypeDef, unknown>;
+  /** Resolves targets and captures everything revert needs; changes nothing. */
+  plan(ctx: FaultContext, target: string | undefined, params: P, signal: AbortSignal): Promise<FaultPlan<D>>;
+  /** Makes the fault take effect and returns once it is observable. */
+  apply(ctx: FaultContext, record: FaultRecord<D>, update: RecordUpdate<D>, signal: AbortSignal): Promise<void>;
+  /** Undoes it from the record alone (works in a fresh process); idempotent; verifies the stack is back. */
+  revert(ctx: FaultContext, record: FaultRecord<D>, signal: AbortSignal): Promise<void>;
+  /** Tells whether the fault is in effect right now. */
+  check(ctx: FaultContext, record: FaultRecord<D>, signal: AbortSignal): Promise<FaultCheck>;
+}
+
+/** A fault in effect. revert() is idempotent and never uses an aborted signal of the caller's. */
+export interface ActiveFault {
+  readonly id: string;
+  readonly name: string;
+  readonly record: FaultRecord;
+  /** True once revert() has succeeded (or another process reverted it). */
+  readonly reverted: boolean;
+  check(signal?: AbortSignal): Promise<FaultCheck>;
+  revert(signal?: AbortSignal): Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFaultDefinition = FaultDefinition<any, any>;

@@ -1,0 +1,108 @@
+// Shared by the fault tests: independent looks at the stack (TCP connects, execs from other servers, a
+// whole-stack snapshot) that do not go through the fault code they check.
+
+import net from 'node:net';
+import { LABEL, type DockerClient } from '../../src/stack/docker-client.js';
+import type { StartedStack } from '../../src/stack/stack.js';
+import { createFaultContext, type FaultContext } from '../../src/faults/index.js';
+import { handshake } from '../../src/faults/tls-check.js';
+
+export type ConnectResult = 'open' | 'refused' | 'timeout';
+
+/** A TCP connect from the test process (the Docker host: .1, the stack's management address). */
+export function tcpConnect(host: string, port: number, timeoutMs = 800): Promise<ConnectResult> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (r: ConnectResult) => {
+      socket.destroy();
+      resolve(r);
+    };
+    socket.setTimeout(timeoutMs, () => done('timeout'));
+    socket.once('connect', () => done('open'));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'refused' : 'timeout'));
+  });
+}
+
+export async function hostOf(stack: StartedStack, server: string): Promise<string> {
+  const c = (await stack.containers()).find((x) => x.server === server && x.component === 'host' && !x.labels[LABEL.fault]);
+  if (!c) throw new Error(`no host container for ${server}`);
+  return c.id;
+}
+
+export async function idOf(stack: StartedStack, service: string): Promise<string> {
+  const c = (await stack.containers()).find((x) => x.service === service);
+  if (!c) throw new Error(`no container for ${service}`);
+  return c.id;
+}
+
+/** A TCP connect made from inside another server's network namespace (nc in its host container). */
+export async function connectFrom(docker: DockerClient, fromHostId: string, ip: string, port: number): Promise<boolean> {
+  const res = await docker.exec(fromHostId, ['nc', '-z', '-w', '1', ip, String(port)]);
+  return res.exitCode === 0;
+}
+
+export interface StackSnapshot {
+  fingerprint: string | undefined;
+  /** server → `nft list ruleset` + `tc qdisc show` */
+  network: Record<string, string>;
+  /** service → running/paused/exited */
+  states: Record<string, string>;
+  helpers: number;
+}
+
+/** Everything a fault may change, seen directly (Docker, nft, tc, a TLS handshake). */
+export async function snapshot(stack: StartedStack): Promise<StackSnapshot> {
+  const all = await stack.containers();
+  const network: Record<string, string> = {};
+  await Promise.all(
+    all
+      .filter((c) => c.component === 'host' && !c.labels[LABEL.fault] && c.state === 'running')
+      .map(async (c) => {
+        const res = await stack.docker.exec(c.id, ['sh', '-c', 'nft list ruleset; echo ---; tc qdisc show']);
+        network[c.server ?? c.name] = res.stdout;
+      }),
+  );
+  const states: Record<string, string> = {};
+  for (const c of all) if (!c.labels[LABEL.fault]) states[c.service] = c.state;
+  const hs = await handshake({ port: stack.options.httpsPort });
+  return { fingerprint: hs.certificate?.fingerprint256, network, states, helpers: all.filter((c) => c.labels[LABEL.fault]).length };
+}
+
+export function faultContext(stack: StartedStack): FaultContext {
+  return createFaultContext(stack, { holdMs: 300_000 });
+}
+
+/**
+ * Serialises stack-changing tests across ava's worker processes (files run in parallel): an exclusive lock
+ * file in the stack's state folder, taken over when its holder died. Bounded wait.
+ */
+export async function exclusive<T>(stack: StartedStack, fn: () => Promise<T>): Promise<T> {
+  const { open, rm, readFile, mkdir } = await import('node:fs/promises');
+  const path = `${stack.stateDir}/test-faults.lock`;
+  await mkdir(stack.stateDir, { recursive: true });
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      break;
+    } catch {
+      const pid = Number(await readFile(path, 'utf8').catch(() => ''));
+      let alive = true;
+      try {
+        if (pid > 0) process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (!alive) await rm(path, { force: true });
+      if (Date.now() > deadline) throw new Error(`${path} held too long`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(path, { force: true });
+  }
+}
