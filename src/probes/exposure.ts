@@ -1,0 +1,208 @@
+// Exposure probe: from two throwaway vantage points ("the internet" on the edge network, "an insider" on the
+// internal network that is no app server) connect to every server of the stack, found by label, on a bounded
+// port list, with bounded concurrency and timeouts; compare with the policy the stack declares and report
+// every hole. Never sweeps an address range: targets are the servers' own addresses only.
+
+import { z } from 'zod';
+import { FaultlineError } from '../errors.js';
+import { LABEL } from '../stack/docker-client.js';
+import { numberField, portListField } from './params.js';
+import { observation, startMark } from './runner.js';
+import { stackServers, type ServerTarget } from './targets.js';
+import type { Finding, Observation, Probe, ProbeContext, Severity } from './types.js';
+
+/** Who a rule admits: anyone, a server role of the stack, or the operator (the network's gateway, .1). */
+export type Source = 'any' | 'lb' | 'monitor' | 'apps' | 'replica' | 'operator';
+
+export interface PolicyRule {
+  /** Server role the rule is on ('*' = every server). */
+  role: string;
+  port: number;
+  from: Source[];
+}
+
+/** The reference stack's declared policy: compose/images/host/firewall/*.nft and README's table. */
+export const REFERENCE_POLICY: readonly PolicyRule[] = [
+  { role: 'lb', port: 80, from: ['any'] },
+  { role: 'lb', port: 443, from: ['any'] },
+  { role: 'lb', port: 8404, from: ['monitor'] },
+  { role: 'web', port: 80, from: ['lb'] },
+  { role: 'web', port: 9113, from: ['monitor'] },
+  { role: 'db-primary', port: 3306, from: ['apps', 'replica', 'operator'] },
+  { role: 'db-primary', port: 9104, from: ['monitor'] },
+  { role: 'db-replica', port: 3306, from: ['apps', 'operator'] },
+  { role: 'db-replica', port: 9104, from: ['monitor'] },
+  { role: 'monitor', port: 9090, from: ['operator'] },
+  { role: '*', port: 9100, from: ['monitor'] },
+];
+
+/** Only the LB publishes, only these container ports, only on loopback. */
+export const PUBLISH_POLICY = { role: 'lb', ports: [80, 443], hostIps: ['127.0.0.1', '::1'] } as const;
+
+export const DEFAULT_PORTS = [22, 80, 443, 3306, 4567, 8404, 9090, 9100, 9104, 9113] as const;
+
+export interface Vantage {
+  name: 'internet' | 'insider';
+  /** Sources this vantage counts as in the policy (both are strangers: 'any' only). */
+  counts: Source[];
+  network: 'edge' | 'internal';
+}
+
+export const VANTAGES: readonly Vantage[] = [
+  { name: 'internet', counts: ['any'], network: 'edge' },
+  { name: 'insider', counts: ['any'], network: 'internal' },
+];
+
+export function allowedBy(policy: readonly PolicyRule[], role: string, port: number, counts: readonly Source[]): boolean {
+  return policy.some((r) => (r.role === role || r.role === '*') && r.port === port && r.from.some((s) => s === 'any' || counts.includes(s)));
+}
+
+export interface ProbeResult {
+  vantage: Vantage['name'];
+  server: string;
+  role: string;
+  address: string;
+  port: number;
+  open: boolean;
+}
+
+export interface ExposureCheck extends ProbeResult {
+  allowed: boolean;
+}
+
+/** What each vantage should try: every server's address on the vantage's network × the port list. Pure. */
+export function plannedTargets(servers: ServerTarget[], vantage: Vantage, ports: readonly number[]): Array<{ server: ServerTarget; address: string; port: number }> {
+  const out: Array<{ server: ServerTarget; address: string; port: number }> = [];
+  for (const s of servers) {
+    const address = vantage.network === 'edge' ? s.edge : s.internal;
+    if (!address) continue;
+    const extra = s.published.map((p) => p.containerPort);
+    for (const port of [...new Set([...ports, ...extra])].sort((a, b) => a - b)) out.push({ server: s, address, port });
+  }
+  return out;
+}
+
+const HOLE_SEVERITY: Record<number, Severity> = { 3306: 'critical', 4567: 'critical', 22: 'high', 9090: 'high', 8404: 'medium', 9100: 'medium', 9104: 'medium', 9113: 'medium' };
+
+/** Holes (open, not allowed), blocked services (allowed, closed) and publishing outside policy. Pure. */
+export function judgeExposure(checks: ExposureCheck[], servers: ServerTarget[]): { holes: ExposureCheck[]; findings: Finding[] } {
+  const holes = checks.filter((c) => c.open && !c.allowed);
+  const findings: Finding[] = holes.map((h) => ({
+    id: 'hole',
+    severity: HOLE_SEVERITY[h.port] ?? 'high',
+    message: `${h.server}:${h.port} is reachable from the ${h.vantage} vantage, which the policy does not allow`,
+    where: `${h.vantage} → ${h.server} (${h.address}):${h.port}`,
+  }));
+  for (const c of checks.filter((x) => !x.open && x.allowed)) {
+    findings.push({ id: 'blocked', severity: 'info', message: `${c.server}:${c.port} is allowed from the ${c.vantage} vantage but did not answer`, where: `${c.vantage} → ${c.server} (${c.address}):${c.port}` });
+  }
+  for (const s of servers) {
+    for (const p of s.published) {
+      const where = `${p.hostIp}:${p.hostPort} → ${s.server}:${p.containerPort}`;
+      if (!(PUBLISH_POLICY.hostIps as readonly string[]).includes(p.hostIp)) findings.push({ id: 'published-public', severity: 'high', message: `port published on ${p.hostIp}, not loopback`, where });
+      if (s.role !== PUBLISH_POLICY.role || !(PUBLISH_POLICY.ports as readonly number[]).includes(p.containerPort)) findings.push({ id: 'published-unexpected', severity: 'medium', message: `${s.server} publishes ${p.containerPort}`, where });
+    }
+  }
+  return { holes, findings };
+}
+
+/** Parses the scan script's "R <address> <port> open|closed" lines. Pure. */
+export function parseScanOutput(stdout: string): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  for (const line of stdout.split('\n')) {
+    const m = /^R (\S+) (\d+) (open|closed)$/.exec(line.trim());
+    if (m) out.set(`${m[1]}:${m[2]}`, m[3] === 'open');
+  }
+  return out;
+}
+
+/** Runs `nc -z` against each target in batches of `concurrency`, each bounded by `timeout`. */
+export const SCAN_SCRIPT = [
+  'set -u',
+  'conc=$1; secs=$2; shift 2; n=0',
+  'check() { if timeout $((secs + 1)) nc -z -w "$secs" "$1" "$2" >/dev/null 2>&1; then echo "R $1 $2 open"; else echo "R $1 $2 closed"; fi; }',
+  'for t in "$@"; do check "${t%:*}" "${t##*:}" & n=$((n + 1)); if [ "$n" -ge "$conc" ]; then wait; n=0; fi; done',
+  'wait',
+].join('\n');
+
+async function scanFrom(ctx: ProbeContext, vantage: Vantage, targets: Array<{ address: string; port: number }>, o: { concurrency: number; timeoutS: number }, signal: AbortSignal): Promise<Map<string, boolean>> {
+  if (targets.length === 0) return new Map();
+  const stack = ctx.stack;
+  const image = await stack.helperImage();
+  const res = await ctx.docker.runToCompletion(
+    {
+      image,
+      entrypoint: ['bash', '-c', SCAN_SCRIPT, 'scan'],
+      cmd: [String(o.concurrency), String(o.timeoutS), ...targets.map((t) => `${t.address}:${t.port}`)],
+      networkMode: vantage.network === 'edge' ? stack.edgeNetwork : stack.internalNetwork,
+      labels: { [LABEL.stack]: stack.project, [LABEL.role]: 'vantage', [LABEL.component]: `vantage-${vantage.name}` },
+    },
+    signal,
+  );
+  signal.throwIfAborted();
+  const seen = parseScanOutput(res.stdout);
+  if (seen.size < targets.length) {
+    throw new FaultlineError('INTERNAL', `the ${vantage.name} vantage reported ${seen.size} of ${targets.length} results (exit ${res.exitCode}): ${res.stderr.trim().slice(0, 300)}`);
+  }
+  return seen;
+}
+
+const params = z
+  .object({
+    ports: portListField.default([...DEFAULT_PORTS]),
+    concurrency: numberField({ min: 1, max: 32, int: true }).default(16),
+    timeout: numberField({ min: 1, max: 5, int: true }).default(1),
+    vantages: z.union([z.string(), z.array(z.string())]).transform((v, c) => {
+      const names = (typeof v === 'string' ? v.split(',') : v).map((x) => x.trim()).filter(Boolean);
+      const bad = names.find((n) => !VANTAGES.some((x) => x.name === n));
+      if (bad || names.length === 0) {
+        c.addIssue({ code: z.ZodIssueCode.custom, message: `unknown vantage ${JSON.stringify(bad ?? v)} (internet, insider)` });
+        return z.NEVER;
+      }
+      return names as Array<Vantage['name']>;
+    }).default('internet,insider'),
+  })
+  .strict();
+type Params = z.infer<typeof params>;
+
+export interface ExposureValue {
+  holes: number;
+  checked: number;
+}
+
+export const exposureProbe: Probe<Params, ExposureValue> = {
+  name: 'exposure',
+  description: 'ports reachable from the internet and from an insider, compared with the declared firewall policy',
+  params,
+  async run(ctx, p, signal): Promise<Observation<ExposureValue>> {
+    const started = startMark();
+    const servers = await stackServers(ctx.stack);
+    const vantages = VANTAGES.filter((v) => p.vantages.includes(v.name));
+    const perVantage = await Promise.all(
+      vantages.map(async (v) => {
+        const planned = plannedTargets(servers, v, p.ports);
+        const seen = await scanFrom(ctx, v, planned, { concurrency: p.concurrency, timeoutS: p.timeout }, signal);
+        return planned.map(
+          (t): ExposureCheck => ({
+            vantage: v.name,
+            server: t.server.server,
+            role: t.server.role,
+            address: t.address,
+            port: t.port,
+            open: seen.get(`${t.address}:${t.port}`) === true,
+            allowed: allowedBy(REFERENCE_POLICY, t.server.role, t.port, v.counts),
+          }),
+        );
+      }),
+    );
+    const checks = perVantage.flat();
+    const j = judgeExposure(checks, servers);
+    return observation('exposure', started, {
+      value: { holes: j.holes.length, checked: checks.length },
+      tolerance: { type: 'atMost', max: 0 },
+      passed: j.holes.length === 0 && !j.findings.some((f) => f.id === 'published-public'),
+      details: { holes: j.holes, open: checks.filter((c) => c.open), checks, ports: p.ports },
+      findings: j.findings,
+    });
+  },
+};

@@ -1,0 +1,64 @@
+// A small client for the Prometheus HTTP API of the stack's monitor (reachable from the operator address).
+
+import { FaultlineError } from '../errors.js';
+import { request } from '../util/http.js';
+import type { StartedStack } from '../stack/stack.js';
+import { stackServers } from './targets.js';
+
+export interface RangeSeries {
+  metric: Record<string, string>;
+  /** [unix seconds, value] */
+  values: Array<[number, number]>;
+}
+
+export async function prometheusUrl(stack: StartedStack): Promise<string> {
+  const monitor = (await stackServers(stack)).find((s) => s.role === 'monitor');
+  const host = monitor?.internal ?? stack.addresses.monitor;
+  if (!host) throw new FaultlineError('UNKNOWN_TARGET', `stack ${stack.project} has no monitor server`);
+  return `http://${host}:9090`;
+}
+
+interface ApiAnswer {
+  status: string;
+  error?: string;
+  data?: { resultType: string; result: Array<{ metric: Record<string, string>; values?: Array<[number, string]>; value?: [number, string] }> };
+}
+
+async function api(base: string, path: string, query: Record<string, string>, signal: AbortSignal): Promise<ApiAnswer> {
+  const url = `${base}${path}?${new URLSearchParams(query).toString()}`;
+  let res;
+  try {
+    res = await request(url, { timeoutMs: 10_000, signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw new FaultlineError('TARGET_UNREACHABLE', `Prometheus at ${base}: ${(err as Error).message}`, { cause: err });
+  }
+  let body: ApiAnswer;
+  try {
+    body = JSON.parse(res.body) as ApiAnswer;
+  } catch {
+    throw new FaultlineError('TARGET_UNREACHABLE', `Prometheus at ${base} answered ${res.status} with no JSON`);
+  }
+  if (body.status !== 'success') throw new FaultlineError('TARGET_UNREACHABLE', `Prometheus query ${query.query}: ${body.error ?? res.status}`);
+  return body;
+}
+
+/** query_range with the given step; values parsed to numbers. */
+export async function queryRange(base: string, query: string, range: { startS: number; endS: number; stepS: number }, signal: AbortSignal): Promise<RangeSeries[]> {
+  const body = await api(base, '/api/v1/query_range', { query, start: String(range.startS), end: String(range.endS), step: String(range.stepS) }, signal);
+  return (body.data?.result ?? []).map((r) => ({ metric: r.metric, values: (r.values ?? []).map(([t, v]) => [Number(t), Number(v)] as [number, number]) }));
+}
+
+/**
+ * Per-step increments of a counter series (pure): v[k] − v[k−1], and on a reset (value went down) the new
+ * value itself, as Prometheus' increase() treats resets. Returns [time, increment] for k ≥ 1.
+ */
+export function counterDeltas(values: Array<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let k = 1; k < values.length; k++) {
+    const [t, v] = values[k]!;
+    const prev = values[k - 1]![1];
+    out.push([t, v >= prev ? v - prev : v]);
+  }
+  return out;
+}

@@ -1,0 +1,155 @@
+// QPS probe: two independent views that must agree. The client view is the load timeline's per-second
+// roll-up; the server view is Prometheus' raw request counters (HAProxy frontend, HAProxy per web server,
+// nginx per web server) read with query_range at a 1 s step and differenced per step, so no extrapolation
+// (as increase() does) blurs the totals. The verdict compares totals over a window covering the run.
+
+import { z } from 'zod';
+import type { Timeline } from '../load/timeline.js';
+import { systemClock } from '../util/retry.js';
+import { counterDeltas, prometheusUrl, queryRange, type RangeSeries } from './prometheus.js';
+import { durationField, numberField } from './params.js';
+import { observation, startMark } from './runner.js';
+import type { Finding, Observation, Probe } from './types.js';
+
+/** One second: client-sent requests and what the LB frontend counted in that second. */
+export interface QpsSecond {
+  /** Unix seconds at the end of the step. */
+  t: number;
+  client: number | null;
+  server: number | null;
+}
+
+export interface QpsValue {
+  windowStart: string;
+  windowEnd: string;
+  clientTotal: number | null;
+  serverTotal: number;
+  clientQps: number | null;
+  serverQps: number;
+  /** |client − server| / client; null without a client view. */
+  difference: number | null;
+}
+
+export interface QpsDetails {
+  perSecond: QpsSecond[];
+  /** HAProxy's count of responses per web server over the window. */
+  lbPerServer: Record<string, number>;
+  /** nginx's own request counter per web server (includes HAProxy health checks and the exporter's stub_status). */
+  nginxPerServer: Record<string, number>;
+  /** nginx − HAProxy per web server: requests nginx saw that did not come from client traffic. */
+  perServerDifference: Record<string, number>;
+}
+
+export const QPS_QUERIES = {
+  frontend: 'sum(haproxy_frontend_http_requests_total{proxy="www"})',
+  lbPerServer: 'sum by (exported_server) (haproxy_server_http_responses_total{proxy="web"})',
+  nginxPerServer: 'sum by (server) (nginx_http_requests_total)',
+} as const;
+
+function total(series: RangeSeries | undefined): number {
+  return series ? counterDeltas(series.values).reduce((s, [, d]) => s + d, 0) : 0;
+}
+
+function byLabel(series: RangeSeries[], label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of series) out[s.metric[label] ?? '?'] = total(s);
+  return out;
+}
+
+/** Client requests per wall-clock second (unix seconds → count), from the timeline's per-second roll-up. Pure. */
+export function clientPerSecond(timeline: Pick<Timeline, 'startedAt' | 'perSecond'>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const w of timeline.perSecond()) {
+    // Bucket [start, end) of the run lands in the step that ends after it (Prometheus samples are "as of t").
+    const t = Math.ceil((timeline.startedAt + w.endMs) / 1000);
+    out.set(t, (out.get(t) ?? 0) + w.sent);
+  }
+  return out;
+}
+
+/** Pure: puts both views together and computes the verdict figures. */
+export function compareQps(input: {
+  window: { startS: number; endS: number };
+  client: Map<number, number> | null;
+  frontend: RangeSeries | undefined;
+  lbPerServer: RangeSeries[];
+  nginxPerServer: RangeSeries[];
+  /** Rates are per second of the load run when there is one (the window adds margins), else of the window. */
+  runSeconds?: number;
+}): { value: QpsValue; details: QpsDetails } {
+  const deltas = input.frontend ? counterDeltas(input.frontend.values) : [];
+  const seconds = input.runSeconds && input.runSeconds > 0 ? input.runSeconds : Math.max(1, input.window.endS - input.window.startS);
+  const serverTotal = deltas.reduce((s, [, d]) => s + d, 0);
+  const clientTotal = input.client ? [...input.client.values()].reduce((a, b) => a + b, 0) : null;
+  const perSecond: QpsSecond[] = deltas.map(([t, d]) => ({ t, client: input.client ? (input.client.get(t) ?? 0) : null, server: d }));
+  const lb = byLabel(input.lbPerServer, 'exported_server');
+  const nginx = byLabel(input.nginxPerServer, 'server');
+  const perServerDifference: Record<string, number> = {};
+  for (const s of new Set([...Object.keys(lb), ...Object.keys(nginx)])) perServerDifference[s] = (nginx[s] ?? 0) - (lb[s] ?? 0);
+  return {
+    value: {
+      windowStart: new Date(input.window.startS * 1000).toISOString(),
+      windowEnd: new Date(input.window.endS * 1000).toISOString(),
+      clientTotal,
+      serverTotal,
+      clientQps: clientTotal === null ? null : clientTotal / seconds,
+      serverQps: serverTotal / seconds,
+      difference: clientTotal === null ? null : clientTotal === 0 ? (serverTotal === 0 ? 0 : 1) : Math.abs(clientTotal - serverTotal) / clientTotal,
+    },
+    details: { perSecond, lbPerServer: lb, nginxPerServer: nginx, perServerDifference },
+  };
+}
+
+const params = z
+  .object({
+    /** Without a load timeline: how far back the server view looks. */
+    window: durationField({ min: 2000, max: 3_600_000 }).default('30s'),
+    /** Largest accepted relative difference between the views. */
+    maxDifference: numberField({ min: 0, max: 1 }).default(0.05),
+    /** Margin around the run, for scrape granularity and requests still in flight. */
+    margin: durationField({ min: 0, max: 60_000 }).default('3s'),
+  })
+  .strict();
+type Params = z.infer<typeof params>;
+
+export const qpsProbe: Probe<Params, QpsValue> = {
+  name: 'qps',
+  description: 'requests per second as the load client saw them and as monitoring (HAProxy, nginx) counted them',
+  params,
+  async run(ctx, p, signal): Promise<Observation<QpsValue>> {
+    const started = startMark();
+    const clock = ctx.clock ?? systemClock;
+    const tl = ctx.timeline;
+    const marginS = Math.ceil(p.margin / 1000);
+    let window: { startS: number; endS: number };
+    if (tl) {
+      window = { startS: Math.floor(tl.startedAt / 1000) - marginS, endS: Math.ceil((tl.startedAt + tl.length * tl.bucketMs) / 1000) + marginS };
+      // Wait until Prometheus has scraped past the window's end (1 s scrapes; bounded by the margin + 2 s).
+      const wait = window.endS * 1000 + 1500 - clock.now();
+      if (wait > 0) await clock.sleep(Math.min(wait, p.margin + 2000), signal);
+    } else {
+      const nowS = Math.floor(clock.now() / 1000) - 1;
+      window = { startS: nowS - Math.round(p.window / 1000), endS: nowS };
+    }
+    const base = await prometheusUrl(ctx.stack);
+    const range = { ...window, stepS: 1 };
+    const [frontend, lbPerServer, nginxPerServer] = await Promise.all([
+      queryRange(base, QPS_QUERIES.frontend, range, signal),
+      queryRange(base, QPS_QUERIES.lbPerServer, range, signal),
+      queryRange(base, QPS_QUERIES.nginxPerServer, range, signal),
+    ]);
+    const { value, details } = compareQps({ window, ...(tl ? { runSeconds: (tl.length * tl.bucketMs) / 1000 } : {}), client: tl ? clientPerSecond(tl) : null, frontend: frontend[0], lbPerServer, nginxPerServer });
+    const findings: Finding[] = [];
+    if (!frontend[0]) findings.push({ id: 'no-server-view', severity: 'high', message: 'Prometheus has no HAProxy frontend counter for the window' });
+    if (value.difference !== null && value.difference > p.maxDifference) {
+      findings.push({ id: 'qps-mismatch', severity: 'medium', message: `client sent ${value.clientTotal}, the LB counted ${value.serverTotal} (${(value.difference * 100).toFixed(1)}% apart)` });
+    }
+    return observation('qps', started, {
+      value,
+      tolerance: { type: 'atMost', max: p.maxDifference },
+      passed: frontend[0] !== undefined && (value.difference === null || value.difference <= p.maxDifference),
+      details: { ...details, queries: QPS_QUERIES },
+      findings,
+    });
+  },
+};

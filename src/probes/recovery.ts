@@ -1,0 +1,247 @@
+// Recovery analysis of a load timeline around fault windows, exactly as DESIGN.md defines it: baseline,
+// time to detect, error window, time to recover, availability and error budget. Pure functions.
+//
+// Tolerances (documented choices):
+// - a bucket is "below baseline" when its success ratio < baseline ratio − ratioTolerance (default 0.05,
+//   i.e. 5 points); buckets where nothing completed say nothing and are skipped when detecting;
+// - a bucket is "back within tolerance" when its ratio ≥ baseline − ratioTolerance and its p99 ≤
+//   max(baseline p99 × latencyFactor, baseline p99 + latencySlackMs) (defaults 3× and 50 ms, because one
+//   100 ms bucket's p99 is noisy); an empty bucket cannot show recovery;
+// - recovery needs a run of recoveryRunMs (default 3 s) of such buckets, searched from the fault end (or its
+//   start, for faults that heal themselves), but never before the fault was detected.
+
+import { z } from 'zod';
+import { FaultlineError } from '../errors.js';
+import type { Timeline } from '../load/timeline.js';
+import { durationField, numberField } from './params.js';
+import { observation, startMark } from './runner.js';
+import type { FaultWindow, Finding, Observation, Probe } from './types.js';
+
+/** The part of a Timeline the analysis reads; a real Timeline fits, so does a test fake. */
+export type RecoveryTimeline = Pick<Timeline, 'bucketMs' | 'length' | 'successRatio' | 'p99' | 'window'>;
+
+export interface RecoveryOptions {
+  ratioTolerance: number;
+  latencyFactor: number;
+  latencySlackMs: number;
+  recoveryRunMs: number;
+  /** Skipped at the start of the steady part (connection set-up). */
+  warmupMs: number;
+  /** SLO availability target, e.g. 0.999. */
+  slo: number;
+}
+
+export const RECOVERY_DEFAULTS: RecoveryOptions = {
+  ratioTolerance: 0.05,
+  latencyFactor: 3,
+  latencySlackMs: 50,
+  recoveryRunMs: 3000,
+  warmupMs: 1000,
+  slo: 0.999,
+};
+
+export interface Baseline {
+  startMs: number;
+  endMs: number;
+  successRatio: number | null;
+  p99Ms: number | null;
+  /** Thresholds derived from it. */
+  minRatio: number | null;
+  maxP99Ms: number | null;
+}
+
+export interface FaultRecovery {
+  fault: string;
+  startMs: number;
+  endMs: number | null;
+  /** Fault start → first bucket below baseline; null when never detected. */
+  timeToDetectMs: number | null;
+  detectedAtMs: number | null;
+  /** First to last bucket below baseline while this fault was the latest one. */
+  errorWindow: { startMs: number; endMs: number; durationMs: number } | null;
+  /** Fault end (or start when self-healing) → start of the first healthy run; null when it never recovered. */
+  timeToRecoverMs: number | null;
+  recoveredAtMs: number | null;
+  recovered: boolean;
+}
+
+export interface RecoveryReport {
+  bucketMs: number;
+  baseline: Baseline;
+  faults: FaultRecovery[];
+  /** Whole-run error window (first to last bucket below baseline after the first fault). */
+  errorWindow: { startMs: number; endMs: number; durationMs: number } | null;
+  /** successes / completed over the whole run. */
+  availability: number | null;
+  completed: number;
+  failed: number;
+  slo: number;
+  /** failed / ((1 − slo) × completed): 1 means the whole budget is gone; may exceed 1. */
+  errorBudgetConsumed: number | null;
+  options: RecoveryOptions;
+}
+
+function isBelow(t: RecoveryTimeline, i: number, minRatio: number): boolean {
+  const r = t.successRatio(i);
+  return r !== null && r < minRatio;
+}
+
+function isHealthy(t: RecoveryTimeline, i: number, b: Baseline): boolean {
+  const r = t.successRatio(i);
+  if (r === null || b.minRatio === null) return false;
+  if (r < b.minRatio) return false;
+  const p99 = t.p99(i);
+  return b.maxP99Ms === null || p99 === null || p99 <= b.maxP99Ms;
+}
+
+/** Baseline over [warmup, first fault start), falling back to the whole steady part when it is short. */
+export function computeBaseline(t: RecoveryTimeline, steadyEndMs: number, o: RecoveryOptions = RECOVERY_DEFAULTS): Baseline {
+  const end = Math.max(0, Math.min(steadyEndMs, t.length * t.bucketMs));
+  // Keep at least half of the steady part when the warm-up would eat it.
+  const start = Math.min(o.warmupMs, end / 2);
+  const w = t.window(start, end);
+  const ratio = w.successRatio;
+  const p99 = w.latency.p99;
+  return {
+    startMs: start,
+    endMs: end,
+    successRatio: ratio,
+    p99Ms: p99,
+    minRatio: ratio === null ? null : ratio - o.ratioTolerance,
+    maxP99Ms: p99 === null ? null : Math.max(p99 * o.latencyFactor, p99 + o.latencySlackMs),
+  };
+}
+
+/** The full analysis. Faults are on the timeline's clock (ms since t = 0). */
+export function analyzeRecovery(t: RecoveryTimeline, faults: FaultWindow[], options: Partial<RecoveryOptions> = {}): RecoveryReport {
+  const o = { ...RECOVERY_DEFAULTS, ...options };
+  const sorted = [...faults].sort((a, b) => a.startMs - b.startMs);
+  const totalMs = t.length * t.bucketMs;
+  const first = sorted[0];
+  const baseline = computeBaseline(t, first ? first.startMs : totalMs, o);
+  const runBuckets = Math.max(1, Math.ceil(o.recoveryRunMs / t.bucketMs - 1e-9));
+  const out: FaultRecovery[] = [];
+  let runFirstBad: number | null = null;
+  let runLastBad: number | null = null;
+
+  for (let f = 0; f < sorted.length; f++) {
+    const fault = sorted[f]!;
+    const next = sorted[f + 1];
+    const fromIdx = Math.floor(fault.startMs / t.bucketMs);
+    const limitIdx = Math.min(t.length, next ? Math.floor(next.startMs / t.bucketMs) : t.length);
+    let firstBad: number | null = null;
+    let lastBad: number | null = null;
+    if (baseline.minRatio !== null) {
+      for (let i = fromIdx; i < limitIdx; i++) {
+        if (!isBelow(t, i, baseline.minRatio)) continue;
+        firstBad ??= i;
+        lastBad = i;
+      }
+    }
+    if (firstBad !== null) runFirstBad ??= firstBad;
+    if (lastBad !== null) runLastBad = lastBad;
+
+    const referenceMs = fault.endMs ?? fault.startMs;
+    const searchFrom = Math.max(Math.floor(referenceMs / t.bucketMs), firstBad ?? 0);
+    let recoveredIdx: number | null = null;
+    if (firstBad === null) {
+      // Never disrupted beyond tolerance: it was never down, so nothing to recover from.
+      recoveredIdx = null;
+    } else {
+      let streak = 0;
+      for (let i = searchFrom; i < t.length; i++) {
+        streak = isHealthy(t, i, baseline) ? streak + 1 : 0;
+        if (streak >= runBuckets) {
+          recoveredIdx = i - runBuckets + 1;
+          break;
+        }
+      }
+    }
+    const detectedAtMs = firstBad === null ? null : firstBad * t.bucketMs;
+    const recoveredAtMs = recoveredIdx === null ? null : recoveredIdx * t.bucketMs;
+    out.push({
+      fault: fault.name,
+      startMs: fault.startMs,
+      endMs: fault.endMs,
+      timeToDetectMs: detectedAtMs === null ? null : Math.max(0, detectedAtMs - fault.startMs),
+      detectedAtMs,
+      errorWindow:
+        firstBad === null || lastBad === null
+          ? null
+          : { startMs: firstBad * t.bucketMs, endMs: (lastBad + 1) * t.bucketMs, durationMs: (lastBad + 1 - firstBad) * t.bucketMs },
+      timeToRecoverMs: firstBad === null ? 0 : recoveredAtMs === null ? null : Math.max(0, recoveredAtMs - referenceMs),
+      recoveredAtMs,
+      recovered: firstBad === null || recoveredAtMs !== null,
+    });
+  }
+
+  const whole = t.window(0, totalMs);
+  const completed = whole.responses + whole.errors;
+  const failed = completed - whole.successes;
+  const budget = (1 - o.slo) * completed;
+  return {
+    bucketMs: t.bucketMs,
+    baseline,
+    faults: out,
+    errorWindow:
+      runFirstBad === null || runLastBad === null
+        ? null
+        : { startMs: runFirstBad * t.bucketMs, endMs: (runLastBad + 1) * t.bucketMs, durationMs: (runLastBad + 1 - runFirstBad) * t.bucketMs },
+    availability: completed === 0 ? null : whole.successes / completed,
+    completed,
+    failed,
+    slo: o.slo,
+    errorBudgetConsumed: completed === 0 ? null : budget > 0 ? failed / budget : failed > 0 ? Number.POSITIVE_INFINITY : 0,
+    options: o,
+  };
+}
+
+// ---- the probe ----
+
+
+const params = z
+  .object({
+    slo: numberField({ min: 0, max: 1 }).default(0.999),
+    ratioTolerance: numberField({ min: 0, max: 1 }).default(RECOVERY_DEFAULTS.ratioTolerance),
+    recoveryRun: durationField({ min: 100, max: 600_000 }).default(RECOVERY_DEFAULTS.recoveryRunMs),
+    /** The verdict: every fault recovered within this long (default: recovered at all). */
+    maxRecovery: durationField({ min: 0 }).optional(),
+  })
+  .strict();
+type Params = z.infer<typeof params>;
+
+export interface RecoveryValue {
+  /** Longest time to recover over the faults; null when one never recovered. */
+  timeToRecoverMs: number | null;
+  availability: number | null;
+  errorBudgetConsumed: number | null;
+}
+
+export function recoveryFindings(r: RecoveryReport): Finding[] {
+  const out: Finding[] = [];
+  for (const f of r.faults) if (!f.recovered) out.push({ id: 'not-recovered', severity: 'critical', message: `no ${r.options.recoveryRunMs} ms healthy run after ${f.fault}`, where: f.fault });
+  if (r.errorBudgetConsumed !== null && r.errorBudgetConsumed > 1) out.push({ id: 'error-budget-exceeded', severity: 'high', message: `${(r.errorBudgetConsumed * 100).toFixed(0)}% of the error budget (SLO ${(r.slo * 100).toFixed(2)}%) consumed` });
+  return out;
+}
+
+export const recoveryProbe: Probe<Params, RecoveryValue> = {
+  name: 'recovery',
+  description: 'baseline, time to detect, error window, time to recover, availability and error budget from the load timeline',
+  params,
+  async run(ctx, p, signal): Promise<Observation<RecoveryValue>> {
+    if (!ctx.timeline) throw new FaultlineError('INVALID_INPUT', 'probe recovery: timeline: needs the timeline of a load run');
+    signal.throwIfAborted();
+    const started = startMark();
+    const report = analyzeRecovery(ctx.timeline, ctx.faults ?? [], { slo: p.slo, ratioTolerance: p.ratioTolerance, recoveryRunMs: p.recoveryRun });
+    const times = report.faults.map((f) => f.timeToRecoverMs);
+    const ttr = times.some((t) => t === null) ? null : Math.max(0, ...(times as number[]));
+    const recovered = report.faults.every((f) => f.recovered);
+    return observation('recovery', started, {
+      value: { timeToRecoverMs: ttr, availability: report.availability, errorBudgetConsumed: report.errorBudgetConsumed },
+      tolerance: p.maxRecovery === undefined ? null : { type: 'atMost', max: p.maxRecovery },
+      passed: recovered && (p.maxRecovery === undefined || (ttr !== null && ttr <= p.maxRecovery)),
+      details: { ...report },
+      findings: recoveryFindings(report),
+    });
+  },
+};

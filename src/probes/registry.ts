@@ -1,0 +1,19 @@
+// The probe catalogue, by name.
+
+import { FaultlineError } from '../errors.js';
+import { dataLossProbe } from './data-loss.js';
+import { exposureProbe } from './exposure.js';
+import { healthProbe } from './health.js';
+import { qpsProbe } from './qps.js';
+import { recoveryProbe } from './recovery.js';
+import { replicationProbe } from './replication.js';
+import { tlsProbe } from './tls.js';
+import type { AnyProbe } from './types.js';
+
+export const PROBES: readonly AnyProbe[] = [tlsProbe, exposureProbe, qpsProbe, replicationProbe, healthProbe, recoveryProbe, dataLossProbe];
+
+export function getProbe(name: string): AnyProbe {
+  const p = PROBES.find((x) => x.name === name);
+  if (!p) throw new FaultlineError('INVALID_INPUT', `probe: unknown probe "${name}" (one of ${PROBES.map((x) => x.name).join(', ')})`);
+  return p;
+}

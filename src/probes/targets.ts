@@ -1,0 +1,70 @@
+// The stack's servers as probes see them, found by label only (faultline.stack / server / component):
+// host container, addresses on the internal and edge networks, published ports.
+
+import { FaultlineError } from '../errors.js';
+import { LABEL, type ContainerSummary } from '../stack/docker-client.js';
+import type { StartedStack } from '../stack/stack.js';
+import type { DbTarget } from './mysql.js';
+
+export interface PublishedPort {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  proto: string;
+}
+
+export interface ServerTarget {
+  server: string;
+  role: string;
+  /** The host container (owner of the network namespace and firewall). */
+  hostId: string;
+  internal: string | undefined;
+  edge: string | undefined;
+  published: PublishedPort[];
+  state: string;
+}
+
+/** "127.0.0.1:10443->443/tcp" → parts; null for anything else. Pure. */
+export function parsePublished(text: string): PublishedPort | null {
+  const m = /^(.*):(\d+)->(\d+)\/(\w+)$/.exec(text);
+  return m ? { hostIp: m[1]!, hostPort: Number(m[2]), containerPort: Number(m[3]), proto: m[4]! } : null;
+}
+
+/** Groups labelled containers into servers (pure); probe and fault helpers are not servers. */
+export function serversFrom(containers: ContainerSummary[], internalNetwork: string, edgeNetwork: string): ServerTarget[] {
+  const out: ServerTarget[] = [];
+  for (const c of containers) {
+    if (c.component !== 'host' || !c.server || c.labels[LABEL.fault] || c.role === 'vantage') continue;
+    out.push({
+      server: c.server,
+      role: c.role ?? '',
+      hostId: c.id,
+      internal: c.addresses[internalNetwork],
+      edge: c.addresses[edgeNetwork],
+      published: c.ports.map(parsePublished).filter((p): p is PublishedPort => p !== null),
+      state: c.state,
+    });
+  }
+  return out.sort((a, b) => a.server.localeCompare(b.server));
+}
+
+export async function stackServers(stack: StartedStack): Promise<ServerTarget[]> {
+  const servers = serversFrom(await stack.containers(), stack.internalNetwork, stack.edgeNetwork);
+  if (servers.length === 0) throw new FaultlineError('STACK_FAILED', `stack ${stack.project} has no servers; start it with \`faultline stack up\``);
+  return servers;
+}
+
+/** A component container (e.g. the LB's haproxy), by label. */
+export async function componentContainer(stack: StartedStack, server: string, component: string): Promise<ContainerSummary> {
+  const c = (await stack.containers()).find((x) => x.server === server && x.component === component);
+  if (!c) throw new FaultlineError('UNKNOWN_TARGET', `stack ${stack.project} has no ${component} on ${server}`);
+  return c;
+}
+
+/** The operator's connection to a database server: its internal address from the labels, user faultline. */
+export async function dbTarget(stack: StartedStack, server: 'db-primary' | 'db-replica'): Promise<DbTarget> {
+  const s = (await stackServers(stack)).find((x) => x.server === server);
+  const host = s?.internal ?? stack.addresses[server];
+  if (!host) throw new FaultlineError('UNKNOWN_TARGET', `stack ${stack.project} has no ${server}`);
+  return { host, user: 'faultline', password: stack.options.dbPassword, database: 'faultline' };
+}

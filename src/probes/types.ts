@@ -1,0 +1,73 @@
+// The shapes every probe shares: a Probe (name, validated params, run), the Observation it returns, and the
+// findings (with severities) that TLS and exposure probes attach as evidence.
+
+import type { z } from 'zod';
+import type { DockerClient } from '../stack/docker-client.js';
+import type { StartedStack } from '../stack/stack.js';
+import type { Timeline } from '../load/timeline.js';
+import type { WriteLedger } from '../load/ledger.js';
+import type { Clock } from '../util/retry.js';
+import type { Tolerance } from './tolerance.js';
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+
+export const SEVERITY_ORDER: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** One thing a probe noticed, with a stable id (e.g. "cert-expired", "hole") that tests and reports key on. */
+export interface Finding {
+  id: string;
+  severity: Severity;
+  message: string;
+  /** Where it was seen (endpoint, vantage → server:port, hop). */
+  where?: string;
+  /** TLS findings: the public endpoint, or hops inside the stack (graded separately). */
+  scope?: 'public' | 'internal';
+}
+
+/** A fault window on the load timeline's clock (ms since t = 0); endMs null for faults that heal themselves. */
+export interface FaultWindow {
+  name: string;
+  startMs: number;
+  endMs: number | null;
+}
+
+/** What a probe may use: the stack, Docker, and the load engine's results when an experiment has them. */
+export interface ProbeContext {
+  stack: StartedStack;
+  docker: DockerClient;
+  /** The load run being judged (QPS client view, recovery, data loss). */
+  timeline?: Timeline;
+  ledger?: WriteLedger;
+  faults?: FaultWindow[];
+  clock?: Clock;
+  log?: (line: string) => void;
+}
+
+/** A probe's record of one look: the measured value, the verdict and the evidence. */
+export interface Observation<V = unknown> {
+  probe: string;
+  /** ISO 8601 time the look started. */
+  timestamp: string;
+  durationMs: number;
+  /** The headline figure the tolerance is matched against. */
+  value: V;
+  passed: boolean;
+  /** The tolerance that was applied, as data (for the journal). */
+  tolerance: Tolerance | null;
+  /** Probe-specific evidence (per-server figures, raw facts). */
+  details: Record<string, unknown>;
+  findings: Finding[];
+  /** Set when the probe could not look at all (environment error); passed is then false. */
+  error?: { code: string; message: string };
+}
+
+export interface Probe<P = unknown, V = unknown> {
+  readonly name: string;
+  readonly description: string;
+  /** Parses parameters (CLI strings or typed values); errors name the field. */
+  readonly params: z.ZodType<P, z.ZodTypeDef, unknown>;
+  run(ctx: ProbeContext, params: P, signal: AbortSignal): Promise<Observation<V>>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyProbe = Probe<any, any>;
