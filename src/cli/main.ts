@@ -4,6 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import { registerStackCommands } from './commands/stack.js';
 import { registerLoadCommand } from './commands/load.js';
+import { registerProbeCommand } from './commands/probe.js';
+import { registerFaultCommands } from './commands/fault.js';
+import { registerExperimentCommands } from './commands/experiment.js';
 
 const program = new Command();
 program
@@ -15,6 +18,9 @@ program
 
 registerStackCommands(program);
 registerLoadCommand(program);
+registerProbeCommand(program);
+registerFaultCommands(program);
+registerExperimentCommands(program);
 
 try {
   await program.parseAsync(process.argv);

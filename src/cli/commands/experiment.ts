@@ -1,0 +1,142 @@
+// `faultline run | validate | list | report | compare`: experiments and their reports.
+
+import { readFile, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { action, interruptSignal } from '../run-command.js';
+import { addStackFlags, stackOptionsFrom } from './stack.js';
+import { ExitCode, FaultlineError } from '../../errors.js';
+import { loadFile } from '../../experiment/schema.js';
+import { catalogue, probeCatalogue } from '../../experiment/catalogue.js';
+import { runFile } from '../../experiment/suite.js';
+import { experimentsOf, type Journal } from '../../experiment/journal.js';
+import { defaultRegistry } from '../../faults/index.js';
+import { progressListener, isInteractive } from '../../load/index.js';
+import { writeBundle, writeReports } from '../../report/bundle.js';
+import { compareJournals, formatComparison } from '../../report/compare.js';
+import { attachStack } from '../../stack/stack.js';
+import { DockerClient } from '../../stack/docker-client.js';
+import { STATUS_LABEL } from '../../report/format.js';
+import { packageRoot } from '../../stack/config.js';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** 0 passed, 1 an assertion or hypothesis failed, 3 the environment failed, 130 interrupted. */
+export function exitCodeFor(j: Journal): number {
+  switch (j.status) {
+    case 'passed':
+      return ExitCode.ok;
+    case 'failed':
+    case 'steady-state-failed':
+      return ExitCode.failed;
+    case 'interrupted':
+      return ExitCode.interrupted;
+    default:
+      return experimentsOf(j).some((e) => e.rollbacks.some((r) => r.status !== 'succeeded')) ? ExitCode.revertFailed : ExitCode.environment;
+  }
+}
+
+async function readJournal(path: string): Promise<Journal> {
+  try {
+    const j = JSON.parse(await readFile(path, 'utf8')) as Journal;
+    if (j.version !== 1 || (j.kind !== 'experiment' && j.kind !== 'suite')) throw new Error('not a faultline journal');
+    return j;
+  } catch (err) {
+    throw new FaultlineError('INVALID_INPUT', `${path}: ${(err as Error).message}`);
+  }
+}
+
+export function registerExperimentCommands(program: Command): void {
+  addStackFlags(program.command('run').description('run an experiment or a suite and write its reports'))
+    .argument('<file>', 'experiment or suite (YAML)')
+    .option('--out <dir>', 'where reports go', 'out')
+    .option('--no-bundle', 'skip the .tar.gz artifact bundle')
+    .action(
+      action(async (file: string, flags: Record<string, string | boolean | undefined>) => {
+        const faults = defaultRegistry();
+        const target = await loadFile(file, catalogue(faults));
+        const docker = new DockerClient();
+        await docker.ping();
+        const { signal, dispose } = interruptSignal();
+        const interactive = isInteractive(process.stderr);
+        try {
+          const journal = await runFile(target, { faults, probes: probeCatalogue }, {
+            signal,
+            log,
+            stack: stackOptionsFrom(flags as never),
+            versions: { faultline: '0.1.0', node: process.versions.node, docker: (await docker.version()).version },
+            ...(interactive ? { onLoadEvent: progressListener((text) => process.stderr.write(text)) } : {}),
+            onExperimentDone: (j, i, n) => log(`${n > 1 ? `[${i + 1}/${n}] ` : ''}${j.id}: ${STATUS_LABEL[j.status] ?? j.status} — ${j.reason}`),
+          });
+          const out = resolve(String(flags.out ?? 'out'));
+          const stack = await attachStack(stackOptionsFrom(flags as never)).catch(() => undefined);
+          const files = flags.bundle === false ? await writeReports(journal, out) : await writeBundle(journal, out, stack);
+          process.stdout.write(`${STATUS_LABEL[journal.status] ?? journal.status}: ${journal.title}\n  report: ${files.markdown}\n  html:   ${files.html}\n  junit:  ${files.junit}\n${files.bundle ? `  bundle: ${files.bundle}\n` : ''}`);
+          return exitCodeFor(journal);
+        } finally {
+          dispose();
+        }
+      }),
+    );
+
+  program
+    .command('validate')
+    .description('check an experiment or suite file without running anything')
+    .argument('<files...>', 'experiment or suite files')
+    .action(
+      action(async (files: string[]) => {
+        const cat = catalogue();
+        for (const f of files) {
+          const t = await loadFile(f, cat);
+          process.stdout.write(`ok  ${f}: ${'suite' in t ? `suite of ${t.experiments.length} experiments` : `${t.method.length} method step(s), ${t.assertions.length} assertion(s)`}\n`);
+        }
+      }),
+    );
+
+  program
+    .command('list')
+    .description('list the experiments shipped in experiments/ (or in a folder)')
+    .argument('[dir]', 'folder of experiment files', join(packageRoot, 'experiments'))
+    .action(
+      action(async (dir: string) => {
+        const cat = catalogue();
+        const names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+        for (const n of names) {
+          try {
+            const t = await loadFile(join(dir, n), cat);
+            process.stdout.write(`${n.replace(/\.ya?ml$/, '').padEnd(26)} ${'suite' in t ? `[suite: ${t.experiments.map((e) => e.id).join(', ')}] ` : ''}${t.title}\n`);
+          } catch (err) {
+            process.stdout.write(`${n.replace(/\.ya?ml$/, '').padEnd(26)} INVALID: ${(err as Error).message}\n`);
+          }
+        }
+      }),
+    );
+
+  program
+    .command('report')
+    .description('render the reports again from a journal.json')
+    .argument('<journal>', 'journal.json of an earlier run')
+    .option('--out <dir>', 'where reports go (default: next to the journal)')
+    .action(
+      action(async (path: string, flags: { out?: string }) => {
+        const journal = await readJournal(path);
+        const files = await writeReports(journal, resolve(flags.out ?? join(path, '..')));
+        process.stdout.write(`${files.markdown}\n${files.html}\n${files.junit}\n`);
+        return exitCodeFor(journal);
+      }),
+    );
+
+  program
+    .command('compare')
+    .description('what got better or worse between two runs (journal.json files)')
+    .argument('<before>')
+    .argument('<after>')
+    .option('--json', 'print the comparison as JSON')
+    .action(
+      action(async (a: string, b: string, flags: { json?: boolean }) => {
+        const result = compareJournals(await readJournal(a), await readJournal(b));
+        process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatComparison(result)}\n`);
+        return result.changes.some((c) => c.change === 'worse') || result.statusChanges.some((s) => s.after !== 'passed' && s.before === 'passed') ? ExitCode.failed : ExitCode.ok;
+      }),
+    );
+}

@@ -1,0 +1,106 @@
+// The journal: the record of everything an experiment did. Reports are the journal rendered; nothing in a
+// report is computed anywhere else, so `faultline report <journal>` gives the same report later.
+
+import type { LoadResultJSON } from '../load/index.js';
+import type { StackDescription } from '../stack/stack.js';
+
+export type ActivityStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'interrupted';
+export type Phase = 'steady-state-before' | 'method' | 'steady-state-after' | 'rollback';
+
+export interface ActivityRecord {
+  kind: 'probe' | 'fault' | 'rollback';
+  name: string;
+  title?: string | undefined;
+  phase: Phase;
+  /** succeeded: ran and (for probes) within tolerance; failed: ran, outside tolerance; error: could not run. */
+  status: ActivityStatus;
+  start: string;
+  end: string;
+  /** Offsets from the start of load, when the activity ran during load. */
+  startMs?: number | undefined;
+  endMs?: number | undefined;
+  target?: string | undefined;
+  params?: unknown;
+  tolerance?: unknown;
+  output?: unknown;
+  error?: string | undefined;
+}
+
+export interface FaultWindow {
+  name: string;
+  startMs: number;
+  /** null when the fault was never reverted within the load (interrupted run). */
+  endMs: number | null;
+}
+
+export interface AssertionResult {
+  name: string;
+  metric: string;
+  /** "≤ 300", "≥ A", "= 0". */
+  bound: string;
+  value: number | string | null;
+  /** null: the metric could not be measured (counts as failed). */
+  passed: boolean;
+  detail: string;
+}
+
+export type ExperimentStatus = 'passed' | 'failed' | 'error' | 'interrupted' | 'steady-state-failed';
+
+export interface ExperimentJournal {
+  version: 1;
+  kind: 'experiment';
+  id: string;
+  title: string;
+  description: string;
+  file: string;
+  status: ExperimentStatus;
+  /** One line: why the status is what it is. */
+  reason: string;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  versions: Record<string, string>;
+  stack: StackDescription | null;
+  steadyStateBefore: { met: boolean | null; activities: ActivityRecord[] };
+  method: ActivityRecord[];
+  steadyStateAfter: { met: boolean | null; activities: ActivityRecord[] };
+  rollbacks: ActivityRecord[];
+  faultWindows: FaultWindow[];
+  /** Absolute wall-clock start of load (for Prometheus queries and container logs). */
+  loadStartedAt: string | null;
+  load: LoadResultJSON | null;
+  metrics: Record<string, number | string | null>;
+  /** Structured details behind the metrics (recovery, data loss, exposure, TLS). */
+  findings: Record<string, unknown>;
+  assertions: AssertionResult[];
+  error?: string | undefined;
+}
+
+export interface SuiteJournal {
+  version: 1;
+  kind: 'suite';
+  id: string;
+  title: string;
+  description: string;
+  file: string;
+  status: ExperimentStatus;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  experiments: ExperimentJournal[];
+}
+
+export type Journal = ExperimentJournal | SuiteJournal;
+
+/** Every experiment journal inside a journal (one for an experiment, all for a suite). */
+export function experimentsOf(j: Journal): ExperimentJournal[] {
+  return j.kind === 'suite' ? j.experiments : [j];
+}
+
+/** A suite fails when any experiment failed; error and interruption win over failure. */
+export function suiteStatus(list: ExperimentJournal[]): ExperimentStatus {
+  if (list.some((e) => e.status === 'interrupted')) return 'interrupted';
+  if (list.some((e) => e.status === 'error')) return 'error';
+  if (list.some((e) => e.status !== 'passed')) return 'failed';
+  return 'passed';
+}

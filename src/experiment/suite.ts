@@ -1,0 +1,41 @@
+// Runs one experiment or a suite of them in order, and returns the journal to report on.
+
+import { experimentsOf, suiteStatus, type ExperimentJournal, type Journal, type SuiteJournal } from './journal.js';
+import { ExperimentRunner, type RunOptions, type RunnerDeps } from './runner.js';
+import type { Experiment, Suite } from './schema.js';
+
+export async function runFile(target: Experiment | Suite, deps: RunnerDeps, options: RunOptions & { onExperimentDone?: (j: ExperimentJournal, index: number, total: number) => void }): Promise<Journal> {
+  const runner = new ExperimentRunner(deps);
+  if (!('suite' in target)) {
+    const j = await runner.run(target, options);
+    options.onExperimentDone?.(j, 0, 1);
+    return j;
+  }
+  const started = Date.now();
+  const journals: ExperimentJournal[] = [];
+  for (const [i, exp] of target.experiments.entries()) {
+    if (options.signal.aborted) break;
+    options.log?.(`[${i + 1}/${target.experiments.length}] ${exp.id}: ${exp.title}`);
+    const j = await runner.run(exp, options);
+    journals.push(j);
+    options.onExperimentDone?.(j, i, target.experiments.length);
+    if (j.status === 'interrupted') break;
+    if (j.status !== 'passed' && !target.continue_on_failure) break;
+  }
+  const suite: SuiteJournal = {
+    version: 1,
+    kind: 'suite',
+    id: target.id,
+    title: target.title,
+    description: target.description,
+    file: target.file,
+    status: suiteStatus(journals),
+    startedAt: new Date(started).toISOString(),
+    endedAt: new Date().toISOString(),
+    durationMs: Date.now() - started,
+    experiments: journals,
+  };
+  return suite;
+}
+
+export { experimentsOf };

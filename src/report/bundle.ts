@@ -1,0 +1,101 @@
+// Writes every report of a journal into a folder, and the artifact bundle (.tar.gz, with the tar package)
+// that holds them plus each container's logs, the stack's configuration and the run's Prometheus samples.
+
+import { mkdir, writeFile, copyFile, rm } from 'node:fs/promises';
+import { join, basename } from 'node:path';
+import * as tar from 'tar';
+import { experimentsOf, type Journal } from '../experiment/journal.js';
+import type { StartedStack } from '../stack/stack.js';
+import { composeFile } from '../stack/config.js';
+import { request } from '../util/http.js';
+import { renderMarkdown } from './markdown.js';
+import { renderHtml } from './html.js';
+import { renderJunit } from './junit.js';
+
+export interface ReportFiles {
+  dir: string;
+  markdown: string;
+  html: string;
+  junit: string;
+  journal: string;
+  bundle?: string;
+}
+
+/** report.md, report.html, junit.xml and journal.json (pure rendering, then four writes). */
+export async function writeReports(journal: Journal, dir: string): Promise<ReportFiles> {
+  await mkdir(dir, { recursive: true });
+  const files: ReportFiles = {
+    dir,
+    markdown: join(dir, 'report.md'),
+    html: join(dir, 'report.html'),
+    junit: join(dir, 'junit.xml'),
+    journal: join(dir, 'journal.json'),
+  };
+  await writeFile(files.journal, `${JSON.stringify(journal, null, 1)}\n`);
+  await writeFile(files.markdown, renderMarkdown(journal));
+  await writeFile(files.html, renderHtml(journal));
+  await writeFile(files.junit, renderJunit(journal));
+  return files;
+}
+
+const PROM_QUERIES: Record<string, string> = {
+  'haproxy-requests-per-second': 'sum(rate(haproxy_frontend_http_requests_total[5s]))',
+  'haproxy-server-up': 'haproxy_server_status',
+  'nginx-requests-per-second': 'rate(nginx_http_requests_total[5s])',
+  'mysql-up': 'mysql_up',
+  'replica-lag-seconds': 'mysql_slave_status_seconds_behind_master',
+  'node-cpu-busy': '1 - avg by (server) (rate(node_cpu_seconds_total{mode="idle"}[5s]))',
+  'targets-up': 'up',
+};
+
+/** Container logs, stack configuration and Prometheus samples for the run window; best effort, never throws. */
+async function collectArtifacts(journal: Journal, stack: StartedStack | undefined, dir: string): Promise<string[]> {
+  const notes: string[] = [];
+  await mkdir(join(dir, 'config'), { recursive: true });
+  await copyFile(composeFile, join(dir, 'config', 'docker-compose.yml')).catch(() => undefined);
+  if (!stack) return ['no stack attached: logs and Prometheus samples not collected'];
+  await writeFile(join(dir, 'config', 'stack.json'), JSON.stringify(await stack.describe().catch(() => null), null, 2));
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  for (const c of await stack.containers().catch(() => [])) {
+    const text = await stack.docker.logs(c.id, 2000).catch((err: Error) => `(could not read logs: ${err.message})\n`);
+    await writeFile(join(dir, 'logs', `${c.service || c.name}.log`), text);
+  }
+  const lb = (await stack.containers().catch(() => [])).find((c) => c.component === 'haproxy' && c.state === 'running');
+  if (lb) {
+    const cfg = await stack.docker.exec(lb.id, ['cat', '/etc/haproxy/haproxy.active.cfg']).catch(() => null);
+    if (cfg) await writeFile(join(dir, 'config', 'haproxy.cfg'), cfg.stdout);
+  }
+  const hosts = (await stack.containers().catch(() => [])).filter((c) => c.component === 'host' && c.state === 'running');
+  for (const h of hosts) {
+    const rules = await stack.docker.exec(h.id, ['nft', 'list', 'table', 'inet', 'faultline']).catch(() => null);
+    if (rules) await writeFile(join(dir, 'config', `nftables-${h.server}.nft`), rules.stdout || rules.stderr);
+  }
+  const list = experimentsOf(journal).filter((e) => e.loadStartedAt);
+  if (list.length) {
+    const start = Math.min(...list.map((e) => Date.parse(e.loadStartedAt!))) / 1000 - 5;
+    const end = Math.max(...list.map((e) => Date.parse(e.loadStartedAt!) + (e.load?.durationMs ?? 0))) / 1000 + 5;
+    await mkdir(join(dir, 'prometheus'), { recursive: true });
+    for (const [name, query] of Object.entries(PROM_QUERIES)) {
+      const url = `http://${stack.addresses.monitor}:9090/api/v1/query_range?query=${encodeURIComponent(query)}&start=${start}&end=${end}&step=1`;
+      const res = await request(url, { timeoutMs: 5000 }).catch((err: Error) => ({ status: 0, body: JSON.stringify({ error: err.message }) }));
+      await writeFile(join(dir, 'prometheus', `${name}.json`), res.body);
+      if (res.status !== 200) notes.push(`prometheus ${name}: ${res.status || 'unreachable'}`);
+    }
+  }
+  return notes;
+}
+
+/** Writes the reports and packs them, with the artifacts, into <dir>/faultline-<id>.tar.gz. */
+export async function writeBundle(journal: Journal, dir: string, stack?: StartedStack): Promise<ReportFiles> {
+  const files = await writeReports(journal, dir);
+  const staging = join(dir, 'artifacts');
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  const notes = await collectArtifacts(journal, stack, staging);
+  if (notes.length) await writeFile(join(staging, 'NOTES.txt'), `${notes.join('\n')}\n`);
+  const bundle = join(dir, `faultline-${journal.id}.tar.gz`);
+  const reportNames = [files.markdown, files.html, files.junit, files.journal].map((f) => basename(f));
+  await tar.c({ gzip: true, file: bundle, cwd: dir, portable: true }, [...reportNames, 'artifacts']);
+  await rm(staging, { recursive: true, force: true });
+  return { ...files, bundle };
+}

@@ -1,0 +1,32 @@
+// Small shared formatters for reports (pure).
+
+export function fmtNumber(v: number | string | null | undefined, digits = 2): string {
+  if (v === null || v === undefined) return 'n/a';
+  if (typeof v === 'string') return v;
+  if (Number.isInteger(v)) return String(v);
+  return v.toFixed(digits);
+}
+
+export function fmtPercent(v: number | null | undefined, digits = 2): string {
+  return v === null || v === undefined ? 'n/a' : `${(v * 100).toFixed(digits)}%`;
+}
+
+export function fmtSeconds(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export function escapeXml(s: string): string {
+  return escapeHtml(s);
+}
+
+export const STATUS_LABEL: Record<string, string> = {
+  passed: 'PASSED',
+  failed: 'FAILED',
+  error: 'ERROR',
+  interrupted: 'INTERRUPTED',
+  'steady-state-failed': 'STEADY STATE NOT MET',
+};

@@ -1,0 +1,97 @@
+// report.md: what a person reads in a minute and a CI step summary shows — verdict, key numbers, what failed and why.
+
+import { experimentsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
+import { fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
+
+const KEY_METRICS: Array<[string, string, (v: number | string | null) => string]> = [
+  ['availability', 'availability', (v) => (typeof v === 'number' ? fmtPercent(v, 3) : fmtNumber(v))],
+  ['error_ratio_outside_faults', 'error ratio outside faults', (v) => (typeof v === 'number' ? fmtPercent(v) : fmtNumber(v))],
+  ['p99_ms_outside_faults', 'p99 outside faults', (v) => (typeof v === 'number' ? `${fmtNumber(v, 1)} ms` : fmtNumber(v))],
+  ['time_to_detect_s', 'time to detect', (v) => (typeof v === 'number' ? `${fmtNumber(v, 1)} s` : fmtNumber(v))],
+  ['time_to_recover_s', 'time to recover', (v) => (typeof v === 'number' ? `${fmtNumber(v, 1)} s` : fmtNumber(v))],
+  ['write_outage_s', 'write outage', (v) => (typeof v === 'number' ? `${fmtNumber(v, 1)} s` : fmtNumber(v))],
+  ['read_error_ratio_during_faults', 'read errors during faults', (v) => (typeof v === 'number' ? fmtPercent(v) : fmtNumber(v))],
+  ['lost_writes', 'lost writes', (v) => fmtNumber(v)],
+  ['exposure_holes', 'firewall holes', (v) => fmtNumber(v)],
+  ['tls_grade', 'TLS grade', (v) => fmtNumber(v)],
+];
+
+function metricLine(j: ExperimentJournal): string {
+  return KEY_METRICS.filter(([k]) => j.metrics[k] !== undefined && j.metrics[k] !== null)
+    .map(([k, label, f]) => `${label} **${f(j.metrics[k] ?? null)}**`)
+    .join(' · ');
+}
+
+function experimentSection(j: ExperimentJournal, level: string): string {
+  const out: string[] = [];
+  out.push(`${level} ${j.title} — ${STATUS_LABEL[j.status] ?? j.status}`);
+  out.push('');
+  out.push(j.reason);
+  out.push('');
+  const line = metricLine(j);
+  if (line) out.push(line, '');
+  if (j.load) {
+    const s = j.load.summary;
+    out.push(
+      `Load: ${j.load.driver}, ${s.sent} requests in ${fmtSeconds(j.load.durationMs)} (${fmtNumber(s.rate, 0)} req/s), ` +
+        `${s.successes} succeeded, ${s.errors} connection errors, p50 ${fmtNumber(s.latency.p50, 1)} ms, p99 ${fmtNumber(s.latency.p99, 1)} ms.`,
+      '',
+    );
+  }
+  if (j.faultWindows.length) {
+    out.push('| fault | target | from | to | status |', '|---|---|---|---|---|');
+    const faults = j.method.filter((a) => a.kind === 'fault');
+    for (const a of faults) {
+      out.push(`| ${a.name} | ${a.target ?? '-'} | ${fmtSeconds(a.startMs)} | ${fmtSeconds(a.endMs)} | ${a.status}${a.error ? `: ${a.error}` : ''} |`);
+    }
+    out.push('');
+  }
+  if (j.assertions.length) {
+    out.push('| | assertion | bound | measured |', '|---|---|---|---|');
+    for (const a of j.assertions) out.push(`| ${a.passed ? '✅' : '❌'} | ${a.name} | ${a.bound} | ${fmtNumber(a.value)}${a.detail ? ` (${a.detail})` : ''} |`);
+    out.push('');
+  }
+  const failing = [
+    ...j.steadyStateBefore.activities.filter((a) => a.status !== 'succeeded').map((a) => `steady state before: ${a.name} ${a.status}${a.error ? `: ${a.error}` : ''}`),
+    ...j.method.filter((a) => a.status === 'error').map((a) => `${a.kind} ${a.name}: ${a.error ?? a.status}`),
+    ...j.steadyStateAfter.activities.filter((a) => a.status !== 'succeeded').map((a) => `steady state after: ${a.name} ${a.status}${a.error ? `: ${a.error}` : ''}`),
+    ...j.rollbacks.filter((a) => a.status !== 'succeeded').map((a) => `rollback ${a.name}: ${a.error ?? a.status}`),
+  ];
+  if (failing.length) {
+    out.push('What went wrong:', '');
+    for (const f of failing) out.push(`- ${f}`);
+    out.push('');
+  }
+  const findings = (j.findings.tls as { findings?: Array<{ severity: string; title: string }> } | undefined)?.findings ?? [];
+  const holes = (j.findings.exposure as { holes?: Array<{ vantage: string; server: string; port: number }> } | undefined)?.holes ?? [];
+  if (findings.length || holes.length) {
+    out.push('Findings:', '');
+    for (const f of findings) out.push(`- TLS (${f.severity}): ${f.title}`);
+    for (const h of holes) out.push(`- firewall hole: ${h.server}:${h.port} reachable from ${h.vantage}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export function renderMarkdown(journal: Journal): string {
+  if (journal.kind === 'experiment') {
+    return `# faultline: ${experimentSection(journal, '').replace(/^ /, '')}\n_Run ${journal.startedAt}, ${fmtSeconds(journal.durationMs)}; journal: journal.json_\n`;
+  }
+  const list = experimentsOf(journal);
+  const out: string[] = [];
+  out.push(`# faultline: ${journal.title} — ${STATUS_LABEL[journal.status] ?? journal.status}`, '');
+  out.push(`${list.filter((e) => e.status === 'passed').length} of ${list.length} experiments passed; run ${journal.startedAt}, ${fmtSeconds(journal.durationMs)}.`, '');
+  out.push('| experiment | verdict | availability | time to recover | write outage | lost writes | failed assertions |', '|---|---|---|---|---|---|---|');
+  for (const e of list) {
+    const failed = e.assertions.filter((a) => !a.passed).map((a) => a.name);
+    const m = e.metrics;
+    out.push(
+      `| ${e.id} | ${STATUS_LABEL[e.status] ?? e.status} | ${typeof m.availability === 'number' ? fmtPercent(m.availability, 2) : 'n/a'} | ` +
+        `${typeof m.time_to_recover_s === 'number' ? `${fmtNumber(m.time_to_recover_s, 1)} s` : 'n/a'} | ` +
+        `${typeof m.write_outage_s === 'number' ? `${fmtNumber(m.write_outage_s, 1)} s` : 'n/a'} | ${fmtNumber(m.lost_writes ?? null)} | ${failed.join(', ') || '-'} |`,
+    );
+  }
+  out.push('');
+  for (const e of list) out.push(experimentSection(e, '##'));
+  return `${out.join('\n')}\n`;
+}
