@@ -116,7 +116,11 @@ const assertion = z
 const load = z
   .object({
     driver: z.enum(['paced', 'closed']).default('paced'),
-    rate: z.union([z.number().positive(), z.object({ from: z.number().nonnegative(), to: z.number().positive() }).strict()]).optional(),
+    rate: z
+      .union([z.number().positive(), z.object({ from: z.number().nonnegative(), to: z.number().positive() }).strict()], {
+        errorMap: () => ({ message: 'expected requests per second (a positive number), or { from, to } for a ramp' }),
+      })
+      .optional(),
     connections: z.number().int().positive().max(10_000).optional(),
     mix: z.string().regex(/^\s*[a-z]+\s*=\s*\d+(\s*,\s*[a-z]+\s*=\s*\d+)*\s*$/, 'expected kind=weight pairs such as "read=8,write=2"').optional(),
     path: z.string().startsWith('/').default('/whoami'),
@@ -229,7 +233,8 @@ function parseYaml(file: string, text: string): unknown {
   const doc = YAML.parseDocument(text, { prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    throw invalid(file, `line ${e.linePos?.[0]?.line ?? '?'}`, `not valid YAML: ${e.message.split('\n')[0]}`);
+    const line = text.slice(0, e.pos[0]).split('\n').length;
+    throw invalid(file, `line ${line}`, `not valid YAML: ${e.message.split('\n')[0]}`);
   }
   return doc.toJS();
 }
