@@ -55,6 +55,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 const SEED_ITEMS = 20;
+/** How much longer than its `for` a fault is held while probes `during` it are still looking. */
+const PROBE_HOLD_LIMIT_MS = 60_000;
 
 /** Writes a few rows before load so that reads by id find something; answers the range of their ids. */
 async function seedItems(baseUrl: string, ca: string | Buffer | undefined, signal: AbortSignal): Promise<{ min: number; max: number }> {
@@ -225,6 +227,27 @@ export class ExperimentRunner {
     const methodSignal = AbortSignal.any([signal, loadDone.signal]);
     const windows: FaultWindow[] = [];
 
+    // Probes declared `during: <fault>` wait for that fault to be in effect (or for the method to end).
+    const inEffect = new Map<string, { promise: Promise<boolean>; resolve: (v: boolean) => void }>();
+    const effectOf = (name: string) => {
+      let e = inEffect.get(name);
+      if (!e) {
+        let resolve!: (v: boolean) => void;
+        const promise = new Promise<boolean>((r) => (resolve = r));
+        e = { promise, resolve };
+        inEffect.set(name, e);
+      }
+      return e;
+    };
+    methodSignal.addEventListener('abort', () => inEffect.forEach((e) => e.resolve(false)), { once: true });
+    // A fault is held at least until the probes looking `during` it are done: a slow look must not miss it.
+    const looking = new Map<string, Array<Promise<unknown>>>();
+    const lookers = (name: string) => {
+      let list = looking.get(name);
+      if (!list) looking.set(name, (list = []));
+      return list;
+    };
+
     const faultTask = async (step: FaultStep): Promise<ActivityRecord> => {
       const record: ActivityRecord = { kind: 'fault', name: step.fault, title: step.title, phase: 'method', status: 'succeeded', start: '', end: '', target: step.target, params: step.params };
       try {
@@ -241,8 +264,16 @@ export class ExperimentRunner {
         job.markFault(step.fault, true);
         record.target = fault.record.targets.map((t) => t.service || t.name).join(', ');
         record.output = { id: fault.id, steps: fault.record.steps, effectiveAfterMs: job.elapsedMs() - record.startMs };
+        effectOf(step.fault).resolve(true);
         try {
           await sleep(step.for ?? 0, signal);
+          const looked = new AbortController();
+          await Promise.race([
+            Promise.all(looking.get(step.fault) ?? []).finally(() => looked.abort()),
+            sleep(PROBE_HOLD_LIMIT_MS, AbortSignal.any([signal, looked.signal])).catch((err: unknown) => {
+              if (signal.aborted) throw err;
+            }),
+          ]);
         } finally {
           // The fault ends when its revert starts: the time a revert takes (a restart, a reload) is recovery
           // time the stack needs, and belongs after the window, not hidden inside it.
@@ -257,6 +288,7 @@ export class ExperimentRunner {
         }
       } catch (err) {
         const e = asFaultlineError(err);
+        effectOf(step.fault).resolve(false);
         record.status = signal.aborted || isAbortError(err) ? 'interrupted' : 'error';
         record.error = e.message;
         if (e.code === 'REVERT_FAILED') throw e;
@@ -291,12 +323,22 @@ export class ExperimentRunner {
           },
         ];
       }
+      if (step.during !== undefined) {
+        // A fault that never took effect leaves nothing to look at: the probe is skipped, not failed.
+        if (!(await effectOf(step.during).promise)) return [];
+        return [await this.probeOnce(step, 'method', ctx, signal, job)];
+      }
       await sleep((step.at ?? 0) - job.elapsedMs(), methodSignal).catch(() => undefined);
       if (methodSignal.aborted && !signal.aborted && step.at !== undefined && step.at > job.elapsedMs()) return [];
       return [await this.probeOnce(step, 'method', ctx, signal, job)];
     };
 
-    const tasks = exp.method.map((step) => ('fault' in step ? faultTask(step).then((r) => [r]) : probeTask(step)));
+    const tasks = exp.method.map((step) => {
+      if ('fault' in step) return faultTask(step).then((r) => [r]);
+      const task = probeTask(step);
+      if (step.during !== undefined) lookers(step.during).push(task.catch(() => undefined));
+      return task;
+    });
     const loadResult = job.result.finally(() => loadDone.abort());
     const settled = await Promise.allSettled(tasks);
     const result: LoadResult = await loadResult;

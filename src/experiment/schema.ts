@@ -66,10 +66,12 @@ const probeActivity = z
     at: duration.optional(),
     /** Continuously, on this interval, while load runs. */
     every: duration.optional(),
+    /** Once, as soon as the named fault of the method is in effect (its inject has completed). */
+    during: name.optional(),
     title: z.string().optional(),
   })
   .strict()
-  .refine((p) => !(p.at !== undefined && p.every !== undefined), { message: 'give either "at" or "every", not both' });
+  .refine((p) => [p.at, p.every, p.during].filter((x) => x !== undefined).length <= 1, { message: 'give one of "at", "every" or "during", not several' });
 
 const faultActivity = z
   .object({
@@ -83,7 +85,7 @@ const faultActivity = z
   .strict();
 
 const methodEntry = z.union([faultActivity, probeActivity], {
-  errorMap: () => ({ message: 'expected a fault activity ({fault, at, for}) or a probe activity ({probe, at|every})' }),
+  errorMap: () => ({ message: 'expected a fault activity ({fault, at, for}) or a probe activity ({probe, at|every|during})' }),
 });
 
 const rollbackEntry = z
@@ -272,6 +274,9 @@ export function validateExperiment(raw: unknown, file: string, catalogue: Catalo
         }
       } else {
         checkProbe(m, `method[${i}]`);
+        if (m.during !== undefined && !spec.method.some((f) => 'fault' in f && f.fault === m.during)) {
+          throw invalid(file, `method[${i}].during`, `no fault "${m.during}" in this method to probe during`);
+        }
       }
     });
   }

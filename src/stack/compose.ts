@@ -24,11 +24,16 @@ export async function detectCompose(): Promise<ComposeFlavour | null> {
   ];
   for (const c of candidates) {
     try {
-      const { stdout } = await execFileP(c.argv[0]!, [...c.argv.slice(1), 'version', '--short'], { timeout: 10_000 });
+      // docker-compose v1 is Python: on a loaded machine its start-up alone can take many seconds.
+      const { stdout } = await execFileP(c.argv[0]!, [...c.argv.slice(1), 'version', '--short'], { timeout: 60_000 });
       cached = { ...c, version: stdout.trim() };
       return cached;
-    } catch {
-      // try the next flavour
+    } catch (err) {
+      // Present but too slow to answer is still present; missing (ENOENT, "not a docker command") is not.
+      if ((err as { killed?: boolean }).killed) {
+        cached = { ...c, version: 'unknown' };
+        return cached;
+      }
     }
   }
   cached = null;
