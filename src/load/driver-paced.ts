@@ -23,6 +23,9 @@ class PacedRequest implements InFlightRequest {
   /** ms since t = 0 when undici put the request on a socket; -1 until then. */
   sentAtMs = -1;
   chunks: Buffer[] | null;
+  /** Set once the outcome is recorded (answer, error or the client-side deadline): later callbacks are ignored. */
+  settled = false;
+  abort: ((err: Error) => void) | null = null;
 
   constructor(
     private readonly driver: PacedDriver,
@@ -33,8 +36,9 @@ class PacedRequest implements InFlightRequest {
     this.chunks = ledger >= 0 ? [] : null;
   }
 
-  onConnect(): void {
+  onConnect(abort: (err: Error) => void): void {
     this.sentAtMs = this.driver.ctx.now();
+    this.abort = abort;
   }
 
   onHeaders(statusCode: number): boolean {
@@ -61,6 +65,8 @@ class PacedRequest implements InFlightRequest {
   }
 }
 
+const DEADLINE_SWEEP_MS = 50;
+
 export class PacedDriver implements Driver {
   private readonly schedule: RateSchedule;
   private readonly total: number;
@@ -80,6 +86,8 @@ export class PacedDriver implements Driver {
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
+  private readonly live = new Set<PacedRequest>();
+  private sweeper: NodeJS.Timeout | null = null;
   private resolve: ((r: DriverReport) => void) | null = null;
 
   constructor(readonly ctx: DriverContext) {
@@ -108,6 +116,7 @@ export class PacedDriver implements Driver {
     return new Promise((resolve) => {
       this.resolve = resolve;
       this.nextDueMs = this.total > 0 ? this.schedule.timeOf(0) : 0;
+      this.sweeper = setInterval(this.sweep, DEADLINE_SWEEP_MS);
       this.loop();
     });
   }
@@ -164,6 +173,7 @@ export class PacedDriver implements Driver {
     this.sent += 1;
     this.lastSendMs = nowMs;
     const req = new PacedRequest(this, dueMs, handle, nowMs);
+    this.live.add(req);
     const opts: Dispatcher.DispatchOptions = {
       path: plan.path,
       method: plan.method,
@@ -173,9 +183,33 @@ export class PacedDriver implements Driver {
     this.pool.dispatch(opts, req as unknown as Dispatcher.DispatchHandler);
   }
 
-  complete(req: PacedRequest): void {
-    if (this.finished) return;
+  /**
+   * The client-side deadline: undici's headers/body timeouts start only once a request is on a socket, so a
+   * request queued behind stalled connections would otherwise wait forever and never count as failed.
+   */
+  private readonly sweep = (): void => {
+    const now = this.ctx.now();
+    const limit = this.ctx.options.timeoutMs;
+    for (const req of this.live) {
+      if (now - req.dispatchedMs < limit) continue;
+      this.settle(req);
+      recordFailure(this.ctx, req, 'ETIMEDOUT', req.sentAtMs >= 0, now);
+      req.abort?.(new Error('faultline: request deadline'));
+    }
+    this.maybeDone();
+  };
+
+  /** Marks a request's outcome as taken; false when it already was. */
+  private settle(req: PacedRequest): boolean {
+    if (req.settled) return false;
+    req.settled = true;
+    this.live.delete(req);
     this.inflight -= 1;
+    return true;
+  }
+
+  complete(req: PacedRequest): void {
+    if (this.finished || !this.settle(req)) return;
     const now = this.ctx.now();
     const body = req.chunks ? Buffer.concat(req.chunks).toString('utf8') : undefined;
     const from = req.sentAtMs >= 0 ? req.sentAtMs : req.dispatchedMs;
@@ -184,8 +218,7 @@ export class PacedDriver implements Driver {
   }
 
   fail(req: PacedRequest, err: Error): void {
-    if (this.finished) return;
-    this.inflight -= 1;
+    if (this.finished || !this.settle(req)) return;
     // Before onConnect, undici never wrote a byte of this request: a refused connect or a TLS failure.
     recordFailure(this.ctx, req, errorCodeOf(err), req.sentAtMs >= 0, this.ctx.now());
     this.maybeDone();
@@ -209,6 +242,8 @@ export class PacedDriver implements Driver {
     this.endSending();
     this.finished = true;
     if (this.drainTimer) clearTimeout(this.drainTimer);
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.live.clear();
     const abandoned = this.inflight;
     this.inflight = 0;
     // Requests still queued or on sockets are abandoned: undici fails them with "destroyed", which we ignore.
