@@ -44,7 +44,14 @@ export function netemScripts(netem: string): Pick<ServerPlan, 'apply' | 'revert'
  * CI VMs among them) are built without CONFIG_NET_SCH_NETEM. Pure.
  */
 export function lossScripts(table: string, percent: number): Pick<ServerPlan, 'apply' | 'revert' | 'probe'> {
-  const ruleset = `table inet ${table} { chain fl_out { type filter hook output priority -10; policy accept; oif != "lo" numgen random mod 100 < ${Math.round(percent)} drop; } }`;
+  // Hundredths of a percent; nft refuses a bound equal to the modulus, so 100% is a plain drop.
+  const match = percent >= 100 ? '' : `numgen random mod 10000 < ${Math.round(percent * 100)} `;
+  // One statement per line: nft 1.0.6 (bookworm) rejects `… drop; } }` closed on the same line.
+  const ruleset = [
+    `table inet ${table} {`,
+    `  chain fl_out { type filter hook output priority -10; policy accept; oifname != "lo" ${match}drop; }`,
+    `}`,
+  ].join('\n');
   return {
     apply: `printf '%s\\n' '${ruleset}' | nft -f -`,
     revert: `nft delete table inet ${table} 2>/dev/null || true`,

@@ -71,10 +71,27 @@ async function applyAction(ctx: FaultContext, record: FaultRecord<ProcessData>, 
       if (action === 'kill') await ctx.docker.kill(c.id, 'SIGKILL');
       else if (action === 'stop') await ctx.docker.stop(c.id, graceS);
       else if (action === 'pause') {
-        if (!c.wasPaused) await ctx.docker.pause(c.id);
+        if (!c.wasPaused) await pause(ctx, c.id);
       } else await ctx.docker.restart(c.id, graceS);
     }),
   );
+}
+
+/**
+ * docker pause, tried again when the cgroup v1 freezer gives up ("unable to freeze"), which it does now and
+ * then on a loaded machine; runc thaws the cgroup again before it reports that.
+ */
+async function pause(ctx: FaultContext, id: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await ctx.docker.pause(id);
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !/unable to freeze/i.test((err as Error).message)) throw err;
+      if ((await ctx.docker.inspect(id).catch(() => undefined))?.State.Paused) return;
+      await new Promise((r) => setTimeout(r, 250 * attempt));
+    }
+  }
 }
 
 async function containerState(ctx: FaultContext, id: string): Promise<{ running: boolean; paused: boolean; health: string; startedAt: string } | undefined> {

@@ -1,11 +1,13 @@
 // Shared by the fault tests: independent looks at the stack (TCP connects, execs from other servers, a
 // whole-stack snapshot) that do not go through the fault code they check.
 
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { LABEL, type DockerClient } from '../../src/stack/docker-client.js';
 import type { StartedStack } from '../../src/stack/stack.js';
 import { createFaultContext, type FaultContext } from '../../src/faults/index.js';
 import { handshake } from '../../src/faults/tls-check.js';
+import { repoRoot } from './stack.js';
 
 export type ConnectResult = 'open' | 'refused' | 'timeout';
 
@@ -105,4 +107,51 @@ export async function exclusive<T>(stack: StartedStack, fn: () => Promise<T>): P
   } finally {
     await rm(path, { force: true });
   }
+}
+
+/** Containers of the stack that are fault helpers (label faultline.fault), running or not. */
+export async function helperContainers(stack: StartedStack): Promise<string[]> {
+  return (await stack.containers()).filter((c) => c.labels[LABEL.fault]).map((c) => c.id);
+}
+
+export interface HeldCli {
+  child: ChildProcess;
+  /** Everything printed so far. */
+  output: () => { stdout: string; stderr: string };
+  /** Resolves once stdout matches; rejects if the process exits first or after `timeoutMs`. */
+  waitFor: (pattern: RegExp, timeoutMs: number) => Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts the CLI from source and keeps the handle (runCli waits for the end), so a test can SIGKILL a
+ * faultline that holds a fault. The child is the node process itself: a kill reaches faultline, not a shell.
+ */
+export function startCli(args: string[]): HeldCli {
+  const child = spawn(process.execPath, ['--import=tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const waitFor = (pattern: RegExp, timeoutMs: number) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => finish(new Error(`no ${pattern} within ${timeoutMs} ms; stdout: ${stdout.trim()} stderr: ${stderr.trim()}`)), timeoutMs);
+      const onData = () => {
+        const m = pattern.exec(stdout);
+        if (m) finish(undefined, m[0]);
+      };
+      const onClose = () => finish(new Error(`faultline ${args.join(' ')} exited before ${pattern}; stdout: ${stdout.trim()} stderr: ${stderr.trim()}`));
+      const finish = (err?: Error, value?: string) => {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.off('close', onClose);
+        if (err) reject(err);
+        else resolve(value!);
+      };
+      child.stdout?.on('data', onData);
+      child.once('close', onClose);
+      onData();
+    });
+  return { child, output: () => ({ stdout, stderr }), waitFor, exited };
 }

@@ -1,0 +1,573 @@
+// Fault timings: for each fault kind, the time from inject() being called until an independent check sees the
+// effect, and from revert() being called until the same check sees the stack whole again (median of N runs).
+// Each is printed with its ratio against a reference measured in the same run, interleaved with the faults
+// (so both see the same machine load): the bare operation through the docker CLI —
+//   process      `docker kill` / `docker pause`, then `docker start` / `docker unpause`
+//   certificate  the same file swapped with `docker exec -i … cat >` plus SIGUSR2 to HAProxy (a bare reload)
+//   firewall     the same nft change with `docker exec … nft`
+//   network      the same nft table (partition, loss) with `docker exec … sh -c`, not a helper container
+//   resource     `docker run -d … stress-ng` beside the server, then `docker rm -f`
+// Independent checks, none of them through src/faults: Docker's own container state; TLS handshakes from this
+// host to the published port; TCP connects launched every 10 ms, from this host or from inside a server's
+// network namespace (an observer container, bash /dev/tcp), timestamped when each attempt starts; stress-ng
+// processes seen in this host's /proc. An edge is the first sample after which every sample agrees.
+//
+// Run (the stack must be up; uses FAULTLINE_* like the CLI):  node --import=tsx bench/faults.ts [fault ...]
+// BENCH_RUNS (default 5). Everything is reverted, also on Ctrl-C; `faultline revert --all` is the backstop.
+
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { attachStack } from '../src/stack/stack.js';
+import { LABEL } from '../src/stack/docker-client.js';
+import {
+  createFaultContext,
+  defaultRegistry,
+  injectFault,
+  revertRecorded,
+  type ActiveFault,
+} from '../src/faults/index.js';
+import { badCertificate, configEdits, LB_FILES } from '../src/faults/certificate-faults.js';
+import { restoreScript } from '../src/faults/firewall-faults.js';
+import { lossScripts, partitionScripts } from '../src/faults/network-faults.js';
+import { handshake, legacyHandshake } from '../src/faults/tls-check.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const WINDOW_MAX_MS = 120_000;
+/** After the operation returned and the edge was seen, the new state must hold this long. */
+const STABLE_MS = 400;
+/** A TCP attempt without an answer by then counts as closed (dropped). */
+const ATTEMPT_TIMEOUT_MS = 1000;
+
+const stack = await attachStack();
+const docker = stack.docker;
+const ctx = createFaultContext(stack, { holdMs: 900_000 });
+const registry = defaultRegistry();
+const interrupt = new AbortController();
+process.once('SIGINT', () => interrupt.abort(new Error('interrupted')));
+const ca = await stack.ca();
+const ip = (last: number) => `${stack.options.netPrefix}.${last}`;
+const DB = ip(31);
+
+// ---------------------------------------------------------------------------------------------------------
+// Small helpers.
+
+function sh(cmd: string, args: string[], stdin?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    if (stdin !== undefined) child.stdin?.end(stdin);
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim()}`))));
+  });
+}
+
+const containers = async () => (await stack.containers()).filter((c) => !c.labels[LABEL.fault]);
+async function serviceId(service: string): Promise<string> {
+  const c = (await containers()).find((x) => x.service === service);
+  if (!c) throw new Error(`no ${service} in stack ${stack.project}`);
+  return c.id;
+}
+async function hostId(server: string): Promise<string> {
+  const c = (await containers()).find((x) => x.server === server && x.component === 'host');
+  if (!c) throw new Error(`no host container for ${server}`);
+  return c.id;
+}
+async function execOut(id: string, cmd: string[]): Promise<string> {
+  const res = await docker.exec(id, cmd);
+  if (res.exitCode !== 0) throw new Error(`${cmd.join(' ')} in ${id.slice(0, 12)}: ${res.stderr.trim()}`);
+  return res.stdout;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Watchers: each collects timestamped samples (true = the fault's effect is there) until stopped.
+
+interface Sample {
+  at: number;
+  on: boolean;
+}
+interface Watch {
+  ready: Promise<void>;
+  /** In arrival order, which is not start order for TCP attempts (a drop answers only at its timeout). */
+  samples: Sample[];
+  /** How long the wanted state must hold before a result is final (longer when answers come late). */
+  settleMs?: number;
+  stop(): Promise<void>;
+}
+
+/** Calls `check` back to back; a sample is timed when its answer arrives; undefined (or a throw) is no sample. */
+function pollWatch(check: () => Promise<boolean | undefined>): Watch {
+  const samples: Sample[] = [];
+  let running = true;
+  let first: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (first = r));
+  const loop = (async () => {
+    while (running) {
+      const on = await check().catch(() => undefined);
+      if (on !== undefined) samples.push({ at: Date.now(), on });
+      first();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  return {
+    ready,
+    samples,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/** TCP connects from this host every 10 ms, each timed at its start; `on` means open when `effectIsOpen`, closed otherwise. */
+function tcpWatch(host: string, port: number, effectIsOpen: boolean): Watch {
+  const samples: Sample[] = [];
+  const pending = new Set<Promise<void>>();
+  const attempt = () => {
+    const at = Date.now();
+    const p = new Promise<void>((resolve) => {
+      const socket = net.connect({ host, port });
+      const done = (open: boolean) => {
+        socket.destroy();
+        samples.push({ at, on: open === effectIsOpen });
+        resolve();
+      };
+      socket.setTimeout(ATTEMPT_TIMEOUT_MS, () => done(false));
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
+    });
+    pending.add(p);
+    void p.then(() => pending.delete(p));
+  };
+  attempt();
+  const timer = setInterval(attempt, 10);
+  return {
+    ready: Promise.resolve(),
+    samples,
+    settleMs: ATTEMPT_TIMEOUT_MS + STABLE_MS,
+    stop: async () => {
+      clearInterval(timer);
+      await Promise.all(pending);
+    },
+  };
+}
+
+/** The TCP attempts, as a script for node: one connect every 10 ms until stdin closes (at most 2 minutes). */
+const CONNECT_LOOP = `
+const net = require('net');
+const [host, port, timeoutMs] = process.argv.slice(1);
+let pending = 0, stopping = false;
+const end = () => { if (stopping && pending === 0) process.exit(0); };
+const attempt = () => {
+  const at = Date.now(); pending += 1;
+  const s = net.connect({ host, port: Number(port) });
+  let done = false;
+  const finish = (ok) => { if (done) return; done = true; s.destroy(); process.stdout.write(at + ' ' + (ok ? 1 : 0) + '\\n'); pending -= 1; end(); };
+  s.setTimeout(Number(timeoutMs), () => finish(false));
+  s.once('connect', () => finish(true));
+  s.once('error', () => finish(false));
+};
+const timer = setInterval(attempt, 10);
+const stop = () => { clearInterval(timer); stopping = true; end(); };
+setTimeout(stop, 120000);
+process.stdin.on('end', stop).resume();
+console.log('ready');
+`;
+
+/**
+ * The same from inside a server's network namespace: an observer container (this bench's own, from the
+ * stack's app image for its node, without the stack's label so no fault or probe ever sees it) runs the
+ * loop above until its stdin closes. One process, no fork per attempt: a loaded machine delays it, but
+ * does not make it report a slow fork as a closed port.
+ */
+function nsWatch(observerId: string, target: string, port: number, effectIsOpen: boolean): Watch {
+  const child = spawn('docker', ['exec', '-i', observerId, 'node', '-e', CONNECT_LOOP, target, String(port), String(ATTEMPT_TIMEOUT_MS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const samples: Sample[] = [];
+  let buf = '';
+  let first: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (first = r));
+  child.stdout.on('data', (c: Buffer) => {
+    buf += c.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line === 'ready') first();
+      const m = /^(\d+) ([01])$/.exec(line);
+      if (m) samples.push({ at: Number(m[1]), on: (m[2] === '1') === effectIsOpen });
+    }
+  });
+  const closed = new Promise<void>((r) => child.on('close', () => r()));
+  return {
+    ready,
+    samples,
+    settleMs: ATTEMPT_TIMEOUT_MS + STABLE_MS,
+    stop: async () => {
+      child.stdin.end();
+      await closed;
+    },
+  };
+}
+
+const labelCache = new Map<string, Record<string, string>>();
+/** stress-ng processes of this stack's fault helpers (or of the bench's reference container), from /proc. */
+async function ourStress(refLabel: string): Promise<boolean> {
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+    if (comm !== 'stress-ng\n') continue;
+    const id = /[0-9a-f]{64}/.exec(await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => ''))?.[0];
+    if (!id) continue;
+    let labels = labelCache.get(id);
+    if (!labels) {
+      labels = (await docker.inspect(id).catch(() => undefined))?.Config.Labels ?? {};
+      labelCache.set(id, labels);
+    }
+    if ((labels[LABEL.stack] === stack.project && labels[LABEL.fault]) || labels['faultline.bench'] === refLabel) return true;
+  }
+  return false;
+}
+
+/**
+ * First sample time (at or after `from`) after which every sample shows `on`; undefined if the last one does
+ * not. A median of three first drops lone outliers (a SYN lost in a full accept queue on a loaded machine)
+ * without moving a real edge.
+ */
+function edge(samples: Sample[], on: boolean, from: number): number | undefined {
+  const sorted = samples.filter((x) => x.at >= from).sort((a, b) => a.at - b.at);
+  const smooth = sorted.map((x, i) => {
+    const prev = sorted[i - 1]?.on ?? x.on;
+    const next = sorted[i + 1]?.on ?? x.on;
+    return { at: x.at, on: prev === next ? prev : x.on };
+  });
+  let t: number | undefined;
+  for (const x of smooth) {
+    if (x.on === on) t ??= x.at;
+    else t = undefined;
+  }
+  return t;
+}
+
+/**
+ * Starts `watch`, checks the state before is the opposite of `want`, runs `op`, and keeps watching until the
+ * wanted state has held for STABLE_MS after op returned. Returns [watch → edge, op duration] in ms.
+ */
+async function measure(makeWatch: () => Watch, want: boolean, op: () => Promise<unknown>): Promise<{ edgeMs: number; opMs: number }> {
+  const w = makeWatch();
+  try {
+    await w.ready;
+    await new Promise((r) => setTimeout(r, 60));
+    // Wall-clock ms: the observers inside containers stamp with the same (kernel) clock.
+    const t0 = Date.now();
+    await op();
+    const t1 = Date.now();
+    for (;;) {
+      const now = Date.now();
+      const e = edge(w.samples, want, t0);
+      if (e !== undefined && now - Math.max(e, t1) >= (w.settleMs ?? STABLE_MS)) break;
+      if (now - t0 > WINDOW_MAX_MS) throw new Error(`no stable ${want ? 'effect' : 'recovery'} within ${WINDOW_MAX_MS} ms`);
+      interrupt.signal.throwIfAborted();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await w.stop();
+    const before = w.samples.filter((s) => s.at < t0).sort((a, b) => a.at - b.at).slice(-3);
+    if (before.length && before.filter((s) => s.on === want).length * 2 > before.length) throw new Error(`the check saw the ${want ? 'effect' : 'whole stack'} before the operation: it cannot tell`);
+    const final = edge(w.samples, want, t0);
+    if (final === undefined) throw new Error(`the ${want ? 'effect' : 'whole stack'} did not hold to the end of the window`);
+    return { edgeMs: final - t0, opMs: t1 - t0 };
+  } finally {
+    await w.stop().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The cases.
+
+interface Case {
+  fault: string;
+  kind: 'process' | 'certificate' | 'firewall' | 'network' | 'resource';
+  input: { target?: string; params?: Record<string, unknown> };
+  watch: () => Watch;
+  /** What tells the stack is whole again, when not simply the effect gone. */
+  whole?: () => Watch;
+  /** The bare reference: do and undo, through the docker CLI. */
+  ref: { what: string; apply: () => Promise<void>; revert: () => Promise<void> };
+}
+
+const GOAL_MS = { process: 500, certificate: 1000, firewall: 200, network: 200, resource: 500 } as const;
+
+const state = async (id: string) => (await docker.inspect(id)).State;
+const up = (s: Awaited<ReturnType<typeof state>>) => s.Running && !s.Paused && (s.Health?.Status ?? 'healthy') === 'healthy';
+
+const observers: string[] = [];
+async function observerIn(server: string): Promise<string> {
+  const id = await docker.runDetached({
+    image: (await docker.inspect(await serviceId('web1-app'))).Config.Image,
+    entrypoint: ['sleep', '3600'],
+    cmd: [],
+    labels: { 'faultline.bench': 'observer' },
+    networkMode: `container:${await hostId(server)}`,
+  });
+  observers.push(id);
+  return id;
+}
+
+async function cases(): Promise<Case[]> {
+  const web3app = await serviceId('web3-app');
+  const web2nginx = await serviceId('web2-nginx');
+  const mariadb = await serviceId('db-primary-mariadb');
+  const haproxy = await serviceId('lb-haproxy');
+  const dbHost = await hostId('db-primary');
+  const monitorObs = await observerIn('monitor');
+  const web1Obs = await observerIn('web1');
+  const savedTable = await execOut(dbHost, ['nft', 'list', 'table', 'inet', 'faultline']);
+  const restoreDb = () => sh('docker', ['exec', '-i', dbHost, 'nft', '-f', '-'], restoreScript(savedTable));
+  const pem = await execOut(haproxy, ['cat', LB_FILES.certificate]);
+  const cfg = await execOut(haproxy, ['cat', LB_FILES.config]);
+  const expired = await badCertificate(ctx, 'expired');
+  const swap = (path: string, content: string) => sh('docker', ['exec', '-i', haproxy, 'sh', '-c', `cat > ${path} && kill -USR2 1`], content);
+  const original = (await handshake({ port: stack.options.httpsPort, ca })).certificate?.fingerprint256;
+  const webIps = [21, 22, 23].map(ip);
+  const partition = partitionScripts('fl_bench_ref', webIps);
+  const loss = lossScripts('fl_bench_ref', 100);
+  const refLabel = `ref-${process.pid}`;
+  let stressRef = '';
+
+  return [
+    {
+      fault: 'container-kill',
+      kind: 'process',
+      input: { target: 'web3-app' },
+      watch: () => pollWatch(async () => !up(await state(web3app))),
+      ref: { what: 'docker kill / start', apply: () => sh('docker', ['kill', web3app]), revert: () => sh('docker', ['start', web3app]) },
+    },
+    {
+      fault: 'container-pause',
+      kind: 'process',
+      input: { target: 'web2-nginx' },
+      watch: () => pollWatch(async () => (await state(web2nginx)).Paused),
+      ref: { what: 'docker pause / unpause', apply: () => sh('docker', ['pause', web2nginx]), revert: () => sh('docker', ['unpause', web2nginx]) },
+    },
+    {
+      fault: 'db-primary-kill',
+      kind: 'process',
+      input: {},
+      // The effect from the network (3306 refuses); whole again when Docker says it is healthy.
+      watch: () => tcpWatch(DB, 3306, false),
+      whole: () => pollWatch(async () => !up(await state(mariadb))),
+      ref: { what: 'docker kill / start', apply: () => sh('docker', ['kill', mariadb]), revert: () => sh('docker', ['start', mariadb]) },
+    },
+    {
+      fault: 'cert-expired',
+      kind: 'certificate',
+      input: {},
+      watch: () =>
+        pollWatch(async () => {
+          const hs = await handshake({ port: stack.options.httpsPort, ca, timeoutMs: 2000 });
+          // A failed handshake tells nothing either way.
+          if (!hs.certificate) return undefined;
+          return hs.certificate.fingerprint256 !== original;
+        }),
+      ref: { what: 'docker exec cat > site.pem + SIGUSR2', apply: () => swap(LB_FILES.certificate, expired.certPem + expired.keyPem), revert: () => swap(LB_FILES.certificate, pem) },
+    },
+    {
+      fault: 'tls-legacy',
+      kind: 'certificate',
+      input: {},
+      watch: () => pollWatch(async () => (await legacyHandshake(stack.options.httpsPort, 'TLSv1')).ok),
+      ref: { what: 'docker exec cat > haproxy cfg + SIGUSR2', apply: () => swap(LB_FILES.config, configEdits['legacy-tls'](cfg)), revert: () => swap(LB_FILES.config, cfg) },
+    },
+    {
+      fault: 'firewall-open-port',
+      kind: 'firewall',
+      input: { params: { port: 3306 } },
+      watch: () => nsWatch(monitorObs, DB, 3306, true),
+      ref: { what: 'docker exec nft insert rule / nft -f', apply: () => sh('docker', ['exec', dbHost, 'nft', 'insert', 'rule', 'inet', 'faultline', 'input', 'tcp', 'dport', '3306', 'accept']), revert: restoreDb },
+    },
+    {
+      fault: 'firewall-flush',
+      kind: 'firewall',
+      input: {},
+      watch: () => nsWatch(monitorObs, DB, 3306, true),
+      ref: { what: 'docker exec nft delete table / nft -f', apply: () => sh('docker', ['exec', dbHost, 'nft', 'delete', 'table', 'inet', 'faultline']), revert: restoreDb },
+    },
+    {
+      fault: 'net-partition',
+      kind: 'network',
+      input: { params: { from: 'role=web', to: 'server=db-primary' } },
+      watch: () => nsWatch(web1Obs, DB, 3306, false),
+      ref: { what: 'docker exec nft table (no helper)', apply: () => sh('docker', ['exec', dbHost, 'sh', '-c', partition.apply]), revert: () => sh('docker', ['exec', dbHost, 'sh', '-c', partition.revert]) },
+    },
+    {
+      fault: 'net-loss',
+      kind: 'network',
+      input: { target: 'server=db-primary', params: { loss: '100%' } },
+      watch: () => nsWatch(web1Obs, DB, 3306, false),
+      ref: { what: 'docker exec nft table (no helper)', apply: () => sh('docker', ['exec', dbHost, 'sh', '-c', loss.apply]), revert: () => sh('docker', ['exec', dbHost, 'sh', '-c', loss.revert]) },
+    },
+    {
+      fault: 'cpu-stress',
+      kind: 'resource',
+      input: { target: 'server=web3' },
+      watch: () => pollWatch(() => ourStress(refLabel)),
+      ref: {
+        what: 'docker run -d stress-ng / docker rm -f',
+        apply: async () => {
+          const image = await stack.helperImage();
+          const web3 = await hostId('web3');
+          await new Promise<void>((resolve, reject) => {
+            const child = spawn('docker', ['run', '-d', '--label', `faultline.bench=${refLabel}`, '--network', `container:${web3}`, '--entrypoint', 'stress-ng', image, '--cpu', '1', '--cpu-load', '100', '--quiet', '--timeout', '120s']);
+            let out = '';
+            child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+            child.on('close', (code) => (code === 0 ? ((stressRef = out.trim()), resolve()) : reject(new Error(`docker run exited ${code}`))));
+          });
+        },
+        revert: () => sh('docker', ['rm', '-f', stressRef]),
+      },
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The run.
+
+interface Row {
+  fault: string;
+  kind: Case['kind'];
+  ref: string;
+  inject: number[];
+  injectReturn: number[];
+  revert: number[];
+  revertReturn: number[];
+  refInject: number[];
+  refRevert: number[];
+  note?: string;
+  /** Runs that failed and were done again. */
+  failures?: number;
+}
+
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
+const ms = (x: number) => (Number.isNaN(x) ? '-' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
+const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) || b <= 0 ? '-' : `${(a / b).toFixed(2)}×`);
+
+async function snapshotText(): Promise<string> {
+  const all = await stack.containers();
+  const parts: string[] = [];
+  for (const c of all.filter((x) => x.component === 'host' && !x.labels[LABEL.fault]).sort((a, b) => a.name.localeCompare(b.name))) {
+    parts.push(`${c.server}:\n${(await docker.exec(c.id, ['sh', '-c', 'nft list ruleset; tc qdisc show'])).stdout}`);
+  }
+  parts.push(all.map((c) => `${c.service}=${c.state}${c.labels[LABEL.fault] ? ' (helper)' : ''}`).sort().join('\n'));
+  parts.push(`cert ${(await handshake({ port: stack.options.httpsPort, ca })).certificate?.fingerprint256}`);
+  return parts.join('\n');
+}
+
+const only = process.argv.slice(2);
+const rows: Row[] = [];
+const before = await snapshotText();
+let active: ActiveFault | undefined;
+let refApplied: Case['ref'] | undefined;
+try {
+  const all = await cases();
+  for (const unknown of only.filter((n) => n !== 'net-latency' && !all.some((c) => c.fault === n))) throw new Error(`no bench case for ${unknown}`);
+
+  // net-latency needs sch_netem; say once what this kernel does.
+  if (only.length === 0 || only.includes('net-latency')) {
+    const row: Row = { fault: 'net-latency', kind: 'network', ref: '-', inject: [], injectReturn: [], revert: [], revertReturn: [], refInject: [], refRevert: [] };
+    try {
+      const latency = await injectFault(ctx, registry.configure('net-latency', { target: 'server=db-primary', params: { delay: '100ms', jitter: '0ms' } }), AbortSignal.timeout(60_000));
+      await latency.revert();
+      row.note = 'netem works here, but no bench case measures it yet';
+    } catch (err) {
+      row.note = /no netem/.test((err as Error).message) ? 'n/a: this kernel has no sch_netem (CONFIG_NET_SCH_NETEM is not set); the fault refuses cleanly' : `failed: ${(err as Error).message}`;
+    }
+    rows.push(row);
+  }
+
+  for (const c of all.filter((x) => only.length === 0 || only.includes(x.fault))) {
+    const row: Row = { fault: c.fault, kind: c.kind, ref: c.ref.what, inject: [], injectReturn: [], revert: [], revertReturn: [], refInject: [], refRevert: [] };
+    rows.push(row);
+    const whole = c.whole ?? c.watch;
+    let failures = 0;
+    for (let i = 0; i < RUNS; ) {
+      interrupt.signal.throwIfAborted();
+      try {
+        // The fault.
+        const configured = registry.configure(c.fault, c.input);
+        const inj = await measure(c.watch, true, async () => {
+          active = await injectFault(ctx, configured, AbortSignal.any([interrupt.signal, AbortSignal.timeout(60_000)]), { holdMs: 900_000 });
+        });
+        const rev = await measure(whole, false, async () => {
+          await active!.revert();
+          active = undefined;
+        });
+        // The bare reference, right after, under the same load.
+        const refInj = await measure(c.watch, true, async () => {
+          refApplied = c.ref;
+          await c.ref.apply();
+        });
+        const refRev = await measure(whole, false, async () => {
+          await c.ref.revert();
+          refApplied = undefined;
+        });
+        row.inject.push(inj.edgeMs);
+        row.injectReturn.push(inj.opMs);
+        row.revert.push(rev.edgeMs);
+        row.revertReturn.push(rev.opMs);
+        row.refInject.push(refInj.edgeMs);
+        row.refRevert.push(refRev.edgeMs);
+        i += 1;
+        console.error(`${c.fault} #${i}: inject→effect ${ms(inj.edgeMs)} (ref ${ms(refInj.edgeMs)}), revert→whole ${ms(rev.edgeMs)} (ref ${ms(refRev.edgeMs)})`);
+      } catch (err) {
+        // A run that failed (fault or reference) is put right and done again, a bounded number of times.
+        if (interrupt.signal.aborted || ++failures > RUNS) throw err;
+        console.error(`${c.fault}: run failed, restoring and trying again: ${(err as Error).message}`);
+        await active?.revert();
+        active = undefined;
+        await refApplied?.revert().catch(() => undefined);
+        refApplied = undefined;
+      }
+    }
+    if (failures) row.failures = failures;
+  }
+} finally {
+  await active?.revert().catch((err: unknown) => console.error(`revert failed: ${(err as Error).message}`));
+  await refApplied?.revert().catch((err: unknown) => console.error(`reference revert failed: ${(err as Error).message}`));
+  await revertRecorded(ctx, registry, { all: true });
+  await Promise.all(observers.map((id) => docker.remove(id).catch(() => undefined)));
+}
+
+// Whatever happened, the stack must be as it was.
+const after = await snapshotText();
+const intact = after === before;
+
+console.log(`\nfaultline fault timings, stack ${stack.project} (2 cores shared; medians of ${RUNS}; load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ')[0]})\n`);
+const header = ['fault', 'goal', 'inject→effect', 'ref', 'ratio', 'revert→whole', 'ref', 'ratio', 'inject()', 'revert()', 'reference (bare, docker CLI)'];
+const table: string[][] = [header];
+for (const r of rows) {
+  const goal = GOAL_MS[r.kind];
+  const inj = median(r.inject);
+  const rev = median(r.revert);
+  const mark = (x: number) => (Number.isNaN(x) ? '' : x <= goal ? ' ✓' : ' ✗');
+  if (r.note) {
+    table.push([r.fault, `< ${ms(goal)}`, '-', '-', '-', '-', '-', '-', '-', '-', r.note]);
+    continue;
+  }
+  table.push([
+    r.fault,
+    `< ${ms(goal)}`,
+    `${ms(inj)}${mark(inj)}`,
+    ms(median(r.refInject)),
+    ratio(inj, median(r.refInject)),
+    `${ms(rev)}${mark(rev)}`,
+    ms(median(r.refRevert)),
+    ratio(rev, median(r.refRevert)),
+    ms(median(r.injectReturn)),
+    ms(median(r.revertReturn)),
+    r.failures ? `${r.ref} (${r.failures} run(s) failed and were redone)` : r.ref,
+  ]);
+}
+const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
+for (const row of table) console.log(row.map((cell, i) => (i === 0 || i === row.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+console.log('\ninject→effect / revert→whole: from the call until an independent check sees it (✓ within the goal).');
+console.log('inject() / revert(): until the call returned (it verifies the effect, or that the stack is back).');
+console.log(`stack as before (rulesets, qdiscs, container states, certificate, no helpers): ${intact ? 'yes' : 'NO'}`);
+if (!intact) process.exitCode = 1;
