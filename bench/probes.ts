@@ -1,16 +1,28 @@
-// Cross-check of faultline's TLS and exposure probes against testssl.sh and nmap on the same stack, printing
-// where they differ, with each tool's time as a ratio to faultline's (measured in the same run).
-// nmap runs from the Docker host, which is the stack's "operator" address (.1): the firewalls admit it on
-// 3306 (both databases) and 9090 (Prometheus), so those ports differ from faultline's insider view by design.
-// Run: FAULTLINE_PROJECT=flprobes ... node --import=tsx bench/probes.ts   (the stack must be up)
+// Cross-check of faultline's TLS and exposure probes against testssl.sh and nmap (both from Debian) on the
+// same stack: the healthy stack, then each certificate fault and a firewall hole from the fault catalogue.
+// Prints, per scenario, where the tools agree and where they differ, and each tool's time as a ratio to
+// faultline's, measured in the same run. nmap scans from the probe's own vantage points: a throwaway
+// container on the internal ("insider") and edge ("internet") network, entered with nsenter, so both tools
+// see exactly what a stranger on that network sees; targets are the stack's servers (by label) and
+// 127.0.0.1 only, on the probe's bounded port list.
+//
+// Run (the stack must be up):  FAULTLINE_PROJECT=flprobes ... node --import=tsx bench/probes.ts [scenario ...]
+// Scenarios: healthy cert-expired cert-wrong-host cert-self-signed tls-legacy hsts-removed firewall-open-port
+// (default: all). A fault is always reverted, also on Ctrl-C or SIGTERM; `faultline revert --all` is the backstop.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachStack } from '../src/stack/stack.js';
-import { getProbe, runProbe, DEFAULT_PORTS, REFERENCE_POLICY, allowedBy, type ExposureCheck, type Observation, type TlsFacts, type TlsValue } from '../src/probes/index.js';
+import { LABEL } from '../src/stack/docker-client.js';
+import { createFaultContext, defaultRegistry, injectFault, type ActiveFault } from '../src/faults/index.js';
+import { getProbe, runProbe, DEFAULT_PORTS, VANTAGES, type ExposureCheck, type Observation, type TlsFacts, type TlsValue } from '../src/probes/index.js';
 import { stackServers } from '../src/probes/targets.js';
+
+// testssl.sh forks openssl hundreds of times: minutes on a busy 2-core machine, seconds on an idle one.
+const TESTSSL_TIMEOUT_MS = 600_000;
+const NMAP_TIMEOUT_MS = 120_000;
 
 function have(bin: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
@@ -23,95 +35,270 @@ if (!have('testssl') || !have('nmap')) {
 
 const stack = await attachStack();
 const ctx = { stack, docker: stack.docker };
+const faults = createFaultContext(stack, { holdMs: 900_000 });
+const registry = defaultRegistry();
+const interrupt = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => interrupt.abort(new Error(`interrupted by ${sig}`)));
+const deadline = (ms: number) => AbortSignal.any([interrupt.signal, AbortSignal.timeout(ms)]);
+
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
   const v = await fn();
   return [v, performance.now() - t0];
 }
-const diffs: string[] = [];
-const agree: string[] = [];
-const compare = (what: string, ours: string, theirs: string) => (ours === theirs ? agree : diffs).push(`${what.padEnd(28)} faultline=${ours}  other=${theirs}`);
 
-// ---- TLS: faultline vs testssl.sh ----
-const [tlsObs, tlsMs] = await timed(() => runProbe(getProbe('tls'), ctx, { internal: false }, AbortSignal.timeout(60_000)) as Promise<Observation<TlsValue>>);
-const facts = tlsObs.details.public as TlsFacts;
-const dir = mkdtempSync(join(tmpdir(), 'fl-testssl-'));
-const jsonFile = join(dir, 'out.json');
-const [, testsslMs] = await timed(async () =>
-  spawnSync(
-    'testssl',
-    ['--openssl', '/usr/bin/openssl', '-p', '-S', '-h', '--add-ca', stack.tls.caPath, '--ip', '127.0.0.1', '--jsonfile', jsonFile, '--warnings', 'off', '--quiet', '--color', '0', `localhost:${stack.options.httpsPort}`],
-    { encoding: 'utf8', timeout: 600_000 },
-  ),
-);
+/** Runs a command without blocking the event loop (so a Ctrl-C still reverts), bounded in time. */
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: deadline(timeoutMs), killSignal: 'SIGKILL' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', (err) => (stderr += `${err.message}\n`));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The two sides of each comparison.
+
 type TestsslItem = { id: string; severity: string; finding: string };
-let items: TestsslItem[] = [];
-try {
-  items = JSON.parse(readFileSync(jsonFile, 'utf8')) as TestsslItem[];
-} catch (err) {
-  diffs.push(`testssl.sh produced no JSON: ${(err as Error).message}`);
-}
-rmSync(dir, { recursive: true, force: true });
-const item = (id: string) => items.find((i) => i.id === id);
-const offered = (id: string) => {
-  const f = item(id)?.finding ?? '?';
-  return /not offered/i.test(f) ? 'refused' : /offered/i.test(f) ? 'accepted' : f;
-};
-for (const [ours, theirs] of [['TLSv1', 'TLS1'], ['TLSv1.1', 'TLS1_1'], ['TLSv1.2', 'TLS1_2'], ['TLSv1.3', 'TLS1_3']] as const) {
-  compare(`protocol ${ours}`, tlsObs.value.protocols[ours] ?? '?', offered(theirs));
-}
-// testssl.sh 3.0 reports HSTS as HSTS_time ("365 days (=31536000 seconds) …") when present, HSTS when absent.
-const hstsItem = item('HSTS_time') ?? item('HSTS');
-compare('HSTS present', String(facts.hsts !== null), String(hstsItem !== undefined && !/not offered|no .*HSTS/i.test(hstsItem.finding)));
-compare('chain trusted (stack CA)', String(facts.handshake.authorized), String(/^passed/i.test(item('cert_chain_of_trust')?.finding ?? '')));
-compare('key size', `${facts.certificate?.keyType} ${facts.certificate?.keyBits}`, (item('cert_keySize')?.finding ?? '?').replace(/\s+bits.*$/, '').toLowerCase());
-// Same algorithm, different spelling ("sha256WithRSAEncryption" vs "SHA256 with RSA").
-const sig = (x: string) => x.toLowerCase().replace(/encryption$/, '').replace(/[^a-z0-9]/g, '');
-compare('signature algorithm', sig(facts.certificate?.signatureAlgorithm ?? '?'), sig(item('cert_signatureAlgorithm')?.finding ?? '?'));
-compare('expired', String(tlsObs.findings.some((f) => f.id === 'cert-expired')), String(/expired/i.test(item('cert_expirationStatus')?.finding ?? '')));
-const testsslBad = items.filter((i) => /^(HIGH|CRITICAL)$/.test(i.severity)).map((i) => `${i.id}: ${i.finding}`);
-compare('high/critical public findings', String(tlsObs.findings.filter((f) => f.scope === 'public' && /high|critical/.test(f.severity)).length), String(testsslBad.length));
-if (testsslBad.length) diffs.push(...testsslBad.map((b) => `  testssl.sh: ${b}`));
+type TestsslSection = '-p' | '-S' | '-h';
 
-// ---- exposure: faultline (insider, internet) vs nmap from the host (operator .1) and on loopback ----
-const [expObs, expMs] = await timed(() => runProbe(getProbe('exposure'), ctx, {}, AbortSignal.timeout(120_000)));
-const checks = (expObs.details.checks as ExposureCheck[]) ?? [];
-const servers = await stackServers(stack);
-const addresses = servers.map((s) => s.internal).filter((a): a is string => Boolean(a));
-const ports = [...DEFAULT_PORTS].join(',');
-const [nmapOut, nmapMs] = await timed(async () =>
-  spawnSync('nmap', ['-Pn', '-n', '-sT', '-p', ports, '--max-retries', '1', '--host-timeout', '60s', '-T4', '-oG', '-', ...addresses], { encoding: 'utf8', timeout: 300_000 }).stdout,
-);
-const nmapOpen = new Set<string>();
-for (const line of nmapOut.split('\n')) {
-  const m = /^Host: (\S+).*Ports: (.*)$/.exec(line);
-  if (!m) continue;
-  for (const p of m[2]!.split(',')) {
-    const pm = /(\d+)\/open\//.exec(p.trim());
-    if (pm) nmapOpen.add(`${m[1]}:${pm[1]}`);
+async function testssl(sections: TestsslSection[]): Promise<{ items: TestsslItem[]; ms: number; error: string | null }> {
+  const dir = mkdtempSync(join(tmpdir(), 'fl-testssl-'));
+  const jsonFile = join(dir, 'out.json');
+  try {
+    const args = ['--openssl', '/usr/bin/openssl', ...sections, '--add-ca', stack.tls.caPath, '--ip', '127.0.0.1', '--connect-timeout', '5', '--openssl-timeout', '5'];
+    args.push('--jsonfile', jsonFile, '--warnings', 'off', '--quiet', '--color', '0', `localhost:${stack.options.httpsPort}`);
+    const [res, ms] = await timed(() => run('testssl', args, TESTSSL_TIMEOUT_MS));
+    try {
+      return { items: JSON.parse(readFileSync(jsonFile, 'utf8')) as TestsslItem[], ms, error: null };
+    } catch (err) {
+      return { items: [], ms, error: `testssl.sh produced no JSON (exit ${res.code}): ${(err as Error).message}; ${res.stderr.trim().slice(0, 300)}` };
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
-for (const s of servers) {
-  if (!s.internal) continue;
-  for (const port of DEFAULT_PORTS) {
-    const insider = checks.find((c) => c.vantage === 'insider' && c.address === s.internal && c.port === port)?.open ?? false;
-    const fromHost = nmapOpen.has(`${s.internal}:${port}`);
-    if (insider === fromHost) continue;
-    const operatorOnly = allowedBy(REFERENCE_POLICY, s.role, port, ['operator']) && !allowedBy(REFERENCE_POLICY, s.role, port, ['any']);
-    diffs.push(`${`${s.server}:${port}`.padEnd(28)} faultline insider=${insider ? 'open' : 'closed'}  nmap from host (.1)=${fromHost ? 'open' : 'closed'}${operatorOnly ? '  (expected: the operator .1 is allowed here)' : ''}`);
+
+/** nmap -sT from inside a throwaway container's network namespace on the given network; returns "address:port" open. */
+async function nmapFrom(network: string, addresses: string[], ports: readonly number[]): Promise<{ open: Set<string>; ms: number }> {
+  if (addresses.length === 0) return { open: new Set(), ms: 0 };
+  const id = await stack.docker.runDetached({
+    image: await stack.helperImage(),
+    // Bounded even if this process dies: the helper exits by itself.
+    entrypoint: ['sleep'],
+    cmd: ['300'],
+    networkMode: network,
+    labels: { [LABEL.stack]: stack.project, [LABEL.role]: 'vantage', [LABEL.component]: 'vantage-bench-nmap' },
+  });
+  try {
+    const pid = (await stack.docker.inspect(id)).State.Pid;
+    const args = ['-t', String(pid), '-n', 'nmap', '-Pn', '-n', '-sT', '-p', ports.join(','), '--max-retries', '1', '--host-timeout', '60s', '--max-parallelism', '16', '-oG', '-', ...addresses];
+    const [res, ms] = await timed(() => run('nsenter', args, NMAP_TIMEOUT_MS));
+    if (res.code !== 0) throw new Error(`nmap failed (exit ${res.code}): ${res.stderr.trim().slice(0, 300)}`);
+    return { open: parseGrepable(res.stdout), ms };
+  } finally {
+    await stack.docker.remove(id).catch(() => undefined);
   }
 }
-agree.push(`nmap open from the host: ${[...nmapOpen].sort().join(', ') || 'none'}`);
-const loop = spawnSync('nmap', ['-Pn', '-n', '-sT', '-p', `${stack.options.httpPort},${stack.options.httpsPort},${ports}`, '-oG', '-', '127.0.0.1'], { encoding: 'utf8', timeout: 120_000 }).stdout;
-const loopOpen = [...loop.matchAll(/(\d+)\/open\//g)].map((m) => Number(m[1]));
-const published = servers.flatMap((s) => s.published.map((p) => p.hostPort));
-for (const p of published) compare(`published 127.0.0.1:${p}`, 'open', loopOpen.includes(p) ? 'open' : 'closed');
 
-console.log(`\nfaultline tls       ${secs(tlsMs)}   testssl.sh -p -S -h  ${secs(testsslMs)}  (×${(testsslMs / tlsMs).toFixed(1)})`);
-console.log(`faultline exposure  ${secs(expMs)}   nmap (${addresses.length} hosts × ${DEFAULT_PORTS.length} ports from the host)  ${secs(nmapMs)}  (×${(nmapMs / expMs).toFixed(2)})`);
-console.log(`faultline: TLS grade ${tlsObs.value.grade}, exposure holes ${(expObs.value as { holes: number } | null)?.holes ?? '?'}\n`);
-console.log('agree:');
-for (const a of agree) console.log(`  ${a}`);
-console.log(diffs.length ? 'differ:' : 'no differences');
-for (const d of diffs) console.log(`  ${d}`);
+function parseGrepable(out: string): Set<string> {
+  const open = new Set<string>();
+  for (const line of out.split('\n')) {
+    const m = /^Host: (\S+).*Ports: (.*)$/.exec(line);
+    if (!m) continue;
+    for (const p of m[2]!.split(',')) {
+      const pm = /(\d+)\/open\//.exec(p.trim());
+      if (pm) open.add(`${m[1]}:${pm[1]}`);
+    }
+  }
+  return open;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Comparisons: each one a line "what  faultline=…  other=…", sorted into agree/differ per scenario.
+
+interface Report {
+  scenario: string;
+  agree: string[];
+  differ: string[];
+  notes: string[];
+  timings: string[];
+}
+
+function compare(r: Report, what: string, ours: string, theirs: string, note?: string): void {
+  (ours === theirs ? r.agree : r.differ).push(`${what.padEnd(30)} faultline=${ours}  other=${theirs}${note && ours !== theirs ? `  (${note})` : ''}`);
+}
+
+const has = (o: Observation, id: string) => o.findings.some((f) => f.id === id);
+
+/** Compares what both sides looked at; testssl items missing from its sections are skipped. */
+function compareTls(r: Report, o: Observation<TlsValue>, items: TestsslItem[]): void {
+  const facts = o.details.public as TlsFacts;
+  const item = (id: string) => items.find((i) => i.id === id);
+  if (item('TLS1')) {
+    for (const [ours, theirs] of [['TLSv1', 'TLS1'], ['TLSv1.1', 'TLS1_1'], ['TLSv1.2', 'TLS1_2'], ['TLSv1.3', 'TLS1_3']] as const) {
+      const f = item(theirs)?.finding ?? '?';
+      compare(r, `protocol ${ours}`, o.value.protocols[ours] ?? '?', /not offered/i.test(f) ? 'refused' : /offered/i.test(f) ? 'accepted' : f);
+    }
+    compare(r, 'finding legacy-protocol', String(has(o, 'legacy-protocol')), String(/^offered/i.test(item('TLS1')?.finding ?? '') || /^offered/i.test(item('TLS1_1')?.finding ?? '')));
+  }
+  if (item('cert_chain_of_trust')) {
+    // Node's `authorized` also fails on a name mismatch; testssl.sh's chain of trust is the chain alone.
+    const chainOk = facts.handshake.authorized || facts.handshake.authorizationError === 'ERR_TLS_CERT_ALTNAME_INVALID';
+    compare(r, 'chain trusted (stack CA)', String(chainOk), String(/^passed/i.test(item('cert_chain_of_trust')!.finding)));
+    compare(r, 'finding cert-untrusted', String(has(o, 'cert-untrusted')), String(/self signed|NOT ok|failed/i.test(item('cert_chain_of_trust')!.finding) && !/expired/i.test(item('cert_chain_of_trust')!.finding)));
+    // testssl.sh checks the name the scan was started with (localhost); faultline checks localhost and the domain.
+    compare(r, 'finding hostname-mismatch', String(has(o, 'hostname-mismatch')), String(!/^Ok via/i.test(item('cert_trust')?.finding ?? 'Ok via')));
+    compare(r, 'finding cert-expired', String(has(o, 'cert-expired')), String(/expired/i.test(item('cert_expirationStatus')?.finding ?? '')));
+    compare(r, 'key', `${facts.certificate?.keyType} ${facts.certificate?.keyBits}`, (item('cert_keySize')?.finding ?? '?').replace(/\s+bits.*$/, '').toLowerCase());
+    // Same algorithm, different spelling ("sha256WithRSAEncryption" vs "SHA256 with RSA").
+    const sig = (x: string) => x.toLowerCase().replace(/encryption$/, '').replace(/[^a-z0-9]/g, '');
+    compare(r, 'signature algorithm', sig(facts.certificate?.signatureAlgorithm ?? '?'), sig(item('cert_signatureAlgorithm')?.finding ?? '?'));
+  }
+  if (item('HTTP_status_code')) {
+    // testssl.sh 3.0 reports HSTS_time when the header is there, HSTS ("not offered") when it is not.
+    const hsts = item('HSTS_time') ?? item('HSTS');
+    compare(r, 'HSTS present', String(facts.hsts !== null), String(hsts !== undefined && !/not offered/i.test(hsts.finding)));
+    compare(r, 'finding no-hsts', String(has(o, 'no-hsts')), String(hsts === undefined || /not offered/i.test(hsts.finding)));
+    for (const id of ['banner_server', 'X-Served-By']) {
+      const b = item(id);
+      if (b && b.finding !== '--' && !/^No /i.test(b.finding)) r.notes.push(`testssl.sh: ${id} discloses "${b.finding}" (faultline does not report server banners)`);
+    }
+  }
+  // Severe findings matched by meaning, not counted: testssl.sh reports one problem under several ids.
+  const theirBad = items.filter((i) => /^(HIGH|CRITICAL)$/.test(i.severity));
+  const ourBad = o.findings.filter((f) => f.scope === 'public' && (f.severity === 'high' || f.severity === 'critical'));
+  const matched = new Set<string>();
+  for (const b of theirBad) {
+    const ours = counterpart(b);
+    const mine = ours === null ? undefined : o.findings.find((f) => f.id === ours);
+    if (ours === null) {
+      r.notes.push(`testssl.sh ${b.severity}: ${b.id}: ${b.finding}${b.id === 'cert_revocation' ? ' (not checked by faultline: a private CA has no CRL/OCSP)' : ''}`);
+    } else if (!mine) compare(r, `testssl.sh ${b.id}`, `no ${ours}`, `${b.severity} ${b.finding}`);
+    else if (mine.severity === 'high' || mine.severity === 'critical') matched.add(ours);
+    else if (!matched.has(`severity:${ours}`)) {
+      matched.add(`severity:${ours}`);
+      compare(r, `severity of ${ours}`, `${mine.severity} (${mine.message})`, `${b.severity} (${b.id}: ${b.finding})`, 'same problem, different severity policy');
+    }
+  }
+  for (const f of ourBad) {
+    if (!matched.has(f.id)) compare(r, `faultline ${f.id}`, `${f.severity} ${f.message}`, 'no severe finding', sectionsCover(f.id, items) ? undefined : 'not in the testssl.sh sections run');
+  }
+  const both = [...matched].filter((m) => !m.startsWith('severity:'));
+  if (both.length) r.agree.push(`severe findings both report: ${both.join(', ')}`);
+}
+
+/** The faultline finding a severe testssl.sh item corresponds to; null when faultline has none by design. */
+function counterpart(i: TestsslItem): string | null {
+  if (i.id === 'cert_chain_of_trust') return /expired/i.test(i.finding) ? 'cert-expired' : 'cert-untrusted';
+  if (i.id === 'cert_expirationStatus') return /expired/i.test(i.finding) ? 'cert-expired' : 'cert-expiring';
+  if (i.id === 'cert_notAfter') return Date.parse(`${i.finding.replace(' ', 'T')}Z`) < Date.now() ? 'cert-expired' : 'cert-expiring';
+  if (i.id === 'cert_trust') return 'hostname-mismatch';
+  if (i.id === 'TLS1' || i.id === 'TLS1_1') return 'legacy-protocol';
+  if (i.id === 'HSTS') return 'no-hsts';
+  if (/^cert_keySize/.test(i.id)) return 'weak-key';
+  if (i.id === 'cert_signatureAlgorithm') return 'weak-signature';
+  return null;
+}
+
+function sectionsCover(findingId: string, items: TestsslItem[]): boolean {
+  const probe = { 'legacy-protocol': 'TLS1', 'no-hsts': 'HTTP_status_code' }[findingId] ?? 'cert_chain_of_trust';
+  return items.some((i) => i.id === probe);
+}
+
+async function compareExposure(r: Report, o: Observation): Promise<void> {
+  const checks = (o.details.checks as ExposureCheck[] | undefined) ?? [];
+  const servers = await stackServers(stack);
+  let nmapMs = 0;
+  for (const v of VANTAGES) {
+    const mine = checks.filter((c) => c.vantage === v.name);
+    const addresses = [...new Set(mine.map((c) => c.address))];
+    const ports = [...new Set(mine.map((c) => c.port))].sort((a, b) => a - b);
+    const { open, ms } = await nmapFrom(v.network === 'edge' ? stack.edgeNetwork : stack.internalNetwork, addresses, ports);
+    nmapMs += ms;
+    let same = 0;
+    for (const c of mine) {
+      const theirs = open.has(`${c.address}:${c.port}`);
+      if (theirs === c.open) same += 1;
+      else compare(r, `${v.name} → ${c.server}:${c.port}`, c.open ? 'open' : 'closed', theirs ? 'open' : 'closed');
+    }
+    r.agree.push(`${v.name.padEnd(9)} ${same}/${mine.length} ports agree; nmap open: ${[...open].sort().join(', ') || 'none'}`);
+    const holes = mine.filter((c) => !c.allowed && open.has(`${c.address}:${c.port}`)).map((c) => `${c.server}:${c.port}`);
+    compare(r, `${v.name} holes`, mine.filter((c) => c.open && !c.allowed).map((c) => `${c.server}:${c.port}`).join(',') || 'none', holes.join(',') || 'none');
+  }
+  // The published side, from the Docker host: only the LB's ports, only on loopback.
+  const published = servers.flatMap((s) => s.published.map((p) => p.hostPort));
+  const loop = await run('nmap', ['-Pn', '-n', '-sT', '-p', [...new Set([...published, ...DEFAULT_PORTS])].join(','), '--max-retries', '1', '--host-timeout', '30s', '-oG', '-', '127.0.0.1'], NMAP_TIMEOUT_MS);
+  const loopOpen = [...parseGrepable(loop.stdout)].map((x) => Number(x.split(':')[1]));
+  for (const p of published) compare(r, `published 127.0.0.1:${p}`, 'open', loopOpen.includes(p) ? 'open' : 'closed');
+  r.timings.push(`faultline exposure ${secs(o.durationMs)}   nmap (both vantages) ${secs(nmapMs)}  (×${(nmapMs / Math.max(1, o.durationMs)).toFixed(2)})`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenarios.
+
+interface Scenario {
+  name: string;
+  fault?: { name: string; input?: { target?: string; params?: Record<string, unknown> } };
+  testssl?: TestsslSection[];
+  exposure?: boolean;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'healthy', testssl: ['-p', '-S', '-h'], exposure: true },
+  { name: 'cert-expired', fault: { name: 'cert-expired' }, testssl: ['-S'] },
+  { name: 'cert-wrong-host', fault: { name: 'cert-wrong-host' }, testssl: ['-S'] },
+  { name: 'cert-self-signed', fault: { name: 'cert-self-signed' }, testssl: ['-S'] },
+  { name: 'tls-legacy', fault: { name: 'tls-legacy' }, testssl: ['-p'] },
+  { name: 'hsts-removed', fault: { name: 'hsts-removed' }, testssl: ['-h'] },
+  { name: 'firewall-open-port', fault: { name: 'firewall-open-port', input: { target: 'server=db-primary', params: { port: 3306 } } }, exposure: true },
+];
+
+async function runScenario(s: Scenario): Promise<Report> {
+  const r: Report = { scenario: s.name, agree: [], differ: [], notes: [], timings: [] };
+  let active: ActiveFault | undefined;
+  if (s.fault) active = await injectFault(faults, registry.configure(s.fault.name, s.fault.input ?? {}), deadline(90_000), { holdMs: 900_000 });
+  try {
+    if (s.testssl) {
+      const tls = (await runProbe(getProbe('tls'), ctx, { internal: false }, deadline(60_000))) as Observation<TlsValue>;
+      const ts = await testssl(s.testssl);
+      if (ts.error) r.differ.push(ts.error);
+      else compareTls(r, tls, ts.items);
+      r.timings.push(`faultline tls ${secs(tls.durationMs)}   testssl.sh ${s.testssl.join(' ')} ${secs(ts.ms)}  (×${(ts.ms / Math.max(1, tls.durationMs)).toFixed(0)})`);
+    }
+    if (s.exposure) await compareExposure(r, await runProbe(getProbe('exposure'), ctx, {}, deadline(120_000)));
+  } finally {
+    // A fresh signal: an interrupt must never cancel the revert.
+    await active?.revert();
+  }
+  return r;
+}
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !SCENARIOS.some((s) => s.name === w));
+if (unknown.length) {
+  console.error(`unknown scenario(s): ${unknown.join(', ')} (one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  process.exitCode = 2;
+}
+const reports: Report[] = [];
+for (const s of unknown.length ? [] : SCENARIOS.filter((x) => wanted.length === 0 || wanted.includes(x.name))) {
+  if (interrupt.signal.aborted) break;
+  process.stderr.write(`… ${s.name}\n`);
+  try {
+    reports.push(await runScenario(s));
+  } catch (err) {
+    reports.push({ scenario: s.name, agree: [], differ: [`scenario failed: ${(err as Error).message}`], notes: [], timings: [] });
+  }
+  const r = reports.at(-1)!;
+  console.log(`\n== ${r.scenario}: ${r.differ.length ? `${r.differ.length} difference(s)` : 'faultline and testssl.sh/nmap agree'}`);
+  for (const t of r.timings) console.log(`  time     ${t}`);
+  for (const a of r.agree) console.log(`  agree    ${a}`);
+  for (const d of r.differ) console.log(`  DIFFER   ${d}`);
+  for (const n of r.notes) console.log(`  note     ${n}`);
+}
+console.log(`\nsummary: ${reports.map((r) => `${r.scenario} ${r.differ.length ? `${r.differ.length} diff` : 'ok'}`).join(', ')}`);

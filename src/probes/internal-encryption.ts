@@ -3,9 +3,12 @@
 // connections cannot be read in MariaDB, so the honest check is the server's TLS support and what the
 // accounts are required to use (have_ssl, require_secure_transport, REQUIRE in the grants).
 
+import { z } from 'zod';
 import { queryRows, withConnection } from './mysql.js';
 import { dbTarget, stackServers } from './targets.js';
-import type { Finding, ProbeContext } from './types.js';
+import { gradeAtLeast, gradeOf, type Grade } from './grade.js';
+import { observation, startMark } from './runner.js';
+import type { Finding, Observation, Probe, ProbeContext } from './types.js';
 
 export interface HttpHop {
   from: string;
@@ -117,3 +120,38 @@ export async function gatherInternal(ctx: ProbeContext, signal: AbortSignal): Pr
   const [http, db] = await Promise.all([httpHops(ctx, signal), dbTransport(ctx, signal)]);
   return { http, db };
 }
+
+export interface InternalEncryptionValue {
+  grade: Grade;
+  /** Hops found carrying plaintext (LB → web per server, web → database, replication). */
+  plaintextHops: number;
+}
+
+const grades = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
+const params = z.object({ minGrade: z.enum(grades).default('A') }).strict();
+type Params = z.infer<typeof params>;
+
+/**
+ * The inside half of the TLS probe on its own: the reference stack fails it by design (weakness 1), so an
+ * experiment can assert that a change actually encrypts the hops.
+ */
+export const internalEncryptionProbe: Probe<Params, InternalEncryptionValue> = {
+  name: 'internal-encryption',
+  description: 'whether hops inside the stack (LB → web servers, web → database, replication) are encrypted',
+  params,
+  async run(ctx, p, signal): Promise<Observation<InternalEncryptionValue>> {
+    const started = startMark();
+    const facts = await gatherInternal(ctx, signal);
+    const findings = internalFindings(facts);
+    const grade = gradeOf(findings);
+    const plaintextHops =
+      facts.http.filter((h) => h.plaintextStatus !== null).length + findings.filter((f) => f.id === 'internal-plaintext-db' || f.id === 'internal-plaintext-replication').length;
+    return observation('internal-encryption', started, {
+      value: { grade, plaintextHops },
+      tolerance: { type: 'regex', pattern: p.minGrade === 'A' ? '^A$' : `^[A-${p.minGrade}]$` },
+      passed: gradeAtLeast(grade, p.minGrade),
+      details: { internal: facts },
+      findings,
+    });
+  },
+};

@@ -4,13 +4,14 @@ import { FaultlineError } from '../errors.js';
 import { dataLossProbe } from './data-loss.js';
 import { exposureProbe } from './exposure.js';
 import { healthProbe } from './health.js';
+import { internalEncryptionProbe } from './internal-encryption.js';
 import { qpsProbe } from './qps.js';
 import { recoveryProbe } from './recovery.js';
 import { replicationProbe } from './replication.js';
 import { tlsProbe } from './tls.js';
 import type { AnyProbe } from './types.js';
 
-export const PROBES: readonly AnyProbe[] = [tlsProbe, exposureProbe, qpsProbe, replicationProbe, healthProbe, recoveryProbe, dataLossProbe];
+export const PROBES: readonly AnyProbe[] = [tlsProbe, internalEncryptionProbe, exposureProbe, qpsProbe, replicationProbe, healthProbe, recoveryProbe, dataLossProbe];
 
 export function getProbe(name: string): AnyProbe {
   const p = PROBES.find((x) => x.name === name);

@@ -9,7 +9,7 @@ import type { RecoveryReport } from './recovery.js';
 import type { ReplicationFacts, ReplicationValue } from './replication.js';
 import type { ContainerHealth } from './health.js';
 import type { TlsFacts, TlsValue } from './tls.js';
-import type { InternalFacts } from './internal-encryption.js';
+import type { InternalEncryptionValue, InternalFacts } from './internal-encryption.js';
 import type { DataLossResult } from './data-loss.js';
 import type { Finding, Observation } from './types.js';
 
@@ -34,12 +34,24 @@ function renderTls(o: Observation): string[] {
     lines.push(`HSTS       ${f.hsts ?? 'none'}`);
     lines.push(`HTTP       ${f.redirect.status ?? f.redirect.error} ${f.redirect.location ? `→ ${f.redirect.location}` : ''}`.trimEnd());
   }
-  if (internal) {
-    lines.push(`inside     ${internal.http.map((h) => `${h.from}→${h.to}:80 ${h.plaintextStatus !== null ? `plaintext ${h.plaintextStatus}` : 'no answer'}`).join(', ')}`);
-    const d = internal.db;
-    lines.push(`           database: have_ssl=${d.haveSsl ?? '?'} require_secure_transport=${d.requireSecureTransport ?? '?'} app REQUIRE SSL=${d.accountsRequireTls.app ?? '?'} replication SSL=${d.replicationSsl ?? '?'}`);
-  }
+  if (internal) lines.push(...internalLines(internal));
   return lines;
+}
+
+function internalLines(internal: InternalFacts): string[] {
+  const d = internal.db;
+  return [
+    `inside     ${internal.http.map((h) => `${h.from}→${h.to}:80 ${h.plaintextStatus !== null ? `plaintext ${h.plaintextStatus}` : 'no answer'}`).join(', ') || 'no LB → web hop found'}`,
+    d.reachable
+      ? `           database: have_ssl=${d.haveSsl ?? '?'} require_secure_transport=${d.requireSecureTransport ?? '?'} app REQUIRE SSL=${d.accountsRequireTls.app ?? '?'} replication SSL=${d.replicationSsl ?? '?'}`
+      : `           database: not checked (${d.error})`,
+  ];
+}
+
+function renderInternalEncryption(o: Observation): string[] {
+  const v = o.value as InternalEncryptionValue;
+  const internal = o.details.internal as InternalFacts | undefined;
+  return [`grade ${v.grade} (inside the stack), ${v.plaintextHops} plaintext hop(s)`, ...(internal ? internalLines(internal) : [])];
 }
 
 function renderExposure(o: Observation): string[] {
@@ -79,9 +91,18 @@ function renderReplication(o: Observation): string[] {
   ];
 }
 
+/** One line per server (its components, and the state of any that is not fine), so 22 containers fit on 7 lines. */
 function renderHealth(o: Observation): string[] {
   const list = (o.details.containers as ContainerHealth[] | undefined) ?? [];
-  return list.map((c) => `${c.ok ? 'ok  ' : 'BAD '} ${c.service.padEnd(28)} ${c.state}${c.health !== 'none' ? ` (${c.health})` : ''}`);
+  const bad = list.filter((c) => !c.ok).length;
+  const lines = [`${list.length} containers: ${bad === 0 ? 'all running and healthy' : `${bad} not fine`}`];
+  const servers = new Map<string, ContainerHealth[]>();
+  for (const c of list) servers.set(c.server ?? c.service, [...(servers.get(c.server ?? c.service) ?? []), c]);
+  for (const [server, cs] of servers) {
+    const parts = cs.map((c) => `${c.component ?? c.service}${c.ok ? '' : ` ${c.state.toUpperCase()}${c.health !== 'none' ? ` (${c.health})` : ''}`}`);
+    lines.push(`${cs.every((c) => c.ok) ? 'ok ' : 'BAD'} ${server.padEnd(11)} ${parts.join(', ')}`);
+  }
+  return lines;
 }
 
 function renderRecovery(o: Observation): string[] {
@@ -109,6 +130,7 @@ function renderDataLoss(o: Observation): string[] {
 
 const RENDERERS: Record<string, (o: Observation) => string[]> = {
   tls: renderTls,
+  'internal-encryption': renderInternalEncryption,
   exposure: renderExposure,
   qps: renderQps,
   replication: renderReplication,

@@ -229,7 +229,7 @@ export function publicFindings(f: TlsFacts): Finding[] {
   const c = f.certificate;
   if (c) {
     const daysLeft = (Date.parse(c.validTo) - f.now) / DAY;
-    if (daysLeft < 0) add('cert-expired', 'critical', `certificate expired ${Math.ceil(-daysLeft)} day(s) ago (${c.validTo})`);
+    if (daysLeft < 0) add('cert-expired', 'critical', `certificate expired ${-daysLeft >= 1 ? `${Math.floor(-daysLeft)} day(s) ago` : 'less than a day ago'} (${c.validTo})`);
     else if (daysLeft < 14) add('cert-expiring', 'medium', `certificate expires in ${Math.floor(daysLeft)} day(s)`);
     else if (daysLeft < 30) add('cert-expiring', 'low', `certificate expires in ${Math.floor(daysLeft)} day(s)`);
     if (Date.parse(c.validFrom) > f.now) add('cert-not-yet-valid', 'critical', `certificate is valid only from ${c.validFrom}`);

@@ -68,10 +68,16 @@ export function registerProbeCommand(program: Command): void {
         parseProbeParams(probe.name, probe.params, raw);
         const loaded = flags.load ? readLoad(flags.load) : {};
         const stack = await attachStack(stackOptionsFrom(flags));
+        // Recovery judges a load file only; every other probe looks at the stack, so a stack that is not
+        // there is one clear error rather than a page of "unreachable" findings.
+        if (probe.name !== 'recovery' && !(await stack.containers()).some((c) => c.state === 'running')) {
+          throw new FaultlineError('STACK_FAILED', `stack ${stack.project} is not running; start it with \`faultline stack up\` (same --project and ports)`);
+        }
         const { signal, dispose } = interruptSignal();
         try {
           const ctx: ProbeContext = { stack, docker: stack.docker, ...loaded };
           const obs = await runProbe(probe, ctx, raw, signal);
+          if (obs.error && !flags.json) throw new FaultlineError(obs.error.code as FaultlineError['code'], `probe ${probe.name}: ${obs.error.message}`);
           process.stdout.write(flags.json ? `${JSON.stringify(obs, null, 2)}\n` : `${renderObservation(obs)}\n`);
           if (obs.error) return new FaultlineError(obs.error.code as FaultlineError['code'], obs.error.message).exitCode;
           return obs.passed ? ExitCode.ok : ExitCode.failed;
