@@ -1,18 +1,30 @@
 // Firewall faults: change the nftables table `inet faultline` in a server's network namespace (by exec in
-// its host container, which owns that namespace and has NET_ADMIN). The table's text is saved first;
-// revert replaces the table with it in one nft transaction and compares the result.
+// its host container, which owns that namespace and has NET_ADMIN). One exec saves the table's text (to a
+// file in the server, and back into the record) and applies the change; revert replaces the table with the
+// saved text in one nft transaction and compares the result.
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { execOk } from './helpers.js';
 import { integer } from './params.js';
 import { assertStackContainer, resolveServers, toRef } from './targets.js';
-import type { FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord } from './types.js';
+import { LABEL } from '../stack/docker-client.js';
+import type { FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord, RecordUpdate } from './types.js';
 
 const TABLE = ['inet', 'faultline'] as const;
 
 const dataSchema = z.object({
-  servers: z.array(z.object({ hostId: z.string(), server: z.string(), saved: z.string().nullable(), script: z.string() })),
+  servers: z.array(
+    z.object({
+      hostId: z.string(),
+      server: z.string(),
+      /** The table before the fault (null: there was none); undefined until apply has read it. */
+      saved: z.string().nullable().optional(),
+      /** Where apply keeps the same text inside the server, for a revert after faultline died mid-apply. */
+      savedPath: z.string().optional(),
+      script: z.string(),
+    }),
+  ),
   marker: z.string(),
 });
 type FirewallData = z.infer<typeof dataSchema>;
@@ -34,34 +46,59 @@ export function restoreScript(saved: string | null): string {
   return saved === null ? reset : `${reset}${saved}`;
 }
 
-async function planFirewall(
-  ctx: FaultContext,
-  target: string,
-  signal: AbortSignal,
-  build: (server: string) => { script: string; step: string },
-): Promise<FaultPlan<FirewallData>> {
+const SAVE_DIR = '/run/faultline';
+
+/**
+ * Shell that saves the table to `path` (once: a retried apply keeps the first copy; empty means absent),
+ * applies the nft script from stdin, and prints the saved copy: one exec on the way to the effect instead of
+ * two (an exec is most of a firewall fault's cost). Pure.
+ */
+export function saveAndApplyScript(path: string): string {
+  const table = TABLE.join(' ');
+  return [
+    'set -e',
+    `mkdir -p ${SAVE_DIR}`,
+    `if [ ! -e '${path}' ]; then nft list table ${table} > '${path}.tmp' 2>/dev/null || : > '${path}.tmp'; mv '${path}.tmp' '${path}'; fi`,
+    'nft -f -',
+    `cat '${path}'`,
+  ].join('\n');
+}
+
+async function planFirewall(ctx: FaultContext, target: string, build: (server: string) => { script: string; step: string }): Promise<FaultPlan<FirewallData>> {
   const hosts = await resolveServers(ctx, target);
   const marker = `faultline-fault-${Date.now().toString(36)}`;
   const servers: FirewallData['servers'] = [];
   const steps: string[] = [];
   for (const h of hosts) {
-    const saved = await listTable(ctx, h.id, signal);
     const server = h.server ?? h.name;
     const { script, step } = build(server);
-    servers.push({ hostId: h.id, server, saved, script: script.replaceAll('@MARK@', marker) });
-    steps.push(`${server}: save table inet faultline (${saved === null ? 'absent' : `${saved.split('\n').length} lines`}); ${step}`);
+    const savedPath = `${SAVE_DIR}/${marker}.nft`;
+    servers.push({ hostId: h.id, server, savedPath, script: script.replaceAll('@MARK@', marker) });
+    steps.push(`${server}: save table inet faultline (into the record, and ${savedPath} in the server); ${step}`);
   }
   steps.push('revert: replace the table with the saved text in one nft transaction, then compare');
   return { targets: hosts.map(toRef), steps, slots: servers.map((s) => `${s.server}:firewall`), data: { servers, marker } };
 }
 
-async function applyFirewall(ctx: FaultContext, record: FaultRecord<FirewallData>, signal: AbortSignal): Promise<void> {
-  await Promise.all(
+async function applyFirewall(ctx: FaultContext, record: FaultRecord<FirewallData>, update: RecordUpdate<FirewallData>, signal: AbortSignal): Promise<void> {
+  const servers = await Promise.all(
     record.data.servers.map(async (s) => {
       await assertStackContainer(ctx, s.hostId);
-      await execOk(ctx, s.hostId, ['nft', '-f', '-'], { stdin: s.script, signal, what: `${record.fault} on ${s.server}` });
+      if (!s.savedPath) throw new FaultlineError('INTERNAL', `${record.fault}: no place to save the firewall of ${s.server}`);
+      const res = await execOk(ctx, s.hostId, ['sh', '-c', saveAndApplyScript(s.savedPath)], { stdin: s.script, signal, what: `${record.fault} on ${s.server}` });
+      return { ...s, saved: res.stdout === '' ? null : res.stdout };
     }),
   );
+  await update({ servers });
+}
+
+/** The saved table: from the record, or (faultline died between apply and recording it) from the server. */
+async function savedTable(ctx: FaultContext, s: FirewallData['servers'][number], signal: AbortSignal): Promise<string | null | 'never-applied'> {
+  if (s.saved !== undefined) return s.saved;
+  if (!s.savedPath) return 'never-applied';
+  const res = await ctx.docker.exec(s.hostId, ['cat', s.savedPath], { signal });
+  if (res.exitCode !== 0) return 'never-applied'; // apply saves before it changes anything
+  return res.stdout === '' ? null : res.stdout;
 }
 
 async function revertFirewall(ctx: FaultContext, record: FaultRecord<FirewallData>, signal: AbortSignal): Promise<void> {
@@ -69,21 +106,29 @@ async function revertFirewall(ctx: FaultContext, record: FaultRecord<FirewallDat
     record.data.servers.map(async (s) => {
       const info = await ctx.docker.inspect(s.hostId).catch(() => undefined);
       if (!info?.State.Running) return; // its network namespace (and the change) is gone with it
-      await assertStackContainer(ctx, s.hostId);
-      // One exec restores and prints the result, so the comparison costs no extra round trip.
-      const res = await execOk(ctx, s.hostId, ['sh', '-c', `nft -f - && nft list table ${TABLE.join(' ')} 2>/dev/null; true`], {
-        stdin: restoreScript(s.saved),
+      if (info.Config.Labels?.[LABEL.stack] !== ctx.stack.project) await assertStackContainer(ctx, s.hostId); // throws UNSAFE_TARGET
+      const saved = await savedTable(ctx, s, signal);
+      if (saved === 'never-applied') return;
+      // One exec restores, drops the copy in the server and prints the result: the comparison costs no extra round trip.
+      const drop = s.savedPath ? `rm -f '${s.savedPath}'; ` : '';
+      const res = await execOk(ctx, s.hostId, ['sh', '-c', `nft -f - && ${drop}nft list table ${TABLE.join(' ')} 2>/dev/null; true`], {
+        stdin: restoreScript(saved),
         signal,
         what: `restoring the firewall of ${s.server}`,
       });
       const now = res.stdout.trim() === '' ? null : res.stdout;
-      if (now !== s.saved) throw new FaultlineError('REVERT_FAILED', `${s.server}: firewall differs from the saved ruleset after restore`);
+      if (now !== saved) throw new FaultlineError('REVERT_FAILED', `${s.server}: firewall differs from the saved ruleset after restore`);
     }),
   );
 }
 
 async function checkFirewall(ctx: FaultContext, record: FaultRecord<FirewallData>, signal: AbortSignal): Promise<FaultCheck> {
-  const changed = await Promise.all(record.data.servers.map(async (s) => (await listTable(ctx, s.hostId, signal).catch(() => s.saved)) !== s.saved));
+  const changed = await Promise.all(
+    record.data.servers.map(async (s) => {
+      const saved = await savedTable(ctx, s, signal).catch(() => 'never-applied' as const);
+      return saved !== 'never-applied' && (await listTable(ctx, s.hostId, signal).catch(() => saved)) !== saved;
+    }),
+  );
   const n = changed.filter(Boolean).length;
   return { active: n === changed.length, detail: `${n}/${changed.length} firewalls differ from the saved ruleset` };
 }
@@ -102,8 +147,8 @@ function firewallFault<P>(
     defaultTarget,
     params,
     data: dataSchema,
-    plan: (ctx, target, p, signal) => planFirewall(ctx, target ?? defaultTarget, signal, (server) => build(p, server)),
-    apply: (ctx, record, _u, signal) => applyFirewall(ctx, record, signal),
+    plan: (ctx, target, p) => planFirewall(ctx, target ?? defaultTarget, (server) => build(p, server)),
+    apply: (ctx, record, update, signal) => applyFirewall(ctx, record, update, signal),
     revert: (ctx, record, signal) => revertFirewall(ctx, record, signal),
     check: (ctx, record, signal) => checkFirewall(ctx, record, signal),
   };

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { itest as test, runCli, sharedStack } from '../helpers/stack.js';
-import { connectFrom, exclusive, helperContainers, hostOf, idOf, snapshot, startCli, type HeldCli } from '../helpers/faults.js';
+import { connectFrom, exclusive, faultContext, helperContainers, hostOf, idOf, snapshot, startCli, tcpConnect, type HeldCli } from '../helpers/faults.js';
+import { defaultRegistry, injectFault, revertRecorded } from '../../src/faults/index.js';
 import { handshake } from '../../src/faults/tls-check.js';
 import { LABEL } from '../../src/stack/docker-client.js';
 import type { StartedStack } from '../../src/stack/stack.js';
@@ -107,6 +108,31 @@ test.serial('a helper-based fault left by a SIGKILLed faultline is undone and it
     t.regex(revert.stdout, /^reverted net-partition /m);
     t.true(await connectFrom(stack.docker, web1, ip(31), 3306));
     t.deepEqual(await helperContainers(stack), []);
+    t.deepEqual(await recorded(), []);
+    t.deepEqual(await snapshot(stack), before);
+  });
+});
+
+test.serial('a firewall fault whose saved table never reached the record (faultline died mid-apply) is restored from the copy in the server', async (t) => {
+  await exclusive(stack, async () => {
+    const before = await snapshot(stack);
+    const ctx = faultContext(stack);
+    const registry = defaultRegistry();
+    const active = await injectFault(ctx, registry.configure('firewall-flush', { target: 'server=web1' }), AbortSignal.timeout(60_000));
+    t.teardown(() => revertRecorded(ctx, registry, { all: true }));
+    t.is(await tcpConnect(ip(21), 80), 'open', 'web1 has no firewall');
+    // The record as a SIGKILL between the nft change and recording what it saved leaves it: no `saved`.
+    const record = (await ctx.store.get(active.id))!;
+    const data = record.data as { servers: Array<Record<string, unknown>> };
+    await ctx.store.update(active.id, { data: { ...data, servers: data.servers.map(({ saved: _saved, ...rest }) => rest) } });
+    t.false(JSON.stringify((await ctx.store.get(active.id))!.data).includes('"saved"'));
+
+    const summary = await revertRecorded(ctx, registry, { all: true });
+    t.deepEqual(summary.failed, []);
+    t.deepEqual(summary.reverted.map((r) => r.id), [active.id]);
+    t.not(await tcpConnect(ip(21), 80), 'open', 'the firewall is back');
+    const copies = await stack.docker.exec(await hostOf(stack, 'web1'), ['sh', '-c', 'ls /run/faultline 2>/dev/null | wc -l']);
+    t.is(copies.stdout.trim(), '0', 'the copy in the server is removed after the revert');
     t.deepEqual(await recorded(), []);
     t.deepEqual(await snapshot(stack), before);
   });
