@@ -199,14 +199,17 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
     data: dataSchema,
     async plan(ctx, target, _params, signal): Promise<FaultPlan<CertData>> {
       const lb = await findLb(ctx, target);
-      // The certificate is always read: its fingerprint is how revert proves the original is back.
-      const previous = await readLbFiles(ctx, lb.id, [...new Set<FileKey>(['certificate', ...keys])], signal);
+      // The certificate is always read: its fingerprint is how revert proves the original is back. The bad
+      // certificate's key is made while Docker runs that exec (a 2048-bit key costs as much as the exec).
+      const [previous, bad] = await Promise.all([
+        readLbFiles(ctx, lb.id, [...new Set<FileKey>(['certificate', ...keys])], signal),
+        mode === 'certificate' && variant ? badCertificate(ctx, variant) : undefined,
+      ]);
       const previousFingerprint = certOf(text(previous, 'certificate')).fingerprint256;
       const saved = previous.filter((f) => keys.includes(f.key));
       const next: CertData['previous'] = [];
       let injectedFingerprint: string | undefined;
-      if (mode === 'certificate' && variant) {
-        const bad = await badCertificate(ctx, variant);
+      if (bad) {
         injectedFingerprint = new X509Certificate(bad.certPem).fingerprint256;
         next.push({ key: 'certificate', path: LB_FILES.certificate, mode: 0o600, base64: Buffer.from(bad.certPem + bad.keyPem).toString('base64') });
         if (keys.includes('openssl')) {
