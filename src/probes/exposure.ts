@@ -116,16 +116,30 @@ export function parseScanOutput(stdout: string): Map<string, boolean> {
   return out;
 }
 
-/** Runs `nc -z` against each target in batches of `concurrency`, each bounded by `timeout`. */
+/**
+ * Runs `nc -z` against each target ("address:port") in batches of `concurrency`, each bounded by `timeout`.
+ * A target marked "+address:port" is one the policy allows, so expected open: when it does not answer it
+ * gets two more tries with 2× and 3× the timeout, because on a starved machine a first connect from a fresh
+ * container can miss, and a false "closed" there would hide what the vantage really reaches.
+ */
 export const SCAN_SCRIPT = [
   'set -u',
   'conc=$1; secs=$2; shift 2; n=0',
-  'check() { if timeout $((secs + 1)) nc -z -w "$secs" "$1" "$2" >/dev/null 2>&1; then echo "R $1 $2 open"; else echo "R $1 $2 closed"; fi; }',
-  'for t in "$@"; do check "${t%:*}" "${t##*:}" & n=$((n + 1)); if [ "$n" -ge "$conc" ]; then wait; n=0; fi; done',
+  'try() { timeout $(($3 + 1)) nc -z -w "$3" "$1" "$2" >/dev/null 2>&1; }',
+  'check() { t=${1#+}; a=${t%:*}; p=${t##*:}',
+  '  if try "$a" "$p" "$secs"; then echo "R $a $p open"; return; fi',
+  '  if [ "$t" != "$1" ]; then for s in $((secs * 2)) $((secs * 3)); do if try "$a" "$p" "$s"; then echo "R $a $p open"; return; fi; done; fi',
+  '  echo "R $a $p closed"; }',
+  'for t in "$@"; do check "$t" & n=$((n + 1)); if [ "$n" -ge "$conc" ]; then wait; n=0; fi; done',
   'wait',
 ].join('\n');
 
-async function scanFrom(ctx: ProbeContext, vantage: Vantage, targets: Array<{ address: string; port: number }>, o: { concurrency: number; timeoutS: number }, signal: AbortSignal): Promise<Map<string, boolean>> {
+/** The scan script's arguments: allowed (expected-open) targets carry a "+" so they are retried. Pure. */
+export function scanArgs(targets: Array<{ address: string; port: number; expectOpen: boolean }>): string[] {
+  return targets.map((t) => `${t.expectOpen ? '+' : ''}${t.address}:${t.port}`);
+}
+
+async function scanFrom(ctx: ProbeContext, vantage: Vantage, targets: Array<{ address: string; port: number; expectOpen: boolean }>, o: { concurrency: number; timeoutS: number }, signal: AbortSignal): Promise<Map<string, boolean>> {
   if (targets.length === 0) return new Map();
   const stack = ctx.stack;
   const image = await stack.helperImage();
@@ -133,7 +147,7 @@ async function scanFrom(ctx: ProbeContext, vantage: Vantage, targets: Array<{ ad
     {
       image,
       entrypoint: ['bash', '-c', SCAN_SCRIPT, 'scan'],
-      cmd: [String(o.concurrency), String(o.timeoutS), ...targets.map((t) => `${t.address}:${t.port}`)],
+      cmd: [String(o.concurrency), String(o.timeoutS), ...scanArgs(targets)],
       networkMode: vantage.network === 'edge' ? stack.edgeNetwork : stack.internalNetwork,
       labels: { [LABEL.stack]: stack.project, [LABEL.role]: 'vantage', [LABEL.component]: `vantage-${vantage.name}` },
     },
@@ -181,7 +195,8 @@ export const exposureProbe: Probe<Params, ExposureValue> = {
     const perVantage = await Promise.all(
       vantages.map(async (v) => {
         const planned = plannedTargets(servers, v, p.ports);
-        const seen = await scanFrom(ctx, v, planned, { concurrency: p.concurrency, timeoutS: p.timeout }, signal);
+        const targets = planned.map((t) => ({ address: t.address, port: t.port, expectOpen: allowedBy(REFERENCE_POLICY, t.server.role, t.port, v.counts) }));
+        const seen = await scanFrom(ctx, v, targets, { concurrency: p.concurrency, timeoutS: p.timeout }, signal);
         return planned.map(
           (t): ExposureCheck => ({
             vantage: v.name,
