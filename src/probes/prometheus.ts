@@ -62,3 +62,10 @@ export function counterDeltas(values: Array<[number, number]>): Array<[number, n
   }
   return out;
 }
+
+/** An instant query's single value (e.g. a scalar aggregate); null when the result is empty. */
+export async function queryScalar(base: string, query: string, signal: AbortSignal): Promise<number | null> {
+  const body = await api(base, '/api/v1/query', { query }, signal);
+  const v = body.data?.result[0]?.value?.[1];
+  return v === undefined ? null : Number(v);
+}

@@ -5,8 +5,8 @@
 
 import { z } from 'zod';
 import type { Timeline } from '../load/timeline.js';
-import { systemClock } from '../util/retry.js';
-import { counterDeltas, prometheusUrl, queryRange, type RangeSeries } from './prometheus.js';
+import { retryUntil, systemClock } from '../util/retry.js';
+import { counterDeltas, prometheusUrl, queryRange, queryScalar, type RangeSeries } from './prometheus.js';
 import { durationField, numberField } from './params.js';
 import { observation, startMark } from './runner.js';
 import type { Finding, Observation, Probe } from './types.js';
@@ -42,6 +42,8 @@ export interface QpsDetails {
 
 export const QPS_QUERIES = {
   frontend: 'sum(haproxy_frontend_http_requests_total{proxy="www"})',
+  /** Time of the newest frontend sample: the server view is complete only once a scrape lies past the window. */
+  freshness: 'max(timestamp(haproxy_frontend_http_requests_total{proxy="www"}))',
   lbPerServer: 'sum by (exported_server) (haproxy_server_http_responses_total{proxy="web"})',
   nginxPerServer: 'sum by (server) (nginx_http_requests_total)',
 } as const;
@@ -65,6 +67,17 @@ export function clientPerSecond(timeline: Pick<Timeline, 'startedAt' | 'perSecon
     out.set(t, (out.get(t) ?? 0) + w.sent);
   }
   return out;
+}
+
+/**
+ * When the run's last answer can have come (ms since t = 0, pure): a request due in a second and answered
+ * after that second's slowest (corrected) latency reached the LB no later than that. A slow stack answers
+ * long after the schedule ended; a window cut at the schedule's end would miss what the LB counted then.
+ */
+export function lastActivityMs(timeline: Pick<Timeline, 'length' | 'bucketMs' | 'perSecond'>): number {
+  let end = timeline.length * timeline.bucketMs;
+  for (const w of timeline.perSecond()) end = Math.max(end, w.endMs + (w.latency.max ?? 0));
+  return end;
 }
 
 /** Pure: puts both views together and computes the verdict figures. */
@@ -100,6 +113,9 @@ export function compareQps(input: {
   };
 }
 
+/** How long to wait for Prometheus to have scraped past the window. */
+const FRESH_TIMEOUT_MS = 20_000;
+
 const params = z
   .object({
     /** Without a load timeline: how far back the server view looks. */
@@ -121,17 +137,25 @@ export const qpsProbe: Probe<Params, QpsValue> = {
     const clock = ctx.clock ?? systemClock;
     const tl = ctx.timeline;
     const marginS = Math.ceil(p.margin / 1000);
+    const base = await prometheusUrl(ctx.stack);
     let window: { startS: number; endS: number };
+    let fresh = true;
     if (tl) {
-      window = { startS: Math.floor(tl.startedAt / 1000) - marginS, endS: Math.ceil((tl.startedAt + tl.length * tl.bucketMs) / 1000) + marginS };
-      // Wait until Prometheus has scraped past the window's end (1 s scrapes; bounded by the margin + 2 s).
-      const wait = window.endS * 1000 + 1500 - clock.now();
-      if (wait > 0) await clock.sleep(Math.min(wait, p.margin + 2000), signal);
+      window = { startS: Math.floor(tl.startedAt / 1000) - marginS, endS: Math.ceil((tl.startedAt + lastActivityMs(tl)) / 1000) + marginS };
+      const wait = window.endS * 1000 - clock.now();
+      if (wait > 0) await clock.sleep(Math.min(wait, 60_000 + p.margin), signal);
+      // Scrapes run every second but lag on a busy machine: wait (bounded) until one lies past the window's end.
+      fresh = await retryUntil(() => queryScalar(base, QPS_QUERIES.freshness, signal), (t) => t !== null && t >= window.endS, { timeoutMs: FRESH_TIMEOUT_MS, intervalMs: 500, signal, clock, what: 'a Prometheus scrape past the window' }).then(
+        () => true,
+        (err: unknown) => {
+          if (signal.aborted) throw err;
+          return false;
+        },
+      );
     } else {
       const nowS = Math.floor(clock.now() / 1000) - 1;
       window = { startS: nowS - Math.round(p.window / 1000), endS: nowS };
     }
-    const base = await prometheusUrl(ctx.stack);
     const range = { ...window, stepS: 1 };
     const [frontend, lbPerServer, nginxPerServer] = await Promise.all([
       queryRange(base, QPS_QUERIES.frontend, range, signal),
@@ -141,6 +165,7 @@ export const qpsProbe: Probe<Params, QpsValue> = {
     const { value, details } = compareQps({ window, ...(tl ? { runSeconds: (tl.length * tl.bucketMs) / 1000 } : {}), client: tl ? clientPerSecond(tl) : null, frontend: frontend[0], lbPerServer, nginxPerServer });
     const findings: Finding[] = [];
     if (!frontend[0]) findings.push({ id: 'no-server-view', severity: 'high', message: 'Prometheus has no HAProxy frontend counter for the window' });
+    if (!fresh) findings.push({ id: 'server-view-late', severity: 'medium', message: `no Prometheus scrape past ${new Date(window.endS * 1000).toISOString()} within ${FRESH_TIMEOUT_MS / 1000} s: the server view may miss the end of the run` });
     if (value.difference !== null && value.difference > p.maxDifference) {
       findings.push({ id: 'qps-mismatch', severity: 'medium', message: `client sent ${value.clientTotal}, the LB counted ${value.serverTotal} (${(value.difference * 100).toFixed(1)}% apart)` });
     }

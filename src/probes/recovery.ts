@@ -203,7 +203,7 @@ const params = z
   .object({
     slo: numberField({ min: 0, max: 1 }).default(0.999),
     ratioTolerance: numberField({ min: 0, max: 1 }).default(RECOVERY_DEFAULTS.ratioTolerance),
-    recoveryRun: durationField({ min: 100, max: 600_000 }).default(RECOVERY_DEFAULTS.recoveryRunMs),
+    recoveryRun: durationField({ min: 100, max: 600_000 }).default(`${RECOVERY_DEFAULTS.recoveryRunMs}ms`),
     /** The verdict: every fault recovered within this long (default: recovered at all). */
     maxRecovery: durationField({ min: 0 }).optional(),
   })

