@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { attachStack } from '../src/stack/stack.js';
 import { LABEL } from '../src/stack/docker-client.js';
 import { createFaultContext, defaultRegistry, injectFault, type ActiveFault } from '../src/faults/index.js';
-import { getProbe, runProbe, DEFAULT_PORTS, VANTAGES, type ExposureCheck, type Observation, type TlsFacts, type TlsValue } from '../src/probes/index.js';
+import { getProbe, runProbe, DEFAULT_PORTS, VANTAGES, type ExposureCheck, type Finding, type Observation, type TlsFacts, type TlsValue } from '../src/probes/index.js';
 import { stackServers } from '../src/probes/targets.js';
 
 // testssl.sh forks openssl hundreds of times: minutes on a busy 2-core machine, seconds on an idle one.
@@ -170,45 +170,73 @@ function compareTls(r: Report, o: Observation<TlsValue>, items: TestsslItem[]): 
       if (b && b.finding !== '--' && !/^No /i.test(b.finding)) r.notes.push(`testssl.sh: ${id} discloses "${b.finding}" (faultline does not report server banners)`);
     }
   }
-  // Severe findings matched by meaning, not counted: testssl.sh reports one problem under several ids.
-  const theirBad = items.filter((i) => /^(HIGH|CRITICAL)$/.test(i.severity));
-  const ourBad = o.findings.filter((f) => f.scope === 'public' && (f.severity === 'high' || f.severity === 'critical'));
-  const matched = new Set<string>();
-  for (const b of theirBad) {
-    const ours = counterpart(b);
-    const mine = ours === null ? undefined : o.findings.find((f) => f.id === ours);
-    if (ours === null) {
-      r.notes.push(`testssl.sh ${b.severity}: ${b.id}: ${b.finding}${b.id === 'cert_revocation' ? ' (not checked by faultline: a private CA has no CRL/OCSP)' : ''}`);
-    } else if (!mine) compare(r, `testssl.sh ${b.id}`, `no ${ours}`, `${b.severity} ${b.finding}`);
-    else if (mine.severity === 'high' || mine.severity === 'critical') matched.add(ours);
-    else if (!matched.has(`severity:${ours}`)) {
-      matched.add(`severity:${ours}`);
-      compare(r, `severity of ${ours}`, `${mine.severity} (${mine.message})`, `${b.severity} (${b.id}: ${b.finding})`, 'same problem, different severity policy');
-    }
-  }
-  for (const f of ourBad) {
-    if (!matched.has(f.id)) compare(r, `faultline ${f.id}`, `${f.severity} ${f.message}`, 'no severe finding', sectionsCover(f.id, items) ? undefined : 'not in the testssl.sh sections run');
-  }
-  const both = [...matched].filter((m) => !m.startsWith('severity:'));
-  if (both.length) r.agree.push(`severe findings both report: ${both.join(', ')}`);
+  compareSeverities(r, o, items);
 }
 
-/** The faultline finding a severe testssl.sh item corresponds to; null when faultline has none by design. */
-function counterpart(i: TestsslItem): string | null {
-  if (i.id === 'cert_chain_of_trust') return /expired/i.test(i.finding) ? 'cert-expired' : 'cert-untrusted';
-  if (i.id === 'cert_expirationStatus') return /expired/i.test(i.finding) ? 'cert-expired' : 'cert-expiring';
-  if (i.id === 'cert_notAfter') return Date.parse(`${i.finding.replace(' ', 'T')}Z`) < Date.now() ? 'cert-expired' : 'cert-expiring';
-  if (i.id === 'cert_trust') return 'hostname-mismatch';
-  if (i.id === 'TLS1' || i.id === 'TLS1_1') return 'legacy-protocol';
-  if (i.id === 'HSTS') return 'no-hsts';
-  if (/^cert_keySize/.test(i.id)) return 'weak-key';
-  if (i.id === 'cert_signatureAlgorithm') return 'weak-signature';
-  return null;
+const SEVERE = new Set(['high', 'critical', 'HIGH', 'CRITICAL']);
+const TESTSSL_RANK = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'WARN', 'INFO', 'OK'];
+
+/**
+ * Problems matched by meaning, not counted (testssl.sh reports one problem under several ids): for each
+ * problem either tool reports, is it severe (high/critical) on both sides? A problem only one tool looks at
+ * is a note, not a difference.
+ */
+function compareSeverities(r: Report, o: Observation, items: TestsslItem[]): void {
+  const theirs = new Map<string, TestsslItem>();
+  for (const i of items) {
+    const id = problemOf(i);
+    if (id === null) continue;
+    const prev = theirs.get(id);
+    if (!prev || TESTSSL_RANK.indexOf(i.severity) < TESTSSL_RANK.indexOf(prev.severity)) theirs.set(id, i);
+  }
+  const ours = new Map<string, Finding>();
+  for (const f of o.findings.filter((x) => x.scope === 'public')) if (!ours.has(f.id) || SEVERE.has(f.severity)) ours.set(f.id, f);
+  const both: string[] = [];
+  for (const id of new Set([...theirs.keys(), ...ours.keys()])) {
+    const t = theirs.get(id);
+    const f = ours.get(id);
+    if (t && f) {
+      if (SEVERE.has(t.severity) === SEVERE.has(f.severity)) both.push(`${id} (${f.severity}/${t.severity})`);
+      else compare(r, `severity of ${id}`, f.severity, `${t.severity} (${t.id}: ${t.finding})`, 'same problem, different severity policy');
+    } else if (t && SEVERE.has(t.severity)) compare(r, `testssl.sh ${t.id}`, `no ${id}`, `${t.severity} ${t.finding}`);
+    else if (f && SEVERE.has(f.severity) && coveredBy(id, items)) compare(r, `faultline ${id}`, `${f.severity} ${f.message}`, 'not reported');
+  }
+  if (both.length) r.agree.push(`problems both report (faultline/testssl.sh severity): ${both.join(', ')}`);
+  for (const i of items.filter((x) => SEVERE.has(x.severity) && problemOf(x) === null)) {
+    r.notes.push(`testssl.sh ${i.severity}: ${i.id}: ${i.finding}${i.id === 'cert_revocation' ? ' (not checked by faultline: a private CA has no CRL/OCSP)' : ''}`);
+  }
 }
 
-function sectionsCover(findingId: string, items: TestsslItem[]): boolean {
-  const probe = { 'legacy-protocol': 'TLS1', 'no-hsts': 'HTTP_status_code' }[findingId] ?? 'cert_chain_of_trust';
-  return items.some((i) => i.id === probe);
+/** The faultline finding id for a testssl.sh item that reports a problem; null when it reports none (or one faultline does not check). */
+function problemOf(i: TestsslItem): string | null {
+  const bad = !/^(OK|INFO)$/.test(i.severity);
+  switch (i.id) {
+    case 'cert_chain_of_trust':
+      return /^passed/i.test(i.finding) ? null : /expired/i.test(i.finding) ? 'cert-expired' : 'cert-untrusted';
+    case 'cert_expirationStatus':
+      return /expired/i.test(i.finding) ? 'cert-expired' : bad ? 'cert-expiring' : null;
+    case 'cert_notAfter':
+      return !bad ? null : Date.parse(`${i.finding.replace(' ', 'T')}Z`) < Date.now() ? 'cert-expired' : 'cert-expiring';
+    case 'cert_trust':
+      return /^Ok via/i.test(i.finding) ? null : 'hostname-mismatch';
+    case 'TLS1':
+    case 'TLS1_1':
+      return /^offered/i.test(i.finding) ? 'legacy-protocol' : null;
+    case 'HSTS':
+      return /not offered/i.test(i.finding) ? 'no-hsts' : null;
+    case 'cert_keySize':
+      return bad ? 'weak-key' : null;
+    case 'cert_signatureAlgorithm':
+      return bad ? 'weak-signature' : null;
+    default:
+      return null;
+  }
+}
+
+/** Whether the testssl.sh sections that ran look at what the finding is about. */
+function coveredBy(findingId: string, items: TestsslItem[]): boolean {
+  const marker: Record<string, string> = { 'legacy-protocol': 'TLS1', 'no-tls13': 'TLS1', 'no-modern-protocol': 'TLS1', 'no-hsts': 'HTTP_status_code', 'hsts-short': 'HTTP_status_code' };
+  return items.some((i) => i.id === (marker[findingId] ?? 'cert_chain_of_trust'));
 }
 
 async function compareExposure(r: Report, o: Observation): Promise<void> {
