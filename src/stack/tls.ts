@@ -1,7 +1,7 @@
 // The stack's own certificate authority and the LB's certificate, and a general certificate issuer that
 // the certificate faults reuse (expired, wrong host, self-signed, weak key, SHA-1).
 
-import { generateKeyPairSync, X509Certificate, createHash } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate, createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
@@ -18,6 +18,8 @@ export interface CertificateSpec {
   notBefore: Date;
   notAfter: Date;
   keyBits?: number;
+  /** Reuse this private key (PEM) instead of making one: a certificate fault changes only what it names. */
+  keyPem?: string;
   hash?: 'sha256' | 'sha1';
   /** Signs with this CA; self-signed when absent. */
   issuer?: KeyPair;
@@ -27,10 +29,9 @@ export interface CertificateSpec {
 
 const DAY = 86_400_000;
 
-function rsaKey(bits: number): forge.pki.rsa.PrivateKey {
-  // Node's native generator: forge's pure-JS one takes seconds for 2048 bits.
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  return forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
+/** A new RSA key from Node's native generator (forge's pure-JS one takes seconds for 2048 bits). */
+function rsaKeyPem(bits: number): string {
+  return generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
 }
 
 function serial(): string {
@@ -41,9 +42,9 @@ function serial(): string {
 
 /** Issues a certificate as described; pure apart from randomness. */
 export function issueCertificate(spec: CertificateSpec): KeyPair {
-  const key = rsaKey(spec.keyBits ?? 2048);
+  const keyPem = spec.keyPem ?? rsaKeyPem(spec.keyBits ?? 2048);
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.publicKey = forge.pki.publicKeyFromPem(createPublicKey(keyPem).export({ type: 'spki', format: 'pem' }) as string);
   cert.serialNumber = serial();
   cert.validity.notBefore = spec.notBefore;
   cert.validity.notAfter = spec.notAfter;
@@ -52,11 +53,9 @@ export function issueCertificate(spec: CertificateSpec): KeyPair {
     { name: 'organizationName', value: spec.organization ?? 'faultline' },
   ];
   cert.setSubject(subject);
-  let signingKey = key;
+  const signingKeyPem = spec.issuer ? spec.issuer.keyPem : keyPem;
   if (spec.issuer) {
-    const caCert = forge.pki.certificateFromPem(spec.issuer.certPem);
-    cert.setIssuer(caCert.subject.attributes);
-    signingKey = forge.pki.privateKeyFromPem(spec.issuer.keyPem) as forge.pki.rsa.PrivateKey;
+    cert.setIssuer(forge.pki.certificateFromPem(spec.issuer.certPem).subject.attributes);
   } else {
     cert.setIssuer(subject);
   }
@@ -75,9 +74,14 @@ export function issueCertificate(spec: CertificateSpec): KeyPair {
   }
   extensions.push({ name: 'subjectKeyIdentifier' });
   cert.setExtensions(extensions);
-  const md = spec.hash === 'sha1' ? forge.md.sha1.create() : forge.md.sha256.create();
-  cert.sign(signingKey, md);
-  return { keyPem: forge.pki.privateKeyToPem(key), certPem: forge.pki.certificateToPem(cert) };
+  // forge builds the certificate; Node signs it (forge's pure-JS RSA signature costs ~100-300 ms here).
+  const hash = spec.hash ?? 'sha256';
+  const oid = forge.pki.oids[hash === 'sha1' ? 'sha1WithRSAEncryption' : 'sha256WithRSAEncryption'] as string;
+  cert.siginfo.algorithmOid = oid;
+  cert.signatureOid = oid;
+  const tbs = Buffer.from(forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes(), 'binary');
+  cert.signature = sign(hash, tbs, createPrivateKey(signingKeyPem)).toString('binary');
+  return { keyPem, certPem: forge.pki.certificateToPem(cert) };
 }
 
 export function createCa(name: string, now = new Date()): KeyPair {
