@@ -50,5 +50,6 @@ for (const [name, ms, loadMs, code] of rows) {
   console.log(`${name.padEnd(36)} ${s(ms).padStart(8)}  ${s(loadMs).padStart(10)}  ${(ms / loadMs).toFixed(2).padStart(7)}×  ${code}`);
 }
 const m = dpk ? experimentsOf(dpk)[0]!.metrics : {};
-console.log(`\ndb-primary-kill: write outage ${m.write_outage_s ?? 'n/a'} s, time to recover ${m.time_to_recover_s ?? 'n/a'} s, ` +
-  `lost writes ${m.lost_writes ?? 'n/a'} (data-loss check: ${m.data_loss_status ?? 'n/a'}), read errors during the fault ${m.read_error_ratio_during_faults ?? 'n/a'}`);
+const fixed = (v: unknown, digits: number): string => (typeof v === 'number' ? v.toFixed(digits) : 'n/a');
+console.log(`\ndb-primary-kill: write outage ${fixed(m.write_outage_s, 2)} s, time to recover ${fixed(m.time_to_recover_s, 2)} s, ` +
+  `lost writes ${m.lost_writes ?? 'n/a'} (data-loss check: ${m.data_loss_status ?? 'n/a'}), read errors during the fault ${fixed(m.read_error_ratio_during_faults, 4)}`);

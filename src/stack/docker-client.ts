@@ -156,16 +156,19 @@ export class DockerClient {
       stream.write(options.stdin);
       (stream as unknown as { end(): void }).end();
     }
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        stream.destroy();
-        reject(options.signal?.reason ?? new Error('aborted'));
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      stream.on('end', () => resolve());
-      stream.on('close', () => resolve());
-      stream.on('error', reject);
-    });
+    const onAbort = () => stream.destroy(options.signal?.reason ?? new Error('aborted'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (options.signal?.aborted) onAbort();
+        stream.on('end', () => resolve());
+        stream.on('close', () => (options.signal?.aborted ? reject(options.signal.reason) : resolve()));
+        stream.on('error', reject);
+      });
+    } finally {
+      // A long-lived signal (a whole experiment's) sees thousands of execs: do not leave a listener per exec.
+      options.signal?.removeEventListener('abort', onAbort);
+    }
     const info = await exec.inspect();
     return {
       exitCode: info.ExitCode ?? -1,
