@@ -1,6 +1,9 @@
-// Network faults, the Pumba way: a helper container from the stack's host image joins the target server's
-// network namespace with NET_ADMIN and applies tc netem (latency with jitter, loss) or an nftables table
-// (partition). Revert removes the qdisc/table, checks none is left, and removes the helper.
+// Network faults: tc netem (latency with jitter) or an nftables table (loss, partition) in the target server's
+// network namespace. The change is made by exec in the server's host container (which owns the namespace and
+// has NET_ADMIN): one round trip, like the firewall faults. Beside it runs a helper container, Pumba-style,
+// from the stack's host image in the same namespace: it only waits, and undoes the change when the run's
+// maximum duration has passed, a dead man's switch for a faultline that was killed and never reverted.
+// Revert removes the qdisc/table, checks none is left, and removes the helper.
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
@@ -78,21 +81,26 @@ export function partitionScripts(table: string, peers: string[]): Pick<ServerPla
 
 async function applyNet(ctx: FaultContext, record: FaultRecord<NetData>, signal: AbortSignal): Promise<void> {
   const helpers: Record<string, string> = {};
-  await Promise.all(
+  const outcomes = await Promise.allSettled(
     record.data.servers.map(async (s) => {
       await assertStackContainer(ctx, s.hostId);
-      const id = await startHelper(
+      // The change first, then its dead man's switch: the effect does not wait for a container to start (nor
+      // share the Docker engine with one starting). The record already exists, so `revert` covers the gap.
+      await execOk(ctx, s.hostId, ['sh', '-c', `set -e\n${s.apply}`], { signal, what: `${record.fault} on ${s.server}` });
+      helpers[s.hostId] = await startHelper(
         ctx,
-        { faultId: record.id, hostId: s.hostId, apply: s.apply, revert: s.revert },
+        { faultId: record.id, hostId: s.hostId, apply: '', revert: s.revert },
         async (helperId) => {
           helpers[s.hostId] = helperId;
         },
         signal,
       );
-      helpers[s.hostId] = id;
     }),
   );
-  await ctx.store.update(record.id, { data: { servers: record.data.servers.map((s) => ({ ...s, helperId: helpers[s.hostId] })) } });
+  // Settled, not raced: a helper still starting when another server failed must be recorded for the revert.
+  await ctx.store.update(record.id, { data: { servers: record.data.servers.map((s) => ({ ...s, ...(helpers[s.hostId] ? { helperId: helpers[s.hostId] } : {}) })) } });
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 async function revertNet(ctx: FaultContext, record: FaultRecord<NetData>, signal: AbortSignal): Promise<void> {
@@ -174,8 +182,7 @@ const partitionParams = z
   .strict();
 
 async function partitionServers(ctx: FaultContext, _target: string, p: z.infer<typeof partitionParams>, tag: string) {
-  const a = await resolveServers(ctx, p.from.includes(':') ? p.from : `all:${p.from}`);
-  const b = await resolveServers(ctx, p.to.includes(':') ? p.to : `all:${p.to}`);
+  const [a, b] = await Promise.all([resolveServers(ctx, p.from.includes(':') ? p.from : `all:${p.from}`), resolveServers(ctx, p.to.includes(':') ? p.to : `all:${p.to}`)]);
   const overlap = a.filter((h) => b.some((x) => x.id === h.id));
   if (overlap.length) throw new FaultlineError('INVALID_INPUT', `to: ${overlap.map((h) => h.server).join(', ')} is on both sides of the partition`);
   const addr = (h: (typeof a)[number]) => {
