@@ -235,6 +235,20 @@ test.serial('net-loss: 100% loss on the primary drops its traffic; no table or h
   });
 });
 
+test.serial('net-loss left behind (never reverted): its helper undoes it when the run\'s maximum duration has passed', async (t) => {
+  await exclusive(stack, async () => {
+    // The dead man's switch for a faultline that died: a context whose runs last at most 3 s.
+    const ctx: FaultContext = { ...faultContext(stack), maxDurationMs: 3000 };
+    const active = await injectFault(ctx, defaultRegistry().configure('net-loss', { target: 'server=db-primary', params: { loss: '100%' } }), AbortSignal.timeout(60_000));
+    t.teardown(() => active.revert().catch(() => undefined));
+    t.is(await tcpConnect(ip(31), 3306), 'timeout', 'in effect');
+    const open = await retryUntil(() => tcpConnect(ip(31), 3306), (r) => r === 'open', { timeoutMs: 20_000, intervalMs: 500, what: 'the helper to undo the loss' });
+    t.is(open, 'open');
+    await active.revert();
+    t.deepEqual((await stack.containers()).filter((c) => c.labels[LABEL.fault]), [], 'no helper left');
+  });
+});
+
 test.serial('net-partition: app servers ↔ primary are cut, the replica still reaches the primary', async (t) => {
   const web1 = await hostOf(stack, 'web1');
   const replica = await hostOf(stack, 'db-replica');
