@@ -50,28 +50,22 @@ export function lossScripts(table: string, percent: number): Pick<ServerPlan, 'a
   // Hundredths of a percent; nft refuses a bound equal to the modulus, so 100% is a plain drop.
   const match = percent >= 100 ? '' : `numgen random mod 10000 < ${Math.round(percent * 100)} `;
   // One statement per line: nft 1.0.6 (bookworm) rejects `… drop; } }` closed on the same line.
-  const ruleset = [
-    `table inet ${table} {`,
-    `  chain fl_out { type filter hook output priority -10; policy accept; oifname != "lo" ${match}drop; }`,
-    `}`,
-  ].join('\n');
-  return {
-    apply: `printf '%s\\n' '${ruleset}' | nft -f -`,
-    revert: `nft delete table inet ${table} 2>/dev/null || true`,
-    probe: `nft list table inet ${table} 2>/dev/null | head -1 || true`,
-  };
+  return nftTableScripts(table, [`  chain fl_out { type filter hook output priority -10; policy accept; oifname != "lo" ${match}drop; }`]);
 }
 
 /** Shell snippets for a partition: an nftables table dropping traffic to and from the other side. Pure. */
 export function partitionScripts(table: string, peers: string[]): Pick<ServerPlan, 'apply' | 'revert' | 'probe'> {
   const set = `{ ${peers.join(', ')} }`;
   // Priority -10 runs before the server's own firewall, so even established connections are cut.
-  const ruleset = [
-    `table inet ${table} {`,
+  return nftTableScripts(table, [
     `  chain fl_in { type filter hook input priority -10; policy accept; ip saddr ${set} drop; }`,
     `  chain fl_out { type filter hook output priority -10; policy accept; ip daddr ${set} drop; }`,
-    `}`,
-  ].join('\n');
+  ]);
+}
+
+/** Apply, revert and probe for a table of faultline's own holding these chains (one per line). Pure. */
+function nftTableScripts(table: string, chains: string[]): Pick<ServerPlan, 'apply' | 'revert' | 'probe'> {
+  const ruleset = [`table inet ${table} {`, ...chains, `}`].join('\n');
   return {
     apply: `printf '%s\\n' '${ruleset}' | nft -f -`,
     revert: `nft delete table inet ${table} 2>/dev/null || true`,
