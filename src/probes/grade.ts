@@ -4,8 +4,10 @@
 // So A means "no high or critical finding"; medium/low/info findings are listed but do not lower the grade.
 
 import { SEVERITY_ORDER, type Finding, type Severity } from './types.js';
+import type { Tolerance } from './tolerance.js';
 
-export type Grade = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
+export const GRADES = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
+export type Grade = (typeof GRADES)[number];
 
 export function gradeOf(findings: readonly Finding[]): Grade {
   if (findings.some((f) => f.severity === 'critical')) return 'F';
@@ -22,6 +24,11 @@ export function atLeast(s: Severity, threshold: Severity): boolean {
 
 export function gradeAtLeast(g: Grade, min: Grade): boolean {
   return g <= min;
+}
+
+/** The tolerance a probe judged by "grade at least `min`" records: the grades it accepts, as a pattern. */
+export function gradeTolerance(min: Grade): Tolerance {
+  return { type: 'regex', pattern: min === 'A' ? '^A$' : `^[A-${min}]$` };
 }
 
 export function bySeverity(findings: readonly Finding[]): Finding[] {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { queryRows, withConnection } from './mysql.js';
 import { dbTarget, stackServers } from './targets.js';
-import { gradeAtLeast, gradeOf, type Grade } from './grade.js';
+import { gradeAtLeast, gradeOf, gradeTolerance, GRADES, type Grade } from './grade.js';
 import { observation, startMark } from './runner.js';
 import type { Finding, Observation, Probe, ProbeContext } from './types.js';
 
@@ -127,8 +127,7 @@ export interface InternalEncryptionValue {
   plaintextHops: number;
 }
 
-const grades = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
-const params = z.object({ minGrade: z.enum(grades).default('A') }).strict();
+const params = z.object({ minGrade: z.enum(GRADES).default('A') }).strict();
 type Params = z.infer<typeof params>;
 
 /**
@@ -148,7 +147,7 @@ export const internalEncryptionProbe: Probe<Params, InternalEncryptionValue> = {
       facts.http.filter((h) => h.plaintextStatus !== null).length + findings.filter((f) => f.id === 'internal-plaintext-db' || f.id === 'internal-plaintext-replication').length;
     return observation('internal-encryption', started, {
       value: { grade, plaintextHops },
-      tolerance: { type: 'regex', pattern: p.minGrade === 'A' ? '^A$' : `^[A-${p.minGrade}]$` },
+      tolerance: gradeTolerance(p.minGrade),
       passed: gradeAtLeast(grade, p.minGrade),
       details: { internal: facts },
       findings,

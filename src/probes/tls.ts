@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { request } from '../util/http.js';
 import { booleanField, numberField } from './params.js';
 import { observation, startMark } from './runner.js';
-import { atLeast, gradeAtLeast, gradeOf, type Grade } from './grade.js';
+import { atLeast, gradeAtLeast, gradeOf, gradeTolerance, GRADES, type Grade } from './grade.js';
 import { gatherInternal, internalFindings, type InternalFacts } from './internal-encryption.js';
 import type { Finding, Observation, Probe, Severity } from './types.js';
 
@@ -273,7 +273,6 @@ export interface TlsValue {
 }
 
 const severities = ['critical', 'high', 'medium', 'low', 'info'] as const;
-const grades = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
 
 const params = z
   .object({
@@ -281,7 +280,7 @@ const params = z
     internal: booleanField.default(true),
     /** Whether internal findings count towards the verdict (by default they are graded separately). */
     failOnInternal: booleanField.default(false),
-    minGrade: z.enum(grades).default('A'),
+    minGrade: z.enum(GRADES).default('A'),
     /** The probe fails on any public finding at least this severe. */
     failOn: z.enum(severities).default('medium'),
     /** Warn when fewer days remain (a finding of its own). */
@@ -337,7 +336,7 @@ export const tlsProbe: Probe<Params, TlsValue> = {
         daysToExpiry: c ? Math.floor((Date.parse(c.validTo) - facts.now) / DAY) : null,
         protocols: Object.fromEntries(facts.versions.map((v) => [v.version, v.outcome])),
       },
-      tolerance: { type: 'regex', pattern: p.minGrade === 'A' ? '^A$' : `^[A-${p.minGrade}]$` },
+      tolerance: gradeTolerance(p.minGrade),
       passed: j.passed,
       details: { public: facts, ...(internal ? { internal } : {}) },
       findings: [...pub, ...(intFindings ?? [])],
