@@ -7,8 +7,7 @@ import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { execOk } from './helpers.js';
 import { integer } from './params.js';
-import { assertStackContainer, resolveServers, toRef } from './targets.js';
-import { LABEL } from '../stack/docker-client.js';
+import { assertStackContainer, assertStackLabels, resolveServers, toRef } from './targets.js';
 import type { FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord, RecordUpdate } from './types.js';
 
 const TABLE = ['inet', 'faultline'] as const;
@@ -106,7 +105,7 @@ async function revertFirewall(ctx: FaultContext, record: FaultRecord<FirewallDat
     record.data.servers.map(async (s) => {
       const info = await ctx.docker.inspect(s.hostId).catch(() => undefined);
       if (!info?.State.Running) return; // its network namespace (and the change) is gone with it
-      if (info.Config.Labels?.[LABEL.stack] !== ctx.stack.project) await assertStackContainer(ctx, s.hostId); // throws UNSAFE_TARGET
+      assertStackLabels(ctx, info);
       const saved = await savedTable(ctx, s, signal);
       if (saved === 'never-applied') return;
       // One exec restores, drops the copy in the server and prints the result: the comparison costs no extra round trip.

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { durationMs, percent } from './params.js';
 import { execOk, removeFaultHelpers, startHelper } from './helpers.js';
-import { assertStackContainer, resolveServers, toRef } from './targets.js';
+import { assertStackContainer, assertStackLabels, resolveServers, toRef } from './targets.js';
 import type { FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord } from './types.js';
 
 const dataSchema = z.object({
@@ -104,7 +104,7 @@ async function revertNet(ctx: FaultContext, record: FaultRecord<NetData>, signal
     record.data.servers.map(async (s) => {
       const info = await ctx.docker.inspect(s.hostId).catch(() => undefined);
       if (!info?.State.Running) return;
-      await assertStackContainer(ctx, s.hostId);
+      assertStackLabels(ctx, info);
       const res = await execOk(ctx, s.hostId, ['sh', '-c', `${s.revert}; ${s.probe}`], { signal, what: `reverting ${record.fault} on ${s.server}` });
       if (res.stdout.trim()) throw new FaultlineError('REVERT_FAILED', `${s.server}: still in place after revert: ${res.stdout.trim()}`);
     }),

@@ -130,6 +130,11 @@ function matchesLoose(c: ContainerSummary, key: MatchKey, value: string): boolea
 export async function assertStackContainer(ctx: FaultContext, id: string): Promise<void> {
   const info = await ctx.docker.inspect(id).catch(() => undefined);
   if (!info) return; // gone: nothing to touch
+  assertStackLabels(ctx, info);
+}
+
+/** The same check on an inspect result the caller already has (a revert inspects to see if it is running). */
+export function assertStackLabels(ctx: FaultContext, info: { Name: string; Config: { Labels?: Record<string, string> | null } }): void {
   const label = info.Config.Labels?.[LABEL.stack];
   if (label !== ctx.stack.project) {
     throw new FaultlineError('UNSAFE_TARGET', `container ${info.Name.replace(/^\//, '')} does not carry ${LABEL.stack}=${ctx.stack.project}; refusing to touch it`);
