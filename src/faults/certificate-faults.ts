@@ -211,8 +211,9 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       const lb = await findLb(ctx, target);
       // The certificate is always read: its fingerprint is how revert proves the original is back.
       const previous = await readLbFiles(ctx, lb.id, [...new Set<FileKey>(['certificate', ...keys])], signal);
-      const bad = mode === 'certificate' && variant ? await badCertificate(ctx, variant, Date.now(), privateKeyOf(text(previous, 'certificate'))) : undefined;
-      const previousFingerprint = certOf(text(previous, 'certificate')).fingerprint256;
+      const current = text(previous, 'certificate');
+      const bad = mode === 'certificate' && variant ? await badCertificate(ctx, variant, Date.now(), privateKeyOf(current)) : undefined;
+      const previousFingerprint = certOf(current).fingerprint256;
       const saved = previous.filter((f) => keys.includes(f.key));
       const next: CertData['previous'] = [];
       let injectedFingerprint: string | undefined;
