@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { retryUntil } from '../util/retry.js';
-import { issueCertificate, serverAltNames, type KeyPair } from '../stack/tls.js';
+import { issueCertificate, privateKeyOf, serverAltNames, type KeyPair } from '../stack/tls.js';
 import { execOk } from './helpers.js';
 import { tarOf } from './tar.js';
 import { assertStackContainer, resolveContainers, toRef } from './targets.js';
@@ -53,12 +53,6 @@ function text(files: CertData['previous'], key: FileKey): string {
   const f = files.find((x) => x.key === key);
   if (!f) throw new FaultlineError('INTERNAL', `no saved ${key}`);
   return Buffer.from(f.base64, 'base64').toString('utf8');
-}
-
-/** The private key in HAProxy's combined PEM (certificate + key); undefined when there is none. */
-export function privateKeyOf(pem: string): string | undefined {
-  const m = /-----BEGIN (RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END \1?PRIVATE KEY-----/.exec(pem);
-  return m ? `${m[0]}\n` : undefined;
 }
 
 function certOf(pem: string): X509Certificate {

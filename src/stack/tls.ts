@@ -138,9 +138,9 @@ export async function ensureStackTls(dir: string, project: string, domain: strin
   if (await exists(sitePath)) {
     const pem = await readFile(sitePath, 'utf8');
     const certPem = pem.slice(0, pem.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length) + '\n';
-    const keyPem = pem.slice(pem.indexOf('-----BEGIN RSA PRIVATE KEY-----'));
+    const keyPem = privateKeyOf(pem);
     const x = new X509Certificate(certPem);
-    if (new Date(x.validTo).getTime() - now.getTime() > 7 * DAY && x.checkIssued(new X509Certificate(ca.certPem))) site = { certPem, keyPem };
+    if (keyPem && new Date(x.validTo).getTime() - now.getTime() > 7 * DAY && x.checkIssued(new X509Certificate(ca.certPem))) site = { certPem, keyPem };
   }
   if (!site) {
     site = issueCertificate({
@@ -154,6 +154,12 @@ export async function ensureStackTls(dir: string, project: string, domain: strin
     await writeFile(sitePath, site.certPem + site.keyPem, { mode: 0o644 });
   }
   return { dir, lbDir: join(dir, 'lb'), caPath, ca, site, fingerprint: new X509Certificate(site.certPem).fingerprint256 };
+}
+
+/** The private key in a combined PEM (HAProxy's certificate + key file); undefined when there is none. */
+export function privateKeyOf(pem: string): string | undefined {
+  const m = /-----BEGIN (RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END \1?PRIVATE KEY-----/.exec(pem);
+  return m ? `${m[0]}\n` : undefined;
 }
 
 export function fingerprintOf(certPem: string): string {

@@ -5,8 +5,7 @@
 import test from 'ava';
 import { X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
-import { createCa, issueCertificate, serverAltNames } from '../../src/stack/tls.js';
-import { privateKeyOf } from '../../src/faults/certificate-faults.js';
+import { createCa, issueCertificate, privateKeyOf, serverAltNames } from '../../src/stack/tls.js';
 
 const DAY = 86_400_000;
 const now = Date.now();
