@@ -158,8 +158,10 @@ export async function ensureStackTls(dir: string, project: string, domain: strin
 
 /** The private key in a combined PEM (HAProxy's certificate + key file); undefined when there is none. */
 export function privateKeyOf(pem: string): string | undefined {
-  const m = /-----BEGIN (RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END \1?PRIVATE KEY-----/.exec(pem);
-  return m ? `${m[0]}\n` : undefined;
+  // The file's own line ending is kept (forge wrote CRLF, Node writes LF).
+  const m = /-----BEGIN (RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END \1?PRIVATE KEY-----(\r?\n)?/.exec(pem);
+  if (!m) return undefined;
+  return m[2] ? m[0] : `${m[0]}\n`;
 }
 
 export function fingerprintOf(certPem: string): string {

@@ -41,4 +41,7 @@ test('a certificate can keep a given key; SHA-1 and a 1024-bit key are what they
 test('privateKeyOf finds the key in a combined certificate + key file, and nothing in a bare certificate', (t) => {
   t.is(privateKeyOf(leaf.certPem + leaf.keyPem), leaf.keyPem);
   t.is(privateKeyOf(leaf.certPem), undefined);
+  // forge wrote the stack's first site.pem files with CRLF: the key comes back exactly as it is in the file.
+  const crlf = (x: string) => x.replace(/\n/g, '\r\n');
+  t.is(privateKeyOf(crlf(leaf.certPem + leaf.keyPem)), crlf(leaf.keyPem));
 });
