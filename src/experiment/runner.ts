@@ -4,12 +4,12 @@
 
 import { FaultlineError, asFaultlineError, isAbortError } from '../errors.js';
 import { startLoad, Timeline, WriteLedger, loadResultToJSON, type LoadEvent, type LoadJob, type LoadResult } from '../load/index.js';
-import { injectFault, createFaultContext, revertRecorded, type ActiveFault, type FaultRegistry } from '../faults/index.js';
+import { injectFault, createFaultContext, MAX_HOLD_EXTENSION_MS, revertRecorded, type ActiveFault, type FaultContext, type FaultRegistry } from '../faults/index.js';
 import { runProbe, runContinuously } from '../probes/runner.js';
 import { parseTolerance, withinTolerance } from '../probes/tolerance.js';
 import { analyzeRecovery, type RecoveryReport } from '../probes/recovery.js';
 import type { AnyProbe, Finding, Observation, ProbeContext } from '../probes/types.js';
-import { ReferenceStack, attachStack, isReady, type StartedStack } from '../stack/stack.js';
+import { ReferenceStack, attachStack, isHelper, isReady, type StartedStack } from '../stack/stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { retryUntil } from '../util/retry.js';
 import { request } from '../util/http.js';
@@ -55,8 +55,40 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 const SEED_ITEMS = 20;
-/** How much longer than its `for` a fault is held while probes `during` it are still looking. */
-const PROBE_HOLD_LIMIT_MS = 60_000;
+/**
+ * How much longer than its `for` a fault is held while probes `during` it are still looking: the fault
+ * engine's limit, from which the helpers' dead man's switch is derived (so it never fires first).
+ */
+const PROBE_HOLD_LIMIT_MS = MAX_HOLD_EXTENSION_MS;
+
+/**
+ * The final safety net of a run: reverts every fault it still holds (each one tried, whatever the others
+ * did), then everything it recorded, this process's own records included (a fault whose apply and own revert
+ * both failed is still recorded, and this process is its holder). Throws REVERT_FAILED naming every fault
+ * that is still in effect.
+ */
+export async function revertRunFaults(active: Iterable<ActiveFault>, ctx: FaultContext, registry: FaultRegistry): Promise<{ reverted: string[]; helpersRemoved: number }> {
+  // A failed revert keeps its record, so the pass over the records below tries it once more and is the
+  // verdict; a record that is gone was reverted (by this run or by `faultline revert`).
+  for (const f of [...active]) await f.revert(AbortSignal.timeout(120_000)).catch((err: unknown) => ctx.log(`revert of ${f.id} failed: ${asFaultlineError(err).message}`));
+  const summary = await revertRecorded(ctx, registry, { all: false, own: true, log: ctx.log });
+  if (summary.failed.length) {
+    throw new FaultlineError('REVERT_FAILED', summary.failed.map((f) => f.error.message).join('; '), { hint: `still recorded in ${ctx.store.path}; run \`faultline revert --all --project ${ctx.stack.project}\`` });
+  }
+  return { reverted: summary.reverted.map((r) => r.id), helpersRemoved: summary.helpersRemoved };
+}
+
+/**
+ * The run's status once rollbacks ran: a failed rollback makes it an error even after an interrupt, since a
+ * stack left damaged (exit 4) matters more than the interrupt (130). Pure apart from the journal it updates.
+ */
+export function settleAfterRollbacks(journal: ExperimentJournal): void {
+  const failed = journal.rollbacks.filter((r) => r.status !== 'succeeded');
+  if (!failed.length) return;
+  const interrupted = journal.status === 'interrupted';
+  journal.status = 'error';
+  journal.reason = `${interrupted ? 'interrupted, and ' : ''}a rollback failed: ${failed.map((r) => r.error).join('; ')}`;
+}
 
 /** Writes a few rows before load so that reads by id find something; answers the range of their ids. */
 async function seedItems(baseUrl: string, ca: string | Buffer | undefined, signal: AbortSignal): Promise<{ min: number; max: number }> {
@@ -490,19 +522,14 @@ export class ExperimentRunner {
       const record: ActivityRecord = { kind: 'rollback', name: step.action, phase: 'rollback', status: 'succeeded', start: iso(start), end: '', target: step.target };
       try {
         if (step.action === 'revert-faults') {
-          for (const f of [...active]) await f.revert(AbortSignal.timeout(120_000));
-          // Anything this process recorded but could not revert above (e.g. interrupted mid-inject).
-          const ctx = createFaultContext(stack, { log });
-          const summary = await revertRecorded(ctx, this.deps.faults, { all: false, log });
-          if (summary.failed.length) throw new FaultlineError('REVERT_FAILED', summary.failed.map((f) => f.error.message).join('; '));
-          record.output = { reverted: summary.reverted.map((r) => r.id), helpersRemoved: summary.helpersRemoved };
+          record.output = await revertRunFaults(active, createFaultContext(stack, { log }), this.deps.faults);
         } else if (step.action === 'restart') {
           if (!step.target) throw new FaultlineError('INVALID_INPUT', 'rollbacks: restart needs a target');
           const c = (await stack.containers()).filter((x) => x.service === step.target || x.name === step.target);
           if (!c.length) throw new FaultlineError('UNKNOWN_TARGET', `no container ${step.target} in stack ${stack.project}`);
           for (const x of c) await stack.docker.restart(x.id, 5);
         } else if (step.action === 'wait-healthy') {
-          await retryUntil(() => stack.containers(), (list) => list.filter((c) => !c.labels['faultline.fault']).every(isReady), { timeoutMs: step.timeout ?? 60_000, intervalMs: 500, what: 'every container to be healthy' });
+          await retryUntil(() => stack.containers(), (list) => list.filter((c) => !isHelper(c)).every(isReady), { timeoutMs: step.timeout ?? 60_000, intervalMs: 500, what: 'every container to be healthy' });
         }
       } catch (err) {
         record.status = 'error';
@@ -513,10 +540,7 @@ export class ExperimentRunner {
         journal.rollbacks.push(record);
       }
     }
-    if (journal.rollbacks.some((r) => r.status !== 'succeeded') && journal.status !== 'interrupted') {
-      journal.status = 'error';
-      journal.reason = `a rollback failed: ${journal.rollbacks.filter((r) => r.status !== 'succeeded').map((r) => r.error).join('; ')}`;
-    }
+    settleAfterRollbacks(journal);
   }
 }
 

@@ -4,8 +4,17 @@ import { experimentsOf, suiteStatus, type ExperimentJournal, type Journal, type 
 import { ExperimentRunner, type RunOptions, type RunnerDeps } from './runner.js';
 import type { Experiment, Suite } from './schema.js';
 
-export async function runFile(target: Experiment | Suite, deps: RunnerDeps, options: RunOptions & { onExperimentDone?: (j: ExperimentJournal, index: number, total: number) => void }): Promise<Journal> {
-  const runner = new ExperimentRunner(deps);
+/** True when a run left a fault in effect (a rollback failed): the stack is damaged, nothing more may run on it. */
+export function leftStackDamaged(j: ExperimentJournal): boolean {
+  return j.rollbacks.some((r) => r.status !== 'succeeded');
+}
+
+export async function runFile(
+  target: Experiment | Suite,
+  deps: RunnerDeps,
+  options: RunOptions & { onExperimentDone?: (j: ExperimentJournal, index: number, total: number) => void },
+  runner: Pick<ExperimentRunner, 'run'> = new ExperimentRunner(deps),
+): Promise<Journal> {
   if (!('suite' in target)) {
     const j = await runner.run(target, options);
     options.onExperimentDone?.(j, 0, 1);
@@ -20,6 +29,11 @@ export async function runFile(target: Experiment | Suite, deps: RunnerDeps, opti
     journals.push(j);
     options.onExperimentDone?.(j, i, target.experiments.length);
     if (j.status === 'interrupted') break;
+    // continue_on_failure is about findings, never about a stack that a failed revert left damaged.
+    if (leftStackDamaged(j)) {
+      options.log?.(`stopping the suite: ${exp.id} could not revert its faults, the next experiment would run on a damaged stack`);
+      break;
+    }
     if (j.status !== 'passed' && !target.continue_on_failure) break;
   }
   const suite: SuiteJournal = {

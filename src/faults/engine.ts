@@ -6,15 +6,26 @@ import { hostname } from 'node:os';
 import { asFaultlineError, FaultlineError } from '../errors.js';
 import type { DockerClient } from '../stack/docker-client.js';
 import type { StartedStack } from '../stack/stack.js';
-import { listHelpers, removeHelpers, sleep } from './helpers.js';
+import { orphanHelpers, removeHelpers, sleep } from './helpers.js';
 import type { ConfiguredFault, FaultRegistry } from './registry.js';
-import { FaultStore, holderAlive } from './state-store.js';
+import { FaultStore, holderAlive, processStart } from './state-store.js';
 import type { ActiveFault, AnyFaultDefinition, FaultCheck, FaultContext, FaultPlan, FaultRecord } from './types.js';
 
 /** How long a revert may take before it is reported as failed. */
 export const REVERT_TIMEOUT_MS = 120_000;
-/** Helpers outlive the planned hold by this much before undoing themselves. */
-const HELPER_GRACE_MS = 60_000;
+/**
+ * The one limit on holding a fault past its planned hold (the runner keeps a fault while probes `during` it
+ * are still looking). The dead man's switch in helpers is derived from it with a margin, so it can never
+ * undo a fault that its holder still wants.
+ */
+export const MAX_HOLD_EXTENSION_MS = 60_000;
+/** What the switch waits beyond the longest legitimate hold: the holder's own revert must come first. */
+const SWITCH_MARGIN_MS = 30_000;
+
+/** When a helper undoes its fault by itself: after the longest a holder may keep it, plus a margin. */
+export function deadMansSwitchMs(holdMs: number): number {
+  return holdMs + MAX_HOLD_EXTENSION_MS + SWITCH_MARGIN_MS;
+}
 
 export function createFaultContext(stack: StartedStack, options: { log?: (line: string) => void; random?: () => number; holdMs?: number; docker?: DockerClient } = {}): FaultContext {
   return {
@@ -23,7 +34,7 @@ export function createFaultContext(stack: StartedStack, options: { log?: (line: 
     store: new FaultStore(stack.stateDir),
     log: options.log ?? (() => undefined),
     random: options.random ?? Math.random,
-    maxDurationMs: (options.holdMs ?? 3_600_000) + HELPER_GRACE_MS,
+    maxDurationMs: deadMansSwitchMs(options.holdMs ?? 3_600_000),
   };
 }
 
@@ -94,6 +105,7 @@ export async function injectFault(ctx: FaultContext, fault: ConfiguredFault, sig
     createdAt: new Date().toISOString(),
     pid: process.pid,
     hostname: hostname(),
+    pidStart: processStart(process.pid),
     until: options.holdMs !== undefined ? new Date(Date.now() + options.holdMs).toISOString() : undefined,
     data: plan.data,
   };
@@ -152,14 +164,17 @@ export interface RevertSummary {
 
 /**
  * Reverts what the state file lists, newest first (so stacked changes unwind in order). Without `all`, only
- * faults whose holding process is gone; with `all`, every one. Then removes helper containers that belong
- * to no recorded fault. Continues past failures and reports them all.
+ * faults whose holding process is gone, and with `own`, also this process's (a run's final safety net: its
+ * faults whose apply and own revert both failed are still recorded, and this process is their holder);
+ * with `all`, every one. Then removes helper containers nothing needs any more. Continues past failures and
+ * reports them all.
  */
-export async function revertRecorded(ctx: FaultContext, registry: FaultRegistry, options: { all?: boolean; log?: (line: string) => void } = {}): Promise<RevertSummary> {
+export async function revertRecorded(ctx: FaultContext, registry: FaultRegistry, options: { all?: boolean; own?: boolean; log?: (line: string) => void } = {}): Promise<RevertSummary> {
   const summary: RevertSummary = { reverted: [], skipped: [], failed: [], helpersRemoved: 0 };
   const records = (await ctx.store.list()).filter((r) => r.stack === ctx.stack.project).reverse();
   for (const record of records) {
-    if (!options.all && holderAlive(record.pid, record.hostname)) {
+    const mine = record.pid === process.pid && record.hostname === hostname();
+    if (!options.all && !(options.own && mine) && holderAlive(record.pid, record.hostname, record.pidStart)) {
       summary.skipped.push({ record, reason: `held by live process ${record.pid} (use --all to revert it anyway)` });
       continue;
     }
@@ -173,20 +188,32 @@ export async function revertRecorded(ctx: FaultContext, registry: FaultRegistry,
     }
   }
   const remaining = new Set((await ctx.store.list()).map((r) => r.id));
-  const orphans = (await listHelpers(ctx)).filter((h) => !remaining.has(h.fault));
-  await removeHelpers(ctx, orphans.map((h) => h.id));
+  const orphans = await orphanHelpers(ctx, remaining, options.all ?? false);
+  await removeHelpers(ctx, orphans);
   summary.helpersRemoved = orphans.length;
   return summary;
 }
 
 /**
- * Holds an active fault for `ms` (or until the signal aborts), then reverts it with a fresh signal. The
- * revert runs whatever happened during the hold; an abort is rethrown after it.
+ * Holds an active fault for `ms` (or until the signal aborts), then reverts it with a fresh signal. An abort
+ * is rethrown after a revert that succeeded; a revert that failed is thrown as REVERT_FAILED in any case
+ * (also after an abort), naming what is left, so no caller can report a revert that did not happen.
  */
 export async function holdFault(fault: ActiveFault, ms: number, signal: AbortSignal): Promise<void> {
+  let interrupted: unknown;
   try {
     await sleep(ms, signal);
-  } finally {
-    await fault.revert(freshSignal());
+  } catch (err) {
+    interrupted = err;
   }
+  try {
+    await fault.revert(freshSignal());
+  } catch (err) {
+    const e = asFaultlineError(err, 'REVERT_FAILED');
+    throw new FaultlineError('REVERT_FAILED', `${interrupted !== undefined ? 'interrupted, and ' : ''}fault ${fault.id} could not be reverted; it is still in effect: ${e.message}`, {
+      cause: err,
+      hint: e.hint ?? `run \`faultline revert --all --project ${fault.record.stack}\``,
+    });
+  }
+  if (interrupted !== undefined) throw interrupted;
 }

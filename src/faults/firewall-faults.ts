@@ -5,7 +5,7 @@
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
-import { execOk } from './helpers.js';
+import { execOk, throwFirstRejection } from './helpers.js';
 import { integer } from './params.js';
 import { assertStackContainer, assertStackLabels, resolveServers, toRef } from './targets.js';
 import type { FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord, RecordUpdate } from './types.js';
@@ -19,8 +19,11 @@ const dataSchema = z.object({
       server: z.string(),
       /** The table before the fault (null: there was none); undefined until apply has read it. */
       saved: z.string().nullable().optional(),
-      /** Where apply keeps the same text inside the server, for a revert after faultline died mid-apply. */
-      savedPath: z.string().optional(),
+      /**
+       * Where apply keeps the same text inside the server, for a revert after faultline died mid-apply. It goes
+       * into shell text, so only a path of the shape faultline writes is accepted from the state file.
+       */
+      savedPath: z.string().regex(/^\/run\/faultline\/faultline-fault-[a-z0-9]+\.nft$/, 'not a path faultline writes').optional(),
       script: z.string(),
     }),
   ),
@@ -80,15 +83,23 @@ async function planFirewall(ctx: FaultContext, target: string, build: (server: s
 }
 
 async function applyFirewall(ctx: FaultContext, record: FaultRecord<FirewallData>, update: RecordUpdate<FirewallData>, signal: AbortSignal): Promise<void> {
-  const servers = await Promise.all(
+  // Every server's change runs to its end (never cut by an interrupt, never raced by another server's
+  // failure) before the record is updated and the revert may start: the revert then sees all of them.
+  const outcomes = await Promise.allSettled(
     record.data.servers.map(async (s) => {
       await assertStackContainer(ctx, s.hostId);
       if (!s.savedPath) throw new FaultlineError('INTERNAL', `${record.fault}: no place to save the firewall of ${s.server}`);
-      const res = await execOk(ctx, s.hostId, ['sh', '-c', saveAndApplyScript(s.savedPath)], { stdin: s.script, signal, what: `${record.fault} on ${s.server}` });
-      return { ...s, saved: res.stdout === '' ? null : res.stdout };
+      const res = await execOk(ctx, s.hostId, ['sh', '-c', saveAndApplyScript(s.savedPath)], { stdin: s.script, what: `${record.fault} on ${s.server}`, toEnd: true });
+      return res.stdout === '' ? null : res.stdout;
     }),
   );
+  const servers = record.data.servers.map((s, i) => {
+    const o = outcomes[i]!;
+    return o.status === 'fulfilled' ? { ...s, saved: o.value } : s;
+  });
   await update({ servers });
+  throwFirstRejection(outcomes);
+  signal.throwIfAborted();
 }
 
 /** The saved table: from the record, or (faultline died between apply and recording it) from the server. */
@@ -101,7 +112,8 @@ async function savedTable(ctx: FaultContext, s: FirewallData['servers'][number],
 }
 
 async function revertFirewall(ctx: FaultContext, record: FaultRecord<FirewallData>, signal: AbortSignal): Promise<void> {
-  await Promise.all(
+  // Every server is restored even when another one fails.
+  const outcomes = await Promise.allSettled(
     record.data.servers.map(async (s) => {
       const info = await ctx.docker.inspect(s.hostId).catch(() => undefined);
       if (!info?.State.Running) return; // its network namespace (and the change) is gone with it
@@ -119,6 +131,7 @@ async function revertFirewall(ctx: FaultContext, record: FaultRecord<FirewallDat
       if (now !== saved) throw new FaultlineError('REVERT_FAILED', `${s.server}: firewall differs from the saved ruleset after restore`);
     }),
   );
+  throwFirstRejection(outcomes);
 }
 
 async function checkFirewall(ctx: FaultContext, record: FaultRecord<FirewallData>, signal: AbortSignal): Promise<FaultCheck> {

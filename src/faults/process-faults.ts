@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { retryUntil } from '../util/retry.js';
-import { LABEL } from '../stack/docker-client.js';
+import { throwFirstRejection } from './helpers.js';
 import { durationMs } from './params.js';
-import { assertStackContainer, resolveContainers, toRef } from './targets.js';
+import { assertStackContainer, resolveContainers, stackContainers, toRef } from './targets.js';
 import type { AnyFaultDefinition, FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord } from './types.js';
 
 type Action = 'kill' | 'stop' | 'pause' | 'restart';
@@ -34,7 +34,9 @@ const HEALTHY_TIMEOUT_MS = 90_000;
 
 async function planContainers(ctx: FaultContext, target: string, action: Action, graceS: number): Promise<FaultPlan<ProcessData>> {
   const found = await resolveContainers(ctx, target);
-  const all = await ctx.docker.listContainers({ [LABEL.stack]: ctx.stack.project });
+  // Fault helpers and probe vantage points share a server's namespace too, but are not part of it: a restart
+  // would reset a helper's dead man's switch, and one that is gone by revert time would fail the revert.
+  const all = await stackContainers(ctx);
   const containers: ProcessData['containers'] = [];
   for (const c of found) {
     const info = await ctx.docker.inspect(c.id);
@@ -64,8 +66,9 @@ async function applyAction(ctx: FaultContext, record: FaultRecord<ProcessData>, 
   const { action, graceS } = record.data;
   for (const c of record.data.containers) await assertStackContainer(ctx, c.id);
   signal.throwIfAborted();
-  // All at once: the shared-flaw fault is about everything going down together.
-  await Promise.all(
+  // All at once: the shared-flaw fault is about everything going down together. Settled, not raced: one
+  // target failing fast must not start the revert while the others are still going down.
+  const outcomes = await Promise.allSettled(
     record.data.containers.map(async (c) => {
       if (!c.wasRunning && action !== 'restart') return;
       if (action === 'kill') await ctx.docker.kill(c.id, 'SIGKILL');
@@ -75,6 +78,7 @@ async function applyAction(ctx: FaultContext, record: FaultRecord<ProcessData>, 
       } else await ctx.docker.restart(c.id, graceS);
     }),
   );
+  throwFirstRejection(outcomes);
 }
 
 /**
@@ -108,22 +112,56 @@ async function waitHealthy(ctx: FaultContext, id: string, name: string, signal: 
   );
 }
 
+const notFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
+
+/**
+ * The container that stands for a target now: itself, or (after `stack down` + `stack up`, or compose
+ * recreating it) the stack's current container of the same service. Undefined when neither exists.
+ */
+async function currentContainer(ctx: FaultContext, c: ProcessData['containers'][number], service: string | undefined): Promise<{ id: string; recreated: boolean } | undefined> {
+  if (await containerState(ctx, c.id)) return { id: c.id, recreated: false };
+  if (!service) return undefined;
+  const now = (await stackContainers(ctx)).find((x) => x.service === service);
+  return now ? { id: now.id, recreated: true } : undefined;
+}
+
 async function revertAction(ctx: FaultContext, record: FaultRecord<ProcessData>, signal: AbortSignal): Promise<void> {
-  await Promise.all(
+  const outcomes = await Promise.allSettled(
     record.data.containers.map(async (c) => {
-      const s = await containerState(ctx, c.id);
-      if (!s) throw new FaultlineError('REVERT_FAILED', `${c.name} (${c.id.slice(0, 12)}) no longer exists; it cannot be started again`);
+      const service = record.targets.find((t) => t.id === c.id)?.service || undefined;
+      const current = await currentContainer(ctx, c, service);
+      if (!current) {
+        // Gone with its whole stack (taken down): nothing is left to bring back. Gone alone: it cannot be.
+        if ((await stackContainers(ctx)).length === 0) return;
+        throw new FaultlineError('REVERT_FAILED', `${c.name} (${c.id.slice(0, 12)}) no longer exists and its service was not recreated`, { hint: `\`faultline stack up --project ${ctx.stack.project}\` recreates it` });
+      }
+      if (current.recreated) {
+        // A new container of the same service is a fresh start: the fault does not apply to it.
+        ctx.log(`${c.name}: recreated as ${current.id.slice(0, 12)}; counts as reverted once it is healthy`);
+        await waitHealthy(ctx, current.id, c.name, signal);
+        return;
+      }
+      const s = (await containerState(ctx, c.id))!;
       await assertStackContainer(ctx, c.id);
       if (s.paused && !c.wasPaused) await ctx.docker.unpause(c.id);
       if (c.wasRunning && !s.running) await ctx.docker.start(c.id);
       if (c.wasRunning) await waitHealthy(ctx, c.id, c.name, signal);
-      // Components that joined a restarted host's network namespace are left without a network.
+      // Components that joined a restarted host's network namespace are left without a network. One that is
+      // gone meanwhile has nothing to restart.
       if (c.dependents.length && (record.data.action !== 'pause' || !s.running)) {
-        await Promise.all(c.dependents.map((d) => ctx.docker.restart(d, 2)));
-        await Promise.all(c.dependents.map((d) => waitHealthy(ctx, d, d.slice(0, 12), signal)));
+        const live = (await Promise.all(c.dependents.map(async (d) => ((await containerState(ctx, d)) ? d : undefined)))).filter((d): d is string => d !== undefined);
+        await Promise.all(
+          live.map((d) =>
+            ctx.docker.restart(d, 2).catch((err: unknown) => {
+              if (!notFound(err)) throw err;
+            }),
+          ),
+        );
+        await Promise.all(live.map((d) => waitHealthy(ctx, d, d.slice(0, 12), signal)));
       }
     }),
   );
+  throwFirstRejection(outcomes);
 }
 
 async function checkAction(ctx: FaultContext, record: FaultRecord<ProcessData>): Promise<FaultCheck> {

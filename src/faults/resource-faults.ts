@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { byteSize, integer, percent } from './params.js';
-import { listHelpers, removeFaultHelpers, startHelper } from './helpers.js';
+import { listHelpers, removeFaultHelpers, startHelper, throwFirstRejection } from './helpers.js';
 import { assertStackContainer, resolveServers, toRef } from './targets.js';
 import type { FaultCheck, FaultContext, FaultDefinition, FaultRecord } from './types.js';
 
@@ -18,13 +18,22 @@ type ResourceData = z.infer<typeof dataSchema>;
 async function applyResource(ctx: FaultContext, record: FaultRecord<ResourceData>, signal: AbortSignal): Promise<void> {
   const seconds = Math.max(1, Math.ceil(ctx.maxDurationMs / 1000));
   const ids: Record<string, string> = {};
-  await Promise.all(
+  // Settled: every helper that was started is recorded before a failure elsewhere starts the revert.
+  const outcomes = await Promise.allSettled(
     record.data.servers.map(async (s) => {
       await assertStackContainer(ctx, s.hostId);
-      ids[s.hostId] = await startHelper(ctx, { faultId: record.id, hostId: s.hostId, apply: ':', revert: ':', run: `${record.data.command} --timeout ${seconds}s`, capAdd: [] }, async () => undefined, signal);
+      ids[s.hostId] = await startHelper(
+        ctx,
+        { faultId: record.id, hostId: s.hostId, apply: ':', revert: ':', run: `${record.data.command} --timeout ${seconds}s`, capAdd: [] },
+        async (id) => {
+          ids[s.hostId] = id;
+        },
+        signal,
+      );
     }),
   );
-  await ctx.store.update(record.id, { data: { ...record.data, servers: record.data.servers.map((s) => ({ ...s, helperId: ids[s.hostId] })) } });
+  await ctx.store.update(record.id, { data: { ...record.data, servers: record.data.servers.map((s) => ({ ...s, ...(ids[s.hostId] ? { helperId: ids[s.hostId] } : {}) })) } });
+  throwFirstRejection(outcomes);
 }
 
 async function revertResource(ctx: FaultContext, record: FaultRecord<ResourceData>): Promise<void> {

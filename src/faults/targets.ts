@@ -69,9 +69,9 @@ export function toRef(c: ContainerSummary): TargetRef {
   return { id: c.id, name: c.name, service: c.service, server: c.server, component: c.component };
 }
 
-/** The stack's own service containers (fault helpers excluded). */
+/** The stack's own service containers (fault helpers and every other container faultline started excluded). */
 export async function stackContainers(ctx: FaultContext): Promise<ContainerSummary[]> {
-  return (await ctx.docker.listContainers({ [LABEL.stack]: ctx.stack.project })).filter((c) => !c.labels[LABEL.fault]);
+  return (await ctx.docker.listContainers({ [LABEL.stack]: ctx.stack.project })).filter((c) => !c.labels[LABEL.fault] && !c.labels[LABEL.helper] && c.role !== 'vantage');
 }
 
 /** Filters, then applies the selector. Pure apart from ctx.random. */

@@ -55,6 +55,8 @@ export interface FaultRecord<D = unknown> {
   /** The process holding the fault; `faultline revert` (without --all) only takes faults whose holder is gone. */
   pid: number;
   hostname: string;
+  /** The holder's start time (see processStart): a reused pid is not taken for the holder. */
+  pidStart?: string | undefined;
   /** When the holder means to revert, if it said. */
   until?: string | undefined;
   data: D;

@@ -16,6 +16,7 @@ import {
   holdFault,
   injectFault,
   planFault,
+  redactSecrets,
   revertRecorded,
 } from '../../faults/index.js';
 
@@ -96,13 +97,14 @@ export function registerFaultCommands(program: Command): void {
         const check = await active.check().catch(() => ({ active: true, detail: 'in effect' }));
         process.stdout.write(
           flags.json
-            ? `${JSON.stringify(active.record)}\n`
+            ? `${JSON.stringify(redactSecrets(active.record))}\n`
             : `fault ${active.id} active after ${formatDuration(Date.now() - started)}: ${check.detail}; holding ${formatDuration(holdMs)} (Ctrl-C reverts now)\n`,
         );
         try {
           await holdFault(active, holdMs, signal);
         } catch (err) {
-          if (!signal.aborted) throw err;
+          // Only a revert that happened may be reported: a failed one is REVERT_FAILED (exit 4), also after Ctrl-C.
+          if (!signal.aborted || !active.reverted) throw err;
           log(`fault ${active.id} reverted after interrupt`);
           return ExitCode.interrupted;
         }
@@ -120,7 +122,7 @@ export function registerFaultCommands(program: Command): void {
       action(async (flags: StackFlags & { json?: boolean }) => {
         const ctx = createFaultContext(await attachStack(stackOptionsFrom(flags)));
         const records = await ctx.store.list();
-        process.stdout.write(flags.json ? `${JSON.stringify(records, null, 2)}\n` : `${formatRecords(records)}\n`);
+        process.stdout.write(flags.json ? `${JSON.stringify(redactSecrets(records), null, 2)}\n` : `${formatRecords(records)}\n`);
       }),
     );
 

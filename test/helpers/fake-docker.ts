@@ -1,0 +1,169 @@
+// A Docker engine in memory for the fault engine's unit tests: containers with labels and states, and an
+// exec whose command keeps running "in the container" when the client side is aborted, as a real one does.
+
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LABEL, type ContainerSummary, type DockerClient, type ExecResult } from '../../src/stack/docker-client.js';
+import type { StartedStack } from '../../src/stack/stack.js';
+import { FaultStore } from '../../src/faults/state-store.js';
+import type { FaultContext } from '../../src/faults/types.js';
+
+export interface FakeContainer {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  state: 'running' | 'exited' | 'paused';
+  networkMode?: string;
+  files?: Record<string, Buffer>;
+}
+
+/** What an exec does: its result, and how long the command runs in the container. */
+export type ExecHandler = (c: FakeContainer, cmd: string[], stdin: string | undefined) => { result: ExecResult; ms?: number; effect?: () => void } | undefined;
+
+let next = 0;
+export const hexId = (n = (next += 1)) => n.toString(16).padStart(64, 'a');
+
+export class FakeDocker {
+  readonly containers = new Map<string, FakeContainer>();
+  readonly calls: string[] = [];
+  handlers: ExecHandler[] = [];
+  /** Called by remove(), restart() etc. to make them fail for one id. */
+  failing = new Map<string, Error>();
+
+  add(c: Partial<FakeContainer> & { labels: Record<string, string> }): FakeContainer {
+    const full: FakeContainer = { id: c.id ?? hexId(), name: c.name ?? `c${next}`, state: 'running', ...c };
+    this.containers.set(full.id, full);
+    return full;
+  }
+
+  private get(id: string): FakeContainer {
+    const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.id.startsWith(id) || x.name === id);
+    if (!c) throw Object.assign(new Error(`no such container: ${id}`), { statusCode: 404 });
+    const err = this.failing.get(c.id);
+    if (err) throw err;
+    return c;
+  }
+
+  async listContainers(labels: Record<string, string | undefined>): Promise<ContainerSummary[]> {
+    return [...this.containers.values()]
+      .filter((c) => Object.entries(labels).every(([k, v]) => (v === undefined ? k in c.labels : c.labels[k] === v)))
+      .map((c) => ({
+        id: c.id,
+        name: c.name,
+        service: c.labels['com.docker.compose.service'] ?? '',
+        stack: c.labels[LABEL.stack],
+        role: c.labels[LABEL.role],
+        server: c.labels[LABEL.server],
+        component: c.labels[LABEL.component],
+        state: c.state,
+        health: 'none',
+        labels: c.labels,
+        addresses: {},
+        ports: [],
+      }));
+  }
+
+  async inspect(id: string) {
+    const c = this.get(id);
+    return {
+      Id: c.id,
+      Name: `/${c.name}`,
+      Config: { Labels: c.labels, Image: 'fake/host' },
+      HostConfig: { NetworkMode: c.networkMode ?? 'default' },
+      State: { Running: c.state !== 'exited', Paused: c.state === 'paused', StartedAt: '2026-01-01T00:00:00Z', Health: undefined },
+    };
+  }
+
+  async kill(id: string, signal = 'SIGKILL') {
+    this.calls.push(`kill ${signal} ${id}`);
+    const c = this.get(id);
+    if (signal === 'SIGKILL') c.state = 'exited';
+  }
+  async stop(id: string) {
+    this.calls.push(`stop ${id}`);
+    this.get(id).state = 'exited';
+  }
+  async start(id: string) {
+    this.calls.push(`start ${id}`);
+    this.get(id).state = 'running';
+  }
+  async restart(id: string) {
+    this.calls.push(`restart ${id}`);
+    this.get(id).state = 'running';
+  }
+  async pause(id: string) {
+    this.get(id).state = 'paused';
+  }
+  async unpause(id: string) {
+    this.get(id).state = 'running';
+  }
+  async remove(id: string) {
+    this.calls.push(`remove ${id}`);
+    const c = this.get(id);
+    this.containers.delete(c.id);
+  }
+
+  async exec(id: string, cmd: string[], options: { signal?: AbortSignal; stdin?: string } = {}): Promise<ExecResult> {
+    const c = this.get(id);
+    this.calls.push(`exec ${c.name} ${cmd.join(' ').slice(0, 80)}`);
+    const h = this.handlers.map((fn) => fn(c, cmd, options.stdin)).find((x) => x !== undefined) ?? { result: { exitCode: 0, stdout: '', stderr: '' } };
+    // The command runs to its end in the container whatever the client does; only the client may give up.
+    const done = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        h.effect?.();
+        resolve();
+      }, h.ms ?? 0),
+    );
+    const signal = options.signal;
+    await new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => reject(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void done.then(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+    return h.result;
+  }
+
+  async putArchive(id: string) {
+    this.calls.push(`putArchive ${id}`);
+    this.get(id);
+  }
+  async readFile(id: string, path: string): Promise<Buffer | undefined> {
+    return this.get(id).files?.[path];
+  }
+  async logs() {
+    return '';
+  }
+  async runDetached(options: { labels: Record<string, string>; networkMode: string; helper?: string }): Promise<string> {
+    const c = this.add({ labels: { ...options.labels, [LABEL.helper]: options.helper ?? 'helper' }, networkMode: options.networkMode });
+    this.calls.push(`run ${c.id}`);
+    return c.id;
+  }
+  async waitForOutput(): Promise<string> {
+    return 'faultline-fault-applied';
+  }
+}
+
+export const PROJECT = 'flunit';
+
+/** A labelled stack container. */
+export function stackLabels(server: string, component: string, service = `${server}-${component}`): Record<string, string> {
+  return { [LABEL.stack]: PROJECT, [LABEL.server]: server, [LABEL.component]: component, [LABEL.role]: server.replace(/\d+$/, ''), 'com.docker.compose.service': component === 'host' ? server : service };
+}
+
+/** A fault context over a FakeDocker, with a real state file in a fresh temporary folder. */
+export async function fakeContext(docker: FakeDocker, log: string[] = []): Promise<FaultContext> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'faultline-unit-'));
+  const stack = {
+    project: PROJECT,
+    stateDir,
+    internalNetwork: `${PROJECT}_internal`,
+    options: { project: PROJECT, httpsPort: 1, httpPort: 2, domain: 'faultline.local', netPrefix: '10.0.0', edgePrefix: '10.0.1', home: stateDir },
+    helperImage: async () => 'fake/host',
+  } as unknown as StartedStack;
+  return { stack, docker: docker as unknown as DockerClient, store: new FaultStore(stateDir), log: (l) => log.push(l), random: () => 0, maxDurationMs: 60_000 };
+}
