@@ -18,12 +18,22 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
   };
 }
 
-/** An AbortSignal that fires on the first Ctrl-C or SIGTERM; a second one exits at once. */
+const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * An AbortSignal that fires on the first Ctrl-C, SIGTERM or SIGHUP (a closed terminal, a dropped SSH
+ * session: without a handler Node dies at once and leaves the fault in place); a second one exits at once.
+ */
 export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   let count = 0;
   const onSignal = (name: NodeJS.Signals) => {
     count += 1;
+    if (name === 'SIGHUP') {
+      // The terminal is gone: writing to it fails with EIO/EPIPE, which must not kill the cleanup.
+      process.stdout.on('error', () => undefined);
+      process.stderr.on('error', () => undefined);
+    }
     if (count === 1) {
       process.stderr.write(`\nfaultline: ${name} received, cleaning up (press again to force)\n`);
       controller.abort(new Error(`interrupted by ${name}`));
@@ -33,13 +43,11 @@ export function interruptSignal(): { signal: AbortSignal; dispose: () => void } 
       process.exit(ExitCode.interrupted);
     }
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const name of INTERRUPTS) process.on(name, onSignal);
   return {
     signal: controller.signal,
     dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const name of INTERRUPTS) process.off(name, onSignal);
     },
   };
 }

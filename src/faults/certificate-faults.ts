@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { retryUntil } from '../util/retry.js';
-import { issueCertificate, privateKeyOf, serverAltNames, type KeyPair } from '../stack/tls.js';
+import { issueCertificate, privateKeyOf, serverAltNames, sha256Hex, type KeyPair } from '../stack/tls.js';
 import { execOk } from './helpers.js';
 import { tarOf } from './tar.js';
 import { assertStackContainer, resolveContainers, toRef } from './targets.js';
@@ -24,35 +24,88 @@ type FileKey = keyof typeof LB_FILES;
 
 type Mode = 'certificate' | 'legacy-tls' | 'no-hsts' | 'no-redirect';
 
-const fileSchema = z.object({ key: z.enum(['certificate', 'config', 'openssl']), path: z.string(), mode: z.number(), base64: z.string() });
+/**
+ * A file as it is recorded. Files that hold a private key (the LB's certificate file) are recorded by their
+ * SHA-256 only, never by content: the record is printed by `--json` and may end up in CI logs. Their content
+ * is kept in the LB itself (SAVE_DIR, written with the swap) and, for a stack faultline started, in its 0700
+ * TLS folder; revert takes whichever copy has the recorded hash. (Records of older versions carried base64.)
+ */
+const fileSchema = z.object({ key: z.enum(['certificate', 'config', 'openssl']), path: z.string(), mode: z.number(), base64: z.string().optional(), sha256: z.string().optional() });
 const dataSchema = z.object({
   mode: z.enum(['certificate', 'legacy-tls', 'no-hsts', 'no-redirect']),
   lbId: z.string(),
-  /** Exactly what was there before, to be put back. */
+  /** What was there before, to be put back byte for byte. */
   previous: z.array(fileSchema),
-  /** What the fault puts there (the bad certificate carries no secret worth protecting). */
+  /** What the fault puts there; secret-bearing files only by hash (their content is in memory until apply). */
   next: z.array(fileSchema),
   previousFingerprint: z.string(),
   injectedFingerprint: z.string().optional(),
 });
 type CertData = z.infer<typeof dataSchema>;
+type LbFile = { key: FileKey; path: string; mode: number; content: Buffer };
+
+/** Where the swap keeps the LB's own certificate file inside the LB, for the revert. */
+const SAVE_DIR = '/run/faultline';
+const savedCopy = (faultId: string) => `${SAVE_DIR}/${faultId}-site.pem`;
+
+/** File contents that must not be written to the state file, by the plan's data object (apply runs in-process). */
+const secrets = new WeakMap<object, { previous: LbFile[]; next: LbFile[] }>();
+
+const holdsKey = (content: Buffer) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(content.toString('latin1'));
+
+/** A file for the record: content when it is no secret, its hash otherwise. Pure. */
+export function recordedFile(f: LbFile): CertData['previous'][number] {
+  return holdsKey(f.content) ? { key: f.key, path: f.path, mode: f.mode, sha256: sha256Hex(f.content) } : { key: f.key, path: f.path, mode: f.mode, base64: f.content.toString('base64') };
+}
 
 const APPLY_TIMEOUT_MS = 20_000;
 /** A reload normally shows within ~2 s here; after this long the SIGUSR2 is sent again. */
 const RELOAD_RETRY_MS = 4_000;
 
-async function readLbFiles(ctx: FaultContext, lbId: string, keys: FileKey[], signal: AbortSignal): Promise<CertData['previous']> {
+async function readLbFiles(ctx: FaultContext, lbId: string, keys: FileKey[], signal: AbortSignal): Promise<LbFile[]> {
   // One exec for all files: permissions then base64 content, one pair of lines per file.
   const script = keys.map((k) => `stat -c %a '${LB_FILES[k]}' && base64 -w0 '${LB_FILES[k]}' && echo`).join(' && ');
   const res = await execOk(ctx, lbId, ['sh', '-c', script], { signal, what: 'reading the LB files' });
   const lines = res.stdout.split('\n');
-  return keys.map((key, i) => ({ key, path: LB_FILES[key], mode: parseInt(lines[i * 2] ?? '644', 8), base64: lines[i * 2 + 1] ?? '' }));
+  return keys.map((key, i) => ({ key, path: LB_FILES[key], mode: parseInt(lines[i * 2] ?? '644', 8), content: Buffer.from(lines[i * 2 + 1] ?? '', 'base64') }));
 }
 
-function text(files: CertData['previous'], key: FileKey): string {
+function text(files: LbFile[], key: FileKey): string {
   const f = files.find((x) => x.key === key);
   if (!f) throw new FaultlineError('INTERNAL', `no saved ${key}`);
-  return Buffer.from(f.base64, 'base64').toString('utf8');
+  return f.content.toString('utf8');
+}
+
+/**
+ * The content of each recorded file: inline, or (secret-bearing files) the first copy whose SHA-256 is the
+ * recorded one: the copy the swap left in the LB (read with the archive API, so in any container state), then
+ * the stack's own TLS folder.
+ */
+async function contentsOf(ctx: FaultContext, record: { id: string; data: CertData }, files: CertData['previous']): Promise<LbFile[]> {
+  const out: LbFile[] = [];
+  for (const f of files) {
+    if (f.base64 !== undefined) {
+      out.push({ key: f.key, path: f.path, mode: f.mode, content: Buffer.from(f.base64, 'base64') });
+      continue;
+    }
+    // The LB's current file is a candidate too: an apply that failed before the swap left the original there.
+    const candidates = [
+      () => ctx.docker.readFile(record.data.lbId, savedCopy(record.id)),
+      () => ctx.docker.readFile(record.data.lbId, f.path),
+      () => readFile(join(ctx.stack.stateDir, 'tls', 'lb', 'site.pem')).catch(() => undefined),
+    ];
+    let found: Buffer | undefined;
+    for (const read of candidates) {
+      const c = await read().catch(() => undefined);
+      if (c && sha256Hex(c) === f.sha256) {
+        found = c;
+        break;
+      }
+    }
+    if (!found) throw new FaultlineError('REVERT_FAILED', `${record.id}: no copy of ${f.path} with the recorded SHA-256 (in the LB at ${savedCopy(record.id)}, or in ${join(ctx.stack.stateDir, 'tls', 'lb')})`);
+    out.push({ key: f.key, path: f.path, mode: f.mode, content: found });
+  }
+  return out;
 }
 
 function certOf(pem: string): X509Certificate {
@@ -61,10 +114,15 @@ function certOf(pem: string): X509Certificate {
   return new X509Certificate(pem.slice(0, end + '-----END CERTIFICATE-----'.length));
 }
 
-async function putAndReload(ctx: FaultContext, lbId: string, files: CertData['previous']): Promise<void> {
+/** Puts files into the LB with the archive API, which works whatever its state (running, stopped, paused). */
+async function putFiles(ctx: FaultContext, lbId: string, files: LbFile[]): Promise<void> {
   await assertStackContainer(ctx, lbId);
-  const archive = tarOf(files.map((f) => ({ path: f.path.replace(/^\//, ''), content: Buffer.from(f.base64, 'base64'), mode: f.mode })));
+  const archive = tarOf(files.map((f) => ({ path: f.path.replace(/^\//, ''), content: f.content, mode: f.mode })));
   await ctx.docker.putArchive(lbId, '/', archive);
+}
+
+async function putAndReload(ctx: FaultContext, lbId: string, files: LbFile[]): Promise<void> {
+  await putFiles(ctx, lbId, files);
   // Master-worker HAProxy re-executes on SIGUSR2: new workers take the new files, old ones finish their connections.
   await ctx.docker.kill(lbId, 'SIGUSR2');
 }
@@ -209,18 +267,20 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       const bad = mode === 'certificate' && variant ? await badCertificate(ctx, variant, Date.now(), privateKeyOf(current)) : undefined;
       const previousFingerprint = certOf(current).fingerprint256;
       const saved = previous.filter((f) => keys.includes(f.key));
-      const next: CertData['previous'] = [];
+      const next: LbFile[] = [];
       let injectedFingerprint: string | undefined;
       if (bad) {
         injectedFingerprint = new X509Certificate(bad.certPem).fingerprint256;
-        next.push({ key: 'certificate', path: LB_FILES.certificate, mode: 0o600, base64: Buffer.from(bad.certPem + bad.keyPem).toString('base64') });
+        next.push({ key: 'certificate', path: LB_FILES.certificate, mode: 0o600, content: Buffer.from(bad.certPem + bad.keyPem) });
         if (keys.includes('openssl')) {
-          next.push({ key: 'openssl', path: LB_FILES.openssl, mode: 0o644, base64: Buffer.from(seclevelZero(text(previous, 'openssl'))).toString('base64') });
+          next.push({ key: 'openssl', path: LB_FILES.openssl, mode: 0o644, content: Buffer.from(seclevelZero(text(previous, 'openssl'))) });
         }
       } else if (mode !== 'certificate') {
-        next.push({ key: 'config', path: LB_FILES.config, mode: saved[0]?.mode ?? 0o644, base64: Buffer.from(configEdits[mode](text(previous, 'config'))).toString('base64') });
+        next.push({ key: 'config', path: LB_FILES.config, mode: saved[0]?.mode ?? 0o644, content: Buffer.from(configEdits[mode](text(previous, 'config'))) });
       }
       const what = mode === 'certificate' ? `a ${variant} certificate (${injectedFingerprint?.slice(0, 23)}…)` : { 'legacy-tls': 'a config accepting TLS 1.0/1.1', 'no-hsts': 'a config without the HSTS header', 'no-redirect': 'a config serving plain HTTP instead of the redirect' }[mode];
+      const data: CertData = { mode, lbId: lb.id, previous: saved.map(recordedFile), next: next.map(recordedFile), previousFingerprint, ...(injectedFingerprint ? { injectedFingerprint } : {}) };
+      secrets.set(data, { previous: saved, next });
       return {
         targets: [lb],
         steps: [
@@ -230,23 +290,34 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
           'revert: put back the saved files byte for byte, reload, check the original fingerprint is served',
         ],
         slots: keys.map((k) => `lb:${k}`),
-        data: { mode, lbId: lb.id, previous: saved, next, previousFingerprint, ...(injectedFingerprint ? { injectedFingerprint } : {}) },
+        data,
       };
     },
     async apply(ctx, record, _update, signal) {
-      await putAndReload(ctx, record.data.lbId, record.data.next);
+      const held = secrets.get(record.data);
+      if (!held) throw new FaultlineError('INTERNAL', `${name}: apply runs only in the process that planned it`);
+      // The LB's own file goes beside the swap, in the same archive: the revert reads it back from there.
+      const keep = held.previous.filter((f) => f.key === 'certificate' && holdsKey(f.content)).map((f) => ({ ...f, path: savedCopy(record.id), mode: 0o600 }));
+      await putAndReload(ctx, record.data.lbId, [...keep, ...held.next]);
       await reloadUntil(ctx, record.data.lbId, async () => (await checkMode(ctx, record.data, signal)).active, `HAProxy to serve ${name}`, signal).catch(async (err: unknown) => {
         throw new FaultlineError('INTERNAL', `${name}: HAProxy did not take the change${await lbLogTail(ctx, record.data.lbId)}`, { cause: err });
       });
     },
     async revert(ctx, record, signal) {
       const info = await ctx.docker.inspect(record.data.lbId).catch(() => undefined);
-      if (!info?.State.Running) {
-        // A restarted LB re-installs its original files itself; a removed one has nothing to restore.
-        ctx.log(`${name}: ${record.data.lbId.slice(0, 12)} is not running; nothing to put back`);
+      if (!info) {
+        ctx.log(`${name}: ${record.data.lbId.slice(0, 12)} no longer exists; nothing to put back`);
         return;
       }
-      await putAndReload(ctx, record.data.lbId, record.data.previous);
+      const previous = await contentsOf(ctx, record, record.data.previous);
+      if (!info.State.Running) {
+        // The files go back whatever the state (a lowered OpenSSL security level must not wait for a start
+        // that may never come); HAProxy reads them when it starts. Nothing to reload or check now.
+        await putFiles(ctx, record.data.lbId, previous);
+        ctx.log(`${name}: ${record.data.lbId.slice(0, 12)} is not running; its files are back for its next start`);
+        return;
+      }
+      await putAndReload(ctx, record.data.lbId, previous);
       await reloadUntil(
         ctx,
         record.data.lbId,
@@ -259,6 +330,7 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       ).catch(async (err: unknown) => {
         throw new FaultlineError('REVERT_FAILED', `${name}: ${(err as Error).message}${await lbLogTail(ctx, record.data.lbId)}`, { cause: err });
       });
+      await ctx.docker.exec(record.data.lbId, ['rm', '-f', savedCopy(record.id)]).catch(() => undefined);
     },
     check: (ctx, record, signal) => checkMode(ctx, record.data, signal),
   };

@@ -1,8 +1,9 @@
 // <stateDir>/faults.json: every fault is written here before it takes effect and removed only after its
-// revert succeeded, so `faultline revert` can undo it from a fresh process. Writes are atomic (tmp + rename)
-// and serialised across processes by a lock file, since several holders may write at once.
+// revert succeeded, so `faultline revert` can undo it from a fresh process. Writes are durable and atomic
+// (tmp, fsync, rename) and serialised across processes by a lock file, since several holders may write at once.
 
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -24,6 +25,7 @@ const recordSchema = z.object({
   createdAt: z.string(),
   pid: z.number(),
   hostname: z.string(),
+  pidStart: z.string().optional(),
   until: z.string().optional(),
   data: z.unknown(),
 });
@@ -31,17 +33,39 @@ const recordSchema = z.object({
 const fileSchema = z.object({ version: z.literal(1), faults: z.array(recordSchema) });
 
 const LOCK_TIMEOUT_MS = 10_000;
+/** A takeover of a stale lock takes milliseconds; a takeover lock older than this was left by a killed process. */
+const BREAK_STALE_MS = 5_000;
 
-/** True when the process that wrote a record or a lock is still alive on this machine. */
-export function holderAlive(pid: number, host: string): boolean {
+/**
+ * When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined where
+ * there is no /proc. With the pid it names one process: a pid reused by another process has another start.
+ */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when the process that wrote a record or a lock is still alive on this machine. With `start` (its
+ * start time, when it was recorded), a live process under the same pid that started at another time is
+ * someone else: the holder is gone.
+ */
+export function holderAlive(pid: number, host: string, start?: string): boolean {
   if (host !== hostname()) return true; // cannot tell: assume alive
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  if (start === undefined) return true;
+  const now = processStart(pid);
+  return now === undefined || now === start;
 }
 
 export class FaultStore {
@@ -96,7 +120,7 @@ export class FaultStore {
   }
 
   private async mutate(fn: (list: FaultRecord[]) => FaultRecord[], signal?: AbortSignal): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const release = await this.lock(signal);
     try {
       const next = fn(await this.list());
@@ -105,35 +129,81 @@ export class FaultStore {
         return;
       }
       const tmp = `${this.path}.${process.pid}.tmp`;
-      await writeFile(tmp, `${JSON.stringify({ version: 1, faults: next }, null, 2)}\n`, { mode: 0o600 });
+      // fsync before the rename: after a crash the file is the old list or the new one, never empty.
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(`${JSON.stringify({ version: 1, faults: next }, null, 2)}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, this.path);
     } finally {
       await release();
     }
   }
 
-  /** An exclusive lock file holding our pid; a lock whose holder died is taken over. Bounded wait. */
+  /**
+   * An exclusive lock file holding our pid, host and start time; a lock whose holder died (or whose pid now
+   * belongs to another process) is taken over. Bounded wait.
+   *
+   * Taking over is check-then-act (read the holder, find it dead, remove the file), so two processes could
+   * both remove the stale lock and the second remove the first one's fresh lock. Takeovers are therefore
+   * serialised by a second lock file, and the stale lock is re-read under it and removed only if it is still
+   * the same one.
+   */
   private async lock(signal?: AbortSignal): Promise<() => Promise<void>> {
     const deadline = Date.now() + LOCK_TIMEOUT_MS;
-    const me = `${process.pid} ${hostname()}`;
+    const me = `${process.pid} ${hostname()} ${processStart(process.pid) ?? '-'}`;
     for (;;) {
-      try {
-        const fh = await open(this.lockPath, 'wx', 0o600);
-        await fh.writeFile(me);
-        await fh.close();
-        return () => rm(this.lockPath, { force: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      const holder = (await readFile(this.lockPath, 'utf8').catch(() => '')).split(' ');
-      const pid = Number(holder[0]);
-      if (holder.length === 2 && Number.isInteger(pid) && !holderAlive(pid, holder[1]!)) {
-        await rm(this.lockPath, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new FaultlineError('TIMEOUT', `could not lock ${this.lockPath} within ${LOCK_TIMEOUT_MS} ms (held by ${holder.join(' ')})`);
+      if (await createExclusive(this.lockPath, me)) return () => rm(this.lockPath, { force: true });
+      const content = await readFile(this.lockPath, 'utf8').catch(() => '');
+      if (content && staleLock(content)) await this.breakLock(content);
+      if (Date.now() > deadline) throw new FaultlineError('TIMEOUT', `could not lock ${this.lockPath} within ${LOCK_TIMEOUT_MS} ms (held by ${content})`);
       // A fresh signal is used by rollbacks, so an abort here only ever cancels new work.
       await systemClock.sleep(10 + Math.floor(Math.random() * 20), signal);
     }
   }
+
+  /** Removes the lock only if it still holds `stale`, under the takeover lock. */
+  private async breakLock(stale: string): Promise<void> {
+    const breaker = `${this.lockPath}.break`;
+    if (!(await createExclusive(breaker, String(process.pid)))) {
+      // Another takeover is under way; one left by a killed process is cleared once it is old.
+      const age = await stat(breaker).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > BREAK_STALE_MS) await rm(breaker, { force: true });
+      return;
+    }
+    try {
+      if ((await readFile(this.lockPath, 'utf8').catch(() => '')) === stale) await rm(this.lockPath, { force: true });
+    } finally {
+      await rm(breaker, { force: true });
+    }
+  }
+}
+
+/** Creates a file that must not exist yet, with `content`, synced; false when it exists. */
+async function createExclusive(path: string, content: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return true;
+}
+
+/** A lock's content ("pid host [start]") names a holder that is gone. Pure apart from looking at the process. */
+export function staleLock(content: string): boolean {
+  const [pidText, host, start] = content.trim().split(' ');
+  const pid = Number(pidText);
+  if (!host || !Number.isInteger(pid) || pid <= 0) return false; // being written, or not ours: wait
+  return !holderAlive(pid, host, start === '-' ? undefined : start);
 }

@@ -149,6 +149,7 @@ async function scanFrom(ctx: ProbeContext, vantage: Vantage, targets: Array<{ ad
       entrypoint: ['bash', '-c', SCAN_SCRIPT, 'scan'],
       cmd: [String(o.concurrency), String(o.timeoutS), ...scanArgs(targets)],
       networkMode: vantage.network === 'edge' ? stack.edgeNetwork : stack.internalNetwork,
+      helper: 'vantage',
       labels: { [LABEL.stack]: stack.project, [LABEL.role]: 'vantage', [LABEL.component]: `vantage-${vantage.name}` },
     },
     signal,

@@ -1,6 +1,7 @@
 // The one Docker client: every Docker API call in faultline goes through here (nothing else imports dockerode).
 
 import Docker from 'dockerode';
+import { hostname } from 'node:os';
 import { PassThrough, type Readable } from 'node:stream';
 import { FaultlineError } from '../errors.js';
 
@@ -11,6 +12,10 @@ export const LABEL = {
   component: 'faultline.component',
   fault: 'faultline.fault',
   network: 'faultline.network',
+  /** On every container faultline itself starts (fault helpers, probe vantage points): what it is for. */
+  helper: 'faultline.helper',
+  /** "<pid> <hostname>" of the faultline that started a helper: `revert` removes those whose holder is gone. */
+  holder: 'faultline.holder',
 } as const;
 
 export interface ContainerSummary {
@@ -38,6 +43,8 @@ export interface ExecResult {
 }
 
 export interface RunOptions {
+  /** What the container is for (e.g. "fault", "vantage"); becomes the faultline.helper label. */
+  helper?: string;
   image: string;
   cmd: string[];
   entrypoint?: string[];
@@ -135,6 +142,23 @@ export class DockerClient {
     await this.api.getContainer(id).remove({ force: true, v: true });
   }
 
+  /**
+   * Reads one file out of a container with the archive API, which works whatever the container's state
+   * (stopped, paused); undefined when the container or the file does not exist.
+   */
+  async readFile(id: string, path: string): Promise<Buffer | undefined> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.api.getContainer(id).getArchive({ path });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+    return firstTarEntry(Buffer.concat(chunks));
+  }
+
   /** Runs a command inside a running container and collects its output. */
   async exec(id: string, cmd: string[], options: { signal?: AbortSignal; stdin?: string; user?: string } = {}): Promise<ExecResult> {
     const container = this.api.getContainer(id);
@@ -192,17 +216,25 @@ export class DockerClient {
    * found and removed even if faultline dies.
    */
   async runDetached(options: RunOptions): Promise<string> {
-    const container = await this.api.createContainer({
+    const container = await this.create(options);
+    await container.start();
+    return container.id;
+  }
+
+  /**
+   * Every container faultline starts carries the helper and holder labels and removes itself when it exits,
+   * so nothing it started outlives its purpose, also when faultline was killed.
+   */
+  private create(options: RunOptions): Promise<Docker.Container> {
+    return this.api.createContainer({
       Image: options.image,
       Cmd: options.cmd,
       ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
-      Labels: options.labels,
+      Labels: { ...options.labels, [LABEL.helper]: options.helper ?? 'helper', [LABEL.holder]: `${process.pid} ${hostname()}` },
       ...(options.name ? { name: options.name } : {}),
       Env: options.env ?? [],
-      HostConfig: { NetworkMode: options.networkMode, CapAdd: options.capAdd ?? [], AutoRemove: false, Init: true },
+      HostConfig: { NetworkMode: options.networkMode, CapAdd: options.capAdd ?? [], AutoRemove: true, Init: true },
     });
-    await container.start();
-    return container.id;
   }
 
   /**
@@ -233,20 +265,38 @@ export class DockerClient {
     }
   }
 
-  /** Runs a helper to completion and returns its output; the container is always removed. */
+  /**
+   * Runs a helper to completion and returns its output. The container removes itself on exit (so output is
+   * read from an attach made before it starts), and is removed here too when the caller aborts or fails.
+   */
   async runToCompletion(options: RunOptions, signal?: AbortSignal): Promise<ExecResult> {
-    const id = await this.runDetached(options);
-    const container = this.api.getContainer(id);
+    const container = await this.create(options);
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
+    out.on('data', (c: Buffer) => chunks.out.push(c));
+    err.on('data', (c: Buffer) => chunks.err.push(c));
+    const removeNow = () => void container.remove({ force: true }).catch(() => undefined);
     try {
-      const onAbort = () => void container.kill().catch(() => undefined);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const result = (await container.wait()) as { StatusCode: number };
-      signal?.removeEventListener('abort', onAbort);
-      const out = (await container.logs({ stdout: true, stderr: false })) as unknown as Buffer;
-      const err = (await container.logs({ stdout: false, stderr: true })) as unknown as Buffer;
-      return { exitCode: result.StatusCode, stdout: demuxBuffer(out), stderr: demuxBuffer(err) };
+      const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
+      this.api.modem.demuxStream(stream, out, err);
+      const ended = new Promise<void>((resolve) => {
+        stream.on('end', () => resolve());
+        stream.on('close', () => resolve());
+        stream.on('error', () => resolve());
+      });
+      // Waiting for the next exit before starting: an auto-removed container cannot be waited on afterwards.
+      const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
+      signal?.addEventListener('abort', removeNow, { once: true });
+      await container.start();
+      const result = await exited;
+      await ended;
+      return { exitCode: result.StatusCode, stdout: Buffer.concat(chunks.out).toString('utf8'), stderr: Buffer.concat(chunks.err).toString('utf8') };
+    } catch (e) {
+      removeNow();
+      throw e;
     } finally {
-      await container.remove({ force: true }).catch(() => undefined);
+      signal?.removeEventListener('abort', removeNow);
     }
   }
 
@@ -328,6 +378,20 @@ export class DockerClient {
   async removeVolume(name: string): Promise<void> {
     await this.api.getVolume(name).remove({ force: true });
   }
+}
+
+/** The content of the first file in a tar archive (what the archive API returns for one path). Pure. */
+export function firstTarEntry(tar: Buffer): Buffer | undefined {
+  for (let i = 0; i + 512 <= tar.length; ) {
+    const header = tar.subarray(i, i + 512);
+    if (header.every((b) => b === 0)) return undefined;
+    const size = parseInt(header.subarray(124, 136).toString('ascii').replace(/\0.*$/s, '').trim() || '0', 8);
+    const type = String.fromCharCode(header[156] ?? 48);
+    const body = i + 512;
+    if (type === '0' || type === '\0') return tar.subarray(body, body + size);
+    i = body + Math.ceil(size / 512) * 512;
+  }
+  return undefined;
 }
 
 /** Docker multiplexes stdout/stderr in 8-byte framed chunks when there is no TTY; this strips the frames. */

@@ -1,7 +1,7 @@
 // The reference stack's lifecycle: a ReferenceStack is built and brought up into a StartedStack, which
 // describes itself (servers, addresses, endpoints, CA) and can be taken down again.
 
-import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FaultlineError } from '../errors.js';
 import { retryUntil } from '../util/retry.js';
@@ -13,6 +13,7 @@ import { ensureBaseImage } from './base-image.js';
 import { buildImages, IMAGE_NAMES, type ImageTags, type BuildProgress } from './images.js';
 import { ensureStackTls, type StackTls } from './tls.js';
 import { portFree } from './ports.js';
+import { FaultStore } from '../faults/state-store.js';
 
 export interface ComponentStatus {
   component: string;
@@ -68,7 +69,7 @@ export function serverAddresses(netPrefix: string): Record<string, string> {
 export function groupServers(containers: ContainerSummary[], internalNetwork: string): ServerStatus[] {
   const byServer = new Map<string, ServerStatus>();
   for (const c of containers) {
-    if (!c.server || c.labels[LABEL.fault]) continue;
+    if (!c.server || isHelper(c)) continue;
     let s = byServer.get(c.server);
     if (!s) {
       s = { server: c.server, role: c.role ?? '', address: undefined, components: [] };
@@ -81,6 +82,11 @@ export function groupServers(containers: ContainerSummary[], internalNetwork: st
   return [...byServer.values()]
     .map((s) => ({ ...s, components: s.components.sort((a, b) => (a.component === 'host' ? -1 : b.component === 'host' ? 1 : a.component.localeCompare(b.component))) }))
     .sort((a, b) => order.indexOf(a.role) - order.indexOf(b.role) || a.server.localeCompare(b.server));
+}
+
+/** A container faultline started (fault helper, probe vantage point), not one of the stack's services. */
+export function isHelper(c: Pick<ContainerSummary, 'labels' | 'role'>): boolean {
+  return Boolean(c.labels[LABEL.fault] || c.labels[LABEL.helper]) || c.role === 'vantage';
 }
 
 export function isReady(c: Pick<ContainerSummary, 'state' | 'health'>): boolean {
@@ -124,9 +130,12 @@ export class ReferenceStack {
     await this.checkPorts(before);
     const images = await this.build({ ...(signal ? { signal } : {}), log, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     const tls = await ensureStackTls(join(this.stateDir, 'tls'), this.options.project, this.options.domain);
-    await mkdir(this.stateDir, { recursive: true });
+    // The state folder holds the CA key and the stack's record: 0700, also when an older version made it 0755.
+    await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+    await chmod(this.stateDir, 0o700);
     const record: StackRecord = { options: this.options, images, startedAt: new Date().toISOString() };
-    await writeFile(join(this.stateDir, 'stack.json'), JSON.stringify(record, null, 2));
+    await writeFile(join(this.stateDir, 'stack.json'), JSON.stringify(record, null, 2), { mode: 0o600 });
+    await chmod(join(this.stateDir, 'stack.json'), 0o600);
     const env = composeEnv(this.options, images, tls.lbDir);
     const started = new StartedStack(this.options, this.docker, tls);
     try {
@@ -231,7 +240,7 @@ export class StartedStack {
     await retryUntil(
       () => this.containers(),
       (list) => {
-        const services = list.filter((c) => !c.labels[LABEL.fault]);
+        const services = list.filter((c) => !isHelper(c));
         const ready = services.filter(isReady).length;
         const failed = services.filter((c) => c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy');
         if (failed.length) {
@@ -285,8 +294,22 @@ export class StartedStack {
     const volumes = await this.docker.listVolumes(label);
     for (const v of volumes) await this.docker.removeVolume(v.name).catch(() => undefined);
     await rm(join(this.stateDir, 'stack.json'), { force: true });
+    const faults = await reconcileFaultRecords(this.stateDir, this.project);
+    if (faults.length) options.log?.(`dropped ${faults.length} fault record(s) whose effect went with the stack: ${faults.join(', ')}`);
     return { containers: before.length, networks: networks.length, volumes: volumes.length };
   }
+}
+
+/**
+ * After `down`, every fault of the stack went with its containers (a killed container, a firewall or qdisc in
+ * a removed namespace, a helper, the LB's swapped files): its records are dropped, so the next stack's
+ * reverts and runs do not fail on containers that no longer exist. Returns the ids dropped.
+ */
+async function reconcileFaultRecords(dir: string, project: string): Promise<string[]> {
+  const store = new FaultStore(dir);
+  const gone = (await store.list().catch(() => [])).filter((r) => r.stack === project);
+  for (const r of gone) await store.remove(r.id);
+  return gone.map((r) => r.id);
 }
 
 /** Attaches to a running stack by its project label (also one faultline did not start). */
