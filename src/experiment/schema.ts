@@ -296,9 +296,17 @@ export function isSuite(raw: unknown): boolean {
   return !!raw && typeof raw === 'object' && 'suite' in raw;
 }
 
-/** Loads an experiment or a suite (every experiment of the suite is validated before anything runs). */
-export async function loadFile(path: string, catalogue: Catalogue | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Experiment | Suite> {
+/**
+ * Loads an experiment or a suite (every experiment of the suite is validated before anything runs).
+ * `chain` is the suites being loaded around this one: a file that lists itself, directly or through
+ * another, is refused by name instead of being loaded again without end.
+ */
+export async function loadFile(path: string, catalogue: Catalogue | undefined, env: NodeJS.ProcessEnv = process.env, chain: string[] = []): Promise<Experiment | Suite> {
   const file = resolve(path);
+  if (chain.includes(file)) {
+    const cycle = [...chain.slice(chain.indexOf(file)), file].map((f) => basename(f));
+    throw invalid(chain[chain.length - 1]!, 'suite', `lists itself: ${cycle.join(' → ')}`);
+  }
   const raw = parseYaml(file, await readText(file));
   if (!isSuite(raw)) return validateExperiment(raw, file, catalogue, env);
   const parsed = suiteSchema.safeParse(raw);
@@ -306,7 +314,7 @@ export async function loadFile(path: string, catalogue: Catalogue | undefined, e
   const experiments: Experiment[] = [];
   for (const entry of parsed.data.suite) {
     const child = resolve(dirname(file), entry);
-    const loaded = await loadFile(child, catalogue, env);
+    const loaded = await loadFile(child, catalogue, env, [...chain, file]);
     if ('suite' in loaded) throw invalid(file, 'suite', `${entry} is itself a suite; suites do not nest`);
     experiments.push(loaded);
   }

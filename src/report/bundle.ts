@@ -1,7 +1,8 @@
 // Writes every report of a journal into a folder, and the artifact bundle (.tar.gz, with the tar package)
 // that holds them plus each container's logs, the stack's configuration and the run's Prometheus samples.
 
-import { mkdir, writeFile, copyFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile, copyFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
 import * as tar from 'tar';
 import { experimentsOf, type Journal } from '../experiment/journal.js';
@@ -85,17 +86,26 @@ async function collectArtifacts(journal: Journal, stack: StartedStack | undefine
   return notes;
 }
 
-/** Writes the reports and packs them, with the artifacts, into <dir>/faultline-<id>.tar.gz. */
+/**
+ * Writes the reports and packs them, with the artifacts, into <dir>/faultline-<id>.tar.gz. The bundle is
+ * staged in a fresh temporary folder, never in `dir`: `--out .` in a repository must not touch (let alone
+ * delete) a folder of the user's that happens to be called `artifacts`.
+ */
 export async function writeBundle(journal: Journal, dir: string, stack?: StartedStack): Promise<ReportFiles> {
   const files = await writeReports(journal, dir);
-  const staging = join(dir, 'artifacts');
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
-  const notes = await collectArtifacts(journal, stack, staging);
-  if (notes.length) await writeFile(join(staging, 'NOTES.txt'), `${notes.join('\n')}\n`);
-  const bundle = join(dir, `faultline-${journal.id}.tar.gz`);
-  const reportNames = [files.markdown, files.html, files.junit, files.journal].map((f) => basename(f));
-  await tar.c({ gzip: true, file: bundle, cwd: dir, portable: true }, [...reportNames, 'artifacts']);
-  await rm(staging, { recursive: true, force: true });
-  return { ...files, bundle };
+  const staging = await mkdtemp(join(tmpdir(), 'faultline-bundle-'));
+  try {
+    const artifacts = join(staging, 'artifacts');
+    await mkdir(artifacts);
+    const notes = await collectArtifacts(journal, stack, artifacts);
+    if (notes.length) await writeFile(join(artifacts, 'NOTES.txt'), `${notes.join('\n')}\n`);
+    const reports = [files.markdown, files.html, files.junit, files.journal];
+    for (const f of reports) await copyFile(f, join(staging, basename(f)));
+    const reportNames = reports.map((f) => basename(f));
+    const bundle = join(dir, `faultline-${journal.id}.tar.gz`);
+    await tar.c({ gzip: true, file: bundle, cwd: staging, portable: true }, [...reportNames, 'artifacts']);
+    return { ...files, bundle };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
 }
