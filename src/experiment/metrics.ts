@@ -31,6 +31,7 @@ function inSpans(ms: number, spans: ExcludedSpan[]): boolean {
 }
 
 export interface SteadyFigures {
+  /** Intended requests with an outcome: responses, errors (timed out among them) and dropped. */
   completed: number;
   failed: number;
   errorRatio: number | null;
@@ -46,8 +47,9 @@ export function steadyFigures(t: Timeline, spans: ExcludedSpan[]): SteadyFigures
     if (inSpans(i * t.bucketMs, spans)) continue;
     const b = t.bucket(i);
     if (!b) continue;
-    completed += b.responses + b.errors;
-    failed += b.responses + b.errors - b.successes;
+    // Every intended request counts: a dropped one failed, a timed-out one is among the errors.
+    completed += b.responses + b.errors + b.dropped;
+    failed += b.responses + b.errors + b.dropped - b.successes;
     const h = t.mergedHistogram(i, i + 1);
     if (h.totalCount > 0) {
       if (histogram) histogram.add(h);
@@ -93,8 +95,8 @@ export function readErrorRatioDuring(t: Timeline, ledger: WriteLedger | null, fa
     if (!inSpans(i * t.bucketMs, spans)) continue;
     const b = t.bucket(i);
     if (!b) continue;
-    completed += b.responses + b.errors;
-    failed += b.responses + b.errors - b.successes;
+    completed += b.responses + b.errors + b.dropped;
+    failed += b.responses + b.errors + b.dropped - b.successes;
   }
   for (const w of ledger?.records() ?? []) {
     if (!inSpans(w.intendedMs, spans) || w.completedMs === null) continue;

@@ -1,11 +1,15 @@
 // The closed driver: autocannon's clients drive N connections as fast as the target answers ("how much can it take"),
-// while we own the parts autocannon gets wrong across failures (see DESIGN.md, "autocannon defects"):
+// while we own the parts autocannon gets wrong across failures (its latency after a connection error, its error count
+// of reconnect attempts, its TLS without verification):
 //  - timing: our own FIFO of send times per connection, cleared when a connection dies, so latency after an error is right;
 //  - errors: every request that was on a dead connection is one failed request, by code; reconnect attempts are not errors;
+//  - deadlines: a request unanswered after the timeout fails with ETIMEDOUT, enters latency at its deadline, and the
+//    connection it hung on is replaced, so a hang shows in the percentiles and the recovery after it is seen;
 //  - reconnects: back off 10 ms doubling to 1 s (reset by the first answer), instead of reconnecting in a tight loop;
 //  - TLS: we open the sockets ourselves, verifying against the CA unless --insecure (autocannon hardcodes no verification).
-// This patches a few methods on autocannon@8's per-connection Client (_connect, _doRequest, _destroyConnection) through
-// its documented setupClient hook; request building, response parsing and the run loop stay autocannon's.
+// This patches a few methods on autocannon's per-connection Client (_connect, _doRequest, _destroyConnection) through
+// its documented setupClient hook; request building, response parsing and the run loop stay autocannon's. Those
+// internals are private, so package.json pins the exact version and autocannon-internals.ts checks them first.
 
 import net from 'node:net';
 import tls from 'node:tls';
@@ -13,7 +17,8 @@ import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
 import { Backoff } from './backoff.js';
 import { errorCodeOf } from './error-code.js';
-import { recordFailure, recordResponse } from './driver.js';
+import { ABORTED_CODE, DEADLINE_SWEEP_MS, recordFailure, recordResponse, recordTimeout } from './driver.js';
+import { assertAutocannonClient, assertAutocannonPrototype } from './autocannon-internals.js';
 import type { Driver, DriverContext, DriverReport, InFlightRequest } from './driver.js';
 import type { PlannedRequest } from './workload.js';
 import { FaultlineError } from '../errors.js';
@@ -58,6 +63,9 @@ interface ClientState {
   reconnectTimer: NodeJS.Timeout | null;
 }
 
+/** autocannon's own timeout fires this much after ours: it is only a backstop. */
+const BACKSTOP_MS = 5_000;
+
 export class ClosedDriver implements Driver {
   private readonly states: ClientState[] = [];
   private readonly host: string;
@@ -70,9 +78,9 @@ export class ClosedDriver implements Driver {
   private finished = false;
   private instance: autocannon.Instance | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
-  private drainTimer: NodeJS.Timeout | null = null;
-  private abandoned = 0;
+  private sweeper: NodeJS.Timeout | null = null;
   private resolve: ((r: DriverReport) => void) | null = null;
+  private reject: ((err: unknown) => void) | null = null;
   private acDone = false;
   private report: DriverReport | null = null;
 
@@ -87,8 +95,19 @@ export class ClosedDriver implements Driver {
     return this.inflightTotal;
   }
 
+  lastDeadlineMs(): number | null {
+    let last: number | null = null;
+    for (const s of this.states) {
+      const tail = s.inflight[s.inflight.length - 1];
+      if (tail) last = Math.max(last ?? 0, tail.tMs + this.ctx.options.timeoutMs);
+    }
+    return last;
+  }
+
   run(): Promise<DriverReport> {
     const o = this.ctx.options;
+    // Fails with one line naming what is missing, before a socket opens, when autocannon is not the version we patch.
+    assertAutocannonPrototype();
     const workload = this.ctx.workload;
     const first = workload.isStatic ? workload.next() : null;
     const request = first
@@ -105,13 +124,15 @@ export class ClosedDriver implements Driver {
         };
     return new Promise((resolve, reject) => {
       this.resolve = resolve;
+      this.reject = reject;
       const opts = {
         url: o.url.toString(),
         connections: o.connections,
         pipelining: o.pipelining,
-        timeout: o.timeoutMs / 1000,
+        // Our deadline sweep decides timeouts (and censors their latency); autocannon's own is a backstop only.
+        timeout: (o.timeoutMs + BACKSTOP_MS) / 1000,
         // We stop autocannon ourselves; its own duration is only a backstop so it can never run on.
-        duration: Math.ceil((o.durationMs + o.drainMs) / 1000) + 5,
+        duration: Math.ceil((o.durationMs + o.timeoutMs + BACKSTOP_MS) / 1000) + 5,
         // Its sampling interval is how soon it notices stop(); the samples themselves are unused.
         sampleInt: 100,
         headers: o.hostHeader ? { host: o.hostHeader } : {},
@@ -125,41 +146,69 @@ export class ClosedDriver implements Driver {
           else this.settle();
         });
       } catch (err) {
-        reject(new FaultlineError('INTERNAL', `closed driver: ${(err as Error).message}`, { cause: err }));
+        reject(err instanceof FaultlineError ? err : new FaultlineError('INTERNAL', `closed driver: ${(err as Error).message}`, { cause: err }));
         return;
       }
+      this.sweeper = setInterval(this.sweep, DEADLINE_SWEEP_MS);
       this.armDeadline();
     });
   }
 
+  /** Requests past their deadline fail with ETIMEDOUT, and the connection they hang on is replaced. */
+  private readonly sweep = (): void => {
+    const now = this.ctx.now();
+    for (const state of this.states) {
+      const head = state.inflight[0];
+      if (head && state.conn && !state.conn.down && now >= head.tMs + this.ctx.options.timeoutMs) {
+        this.connectionDown(state, state.conn, 'ETIMEDOUT');
+      }
+    }
+  };
+
   /** Node timers run on a millisecond clock and may fire a little early: re-arm until the deadline has really passed. */
   private armDeadline(): void {
     const left = this.ctx.options.durationMs - this.ctx.now();
-    if (left <= 0) this.stop(this.ctx.options.drainMs);
+    if (left <= 0) this.stop(true);
     else this.deadlineTimer = setTimeout(() => this.armDeadline(), Math.ceil(left));
   }
 
-  stop(drainMs: number): void {
+  stop(wait: boolean): void {
     if (this.sendingEndedMs === null) {
       this.sendingEndedMs = Math.min(this.ctx.now(), this.ctx.options.durationMs);
       if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
       for (const s of this.states) this.clearReconnect(s);
     }
-    if (drainMs <= 0 || this.inflightTotal === 0) this.finish();
-    else if (!this.drainTimer) this.drainTimer = setTimeout(() => this.finish(), drainMs);
+    if (!wait && !this.finished) {
+      // An abort: whatever is still in flight gets its outcome now, so the result still adds up.
+      const now = this.ctx.now();
+      for (const s of this.states) {
+        const pending = s.inflight;
+        s.inflight = [];
+        this.inflightTotal -= pending.length;
+        for (const req of pending) recordFailure(this.ctx, req, ABORTED_CODE, s.conn?.connected ?? false, now);
+      }
+    }
+    this.checkDrained();
   }
 
-  private maySend(): boolean {
+  /** `nowMs`: the time the caller will file the send under, so the check and the record agree on one clock reading. */
+  private maySend(nowMs = this.ctx.now()): boolean {
     if (this.sendingEndedMs !== null || this.finished) return false;
     if (this.countReached()) return false;
-    if (this.ctx.now() >= this.ctx.options.durationMs) {
-      this.stop(this.ctx.options.drainMs);
+    if (nowMs >= this.ctx.options.durationMs) {
+      this.stop(true);
       return false;
     }
     return true;
   }
 
   private setupClient(client: AcClient): void {
+    try {
+      assertAutocannonClient(client);
+    } catch (err) {
+      this.failRun(err);
+      return;
+    }
     const state: ClientState = { client, conn: null, inflight: [], backoff: new Backoff(), reconnectTimer: null };
     this.states.push(state);
     const first = client.requestIterator.requests[0];
@@ -219,11 +268,11 @@ export class ClosedDriver implements Driver {
   private sendOne(state: ClientState): void {
     const { client } = state;
     const conn = state.conn;
-    if (client.destroyed || !conn || conn.down || conn.closing || !this.maySend()) return;
+    const tMs = this.ctx.now();
+    if (client.destroyed || !conn || conn.down || conn.closing || !this.maySend(tMs)) return;
     const it = client.requestIterator;
     if (client.reqsMade > 0) it.nextRequest();
     client.pipelinedRequests.insertRequest(it.currentRequest);
-    const tMs = this.ctx.now();
     const plan = it.context.plan;
     const handle = plan && plan.key !== null ? this.ctx.ledger.begin(plan.key, tMs) : -1;
     state.inflight.push({ tMs, ledger: handle });
@@ -234,9 +283,8 @@ export class ClosedDriver implements Driver {
     client.timeoutTicker.reschedule(client.timeout);
     client.reqsMade += 1;
     this.lastSendMs = tMs;
-    // The count is reached: wait for the answers (bounded by the drain time), but keep sending possible, since a
-    // request taken back (see connectionDown) does not count and is replaced.
-    if (this.countReached() && !this.drainTimer) this.drainTimer = setTimeout(() => this.finish(), this.ctx.options.drainMs);
+    // The count is reached: the run ends when the answers are in (each bounded by its deadline). Sending stays
+    // possible, since a request taken back (see connectionDown) does not count and is replaced.
   }
 
   private countReached(): boolean {
@@ -277,6 +325,10 @@ export class ClosedDriver implements Driver {
           this.ctx.timeline.retractSent(req.tMs);
           this.sent -= 1;
           if (req.ledger >= 0) this.ctx.ledger.complete(req.ledger, now, { errorCode: 'NOT_ANSWERED', sent: true });
+        } else if (code === 'ETIMEDOUT') {
+          // Every request on a connection given up for a hang is timed out, censored at its deadline (or now, for
+          // one pipelined behind the head that had not reached its own).
+          recordTimeout(this.ctx, req, Math.min(now, req.tMs + this.ctx.options.timeoutMs), conn.connected);
         } else {
           recordFailure(this.ctx, req, code, conn.connected, now);
         }
@@ -320,6 +372,17 @@ export class ClosedDriver implements Driver {
     if ((this.sendingEndedMs !== null || this.countReached()) && this.inflightTotal === 0) this.finish();
   }
 
+  /** autocannon is not the version whose internals we patch: stop it and reject with the check's one line. */
+  private failRun(err: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const s of this.states) this.teardown(s);
+    queueMicrotask(() => this.instance?.stop());
+    this.reject?.(err);
+  }
+
   private finish(): void {
     if (this.finished) return;
     if (this.sendingEndedMs === null) {
@@ -328,14 +391,11 @@ export class ClosedDriver implements Driver {
     }
     this.finished = true;
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    if (this.drainTimer) clearTimeout(this.drainTimer);
-    for (const s of this.states) {
-      this.abandoned += s.inflight.length;
-      s.inflight = [];
-      this.teardown(s);
-    }
+    if (this.sweeper) clearInterval(this.sweeper);
+    // Every request has its outcome by now (answered, failed, timed out at its deadline, or aborted).
+    for (const s of this.states) this.teardown(s);
     this.inflightTotal = 0;
-    this.report = { abandoned: this.abandoned, dropped: 0, sendingEndedMs: this.sendingEndedMs, schedule: null };
+    this.report = { dropped: 0, sendingEndedMs: this.sendingEndedMs, schedule: null };
     // autocannon notices stop() on its next sample tick and then calls back; settle() waits for that so no timer leaks.
     if (this.instance && !this.acDone) this.instance.stop();
     else this.settle();

@@ -1,6 +1,10 @@
 // The paced (open-model) driver: requests leave on an arrival schedule, evenly spaced, and latency is measured from
 // the intended send time (coordinated-omission corrected, like wrk2), with the uncorrected latency kept alongside.
 //
+// Sockets: a base pool (--connections, default 64) carries normal load; requests beyond it wait in the driver's own
+// queue, where a deadline can take them without touching a socket. Past connections that hang (see admission.ts) the
+// driver opens fresh sockets, so an open model never queues behind a hang.
+//
 // Client: undici's Pool through the raw dispatch() API. It keeps connections alive, lets us pin pipelining to 1,
 // takes TLS `connect` options (ca, servername, rejectUnauthorized) as they are, calls onConnect right before a
 // request is written to a socket (so we know whether a write may have reached the server, and when the real send
@@ -12,7 +16,8 @@ import type { Dispatcher } from 'undici';
 import { newHistogram, clampUs, summarizeHistogram } from './histogram.js';
 import { errorCodeOf } from './error-code.js';
 import { RateSchedule } from './schedule.js';
-import { recordFailure, recordResponse } from './driver.js';
+import { Admission } from './admission.js';
+import { ABORTED_CODE, DEADLINE_SWEEP_MS, recordFailure, recordResponse, recordTimeout } from './driver.js';
 import type { Driver, DriverContext, DriverReport, InFlightRequest } from './driver.js';
 
 /** Sleep with a timer only when the next send is further off than this; closer, spin on setImmediate for precision. */
@@ -22,10 +27,14 @@ class PacedRequest implements InFlightRequest {
   status = 0;
   /** ms since t = 0 when undici put the request on a socket; -1 until then. */
   sentAtMs = -1;
+  /** ms since t = 0 when it was handed to undici (left the driver's queue); -1 while queued. */
+  handedMs = -1;
   chunks: Buffer[] | null;
   /** Set once the outcome is recorded (answer, error or the client-side deadline): later callbacks are ignored. */
   settled = false;
   abort: ((err: Error) => void) | null = null;
+  /** What to dispatch; dropped once handed to undici. */
+  opts: Dispatcher.DispatchOptions | null = null;
 
   constructor(
     private readonly driver: PacedDriver,
@@ -37,6 +46,12 @@ class PacedRequest implements InFlightRequest {
   }
 
   onConnect(abort: (err: Error) => void): void {
+    // Its deadline passed while it waited for a socket (only with a pool smaller than the in-flight bound): its
+    // outcome is taken, so it must never reach the server.
+    if (this.settled) {
+      abort(new Error('faultline: request deadline'));
+      return;
+    }
     this.sentAtMs = this.driver.ctx.now();
     this.abort = abort;
   }
@@ -65,7 +80,8 @@ class PacedRequest implements InFlightRequest {
   }
 }
 
-const DEADLINE_SWEEP_MS = 50;
+/** undici's own timeouts are a backstop only: the driver's deadline sweep decides, and censors the latency. */
+const BACKSTOP_MS = 5_000;
 
 export class PacedDriver implements Driver {
   private readonly schedule: RateSchedule;
@@ -85,8 +101,14 @@ export class PacedDriver implements Driver {
   private finished = false;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
-  private drainTimer: NodeJS.Timeout | null = null;
+  /** Every request in flight, in dispatch order (queued or on a socket). */
   private readonly live = new Set<PacedRequest>();
+  /** Waiting for a socket, in dispatch order; settled ones are skipped when they reach the head. */
+  private readonly queue: PacedRequest[] = [];
+  private queueHead = 0;
+  /** Handed to undici and not settled, in hand-off order: one socket each (pipelining 1). */
+  private readonly onSockets = new Set<PacedRequest>();
+  private readonly admission: Admission;
   private sweeper: NodeJS.Timeout | null = null;
   private resolve: ((r: DriverReport) => void) | null = null;
 
@@ -95,14 +117,16 @@ export class PacedDriver implements Driver {
     this.schedule = new RateSchedule(o.stages);
     this.total = Math.min(this.schedule.total, o.requests ?? Number.POSITIVE_INFINITY);
     const tls = o.url.protocol === 'https:';
+    this.admission = new Admission(o.connections);
     this.pool = new Pool(o.url.origin, {
-      connections: o.connections,
+      // The admission decides how many sockets are busy; undici must never queue one of our requests itself.
+      connections: Math.max(o.connections, o.maxInFlight),
       pipelining: 1,
-      headersTimeout: o.timeoutMs,
-      bodyTimeout: o.timeoutMs,
+      headersTimeout: o.timeoutMs + BACKSTOP_MS,
+      bodyTimeout: o.timeoutMs + BACKSTOP_MS,
       keepAliveTimeout: 30_000,
       connect: {
-        timeout: Math.min(o.timeoutMs, 10_000),
+        timeout: o.timeoutMs + BACKSTOP_MS,
         ...(tls
           ? { rejectUnauthorized: !o.insecure, ...(o.ca ? { ca: o.ca } : {}), ...(o.servername ? { servername: o.servername } : {}) }
           : {}),
@@ -125,10 +149,23 @@ export class PacedDriver implements Driver {
     return this.inflight;
   }
 
-  stop(drainMs: number): void {
+  lastDeadlineMs(): number | null {
+    let last: number | null = null;
+    for (const req of this.live) last = Math.max(last ?? 0, req.dispatchedMs + this.ctx.options.timeoutMs);
+    return last;
+  }
+
+  stop(wait: boolean): void {
     this.endSending();
-    if (drainMs <= 0 || this.inflight === 0) this.finish();
-    else if (!this.drainTimer) this.drainTimer = setTimeout(() => this.finish(), drainMs);
+    if (!wait) {
+      // An abort: whatever is still in flight gets its outcome now, so the result still adds up.
+      const now = this.ctx.now();
+      for (const req of [...this.live]) {
+        this.settle(req);
+        recordFailure(this.ctx, req, ABORTED_CODE, req.sentAtMs >= 0, now);
+      }
+    }
+    this.maybeDone();
   }
 
   private readonly loop = (): void => {
@@ -150,7 +187,7 @@ export class PacedDriver implements Driver {
     if (this.next >= this.total || this.nextDueMs >= durationMs) {
       // The schedule ran out: load lasted until its intended end, not until whenever this loop noticed.
       this.naturalEndMs = Math.min(durationMs, this.schedule.timeOf(this.total));
-      this.stop(this.ctx.options.drainMs);
+      this.stop(true);
       return;
     }
     const wait = this.nextDueMs - this.ctx.now();
@@ -173,29 +210,65 @@ export class PacedDriver implements Driver {
     this.sent += 1;
     this.lastSendMs = nowMs;
     const req = new PacedRequest(this, dueMs, handle, nowMs);
-    this.live.add(req);
-    const opts: Dispatcher.DispatchOptions = {
+    req.opts = {
       path: plan.path,
       method: plan.method,
       headers: plan.body !== null ? this.writeHeaders : this.headers,
       ...(plan.body !== null ? { body: plan.body } : {}),
     };
-    this.pool.dispatch(opts, req as unknown as Dispatcher.DispatchHandler);
+    this.live.add(req);
+    this.queue.push(req);
+    this.pump(nowMs);
+  }
+
+  /** Hands queued requests to sockets while the admission allows. */
+  private pump(nowMs = this.ctx.now()): void {
+    if (this.finished) return;
+    const handed = () => this.handedTimes();
+    while (this.queueHead < this.queue.length) {
+      const req = this.queue[this.queueHead] as PacedRequest;
+      if (req.settled) {
+        this.queueHead += 1;
+        continue;
+      }
+      if (!this.admission.mayHandOff(nowMs, handed(), this.onSockets.size)) break;
+      this.queueHead += 1;
+      req.handedMs = nowMs;
+      this.onSockets.add(req);
+      const opts = req.opts as Dispatcher.DispatchOptions;
+      req.opts = null;
+      this.pool.dispatch(opts, req as unknown as Dispatcher.DispatchHandler);
+    }
+    // Keep the array short: drop the consumed head once it is most of it.
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private *handedTimes(): Generator<number> {
+    for (const req of this.onSockets) yield req.handedMs;
   }
 
   /**
-   * The client-side deadline: undici's headers/body timeouts start only once a request is on a socket, so a
-   * request queued behind stalled connections would otherwise wait forever and never count as failed.
+   * The client-side deadline, from the moment the schedule dispatched the request: undici's own timeouts start only
+   * once a request is on a socket, and a queued request must fail at its deadline too.
    */
   private readonly sweep = (): void => {
     const now = this.ctx.now();
     const limit = this.ctx.options.timeoutMs;
+    // `live` is in dispatch order, so the first request not yet due ends the sweep.
     for (const req of this.live) {
-      if (now - req.dispatchedMs < limit) continue;
+      const deadline = req.dispatchedMs + limit;
+      if (now < deadline) break;
       this.settle(req);
-      recordFailure(this.ctx, req, 'ETIMEDOUT', req.sentAtMs >= 0, now);
+      recordTimeout(this.ctx, req, deadline, req.sentAtMs >= 0);
+      // Destroys the socket it hangs on (undici does so for a request already written): the pool opens a fresh one
+      // for the next request, so the run sees the server again the moment it answers again.
       req.abort?.(new Error('faultline: request deadline'));
     }
+    // Time alone can make a connection count as hung, which frees room for a fresh socket.
+    this.pump(now);
     this.maybeDone();
   };
 
@@ -203,7 +276,9 @@ export class PacedDriver implements Driver {
   private settle(req: PacedRequest): boolean {
     if (req.settled) return false;
     req.settled = true;
+    req.opts = null;
     this.live.delete(req);
+    this.onSockets.delete(req);
     this.inflight -= 1;
     return true;
   }
@@ -212,15 +287,19 @@ export class PacedDriver implements Driver {
     if (this.finished || !this.settle(req)) return;
     const now = this.ctx.now();
     const body = req.chunks ? Buffer.concat(req.chunks).toString('utf8') : undefined;
-    const from = req.sentAtMs >= 0 ? req.sentAtMs : req.dispatchedMs;
+    const from = req.sentAtMs >= 0 ? req.sentAtMs : req.handedMs;
+    this.admission.answered(now, now - req.handedMs);
     recordResponse(this.ctx, req, req.status, body, now, (now - from) * 1000);
+    this.pump(now);
     this.maybeDone();
   }
 
   fail(req: PacedRequest, err: Error): void {
     if (this.finished || !this.settle(req)) return;
     // Before onConnect, undici never wrote a byte of this request: a refused connect or a TLS failure.
-    recordFailure(this.ctx, req, errorCodeOf(err), req.sentAtMs >= 0, this.ctx.now());
+    const now = this.ctx.now();
+    recordFailure(this.ctx, req, errorCodeOf(err), req.sentAtMs >= 0, now);
+    this.pump(now);
     this.maybeDone();
   }
 
@@ -241,18 +320,15 @@ export class PacedDriver implements Driver {
     if (this.finished) return;
     this.endSending();
     this.finished = true;
-    if (this.drainTimer) clearTimeout(this.drainTimer);
     if (this.sweeper) clearInterval(this.sweeper);
-    this.live.clear();
-    const abandoned = this.inflight;
-    this.inflight = 0;
-    // Requests still queued or on sockets are abandoned: undici fails them with "destroyed", which we ignore.
+    this.queue.length = 0;
+    this.queueHead = 0;
+    // Every request has its outcome by now; whatever undici still holds fails with "destroyed", which is ignored.
     this.pool.destroy().catch(() => undefined);
     const endedMs = this.sendingEndedMs ?? this.ctx.now();
     const scheduled = this.sent + this.dropped;
     const spanMs = Math.max(endedMs, this.lastSendMs, 1);
     const report: DriverReport = {
-      abandoned,
       dropped: this.dropped,
       sendingEndedMs: endedMs,
       schedule: {

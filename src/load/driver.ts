@@ -16,8 +16,6 @@ export interface DriverContext {
 }
 
 export interface DriverReport {
-  /** Sent but unanswered when the run ended. */
-  abandoned: number;
   dropped: number;
   /** When sending stopped, ms since t = 0. */
   sendingEndedMs: number;
@@ -25,11 +23,16 @@ export interface DriverReport {
 }
 
 export interface Driver {
-  /** Starts sending; settles after sending stopped and answers drained (or the drain time ran out). */
+  /** Starts sending; settles after sending stopped and every request sent has an outcome. */
   run(): Promise<DriverReport>;
-  /** Stop sending now; wait up to drainMs for answers in flight (0: abandon them at once). Idempotent. */
-  stop(drainMs: number): void;
+  /**
+   * Stop sending now. `wait`: requests in flight keep their deadlines; otherwise (an abort) each gets the outcome
+   * ABORTED at once. Idempotent; an abort may follow a wait.
+   */
+  stop(wait: boolean): void;
   inFlight(): number;
+  /** The latest deadline among requests in flight (ms since t = 0), or null when none is. */
+  lastDeadlineMs(): number | null;
 }
 
 /** One request between send and answer. */
@@ -61,3 +64,15 @@ export function recordFailure(ctx: DriverContext, req: InFlightRequest, code: st
   ctx.timeline.recordError(req.tMs, code);
   if (req.ledger >= 0) ctx.ledger.complete(req.ledger, nowMs, { errorCode: code, sent });
 }
+
+/** Records a request that had no answer by its deadline: ETIMEDOUT, with its latency censored at the deadline. */
+export function recordTimeout(ctx: DriverContext, req: InFlightRequest, deadlineMs: number, sent: boolean): void {
+  ctx.timeline.recordTimeout(req.tMs, Math.max(0, deadlineMs - req.tMs) * 1000);
+  if (req.ledger >= 0) ctx.ledger.complete(req.ledger, deadlineMs, { errorCode: 'ETIMEDOUT', sent });
+}
+
+/** The outcome of a request still in flight when the run was aborted (Ctrl-C): a failure of its own code. */
+export const ABORTED_CODE = 'ABORTED';
+
+/** How often drivers look for requests past their deadline. */
+export const DEADLINE_SWEEP_MS = 25;

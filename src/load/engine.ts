@@ -34,6 +34,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
   let tickTimer: NodeJS.Timeout | null = null;
   let second = 0;
   let done = false;
+  let sendingEnded = false;
 
   const emit = (event: LoadEvent) => {
     if (!onEvent) return;
@@ -63,6 +64,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
       inFlight: driver.inFlight(),
       p99Ms: w.latency.p99,
       faults: activeFaults(),
+      waitingUntilMs: sendingEnded || now() >= options.durationMs ? driver.lastDeadlineMs() : null,
     };
     emit({ type: 'tick', tick: t });
     // Buckets no answer can reach any more are encoded, so long runs keep memory flat.
@@ -70,11 +72,12 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
     if (!done) tickTimer = setTimeout(tick, Math.max(0, (second + 1) * 1000 - now()));
   };
 
-  const stop = (reason: StopReason, drainMs: number) => {
-    if (stopReason === 'completed' && reason !== 'completed') stopReason = reason;
-    driver.stop(drainMs);
+  const stop = (reason: StopReason, wait: boolean) => {
+    if (reason === 'aborted' || (stopReason === 'completed' && reason !== 'completed')) stopReason = reason;
+    sendingEnded = true;
+    driver.stop(wait);
   };
-  const onAbort = () => stop('aborted', 0);
+  const onAbort = () => stop('aborted', false);
   signal?.addEventListener('abort', onAbort, { once: true });
 
   emit({ type: 'start', runId: options.runId, driver: options.driver, startedAt: new Date(startedAt).toISOString(), options: settings });
@@ -98,9 +101,8 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
       stopReason,
       timeline,
       ledger,
-      summary: timeline.summary(round3(durationMs), report.abandoned),
+      summary: timeline.summary(round3(durationMs)),
       dropped: report.dropped,
-      abandoned: report.abandoned,
       faults,
       schedule: report.schedule,
     };
@@ -119,7 +121,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
     runId: options.runId,
     options,
     result,
-    stop: () => stop('stopped', options.drainMs),
+    stop: () => stop('stopped', true),
     markFault: (name: string, active: boolean) => {
       if (typeof name !== 'string' || name === '') throw new FaultlineError('INVALID_INPUT', 'fault: needs a name');
       const open = faults.find((f) => f.name === name && f.endMs === null);

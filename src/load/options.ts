@@ -13,12 +13,15 @@ export const DEFAULTS = {
   /** With a request count and no duration, the run still stops by itself after this. */
   maxDurationWithRequestsMs: 600_000,
   closedConnections: 10,
-  /** Paced socket pool: enough for ~10k req/s at sub-ms latency; queueing beyond it shows up as (corrected) latency. */
+  /**
+   * Paced base pool: enough for ~10k req/s at sub-ms latency; queueing beyond it shows up as (corrected) latency.
+   * Past hung connections the driver opens more, up to the in-flight bound (admission.ts).
+   */
   pacedConnections: 64,
   bucketMs: 100,
   maxInFlight: 1000,
+  maxInFlightCap: 10_000,
   timeoutMs: 10_000,
-  drainMs: 2_000,
   idRange: { min: 1, max: 100 },
 } as const;
 
@@ -105,6 +108,14 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
     if (schedule.total < 1) throw invalidInput('rate', `schedules no request in ${durationMs} ms`);
   }
 
+  const timeoutMs = input.timeoutMs === undefined ? DEFAULTS.timeoutMs : msValue('timeout', input.timeoutMs, 1, 600_000);
+  // By default the bound holds a whole timeout's worth of requests at the peak rate, so a hang shorter than the timeout
+  // never drops a request (dropping would hide the recovery behind the bound); within [1000, 10 000] sockets.
+  const peakRate = paced ? Math.max(...stages.map((st) => Math.max(st.from, st.to))) : 0;
+  const maxInFlight =
+    input.maxInFlight !== undefined
+      ? positiveInt('maxInFlight', input.maxInFlight, 1_000_000)
+      : Math.min(DEFAULTS.maxInFlightCap, Math.max(DEFAULTS.maxInFlight, Math.ceil((peakRate * timeoutMs) / 1000)));
   const connections =
     input.connections === undefined
       ? paced
@@ -116,9 +127,6 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
   if (durationMs / bucketMs > LIMITS.maxBuckets) {
     throw invalidInput('bucket', `${bucketMs} ms buckets over ${durationMs} ms would be more than ${LIMITS.maxBuckets} buckets`);
   }
-  const maxInFlight = input.maxInFlight === undefined ? DEFAULTS.maxInFlight : positiveInt('maxInFlight', input.maxInFlight, 1_000_000);
-  const timeoutMs = input.timeoutMs === undefined ? DEFAULTS.timeoutMs : msValue('timeout', input.timeoutMs, 1, 600_000);
-  const drainMs = input.drainMs === undefined ? DEFAULTS.drainMs : msValue('drain', input.drainMs, 0, 600_000);
 
   // workload
   let mix = null;
@@ -169,7 +177,6 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
     bucketMs,
     maxInFlight,
     timeoutMs,
-    drainMs,
     allowRemoteTarget,
     runId,
     idRange,

@@ -55,6 +55,10 @@ export function formatTick(t: LoadTick): string {
   if (t.dropped > 0) parts.push(`dropped ${t.dropped}`);
   parts.push(`p99 ${ms(t.p99Ms)}`, `in flight ${t.inFlight}`);
   if (t.faults.length > 0) parts.push(`[fault: ${t.faults.join(', ')}]`);
+  if (t.waitingUntilMs !== null && t.inFlight > 0) {
+    const left = Math.max(0, (t.waitingUntilMs - t.elapsedMs) / 1000);
+    parts.push(`sending done; waiting for ${t.inFlight} in flight, at most ${left.toFixed(1)} s more (their deadlines)`);
+  }
   return parts.join('  ');
 }
 
@@ -65,8 +69,8 @@ export function formatResultLine(r: LoadResult): string {
   const okRatio = s.errorRatio === null ? null : 1 - s.errorRatio;
   return (
     `faultline load ${describeLoad(r)} ${r.options.url}: ${s.sent} requests in ${(s.durationMs / 1000).toFixed(1)} s ` +
-    `(${s.rate.toFixed(0)} req/s), ${pct(okRatio)} ok, ${s.errors} errors${errs}, ` +
-    `p50 ${ms(s.latency.p50)}, p99 ${ms(s.latency.p99)}, dropped ${s.dropped}` +
+    `(${s.rate.toFixed(0)} req/s), ${pct(okRatio)} ok, ${s.errors} errors${errs}, ${s.timedOut} timed out, ` +
+    `dropped ${s.dropped}, p50 ${ms(s.latency.p50)}, p99 ${ms(s.latency.p99)}` +
     (r.stopReason === 'completed' ? '' : ` [${r.stopReason}]`)
   );
 }
@@ -78,15 +82,16 @@ export function formatResult(r: LoadResult): string {
   lines.push(`faultline load: ${describeLoad(r)} → ${r.options.url}  (run ${r.runId})`);
   lines.push(`  duration     ${(s.durationMs / 1000).toFixed(2)} s (${r.stopReason})`);
   lines.push(
-    `  requests     ${s.sent} sent, ${s.responses} answered, ${s.successes} ok (${pct(s.sent > 0 && s.errorRatio !== null ? 1 - s.errorRatio : null)}), ` +
-      `${s.errors} errors, ${s.dropped} dropped, ${s.abandoned} unanswered at the end`,
+    `  requests     ${s.intended} intended: ${s.successes} ok (${pct(s.availability)}), ${s.responses - s.successes} failed by status, ` +
+      `${s.errors - s.timedOut} failed by error, ${s.timedOut} timed out, ${s.dropped} dropped`,
   );
   lines.push(`  rate         ${s.rate.toFixed(1)} req/s sent, ${s.successRate.toFixed(1)} ok/s`);
   if (Object.keys(s.statuses).length > 0) lines.push(`  statuses     ${counts(s.statuses)}`);
   if (s.errors > 0) lines.push(`  errors       ${counts(s.errorCodes)}`);
   const from = r.driver === 'paced' ? '  (from intended send time)' : '';
-  lines.push(`  latency      ${latencyLine(s.latency)}${from}`);
-  if (s.uncorrected) lines.push(`  uncorrected  ${latencyLine(s.uncorrected)}  (from actual send; hides queueing)`);
+  const censored = s.timedOut > 0 ? `; ${s.timedOut} timed out counted at their deadline` : '';
+  lines.push(`  latency      ${latencyLine(s.latency)}${from}${censored}`);
+  if (s.uncorrected) lines.push(`  uncorrected  ${latencyLine(s.uncorrected)}  (answered only, from actual send; hides queueing and hangs)`);
   if (r.schedule) {
     const sc = r.schedule;
     lines.push(

@@ -16,6 +16,7 @@ interface BucketState {
   responses: number;
   successes: number;
   errors: number;
+  timedOut: number;
   dropped: number;
   statuses: Map<number, number>;
   errorCodes: Map<string, number>;
@@ -23,7 +24,11 @@ interface BucketState {
   uncorrected: HistogramCell | null;
 }
 
-/** Counts of one bucket, as plain data. */
+/**
+ * Counts of one bucket, as plain data. Every intended request has one outcome: a response (a success or a
+ * failed status), an error (by code; `timedOut` of them hit their deadline, code ETIMEDOUT), or dropped (never
+ * sent: the in-flight bound was hit). `sent` counts the ones that left, whatever became of them.
+ */
 export interface TimelineBucket {
   index: number;
   startMs: number;
@@ -31,6 +36,7 @@ export interface TimelineBucket {
   responses: number;
   successes: number;
   errors: number;
+  timedOut: number;
   dropped: number;
   statuses: Record<string, number>;
   errorCodes: Record<string, number>;
@@ -44,10 +50,13 @@ export interface TimelineWindow {
   responses: number;
   successes: number;
   errors: number;
+  timedOut: number;
   dropped: number;
+  /** Requests with a known outcome: responses + errors + dropped (after a run, every intended request). */
+  outcomes: number;
   statuses: Record<string, number>;
   errorCodes: Record<string, number>;
-  /** successes / (responses + errors); null when nothing completed in the window. */
+  /** successes / outcomes: timed-out and dropped requests are failures; null when nothing has an outcome. */
   successRatio: number | null;
   /** Requests sent per second over the window. */
   rate: number;
@@ -62,7 +71,9 @@ export interface EncodedLatency {
   hdr: string;
 }
 
-export interface TimelineBucketJSON extends Omit<TimelineBucket, 'index'> {
+export interface TimelineBucketJSON extends Omit<TimelineBucket, 'index' | 'timedOut'> {
+  /** Absent in journals written before timeouts were counted apart. */
+  timedOut?: number;
   latency: EncodedLatency | null;
   uncorrected?: EncodedLatency | null;
 }
@@ -80,7 +91,7 @@ export interface TimelineInit {
   bucketMs: number;
   /** Wall clock of t = 0, epoch ms. */
   startedAt: number;
-  /** Keep a second histogram of latency measured from the actual send. */
+  /** Keep a second histogram: answered requests only, latency from the actual send (no censored timeouts). */
   uncorrected?: boolean;
 }
 
@@ -90,6 +101,7 @@ function emptyBucket(uncorrected: boolean): BucketState {
     responses: 0,
     successes: 0,
     errors: 0,
+    timedOut: 0,
     dropped: 0,
     statuses: new Map(),
     errorCodes: new Map(),
@@ -179,6 +191,18 @@ export class Timeline {
     bump(b.errorCodes, code);
   }
 
+  /**
+   * A request sent (or due) at tMs had no answer by its deadline: an error (ETIMEDOUT) whose latency enters the
+   * histogram censored at the deadline, so a hang shows in the percentiles (the answered-only view leaves it out).
+   */
+  recordTimeout(tMs: number, latencyUs: number): void {
+    const b = this.at(tMs);
+    b.errors += 1;
+    b.timedOut += 1;
+    bump(b.errorCodes, 'ETIMEDOUT');
+    b.latency.record(latencyUs);
+  }
+
   /** Encodes histograms of buckets that end at or before t and frees their live copies. */
   seal(beforeMs = Number.POSITIVE_INFINITY): void {
     for (let i = 0; i < this.buckets.length; i++) {
@@ -199,6 +223,7 @@ export class Timeline {
       responses: b.responses,
       successes: b.successes,
       errors: b.errors,
+      timedOut: b.timedOut,
       dropped: b.dropped,
       statuses: toRecord(b.statuses),
       errorCodes: toRecord(b.errorCodes),
@@ -210,12 +235,12 @@ export class Timeline {
     return this.buckets.map((_, i) => this.bucket(i) as TimelineBucket);
   }
 
-  /** successes / (responses + errors) of one bucket; null when nothing completed in it. */
+  /** successes / outcomes of one bucket (timed-out and dropped requests fail); null when nothing has an outcome. */
   successRatio(index: number): number | null {
     const b = this.buckets[index];
     if (!b) return null;
-    const completed = b.responses + b.errors;
-    return completed === 0 ? null : b.successes / completed;
+    const outcomes = b.responses + b.errors + b.dropped;
+    return outcomes === 0 ? null : b.successes / outcomes;
   }
 
   /** Percentile of one bucket's latency in ms; null when it holds no responses. */
@@ -263,24 +288,25 @@ export class Timeline {
     return this.rollUp(this.bucketMs >= 1000 || 1000 % this.bucketMs !== 0 ? this.bucketMs : 1000);
   }
 
-  /** Whole-run figures merged from the buckets. */
-  summary(durationMs: number, abandoned = 0): LoadSummary {
+  /** Whole-run figures merged from the buckets; ratios divide by intended requests (every outcome counts). */
+  summary(durationMs: number): LoadSummary {
     const w = mergeBuckets(this.buckets, 0, this.buckets.length, this.bucketMs, this.hasUncorrected, 0, durationMs);
-    const completed = w.responses + w.errors;
     const seconds = durationMs / 1000;
     return {
       durationMs,
+      intended: w.outcomes,
       sent: w.sent,
       responses: w.responses,
       successes: w.successes,
       errors: w.errors,
+      timedOut: w.timedOut,
       dropped: w.dropped,
-      abandoned,
       statuses: w.statuses,
       errorCodes: w.errorCodes,
       rate: seconds > 0 ? w.sent / seconds : 0,
       successRate: seconds > 0 ? w.successes / seconds : 0,
-      errorRatio: completed === 0 ? null : (completed - w.successes) / completed,
+      availability: w.successRatio,
+      errorRatio: w.outcomes === 0 ? null : (w.outcomes - w.successes) / w.outcomes,
       latency: w.latency,
       uncorrected: w.uncorrected,
     };
@@ -324,6 +350,7 @@ export class Timeline {
       b.responses = j.responses;
       b.successes = j.successes;
       b.errors = j.errors;
+      b.timedOut = j.timedOut ?? 0;
       b.dropped = j.dropped;
       for (const [k, v] of Object.entries(j.statuses)) b.statuses.set(Number(k), v);
       for (const [k, v] of Object.entries(j.errorCodes)) b.errorCodes.set(k, v);
@@ -354,6 +381,7 @@ function mergeBuckets(
   let responses = 0;
   let successes = 0;
   let errors = 0;
+  let timedOut = 0;
   let dropped = 0;
   const statuses = new Map<number, number>();
   const errorCodes = new Map<string, number>();
@@ -365,13 +393,14 @@ function mergeBuckets(
     responses += b.responses;
     successes += b.successes;
     errors += b.errors;
+    timedOut += b.timedOut;
     dropped += b.dropped;
     for (const [k, v] of b.statuses) bump(statuses, k, v);
     for (const [k, v] of b.errorCodes) bump(errorCodes, k, v);
     b.latency.addTo(latency);
     if (uncorrected) b.uncorrected?.addTo(uncorrected);
   }
-  const completed = responses + errors;
+  const outcomes = responses + errors + dropped;
   const spanMs = Math.max(0, Math.min(endMs, endExclusive * bucketMs) - startMs);
   const out: TimelineWindow = {
     startMs,
@@ -380,10 +409,12 @@ function mergeBuckets(
     responses,
     successes,
     errors,
+    timedOut,
     dropped,
+    outcomes,
     statuses: toRecord(statuses),
     errorCodes: toRecord(errorCodes),
-    successRatio: completed === 0 ? null : successes / completed,
+    successRatio: outcomes === 0 ? null : successes / outcomes,
     rate: spanMs > 0 ? (sent * 1000) / spanMs : 0,
     latency: summarizeHistogram(latency),
     uncorrected: uncorrected ? summarizeHistogram(uncorrected) : null,

@@ -56,8 +56,6 @@ export interface LoadOptionsInput {
   maxInFlight?: number;
   /** A request with no answer after this long fails with ETIMEDOUT (default 10 s). */
   timeoutMs?: number;
-  /** After sending stops, how long to wait for answers still in flight (default 2 s). */
-  drainMs?: number;
   /** Needed for any target other than 127.0.0.1, ::1 or localhost. */
   allowRemoteTarget?: boolean;
   /** Prefix of every write key (letters and digits); default a fresh one per run. */
@@ -84,7 +82,6 @@ export interface LoadOptions {
   bucketMs: number;
   maxInFlight: number;
   timeoutMs: number;
-  drainMs: number;
   allowRemoteTarget: boolean;
   runId: string;
   idRange: { min: number; max: number };
@@ -109,28 +106,41 @@ export interface LatencySummary {
   max: number | null;
 }
 
+/**
+ * Whole-run figures. Every intended request has exactly one outcome, filed under its intended send time:
+ * intended = responses + errors + dropped, and errors include the timed-out ones. Ratios divide by intended.
+ */
 export interface LoadSummary {
   durationMs: number;
-  /** Requests sent (paced: dispatched; a dropped request is not sent). */
+  /** Requests the run meant to send: sent + dropped (closed driver: sent). */
+  intended: number;
+  /** Requests that left (paced: dispatched; a dropped request is not sent). */
   sent: number;
   responses: number;
   /** 2xx and 3xx responses. */
   successes: number;
-  /** Requests that failed without a response (connection refused, reset, TLS, timeout …). */
+  /** Requests that failed without a response (connection refused, reset, TLS, timed out …). */
   errors: number;
+  /** Of the errors: no answer by the request's deadline (code ETIMEDOUT). */
+  timedOut: number;
+  /** Never sent because the in-flight bound was hit; a failure in every ratio. */
   dropped: number;
-  /** Sent but unanswered when the run ended (not counted as errors). */
-  abandoned: number;
   statuses: Record<string, number>;
   errorCodes: Record<string, number>;
   /** sent / duration. */
   rate: number;
+  /** successes / duration. */
   successRate: number;
-  /** (completed − successes) / completed, where completed = responses + errors; null when nothing completed. */
+  /** successes / intended; null when nothing was intended. */
+  availability: number | null;
+  /** (intended − successes) / intended; null when nothing was intended. */
   errorRatio: number | null;
-  /** Paced: from the intended send time (corrected for coordinated omission). Closed: from the send. */
+  /**
+   * Paced: from the intended send time (corrected for coordinated omission). Closed: from the send. Timed-out
+   * requests are in it at their deadline (censored), so a hang always shows.
+   */
   latency: LatencySummary;
-  /** Paced only: from the moment the request went onto a socket; what a closed-loop tool would report. */
+  /** Answered requests only, from the moment each went onto a socket: what a closed-loop tool would report. */
   uncorrected: LatencySummary | null;
 }
 
@@ -164,7 +174,6 @@ export interface LoadResult {
   ledger: WriteLedger;
   summary: LoadSummary;
   dropped: number;
-  abandoned: number;
   faults: FaultMark[];
   schedule: ScheduleAccuracy | null;
 }
@@ -184,6 +193,8 @@ export interface LoadTick {
   inFlight: number;
   p99Ms: number | null;
   faults: string[];
+  /** Sending has ended; requests still in flight are waited for, each until its deadline (ms since t = 0). */
+  waitingUntilMs: number | null;
 }
 
 export type LoadEvent =
@@ -201,9 +212,12 @@ export interface LoadContext {
 export interface LoadJob {
   readonly runId: string;
   readonly options: LoadOptions;
-  /** Settles when load and drain are over; aborting resolves it with stopReason 'aborted'. */
+  /**
+   * Settles when sending is over and every request sent has an outcome (each waits at most until its deadline,
+   * so a run lasts at most duration + timeout). Aborting resolves it at once with stopReason 'aborted'.
+   */
   readonly result: Promise<LoadResult>;
-  /** Stop sending now; answers in flight get the drain time. Idempotent. */
+  /** Stop sending now; requests in flight keep their deadlines. Idempotent. */
   stop(): void;
   /** Mark a fault as active or not; shown in progress and kept in the result. */
   markFault(name: string, active: boolean): void;

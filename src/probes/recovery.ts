@@ -71,7 +71,7 @@ export interface RecoveryReport {
   faults: FaultRecovery[];
   /** Whole-run error window (first to last bucket below baseline after the first fault). */
   errorWindow: { startMs: number; endMs: number; durationMs: number } | null;
-  /** successes / completed over the whole run. */
+  /** successes / intended requests over the whole run (timed-out and dropped ones failed). */
   availability: number | null;
   completed: number;
   failed: number;
@@ -176,7 +176,8 @@ export function analyzeRecovery(t: RecoveryTimeline, faults: FaultWindow[], opti
   }
 
   const whole = t.window(0, totalMs);
-  const completed = whole.responses + whole.errors;
+  // Intended requests: timed-out (among the errors) and dropped ones are failures.
+  const completed = whole.outcomes;
   const failed = completed - whole.successes;
   const budget = (1 - o.slo) * completed;
   return {

@@ -33,8 +33,10 @@ function experimentSection(j: ExperimentJournal, level: string): string {
   if (j.load) {
     const s = j.load.summary;
     out.push(
-      `Load: ${j.load.driver}, ${s.sent} requests in ${fmtSeconds(j.load.durationMs)} (${fmtNumber(s.rate, 0)} req/s), ` +
-        `${s.successes} succeeded, ${s.errors} connection errors, p50 ${fmtNumber(s.latency.p50, 1)} ms, p99 ${fmtNumber(s.latency.p99, 1)} ms.`,
+      `Load: ${j.load.driver}, ${s.intended ?? s.sent} requests intended in ${fmtSeconds(j.load.durationMs)} (${fmtNumber(s.rate, 0)} req/s sent), ` +
+        `${s.successes} succeeded, ${s.responses - s.successes} failed by status, ${s.errors} failed without an answer ` +
+        `(${s.timedOut ?? 0} of them timed out), ${s.dropped} dropped; p50 ${fmtNumber(s.latency.p50, 1)} ms, p99 ${fmtNumber(s.latency.p99, 1)} ms ` +
+        `(timed-out requests at their deadline).`,
       '',
     );
   }

@@ -22,10 +22,10 @@ export function seriesOf(j: ExperimentJournal): Series {
   const timeline = Timeline.fromJSON(j.load.timeline);
   const seconds = timeline.perSecond();
   for (const [i, w] of seconds.entries()) {
-    const completed = w.responses + w.errors;
     empty.t.push(i);
     empty.rps.push(Math.round((w.sent * 1000) / Math.max(1, w.endMs - w.startMs)));
-    empty.errors.push(completed - w.successes);
+    // Failed intended requests: failed statuses, errors (timed out among them) and dropped ones.
+    empty.errors.push(w.outcomes - w.successes);
     empty.p99.push(w.latency.p99 === null ? null : Math.round(w.latency.p99 * 10) / 10);
     empty.success.push(w.successRatio);
   }

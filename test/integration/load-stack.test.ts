@@ -25,7 +25,6 @@ test.serial('paced writes through the LB: ledger ok count equals the rows in the
         ca: await stack.ca(),
         // Generous, so that every write gets its answer and none is left `unknown` on a busy machine.
         timeoutMs: 20_000,
-        drainMs: 25_000,
       },
       { signal: AbortSignal.timeout(90_000) },
     );

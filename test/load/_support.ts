@@ -53,6 +53,13 @@ export interface TestServer {
   /** Requests the server has seen, with arrival time (performance.now()). */
   arrivals: number[];
   connections: number;
+  /** The ground truth of a stall: requests the server answered, and the ones it took and never answered. */
+  answered: number;
+  held: number;
+  /** From now on, take requests and never answer them (a hang: a frozen process, a black-holed path). */
+  stall(): void;
+  /** Answer new requests again; the ones taken during the stall stay unanswered. */
+  resume(): void;
   /** Closes the listener and destroys every socket: clients see resets, then refused connects. */
   kill(): Promise<void>;
   /** Listens again on the same port. */
@@ -72,7 +79,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const arrivals: number[] = [];
   let port = 0;
   let server: http.Server | https.Server;
-  const state = { connections: 0 };
+  const state = { connections: 0, answered: 0, held: 0, stalled: false };
 
   const make = () => {
     const s = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }) : http.createServer();
@@ -86,6 +93,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     s.on('tlsClientError', () => undefined);
     s.on('request', (req, res) => {
       if (opts.recordArrivals) arrivals.push(performance.now());
+      if (state.stalled) {
+        state.held += 1;
+        req.resume();
+        return;
+      }
+      res.on('finish', () => (state.answered += 1));
       handler(req, res);
     });
     return s;
@@ -117,6 +130,18 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     arrivals,
     get connections() {
       return state.connections;
+    },
+    get answered() {
+      return state.answered;
+    },
+    get held() {
+      return state.held;
+    },
+    stall: () => {
+      state.stalled = true;
+    },
+    resume: () => {
+      state.stalled = false;
     },
     kill,
     restart: async () => {

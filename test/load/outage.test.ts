@@ -34,6 +34,15 @@ function p50Around(r: LoadResult, killAt: number, restartAt: number): { before: 
   return { before, after };
 }
 
+/**
+ * The defect this guards against (autocannon's stale send times after a connection error) puts p50 after recovery
+ * in seconds. On a busy machine (a 22-container stack beside the test, a CPU hog) a sub-millisecond p50 can triple
+ * from scheduling noise alone, so the bound is max(3 × before, before + 20 ms): far below the defect, far above noise.
+ */
+function latencyBound(beforeMs: number): number {
+  return Math.max(3 * beforeMs, beforeMs + 20);
+}
+
 /** A short run first, so JIT warm-up of the client and server is not part of the measured second before the outage. */
 async function warmUp(url: string, input: { rate?: number; connections?: number }) {
   await startLoad({ url, ...input, durationMs: 500 }).result;
@@ -85,7 +94,7 @@ test.serial('paced: outage in the right buckets, errors bounded by what was due,
   t.true(before.latency.count > 100 && after.latency.count > 100);
   const b50 = before.latency.p50 as number;
   const a50 = after.latency.p50 as number;
-  t.true(a50 <= 3 * b50, `p50 after recovery ${a50} ms vs ${b50} ms before`);
+  t.true(a50 <= latencyBound(b50), `p50 after recovery ${a50} ms vs ${b50} ms before`);
 });
 
 test.serial('closed: errors are failed requests with back-off, and latency after recovery is right', async (t) => {
@@ -103,7 +112,8 @@ test.serial('closed: errors are failed requests with back-off, and latency after
   t.true(s.errors > 0);
   t.true(s.errors <= connections * 15, `${s.errors} errors: reconnect attempts must not be counted as thousands of errors`);
   // Each error is one request that was sent and failed: counts add up.
-  t.is(s.sent, s.responses + s.errors + s.abandoned);
+  t.is(s.sent, s.responses + s.errors);
+  t.is(s.intended, s.sent);
   const inside = tl.window(killAt + 2 * BUCKET, restartAt - BUCKET);
   t.is(inside.successes, 0);
   t.is(inside.errors, inside.sent);
@@ -113,7 +123,7 @@ test.serial('closed: errors are failed requests with back-off, and latency after
   t.true(before.latency.count > 100 && after.latency.count > 100, `${before.latency.count} / ${after.latency.count} samples`);
   const b50 = before.latency.p50 as number;
   const a50 = after.latency.p50 as number;
-  t.true(a50 <= 3 * b50, `p50 after recovery ${a50} ms vs ${b50} ms before`);
+  t.true(a50 <= latencyBound(b50), `p50 after recovery ${a50} ms vs ${b50} ms before`);
   // autocannon's own bookkeeping would report seconds here; ours stays sub-second.
   t.true((s.latency.p99 as number) < 1000, `p99 ${s.latency.p99} ms`);
 });

@@ -8,7 +8,7 @@ import type { Handler } from './_support.js';
 test.serial('2000 req/s for 5 s: every second holds 2000 ± 2%, every 100 ms bucket 200 ± 10%', async (t) => {
   const server = await startServer({ recordArrivals: true });
   t.teardown(() => server.close());
-  const r = await runLoad({ url: server.url, rate: 2000, durationMs: 5000, maxInFlight: 20_000, drainMs: 10_000 });
+  const r = await runLoad({ url: server.url, rate: 2000, durationMs: 5000, maxInFlight: 20_000 });
   const seconds = r.timeline.perSecond();
   t.is(seconds.length, 5);
   for (const s of seconds) t.true(Math.abs(s.sent - 2000) <= 40, `second at ${s.startMs} ms: ${s.sent}`);
@@ -17,7 +17,7 @@ test.serial('2000 req/s for 5 s: every second holds 2000 ± 2%, every 100 ms buc
   for (const b of buckets) t.true(Math.abs(b.sent - 200) <= 20, `bucket ${b.index}: ${b.sent}`);
   t.is(r.dropped, 0);
   t.is(r.summary.sent, 10_000);
-  t.is(r.summary.successes, 10_000);
+  t.is(r.summary.successes, 10_000, JSON.stringify(r.summary.errorCodes));
   t.is(server.arrivals.length, 10_000);
   // Not a burst at the start of each second (autocannon's overallRate sends a whole second's worth at once):
   // at the server, no 100 ms slice of a second holds anything near half of it.
@@ -28,7 +28,10 @@ test.serial('2000 req/s for 5 s: every second holds 2000 ± 2%, every 100 ms buc
     slices.set(k, (slices.get(k) ?? 0) + 1);
   }
   const worst = Math.max(...slices.values());
-  t.true(worst < 1000, `busiest 100 ms at the server held ${worst} requests`);
+  // A sender that was descheduled catches up at once, truthfully (each request keeps its intended time); it records
+  // by how much it fell behind, and that many requests may share a slice on top of the bound.
+  const catchUp = Math.ceil((2000 * (r.schedule?.lag.max ?? 0)) / 1000);
+  t.true(worst < 1000 + catchUp, `busiest 100 ms at the server held ${worst} requests (sender lag max ${r.schedule?.lag.max} ms)`);
 });
 
 test.serial('a 1 s stall shows in the corrected p99 but not in the uncorrected one', async (t) => {

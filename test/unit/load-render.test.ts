@@ -24,7 +24,6 @@ function result(): LoadResult {
     ledger,
     summary: tl.summary(1000),
     dropped: 0,
-    abandoned: 0,
     faults: [{ name: 'kill-db', startMs: 200, endMs: 400 }],
     schedule: { scheduled: 1000, targetRate: 1000, achievedRate: 999.5, lag: tl.summary(1000).uncorrected! },
   };
@@ -49,8 +48,14 @@ test('the terminal block names errors, latencies, schedule, writes and faults', 
   t.regex(text, /kill-db 0\.20–0\.40 s/);
 });
 
+test('after sending ends, the tick says what is still waited for and for how long at most', (t) => {
+  const tick = { second: 31, elapsedMs: 31_000, sent: 0, successes: 3, errors: 0, failedResponses: 0, dropped: 0, inFlight: 40, p99Ms: null, faults: [], waitingUntilMs: 38_500 };
+  t.regex(formatTick(tick), /sending done; waiting for 40 in flight, at most 7\.5 s more/);
+  t.notRegex(formatTick({ ...tick, inFlight: 0 }), /waiting/);
+});
+
 test('ticks show the fault marker; progress only on a TTY outside CI', (t) => {
-  const tick = { second: 3, elapsedMs: 3000, sent: 2000, successes: 1990, errors: 10, failedResponses: 0, dropped: 0, inFlight: 2, p99Ms: 1.234, faults: ['kill-db'] };
+  const tick = { second: 3, elapsedMs: 3000, sent: 2000, successes: 1990, errors: 10, failedResponses: 0, dropped: 0, inFlight: 2, p99Ms: 1.234, faults: ['kill-db'], waitingUntilMs: null };
   t.regex(formatTick(tick), /3s +2000 req\/s +ok +1990 +errors 10 +p99 1\.23 ms +in flight 2 +\[fault: kill-db\]/);
   t.false(isInteractive({ isTTY: true }, { CI: 'true' }));
   t.false(isInteractive({ isTTY: false }, {}));

@@ -100,12 +100,12 @@ test('whole-run summary is merged from the buckets', (t) => {
     tl.recordSent(950 + i);
     tl.recordError(950 + i, 'ETIMEDOUT');
   }
-  const s = tl.summary(1000, 2);
+  const s = tl.summary(1000);
   t.is(s.sent, 100);
   t.is(s.responses, 95);
   t.is(s.successes, 90);
   t.is(s.errors, 5);
-  t.is(s.abandoned, 2);
+  t.is(s.intended, 100);
   t.is(s.errorRatio, 0.1);
   t.is(s.rate, 100);
   t.is(s.latency.count, 95);
@@ -168,7 +168,6 @@ test('a whole LoadResult survives JSON and re-hydrates', (t) => {
     ledger,
     summary: tl.summary(100),
     dropped: 0,
-    abandoned: 0,
     faults: [{ name: 'kill', startMs: 10, endMs: 20 }],
     schedule: null,
   } satisfies LoadResult;
@@ -178,4 +177,57 @@ test('a whole LoadResult survives JSON and re-hydrates', (t) => {
   t.deepEqual(back.ledger.okIds(), [7]);
   t.deepEqual(back.faults, result.faults);
   t.deepEqual(back.summary, result.summary);
+});
+
+test('a timed-out request is an error that enters latency at its deadline; the answered-only view leaves it out', (t) => {
+  const tl = timeline();
+  for (let i = 0; i < 98; i++) {
+    tl.recordSent(i * 10);
+    tl.recordResponse(i * 10, 200, 1000, 900);
+  }
+  tl.recordSent(500);
+  tl.recordTimeout(500, 4_000_000);
+  tl.recordSent(510);
+  tl.recordTimeout(510, 4_000_000);
+  const s = tl.summary(1000);
+  t.is(s.intended, 100);
+  t.is(s.errors, 2);
+  t.is(s.timedOut, 2);
+  t.deepEqual(s.errorCodes, { ETIMEDOUT: 2 });
+  t.is(s.latency.count, 100);
+  near(t, s.latency.p99, 4000);
+  near(t, s.uncorrected?.p99, 0.9);
+  t.is(s.uncorrected?.count, 98);
+  t.is(s.availability, 0.98);
+  t.is(tl.bucket(5)?.timedOut, 2);
+});
+
+test('dropped requests are failures in every ratio: bucket, window and summary', (t) => {
+  const tl = timeline();
+  for (let i = 0; i < 10; i++) {
+    tl.recordSent(i);
+    tl.recordResponse(i, 200, 1000);
+  }
+  for (let i = 0; i < 10; i++) tl.recordDropped(150 + i);
+  t.is(tl.successRatio(0), 1);
+  t.is(tl.successRatio(1), 0, 'a bucket of drops only is a bucket that failed, not one without data');
+  const w = tl.window(0, 200);
+  t.is(w.outcomes, 20);
+  t.is(w.successRatio, 0.5);
+  const s = tl.summary(200);
+  t.is(s.intended, 20);
+  t.is(s.sent, 10);
+  t.is(s.availability, 0.5);
+  t.is(s.errorRatio, 0.5);
+});
+
+test('a journal written before timeouts were counted apart reads back with timedOut 0', (t) => {
+  const tl = timeline();
+  tl.recordSent(10);
+  tl.recordError(10, 'ECONNREFUSED');
+  const json = tl.toJSON();
+  delete (json.buckets[0] as { timedOut?: number }).timedOut;
+  const back = Timeline.fromJSON(json);
+  t.is(back.bucket(0)?.timedOut, 0);
+  t.is(back.summary(100).errors, 1);
 });

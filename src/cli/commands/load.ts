@@ -32,7 +32,6 @@ interface LoadFlags {
   bucket?: string;
   maxInFlight?: string;
   timeout?: string;
-  drain?: string;
   runId?: string;
   ledger?: string;
   json?: boolean;
@@ -73,7 +72,6 @@ export function loadInputFromFlags(url: string, f: LoadFlags): LoadOptionsInput 
   if (f.bucket !== undefined) input.bucketMs = duration('bucket', f.bucket);
   if (f.maxInFlight !== undefined) input.maxInFlight = wholeNumber('max-in-flight', f.maxInFlight);
   if (f.timeout !== undefined) input.timeoutMs = duration('timeout', f.timeout);
-  if (f.drain !== undefined) input.drainMs = duration('drain', f.drain);
   if (f.runId !== undefined) input.runId = f.runId;
   if (f.allowRemoteTarget) input.allowRemoteTarget = true;
   if (f.ca !== undefined) {
@@ -103,9 +101,8 @@ export function registerLoadCommand(program: Command): void {
     .option('--servername <name>', 'TLS server name (SNI, and the name the certificate must match)')
     .option('--host-header <name>', 'Host header to send; for an IP URL over https it is also the default servername')
     .option('--bucket <d>', 'timeline bucket width (default 100ms)')
-    .option('--max-in-flight <n>', 'paced: bound on requests in flight; over it a due request is dropped and counted (default 1000)')
-    .option('--timeout <d>', 'a request without an answer after this fails with ETIMEDOUT (default 10s)')
-    .option('--drain <d>', 'after sending stops, wait this long for answers in flight (default 2s)')
+    .option('--max-in-flight <n>', 'paced: bound on requests in flight; over it a due request is dropped, a failure (default: peak rate × timeout, 1000–10000)')
+    .option('--timeout <d>', 'a request without an answer after this fails with ETIMEDOUT; at the end of the run, requests in flight are waited for until theirs (default 10s)')
     .option('--run-id <id>', 'prefix of write keys (letters and digits; default: generated)')
     .option('--ledger <file>', 'also write the write ledger as JSON to this file')
     .option('--json', 'print the full result (timeline, ledger, summary) as JSON')

@@ -1,0 +1,58 @@
+// When the paced driver may put another request on a socket. A base pool of N connections carries normal load (more
+// sockets than that only cost a loaded machine connects and accepts). A connection whose request has waited far
+// longer than answers take lately is hung, and does not count against N: the driver opens a fresh socket past it,
+// so requests never queue behind a hang and the run sees the server the moment it answers again. Pure: the caller
+// passes the clock.
+
+/** A request is hung when older than this factor × the slowest recent answer … */
+const HANG_FACTOR = 4;
+/** … and never sooner than this. */
+const HANG_MIN_MS = 250;
+/** "Recent" is the current and the previous window of this length. */
+const WINDOW_MS = 1000;
+
+export class Admission {
+  private windowStart = 0;
+  private currentMax = 0;
+  private previousMax = 0;
+
+  constructor(readonly baseConnections: number) {}
+
+  /** Notes how long an answered request held its socket. */
+  answered(nowMs: number, socketMs: number): void {
+    this.roll(nowMs);
+    if (socketMs > this.currentMax) this.currentMax = socketMs;
+  }
+
+  /** Age past which a request on a socket counts as hung. */
+  hangAfterMs(nowMs: number): number {
+    this.roll(nowMs);
+    return Math.max(HANG_MIN_MS, HANG_FACTOR * Math.max(this.currentMax, this.previousMax));
+  }
+
+  /**
+   * Whether one more request may go onto a socket. `handedAtMs`: when each request now on a socket was handed to it,
+   * oldest first.
+   */
+  mayHandOff(nowMs: number, handedAtMs: Iterable<number>, onSockets: number): boolean {
+    if (onSockets < this.baseConnections) return true;
+    const hangAfter = this.hangAfterMs(nowMs);
+    // Allowed when more than (onSockets − base) of them are hung: the ones still working are fewer than the base.
+    const need = onSockets - this.baseConnections + 1;
+    let hung = 0;
+    for (const t of handedAtMs) {
+      if (nowMs - t < hangAfter) return false;
+      hung += 1;
+      if (hung >= need) return true;
+    }
+    return false;
+  }
+
+  private roll(nowMs: number): void {
+    const elapsed = nowMs - this.windowStart;
+    if (elapsed < WINDOW_MS) return;
+    this.previousMax = elapsed < 2 * WINDOW_MS ? this.currentMax : 0;
+    this.currentMax = 0;
+    this.windowStart = nowMs;
+  }
+}
