@@ -392,7 +392,7 @@ export class ExperimentRunner {
     const recovery: RecoveryReport = analyzeRecovery(timeline, journal.faultWindows, { warmupMs: exp.load.warmup });
     journal.findings.recovery = recovery;
     const m: Record<string, number | string | null> = {};
-    m.requests = result.summary.sent;
+    m.requests = result.summary.intended;
     m.availability = recovery.availability;
     m.error_ratio = result.summary.errorRatio;
     m.p99_ms = result.summary.latency.p99;
