@@ -74,7 +74,7 @@ export function netemScripts(netem: string): Scripts {
   return {
     // `add`, not `replace`: a second netem fault, or a root qdisc the user had, makes it fail, not be taken over.
     // The error names what is missing rather than tc's "Specified qdisc kind is unknown".
-    apply: `for i in ${IFACES}; do tc qdisc add dev $i root handle ${NETEM_HANDLE} netem ${netem} 2>/tmp/tc.err || { grep -q 'kind is unknown' /tmp/tc.err && echo 'this kernel has no netem (CONFIG_NET_SCH_NETEM is not set)' >&2; grep -q 'Exclusivity flag' /tmp/tc.err && echo "$i already has a root qdisc that is not faultline's" >&2; cat /tmp/tc.err >&2; exit 3; }; done`,
+    apply: `for i in ${IFACES}; do tc qdisc add dev $i root handle ${NETEM_HANDLE} netem ${netem} 2>/tmp/tc.err || { grep -q 'kind is unknown' /tmp/tc.err && echo 'this kernel has no netem (CONFIG_NET_SCH_NETEM is not set)' >&2; grep -qE 'Exclusivity flag|NLM_F_REPLACE' /tmp/tc.err && echo "$i already has a root qdisc that is not faultline's" >&2; cat /tmp/tc.err >&2; exit 3; }; done`,
     // Only a root qdisc with our handle: tc refuses to delete one whose handle differs.
     revert: `for i in ${IFACES}; do tc qdisc show dev $i root | grep -q '^qdisc netem ${NETEM_HANDLE} ' && tc qdisc del dev $i root handle ${NETEM_HANDLE} 2>/dev/null; done; true`,
     probe: `tc qdisc show | grep '^qdisc netem ${NETEM_HANDLE} ' || true`,

@@ -2,10 +2,13 @@
 // whole-stack snapshot) that do not go through the fault code they check.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import net from 'node:net';
 import { LABEL, type DockerClient } from '../../src/stack/docker-client.js';
 import type { StartedStack } from '../../src/stack/stack.js';
-import { createFaultContext, type FaultContext } from '../../src/faults/index.js';
+import { createFaultContext, LB_FILES, type FaultContext } from '../../src/faults/index.js';
 import { handshake } from '../../src/faults/tls-check.js';
 import { repoRoot } from './stack.js';
 
@@ -45,11 +48,18 @@ export async function connectFrom(docker: DockerClient, fromHostId: string, ip: 
 
 export interface StackSnapshot {
   fingerprint: string | undefined;
-  /** server → `nft list ruleset` + `tc qdisc show` */
+  /** server → `nft list ruleset` + every qdisc (`tc qdisc show`, all interfaces) */
   network: Record<string, string>;
   /** service → running/paused/exited */
   states: Record<string, string>;
+  /** Every container faultline started (fault helpers, vantage points), running or not: name and labels. */
+  started: string[];
+  /** How many of them. */
   helpers: number;
+  /** The LB's certificate file, active configuration and openssl.cnf: path → SHA-256 (read in any state). */
+  lbFiles: Record<string, string | null>;
+  /** The state file as it is on disk, or null when there is none. */
+  faultsJson: string | null;
 }
 
 /** Everything a fault may change, seen directly (Docker, nft, tc, a TLS handshake). */
@@ -64,10 +74,26 @@ export async function snapshot(stack: StartedStack): Promise<StackSnapshot> {
         network[c.server ?? c.name] = res.stdout;
       }),
   );
+  const started = all.filter((c) => c.labels[LABEL.fault] || c.labels[LABEL.helper] || c.role === 'vantage');
   const states: Record<string, string> = {};
-  for (const c of all) if (!c.labels[LABEL.fault]) states[c.service] = c.state;
+  for (const c of all) if (!started.includes(c)) states[c.service] = c.state;
+  const lbFiles: Record<string, string | null> = {};
+  const lb = all.find((c) => c.component === 'haproxy' && !started.includes(c));
+  for (const path of Object.values(LB_FILES)) {
+    const content = lb ? await stack.docker.readFile(lb.id, path) : undefined;
+    lbFiles[path] = content ? createHash('sha256').update(content).digest('hex') : null;
+  }
+  const faultsJson = await readFile(join(stack.stateDir, 'faults.json'), 'utf8').catch(() => null);
   const hs = await handshake({ port: stack.options.httpsPort });
-  return { fingerprint: hs.certificate?.fingerprint256, network, states, helpers: all.filter((c) => c.labels[LABEL.fault]).length };
+  return {
+    fingerprint: hs.certificate?.fingerprint256,
+    network,
+    states,
+    started: started.map((c) => `${c.name} ${JSON.stringify(c.labels)}`).sort(),
+    helpers: started.length,
+    lbFiles,
+    faultsJson,
+  };
 }
 
 export function faultContext(stack: StartedStack): FaultContext {
@@ -109,9 +135,9 @@ export async function exclusive<T>(stack: StartedStack, fn: () => Promise<T>): P
   }
 }
 
-/** Containers of the stack that are fault helpers (label faultline.fault), running or not. */
+/** Containers of the stack that faultline started (fault helpers, vantage points), running or not. */
 export async function helperContainers(stack: StartedStack): Promise<string[]> {
-  return (await stack.containers()).filter((c) => c.labels[LABEL.fault]).map((c) => c.id);
+  return (await stack.containers()).filter((c) => c.labels[LABEL.fault] || c.labels[LABEL.helper] || c.role === 'vantage').map((c) => c.id);
 }
 
 export interface HeldCli {
