@@ -13,6 +13,7 @@ import { LABEL } from '../../src/stack/docker-client.js';
 import type { StartedStack } from '../../src/stack/stack.js';
 import { FakeDocker, fakeContext, hexId, PROJECT, stackLabels, type FakeContainer } from '../helpers/fake-docker.js';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 
 function fakeActive(revert: () => Promise<void>): ActiveFault {
   let done = false;
@@ -273,4 +274,17 @@ test('item 2: records carry the holder\'s start time, and own: true is limited t
   const summary = await revertRecorded(ctx, registry, { own: true });
   t.is(summary.skipped.length, 1, 'pid 1 is alive and not this process');
   t.is(def.reverts, 0);
+});
+
+test('item 6: `stack down` drops the fault records whose effect went with the stack, so later reverts do not fail on them', async (t) => {
+  const { StartedStack } = await import('../../src/stack/stack.js');
+  const docker = Object.assign(new FakeDocker(), { listNetworks: async () => [], listVolumes: async () => [] });
+  const ctx = await fakeContext(docker);
+  const home = ctx.stack.stateDir;
+  const stack = new StartedStack({ ...ctx.stack.options, home, project: '' } as never, docker as never, { dir: home, caPath: join(home, 'ca.pem') });
+  // the stack's folder is <home>/<project>; with an empty project that is the context's own folder
+  t.is(stack.stateDir, ctx.store.dir);
+  await ctx.store.add({ id: 'container-kill-1', fault: 'container-kill', stack: '', params: {}, targets: [], slots: ['container:x'], steps: [], status: 'active', createdAt: '', pid: process.pid, hostname: hostname(), data: {} });
+  await stack.down();
+  t.deepEqual(await ctx.store.list(), []);
 });
