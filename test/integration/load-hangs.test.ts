@@ -7,15 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { itest as test, sharedStack, runCli } from '../helpers/stack.js';
-import type { StartedStack } from '../../src/stack/stack.js';
 import type { ExperimentJournal } from '../../src/experiment/journal.js';
 import { Timeline } from '../../src/load/timeline.js';
 import { ExitCode } from '../../src/errors.js';
 
-let stack: StartedStack;
-
+// The experiments attach to the shared stack by its project name; bring it up (idempotent) first.
 test.before(async () => {
-  stack = await sharedStack();
+  await sharedStack();
 });
 
 async function runExperiment(yaml: string): Promise<{ code: number | null; stderr: string; journal: ExperimentJournal }> {

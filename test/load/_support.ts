@@ -58,8 +58,12 @@ export interface TestServer {
   held: number;
   /** From now on, take requests and never answer them (a hang: a frozen process, a black-holed path). */
   stall(): void;
-  /** Answer new requests again; the ones taken during the stall stay unanswered. */
+  /** Answer new requests again (ends a stall or resets); the ones taken during a stall stay unanswered. */
   resume(): void;
+  /** From now on, reset every connection a request arrives on (an RST, as a crashing worker gives). */
+  reset(): void;
+  /** Requests whose connection was reset. */
+  resets: number;
   /** Closes the listener and destroys every socket: clients see resets, then refused connects. */
   kill(): Promise<void>;
   /** Listens again on the same port. */
@@ -79,7 +83,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const arrivals: number[] = [];
   let port = 0;
   let server: http.Server | https.Server;
-  const state = { connections: 0, answered: 0, held: 0, stalled: false };
+  const state = { connections: 0, answered: 0, held: 0, resets: 0, stalled: false, resetting: false };
 
   const make = () => {
     const s = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }) : http.createServer();
@@ -93,6 +97,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     s.on('tlsClientError', () => undefined);
     s.on('request', (req, res) => {
       if (opts.recordArrivals) arrivals.push(performance.now());
+      if (state.resetting) {
+        state.resets += 1;
+        req.socket.resetAndDestroy();
+        return;
+      }
       if (state.stalled) {
         state.held += 1;
         req.resume();
@@ -137,11 +146,18 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     get held() {
       return state.held;
     },
+    get resets() {
+      return state.resets;
+    },
     stall: () => {
       state.stalled = true;
     },
     resume: () => {
       state.stalled = false;
+      state.resetting = false;
+    },
+    reset: () => {
+      state.resetting = true;
     },
     kill,
     restart: async () => {
