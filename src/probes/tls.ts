@@ -3,10 +3,10 @@
 // HTTP → HTTPS redirect; plus (separately graded) whether hops inside the stack are encrypted.
 
 import tls from 'node:tls';
-import { X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
+import type { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { request } from '../util/http.js';
+import { handshake, signatureAlgorithm, type HandshakeResult } from '../util/tls-handshake.js';
 import { booleanField, numberField } from './params.js';
 import { observation, startMark } from './runner.js';
 import { atLeast, gradeAtLeast, gradeOf, gradeTolerance, GRADES, type Grade } from './grade.js';
@@ -53,34 +53,6 @@ export interface TlsFacts {
   redirect: { status: number | null; location: string | null; error: string | null };
 }
 
-const SIG_OIDS: Record<string, string> = {
-  '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
-  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
-  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
-  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
-  '1.2.840.113549.1.1.13': 'sha512WithRSAEncryption',
-  '1.2.840.113549.1.1.10': 'rsassaPss',
-  '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
-  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
-  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
-  '1.2.840.10045.4.3.4': 'ecdsa-with-SHA512',
-  '1.3.101.112': 'Ed25519',
-};
-
-/** The certificate's signatureAlgorithm, read from the DER (works for any key type). */
-export function signatureAlgorithmOf(der: Buffer): string | null {
-  try {
-    const asn = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
-    const algSeq = (asn.value as forge.asn1.Asn1[])[1];
-    const oidNode = (algSeq?.value as forge.asn1.Asn1[] | undefined)?.[0];
-    if (!oidNode || typeof oidNode.value !== 'string') return null;
-    const oid = forge.asn1.derToOid(oidNode.value);
-    return SIG_OIDS[oid] ?? oid;
-  } catch {
-    return null;
-  }
-}
-
 export function certificateFacts(x: X509Certificate): CertificateFacts {
   const key = x.publicKey;
   const details = key.asymmetricKeyDetails;
@@ -94,7 +66,7 @@ export function certificateFacts(x: X509Certificate): CertificateFacts {
     keyType: key.asymmetricKeyType ?? null,
     keyBits: details?.modulusLength ?? (details?.namedCurve ? curveBits(details.namedCurve) : null),
     curve: details?.namedCurve ?? null,
-    signatureAlgorithm: signatureAlgorithmOf(x.raw),
+    signatureAlgorithm: signatureAlgorithm(x),
     selfSigned: x.subject === x.issuer && x.checkIssued(x),
   };
 }
@@ -104,47 +76,15 @@ function curveBits(curve: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-interface Connected {
-  socket: tls.TLSSocket | null;
-  error: NodeJS.ErrnoException | null;
-}
-
-/** One handshake that never throws; the socket is destroyed by the caller's `use`. */
-function connect<T>(options: tls.ConnectionOptions, timeoutMs: number, signal: AbortSignal, use: (c: Connected) => T): Promise<T> {
-  return new Promise((resolve) => {
-    let done = false;
-    const socket = tls.connect({ ...options, rejectUnauthorized: false });
-    const finish = (c: Connected) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      try {
-        resolve(use(c));
-      } finally {
-        socket.destroy();
-      }
-    };
-    const onAbort = () => finish({ socket: null, error: Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }) });
-    const timer = setTimeout(() => finish({ socket: null, error: Object.assign(new Error(`no handshake within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }) }), timeoutMs);
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('secureConnect', () => finish({ socket, error: null }));
-    socket.once('error', (error) => finish({ socket: null, error }));
-    socket.once('close', () => finish({ socket: null, error: Object.assign(new Error('closed by the server during the handshake'), { code: 'ECONNRESET' }) }));
-  });
-}
-
 /** A refusal is the server's when it alerts or hangs up; the client allows every version and cipher. */
-function isServerRefusal(err: NodeJS.ErrnoException): boolean {
-  return /ALERT|ECONNRESET|WRONG_VERSION|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS/i.test(`${err.code ?? ''} ${err.message}`);
+function isServerRefusal(hs: HandshakeResult): boolean {
+  return /ALERT|ECONNRESET|WRONG_VERSION|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS/i.test(`${hs.error ?? ''} ${hs.errorMessage ?? ''}`);
 }
 
 export async function tryVersion(host: string, port: number, servername: string, version: TlsVersion, signal: AbortSignal): Promise<VersionResult> {
-  return connect({ host, port, servername, minVersion: version, maxVersion: version, ciphers: 'DEFAULT:@SECLEVEL=0' }, 3000, signal, (c) => {
-    if (c.socket) return { version, outcome: 'accepted', detail: c.socket.getCipher().name };
-    const err = c.error!;
-    return { version, outcome: isServerRefusal(err) ? 'refused' : 'error', detail: err.code ?? err.message };
-  });
+  const hs = await handshake({ host, port, servername, minVersion: version, maxVersion: version, ciphers: 'DEFAULT:@SECLEVEL=0', timeoutMs: 3000, signal });
+  if (hs.ok) return { version, outcome: 'accepted', detail: hs.cipher?.name ?? null };
+  return { version, outcome: isServerRefusal(hs) ? 'refused' : 'error', detail: hs.error ?? null };
 }
 
 export interface TlsTarget {
@@ -159,23 +99,9 @@ export interface TlsTarget {
 }
 
 export async function gatherTls(t: TlsTarget, signal: AbortSignal, now = Date.now()): Promise<TlsFacts> {
-  const handshake = await connect({ host: t.host, port: t.port, servername: t.servername, ca: t.ca }, 5000, signal, (c) => {
-    if (!c.socket) return { hs: { ok: false, error: c.error?.code ?? c.error?.message ?? 'error', protocol: null, cipher: null, authorized: false, authorizationError: null }, cert: null as X509Certificate | null };
-    const s = c.socket;
-    return {
-      hs: {
-        ok: true,
-        error: null,
-        protocol: s.getProtocol(),
-        cipher: s.getCipher().standardName ?? s.getCipher().name,
-        authorized: s.authorized,
-        authorizationError: s.authorizationError ? String(s.authorizationError) : null,
-      },
-      cert: s.getPeerX509Certificate() ?? null,
-    };
-  });
+  const hs = await handshake({ host: t.host, port: t.port, servername: t.servername, ca: t.ca, timeoutMs: 5000, signal });
   signal.throwIfAborted();
-  const cert = handshake.cert;
+  const cert = hs.certificate ?? null;
   const hostnames: Record<string, string | null> = {};
   if (cert) {
     const legacy = cert.toLegacyObject();
@@ -208,7 +134,14 @@ export async function gatherTls(t: TlsTarget, signal: AbortSignal, now = Date.no
     port: t.port,
     servername: t.servername,
     now,
-    handshake: handshake.hs,
+    handshake: {
+      ok: hs.ok,
+      error: hs.ok ? null : (hs.error ?? 'error'),
+      protocol: hs.protocol,
+      cipher: hs.cipher ? (hs.cipher.standardName ?? hs.cipher.name) : null,
+      authorized: hs.authorized,
+      authorizationError: hs.authorizationError,
+    },
     certificate: cert ? certificateFacts(cert) : null,
     hostnames,
     versions,
