@@ -1,6 +1,7 @@
 // The one polling helper: retry until a predicate holds, with a deadline, an abort signal and a clock tests can replace.
 
 import { FaultlineError } from '../errors.js';
+import { sleep } from './sleep.js';
 
 export interface Clock {
   now(): number;
@@ -9,19 +10,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep,
 };
 
 export interface RetryOptions {
