@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { action, interruptSignal } from '../run-command.js';
+import { parseKeyValues } from '../key-value.js';
 import { addStackFlags, stackOptionsFrom } from './stack.js';
 import { attachStack } from '../../stack/stack.js';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
@@ -38,12 +39,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Collects --param key=value pairs and the named shorthands into one object; pure. */
 export function collectParams(flags: Pick<InjectFlags, 'param'> & Record<string, unknown>): Record<string, string> {
-  const params: Record<string, string> = {};
-  for (const kv of flags.param) {
-    const eq = kv.indexOf('=');
-    if (eq <= 0) throw invalidInput('param', `"${kv}" must be key=value`);
-    params[kv.slice(0, eq).trim()] = kv.slice(eq + 1).trim();
-  }
+  const params = parseKeyValues(flags.param, 'param');
   for (const name of NAMED_PARAMS) {
     const v = flags[name];
     if (typeof v === 'string') params[name] = v;

@@ -7,6 +7,7 @@ import { loadResultFromJSON, type LoadResultJSON } from '../../load/index.js';
 import { attachStack } from '../../stack/stack.js';
 import { PROBES, getProbe, parseProbeParams, renderObservation, runProbe, type ProbeContext } from '../../probes/index.js';
 import { action, interruptSignal } from '../run-command.js';
+import { parseKeyValues } from '../key-value.js';
 import { addStackFlags, stackOptionsFrom } from './stack.js';
 
 interface ProbeFlags {
@@ -24,12 +25,7 @@ interface ProbeFlags {
 
 /** key=value words (and the convenience flags) to a params object; pure, exported for tests. */
 export function probeParamsFrom(words: string[], flags: Pick<ProbeFlags, 'window' | 'ports' | 'maxLag'>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const w of words) {
-    const i = w.indexOf('=');
-    if (i <= 0) throw invalidInput('params', `expected key=value, got ${JSON.stringify(w)}`);
-    out[w.slice(0, i)] = w.slice(i + 1);
-  }
+  const out = parseKeyValues(words, 'params');
   if (flags.window !== undefined) out.window = flags.window;
   if (flags.ports !== undefined) out.ports = flags.ports;
   if (flags.maxLag !== undefined) out.maxLag = flags.maxLag;
