@@ -1,5 +1,6 @@
 // Writes every report of a journal into a folder, and the artifact bundle (.tar.gz, with the tar package)
-// that holds them plus each container's logs, the stack's configuration and the run's Prometheus samples.
+// that holds them plus each container's logs, the stack's configuration and the run's Prometheus samples
+// (asked through the probes' Prometheus client, one file per query: the query, its range, the series or the error).
 
 import { mkdir, mkdtemp, writeFile, copyFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import * as tar from 'tar';
 import { experimentsOf, type Journal } from '../experiment/journal.js';
 import type { StartedStack } from '../stack/stack.js';
 import { composeFile } from '../stack/config.js';
-import { request } from '../util/http.js';
+import { prometheusUrl, queryRange } from '../probes/prometheus.js';
 import { renderMarkdown } from './markdown.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
@@ -76,11 +77,20 @@ async function collectArtifacts(journal: Journal, stack: StartedStack | undefine
     const start = Math.min(...list.map((e) => Date.parse(e.loadStartedAt!))) / 1000 - 5;
     const end = Math.max(...list.map((e) => Date.parse(e.loadStartedAt!) + (e.load?.durationMs ?? 0))) / 1000 + 5;
     await mkdir(join(dir, 'prometheus'), { recursive: true });
-    for (const [name, query] of Object.entries(PROM_QUERIES)) {
-      const url = `http://${stack.addresses.monitor}:9090/api/v1/query_range?query=${encodeURIComponent(query)}&start=${start}&end=${end}&step=1`;
-      const res = await request(url, { timeoutMs: 5000 }).catch((err: Error) => ({ status: 0, body: JSON.stringify({ error: err.message }) }));
-      await writeFile(join(dir, 'prometheus', `${name}.json`), res.body);
-      if (res.status !== 200) notes.push(`prometheus ${name}: ${res.status || 'unreachable'}`);
+    const base = await prometheusUrl(stack).catch((err: Error) => {
+      notes.push(`prometheus: ${err.message}`);
+      return null;
+    });
+    if (base) {
+      for (const [name, query] of Object.entries(PROM_QUERIES)) {
+        const range = { startS: start, endS: end, stepS: 1 };
+        const sample = await queryRange(base, query, range, AbortSignal.timeout(15_000)).then(
+          (series) => ({ query, ...range, series }),
+          (err: Error) => ({ query, ...range, error: err.message }),
+        );
+        await writeFile(join(dir, 'prometheus', `${name}.json`), `${JSON.stringify(sample)}\n`);
+        if ('error' in sample) notes.push(`prometheus ${name}: ${sample.error}`);
+      }
     }
   }
   return notes;
