@@ -2,6 +2,8 @@
 // report is computed anywhere else, so `faultline report <journal>` gives the same report later.
 
 import type { LoadResultJSON } from '../load/index.js';
+import type { MetricName, Metrics } from '../metric-table.js';
+import type { FaultWindow } from '../probes/types.js';
 import type { StackDescription } from '../stack/stack.js';
 
 export type ActivityStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'interrupted';
@@ -26,16 +28,11 @@ export interface ActivityRecord {
   error?: string | undefined;
 }
 
-export interface FaultWindow {
-  name: string;
-  startMs: number;
-  /** null when the fault was never reverted within the load (interrupted run). */
-  endMs: number | null;
-}
+export type { FaultWindow };
 
 export interface AssertionResult {
   name: string;
-  metric: string;
+  metric: MetricName;
   /** "≤ 300", "≥ A", "= 0". */
   bound: string;
   value: number | string | null;
@@ -69,7 +66,7 @@ export interface ExperimentJournal {
   /** Absolute wall-clock start of load (for Prometheus queries and container logs). */
   loadStartedAt: string | null;
   load: LoadResultJSON | null;
-  metrics: Record<string, number | string | null>;
+  metrics: Metrics;
   /** Structured details behind the metrics (recovery, data loss, exposure, TLS). */
   findings: Record<string, unknown>;
   assertions: AssertionResult[];

@@ -6,6 +6,7 @@ import type { DockerClient } from '../stack/docker-client.js';
 import type { StartedStack } from '../stack/stack.js';
 import type { Timeline } from '../load/timeline.js';
 import type { WriteLedger } from '../load/ledger.js';
+import type { FaultMark } from '../load/types.js';
 import type { Clock } from '../util/retry.js';
 import type { Tolerance } from './tolerance.js';
 
@@ -24,12 +25,11 @@ export interface Finding {
   scope?: 'public' | 'internal';
 }
 
-/** A fault window on the load timeline's clock (ms since t = 0); endMs null for faults that heal themselves. */
-export interface FaultWindow {
-  name: string;
-  startMs: number;
-  endMs: number | null;
-}
+/**
+ * A fault window on the load timeline's clock (ms since t = 0): the load engine's fault mark, the one type
+ * for it everywhere. endMs is null for a fault that heals itself or was not reverted within the load.
+ */
+export type FaultWindow = FaultMark;
 
 /** What a probe may use: the stack, Docker, and the load engine's results when an experiment has them. */
 export interface ProbeContext {

@@ -1,30 +1,13 @@
 // `faultline compare a b`: what got better or worse between two runs, metric by metric (pure).
 
 import { experimentsOf, type Journal } from '../experiment/journal.js';
+import { isMetricName, METRIC_TABLE, type MetricName } from '../metric-table.js';
+import { gradeRank } from '../probes/grade.js';
 import { fmtNumber } from './format.js';
-
-/** Whether a bigger value is better; metrics not listed are shown without a judgement. */
-const HIGHER_IS_BETTER: Record<string, boolean> = {
-  availability: true,
-  error_ratio: false,
-  error_ratio_outside_faults: false,
-  p99_ms: false,
-  p99_ms_outside_faults: false,
-  time_to_detect_s: false,
-  time_to_recover_s: false,
-  write_outage_s: false,
-  write_error_ratio: false,
-  read_error_ratio_during_faults: false,
-  lost_writes: false,
-  unexpected_writes: false,
-  exposure_holes: false,
-  replication_lag_s: false,
-};
-const GRADES = ['A+', 'A', 'A-', 'B', 'C', 'D', 'E', 'F', 'T'];
 
 export interface MetricChange {
   experiment: string;
-  metric: string;
+  metric: MetricName;
   before: number | string | null;
   after: number | string | null;
   change: 'better' | 'worse' | 'same' | 'new' | 'gone' | 'changed';
@@ -39,22 +22,24 @@ export function compareJournals(a: Journal, b: Journal, tolerance = 0.05): { cha
     const x = before.get(id);
     const y = after.get(id);
     if (x && y && x.status !== y.status) statusChanges.push({ experiment: id, before: x.status, after: y.status });
-    const keys = new Set([...Object.keys(x?.metrics ?? {}), ...Object.keys(y?.metrics ?? {})]);
+    // A journal of another version may hold metrics this one does not know: they are left out.
+    const keys = new Set([...Object.keys(x?.metrics ?? {}), ...Object.keys(y?.metrics ?? {})].filter(isMetricName));
     for (const metric of keys) {
+      const spec = METRIC_TABLE[metric];
       const u = x?.metrics[metric] ?? null;
       const v = y?.metrics[metric] ?? null;
       let change: MetricChange['change'];
       if (u === null && v === null) continue;
       if (u === null) change = 'new';
       else if (v === null) change = 'gone';
-      else if (metric.includes('grade')) {
-        const d = GRADES.indexOf(String(u)) - GRADES.indexOf(String(v));
+      else if (spec.unit === 'grade') {
+        const d = gradeRank(u) - gradeRank(v);
         change = d === 0 ? 'same' : d > 0 ? 'better' : 'worse';
       } else if (typeof u === 'number' && typeof v === 'number') {
         const scale = Math.max(Math.abs(u), Math.abs(v), 1e-9);
         if (Math.abs(v - u) / scale <= tolerance) change = 'same';
-        else if (HIGHER_IS_BETTER[metric] === undefined) change = 'changed';
-        else change = (v > u) === HIGHER_IS_BETTER[metric] ? 'better' : 'worse';
+        else if (spec.better === null) change = 'changed';
+        else change = (v > u) === (spec.better === 'higher') ? 'better' : 'worse';
       } else change = u === v ? 'same' : 'changed';
       changes.push({ experiment: id, metric, before: u, after: v, change });
     }

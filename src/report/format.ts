@@ -1,5 +1,7 @@
 // Small shared formatters for reports (pure).
 
+import { METRIC_TABLE, type MetricName, type MetricValue } from '../metric-table.js';
+
 export function fmtNumber(v: number | string | null | undefined, digits = 2): string {
   if (v === null || v === undefined) return 'n/a';
   if (typeof v === 'string') return v;
@@ -30,3 +32,13 @@ export const STATUS_LABEL: Record<string, string> = {
   interrupted: 'INTERRUPTED',
   'steady-state-failed': 'STEADY STATE NOT MET',
 };
+
+/** A metric's value with its unit, as the reports' key numbers show it ("99.950%", "12.3 s", "250.0 ms"). */
+export function fmtMetric(name: MetricName, v: MetricValue): string {
+  if (typeof v !== 'number') return fmtNumber(v);
+  const spec = METRIC_TABLE[name];
+  if (spec.unit === 'ratio') return fmtPercent(v, spec.digits);
+  if (spec.unit === 'ms') return `${fmtNumber(v, 1)} ms`;
+  if (spec.unit === 's') return `${fmtNumber(v, 1)} s`;
+  return fmtNumber(v);
+}

@@ -2,6 +2,7 @@
 // errors and p99 per second, fault windows shaded, probe findings, assertions, and the suite scorecard.
 
 import { experimentsOf, type ExperimentJournal, type FaultWindow, type Journal } from '../experiment/journal.js';
+import { isMetricName, METRIC_TABLE } from '../metric-table.js';
 import { escapeHtml as h, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
 import { scorecard } from './scorecard.js';
 import { seriesOf } from './series.js';
@@ -42,7 +43,10 @@ function experimentHtml(j: ExperimentJournal): string {
   const cls = j.status === 'passed' ? 'pass' : 'fail';
   const metrics = Object.entries(j.metrics)
     .filter(([, v]) => v !== null && v !== undefined)
-    .map(([k, v]) => `<tr><th>${h(k.replace(/_/g, ' '))}</th><td>${h(typeof v === 'number' && k.includes('ratio') ? fmtPercent(v) : typeof v === 'number' && k === 'availability' ? fmtPercent(v, 3) : fmtNumber(v))}</td></tr>`)
+    .map(([k, v]) => {
+      const spec = isMetricName(k) ? METRIC_TABLE[k] : undefined;
+      return `<tr><th>${h(k.replace(/_/g, ' '))}</th><td>${h(typeof v === 'number' && spec?.unit === 'ratio' ? fmtPercent(v, spec.digits) : fmtNumber(v))}</td></tr>`;
+    })
     .join('');
   const assertions = j.assertions
     .map((a) => `<tr class="${a.passed ? 'pass' : 'fail'}"><td>${a.passed ? '✔' : '✘'}</td><td>${h(a.name)}</td><td>${h(a.bound)}</td><td>${h(fmtNumber(a.value))}</td><td>${h(a.detail)}</td></tr>`)

@@ -1,24 +1,26 @@
 // report.md: what a person reads in a minute and a CI step summary shows — verdict, key numbers, what failed and why.
 
 import { experimentsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
-import { fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
+import { METRIC_TABLE, type MetricName } from '../metric-table.js';
+import { fmtMetric, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
 
-const KEY_METRICS: Array<[string, string, (v: number | string | null) => string]> = [
-  ['availability', 'availability', (v) => (typeof v === 'number' ? fmtPercent(v, 3) : fmtNumber(v))],
-  ['error_ratio_outside_faults', 'error ratio outside faults', (v) => (typeof v === 'number' ? fmtPercent(v) : fmtNumber(v))],
-  ['p99_ms_outside_faults', 'p99 outside faults', (v) => (typeof v === 'number' ? `${fmtNumber(v, 1)} ms` : fmtNumber(v))],
-  ['time_to_detect_s', 'time to detect', (v) => (typeof v === 'number' ? `${fmtNumber(v, 1)} s` : fmtNumber(v))],
-  ['time_to_recover_s', 'time to recover', (v) => (typeof v === 'number' ? `${fmtNumber(v, 1)} s` : fmtNumber(v))],
-  ['write_outage_s', 'write outage', (v) => (typeof v === 'number' ? `${fmtNumber(v, 1)} s` : fmtNumber(v))],
-  ['read_error_ratio_during_faults', 'read errors during faults', (v) => (typeof v === 'number' ? fmtPercent(v) : fmtNumber(v))],
-  ['lost_writes', 'lost writes', (v) => fmtNumber(v)],
-  ['exposure_holes', 'firewall holes', (v) => fmtNumber(v)],
-  ['tls_grade', 'TLS grade', (v) => fmtNumber(v)],
+/** The numbers of the one-line summary, in this order; labels and units come from the metric table. */
+const KEY_METRICS: readonly MetricName[] = [
+  'availability',
+  'error_ratio_outside_faults',
+  'p99_ms_outside_faults',
+  'time_to_detect_s',
+  'time_to_recover_s',
+  'write_outage_s',
+  'read_error_ratio_during_faults',
+  'lost_writes',
+  'exposure_holes',
+  'tls_grade',
 ];
 
 function metricLine(j: ExperimentJournal): string {
-  return KEY_METRICS.filter(([k]) => j.metrics[k] !== undefined && j.metrics[k] !== null)
-    .map(([k, label, f]) => `${label} **${f(j.metrics[k] ?? null)}**`)
+  return KEY_METRICS.filter((k) => j.metrics[k] !== undefined && j.metrics[k] !== null)
+    .map((k) => `${METRIC_TABLE[k].short} **${fmtMetric(k, j.metrics[k] ?? null)}**`)
     .join(' · ');
 }
 

@@ -2,14 +2,16 @@
 // experiments' measured metrics (pure). A category nobody measured says so instead of guessing.
 
 import type { ExperimentJournal } from '../experiment/journal.js';
+import type { MetricName } from '../metric-table.js';
+import { isGrade, worstGrade, type Grade } from '../probes/grade.js';
 
 export interface ScoreRow {
   category: 'availability' | 'encryption' | 'firewall' | 'monitoring' | 'data safety';
-  grade: 'A' | 'B' | 'C' | 'D' | 'F' | 'n/a';
+  grade: Grade | 'n/a';
   summary: string;
 }
 
-const nums = (list: ExperimentJournal[], key: string) =>
+const nums = (list: ExperimentJournal[], key: MetricName) =>
   list.map((e) => e.metrics[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 
 export function scorecard(list: ExperimentJournal[]): ScoreRow[] {
@@ -22,12 +24,10 @@ export function scorecard(list: ExperimentJournal[]): ScoreRow[] {
     rows.push({ category: 'availability', grade, summary: `worst availability ${(worst * 100).toFixed(2)}% over ${avail.length} runs${ttr.length ? `; slowest recovery ${Math.max(...ttr).toFixed(1)} s` : ''}` });
   } else rows.push({ category: 'availability', grade: 'n/a', summary: 'no load was measured' });
 
-  const grades = list.map((e) => e.metrics.steady_tls_grade ?? e.metrics.tls_grade).filter((g): g is string => typeof g === 'string');
-  const order = ['A+', 'A', 'A-', 'B', 'C', 'D', 'E', 'F', 'T'];
-  if (grades.length) {
-    const worst = grades.sort((a, b) => order.indexOf(b) - order.indexOf(a))[0]!;
+  const worst = worstGrade(list.map((e) => e.metrics.steady_tls_grade ?? e.metrics.tls_grade).filter(isGrade));
+  if (worst) {
     const plaintext = list.some((e) => e.metrics.internal_plaintext === 1);
-    const g = worst.startsWith('A') ? (plaintext ? 'B' : 'A') : worst === 'B' ? 'B' : worst === 'C' ? 'C' : 'F';
+    const g = worst === 'A' ? (plaintext ? 'B' : 'A') : worst === 'B' || worst === 'C' ? worst : 'F';
     rows.push({ category: 'encryption', grade: g, summary: `worst public TLS grade ${worst}${plaintext ? '; traffic inside the network is plaintext' : ''}` });
   } else rows.push({ category: 'encryption', grade: 'n/a', summary: 'no TLS probe ran' });
 
