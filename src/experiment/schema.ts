@@ -6,41 +6,16 @@ import { dirname, resolve, basename } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
-import { parseDurationMs } from '../util/duration.js';
+import { ASSERTABLE_METRICS } from '../metric-table.js';
+import { GRADES, isGrade } from '../probes/grade.js';
+import { durationField, zodProblems, type Problem } from '../util/zod.js';
+import { suggestion } from '../util/suggest.js';
 import { substituteEnv } from './env.js';
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDurationMs(v);
-  if (ms === null) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a duration such as "30s", "250ms" or "2m", got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = durationField({ max: Number.POSITIVE_INFINITY });
 
 const name = z.string().min(1).regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lowercase name such as "db-primary-kill"');
 const params = z.record(z.unknown()).default({});
-
-export const METRICS = [
-  'availability',
-  'error_ratio',
-  'error_ratio_outside_faults',
-  'p99_ms',
-  'p99_ms_outside_faults',
-  'time_to_detect_s',
-  'time_to_recover_s',
-  'write_outage_s',
-  'write_error_ratio',
-  'read_error_ratio_during_faults',
-  'lost_writes',
-  'unexpected_writes',
-  'exposure_holes',
-  'tls_grade',
-  'replication_lag_s',
-] as const;
-export type Metric = (typeof METRICS)[number];
-
-export const GRADES = ['A+', 'A', 'A-', 'B', 'C', 'D', 'E', 'F', 'T'] as const;
 
 const tolerance = z.union([
   z.boolean(),
@@ -98,7 +73,7 @@ const rollbackEntry = z
 
 const assertion = z
   .object({
-    metric: z.enum(METRICS),
+    metric: z.enum(ASSERTABLE_METRICS),
     name: z.string().optional(),
     max: z.union([z.number(), z.string()]).optional(),
     min: z.union([z.number(), z.string()]).optional(),
@@ -109,7 +84,7 @@ const assertion = z
   .superRefine((a, ctx) => {
     for (const key of ['max', 'min'] as const) {
       const v = a[key];
-      if (typeof v === 'string' && !(a.metric === 'tls_grade' && (GRADES as readonly string[]).includes(v))) {
+      if (typeof v === 'string' && !(a.metric === 'tls_grade' && isGrade(v))) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: a.metric === 'tls_grade' ? `expected a grade (${GRADES.join(', ')})` : 'expected a number' });
       }
     }
@@ -210,78 +185,95 @@ export interface Catalogue {
   checkProbeParams(probe: string, params: unknown): void;
 }
 
-function pathOf(path: Array<string | number>): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
-}
-
-function invalid(file: string, path: string, message: string): FaultlineError {
-  return new FaultlineError('INVALID_INPUT', `${file}: ${path || '(root)'}: ${message}`);
-}
-
-function zodError(file: string, err: z.ZodError): FaultlineError {
-  const issue = err.issues[0]!;
-  let message = issue.message;
-  if (issue.code === 'invalid_type') message = issue.received === 'undefined' ? `required (${issue.expected})` : `expected ${issue.expected}, got ${issue.received}`;
-  if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_union') {
-    // Report the branch that got furthest, which names the real problem ("method[0].for: ...").
-    const deepest = issue.unionErrors.flatMap((e) => e.issues).sort((a, b) => b.path.length - a.path.length)[0];
-    if (deepest && deepest.path.length > issue.path.length) return zodError(file, new z.ZodError([deepest]));
+/** Every problem of a file at once: one line each, naming the file and the field path. */
+export class InvalidFileError extends FaultlineError {
+  constructor(
+    readonly file: string,
+    readonly problems: Problem[],
+  ) {
+    super('INVALID_INPUT', problems.map((p) => `${file}: ${p.path || '(root)'}: ${p.message}`).join('\n'));
   }
-  return invalid(file, pathOf(issue.path), message);
 }
 
 function parseYaml(file: string, text: string): unknown {
   const doc = YAML.parseDocument(text, { prettyErrors: false });
   if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const line = text.slice(0, e.pos[0]).split('\n').length;
-    throw invalid(file, `line ${line}`, `not valid YAML: ${e.message.split('\n')[0]}`);
+    const lineOf = (pos: number) => text.slice(0, pos).split('\n').length;
+    throw new InvalidFileError(file, doc.errors.map((e) => ({ path: `line ${lineOf(e.pos[0])}`, message: `not valid YAML: ${e.message.split('\n')[0]}` })));
   }
   return doc.toJS();
 }
 
-/** Validates an already-parsed experiment; `catalogue` checks fault and probe names and parameters. */
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+const entries = (v: unknown): Array<Record<string, unknown>> => (Array.isArray(v) ? v.map((x) => (x && typeof x === 'object' ? (x as Record<string, unknown>) : {})) : []);
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+function unknownName(kind: 'fault' | 'probe', name: string, known: string[]): string {
+  const near = suggestion(name, known);
+  if (near) return `unknown ${kind} "${name}"; did you mean ${near}?`;
+  return kind === 'fault' ? `unknown fault "${name}" (see \`faultline fault list\`)` : `unknown probe "${name}" (known: ${[...known].sort().join(', ')})`;
+}
+
+/**
+ * What only the catalogue can tell: unknown fault and probe names (with the nearest known one), their
+ * parameters, and `during` naming a fault of the method. Works on the raw document, so that these problems
+ * are reported together with the schema's, not after them.
+ */
+function catalogueProblems(raw: unknown, catalogue: Catalogue): Problem[] {
+  const doc = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const faults = catalogue.faultNames();
+  const probes = catalogue.probeNames();
+  const out: Problem[] = [];
+  const params = (e: Record<string, unknown>) => (e.params === undefined || (e.params && typeof e.params === 'object' && !Array.isArray(e.params)) ? (e.params ?? {}) : undefined);
+  const checkProbe = (e: Record<string, unknown>, path: string) => {
+    if (typeof e.probe !== 'string' || !NAME.test(e.probe)) return;
+    if (!probes.includes(e.probe)) return out.push({ path: `${path}.probe`, message: unknownName('probe', e.probe, probes) });
+    const p = params(e);
+    if (p === undefined) return;
+    try {
+      catalogue.checkProbeParams(e.probe, p);
+    } catch (err) {
+      out.push({ path: `${path}.params`, message: messageOf(err) });
+    }
+  };
+  entries(doc.steady_state).forEach((e, i) => checkProbe(e, `steady_state[${i}]`));
+  const method = entries(doc.method);
+  method.forEach((e, i) => {
+    const path = `method[${i}]`;
+    if (!('fault' in e)) {
+      checkProbe(e, path);
+      if (typeof e.during === 'string' && !method.some((f) => f.fault === e.during)) out.push({ path: `${path}.during`, message: `no fault "${e.during}" in this method to probe during` });
+      return;
+    }
+    if (typeof e.fault !== 'string' || !NAME.test(e.fault)) return;
+    if (!faults.includes(e.fault)) return out.push({ path: `${path}.fault`, message: unknownName('fault', e.fault, faults) });
+    const p = params(e);
+    if (p === undefined || (e.target !== undefined && typeof e.target !== 'string')) return;
+    try {
+      catalogue.checkFaultParams(e.fault, p, e.target as string | undefined);
+    } catch (err) {
+      out.push({ path: `${path}.params`, message: messageOf(err) });
+    }
+  });
+  return out;
+}
+
+/** Validates an already-parsed experiment; `catalogue` checks fault and probe names and parameters. Throws every problem at once. */
 export function validateExperiment(raw: unknown, file: string, catalogue: Catalogue | undefined, env: NodeJS.ProcessEnv = process.env): Experiment {
-  let substituted: unknown;
-  try {
-    substituted = substituteEnv(raw, env);
-  } catch (err) {
-    throw invalid(file, '', (err as Error).message);
-  }
+  const envProblems: Problem[] = [];
+  const substituted = substituteEnv(raw, env, '', envProblems);
+  if (envProblems.length) throw new InvalidFileError(file, envProblems);
   const parsed = experimentSchema.safeParse(substituted);
-  if (!parsed.success) throw zodError(file, parsed.error);
-  const spec = parsed.data;
-  if (catalogue) {
-    const faults = new Set(catalogue.faultNames());
-    const probes = new Set(catalogue.probeNames());
-    const checkProbe = (p: ProbeStep, path: string) => {
-      if (!probes.has(p.probe)) throw invalid(file, `${path}.probe`, `unknown probe "${p.probe}" (known: ${[...probes].sort().join(', ')})`);
-      try {
-        catalogue.checkProbeParams(p.probe, p.params);
-      } catch (err) {
-        throw invalid(file, `${path}.params`, (err as Error).message);
-      }
-    };
-    spec.steady_state.forEach((p, i) => checkProbe(p, `steady_state[${i}]`));
-    spec.method.forEach((m, i) => {
-      if ('fault' in m) {
-        if (!faults.has(m.fault)) throw invalid(file, `method[${i}].fault`, `unknown fault "${m.fault}" (see \`faultline fault list\`)`);
-        try {
-          catalogue.checkFaultParams(m.fault, m.params, m.target);
-        } catch (err) {
-          throw invalid(file, `method[${i}].params`, (err as Error).message);
-        }
-      } else {
-        checkProbe(m, `method[${i}]`);
-        if (m.during !== undefined && !spec.method.some((f) => 'fault' in f && f.fault === m.during)) {
-          throw invalid(file, `method[${i}].during`, `no fault "${m.during}" in this method to probe during`);
-        }
-      }
-    });
-  }
+  const problems = [...(parsed.success ? [] : zodProblems(parsed.error)), ...(catalogue ? catalogueProblems(substituted, catalogue) : [])];
+  if (problems.length || !parsed.success) throw new InvalidFileError(file, sortByPath(problems));
   const id = basename(file).replace(/\.ya?ml$/, '');
-  return { ...spec, file, id };
+  return { ...parsed.data, file, id };
+}
+
+/** In the file's order: by field path, indexes numerically. */
+function sortByPath(problems: Problem[]): Problem[] {
+  const key = (p: string) => p.replace(/\d+/g, (d) => d.padStart(6, '0'));
+  return [...problems].sort((a, b) => (key(a.path) < key(b.path) ? -1 : key(a.path) > key(b.path) ? 1 : 0));
 }
 
 async function readText(file: string): Promise<string> {
@@ -305,18 +297,26 @@ export async function loadFile(path: string, catalogue: Catalogue | undefined, e
   const file = resolve(path);
   if (chain.includes(file)) {
     const cycle = [...chain.slice(chain.indexOf(file)), file].map((f) => basename(f));
-    throw invalid(chain[chain.length - 1]!, 'suite', `lists itself: ${cycle.join(' → ')}`);
+    throw new InvalidFileError(chain[chain.length - 1]!, [{ path: 'suite', message: `lists itself: ${cycle.join(' → ')}` }]);
   }
   const raw = parseYaml(file, await readText(file));
   if (!isSuite(raw)) return validateExperiment(raw, file, catalogue, env);
   const parsed = suiteSchema.safeParse(raw);
-  if (!parsed.success) throw zodError(file, parsed.error);
+  if (!parsed.success) throw new InvalidFileError(file, zodProblems(parsed.error));
   const experiments: Experiment[] = [];
-  for (const entry of parsed.data.suite) {
+  // Every listed file is checked, so that one validate shows every problem of the suite.
+  const problems: Problem[] = [];
+  for (const [i, entry] of parsed.data.suite.entries()) {
     const child = resolve(dirname(file), entry);
-    const loaded = await loadFile(child, catalogue, env, [...chain, file]);
-    if ('suite' in loaded) throw invalid(file, 'suite', `${entry} is itself a suite; suites do not nest`);
-    experiments.push(loaded);
+    try {
+      const loaded = await loadFile(child, catalogue, env, [...chain, file]);
+      if ('suite' in loaded) problems.push({ path: `suite[${i}]`, message: `${entry} is itself a suite; suites do not nest` });
+      else experiments.push(loaded);
+    } catch (err) {
+      if (!(err instanceof InvalidFileError) || err.file === file) throw err;
+      problems.push(...err.problems.map((p) => ({ path: `suite[${i}]`, message: `${entry}: ${p.path || '(root)'}: ${p.message}` })));
+    }
   }
+  if (problems.length) throw new InvalidFileError(file, problems);
   return { ...parsed.data, file, id: basename(file).replace(/\.ya?ml$/, ''), experiments };
 }

@@ -1,27 +1,12 @@
 // Parameter parsing at the edge: zod schemas for what faults take (durations, percentages, ports, sizes),
-// and one conversion from zod issues to an INVALID_INPUT error that names the field.
+// and the INVALID_INPUT error that names each field (through the shared zod-issue conversion).
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
-import { parseDurationMs } from '../util/duration.js';
+import { zodProblems } from '../util/zod.js';
 
-/** "250ms", "2s", a bare number of seconds → milliseconds; negative or malformed values are refused. */
-export function durationMs(options: { min?: number; max?: number } = {}) {
-  const min = options.min ?? 0;
-  const max = options.max ?? 24 * 3_600_000;
-  return z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const ms = parseDurationMs(v);
-    if (ms === null) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${v}" is not a duration (e.g. 250ms, 30s, 5m; not negative)` });
-      return z.NEVER;
-    }
-    if (ms < min || ms > max) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${v} is out of range (${min} ms to ${max} ms)` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
+/** "250ms", "2s", a bare number of seconds → milliseconds: the one duration field, under the name the faults use. */
+export { durationField as durationMs } from '../util/zod.js';
 
 /** A percentage 0-100; "30%" and "30" both mean 30. */
 export function percent(options: { min?: number } = {}) {
@@ -53,11 +38,7 @@ export function byteSize(maxBytes: number) {
 export function parseParams<T>(fault: string, schema: z.ZodType<T, z.ZodTypeDef, unknown>, input: unknown): T {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const parts = result.error.issues.map((i) => {
-    const field = i.path.length ? i.path.join('.') : 'params';
-    const message = i.code === z.ZodIssueCode.unrecognized_keys ? `unknown parameter(s) ${i.keys.join(', ')}` : i.message;
-    return `${field}: ${message}`;
-  });
+  const parts = zodProblems(result.error, 'parameter').map((p) => `${p.path || 'params'}: ${p.message}`);
   return fail(fault, parts);
 }
 

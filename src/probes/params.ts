@@ -1,27 +1,12 @@
-// Parameter parsing at the edge for probes: zod fields that accept CLI strings or typed values, and one
-// conversion from zod issues to an INVALID_INPUT error naming the probe and the field.
+// Parameter parsing at the edge for probes: zod fields that accept CLI strings or typed values, and the
+// INVALID_INPUT error naming the probe and the field (through the shared zod-issue conversion).
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
-import { parseDurationMs } from '../util/duration.js';
+import { zodProblems } from '../util/zod.js';
 
-/** "250ms", "30s", a bare number of seconds → milliseconds. */
-export function durationField(options: { min?: number; max?: number } = {}) {
-  const min = options.min ?? 0;
-  const max = options.max ?? 24 * 3_600_000;
-  return z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const ms = parseDurationMs(v);
-    if (ms === null) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(v)} is not a duration (e.g. 250ms, 30s, 5m)` });
-      return z.NEVER;
-    }
-    if (ms < min || ms > max) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${v} is out of range (${min} ms to ${max} ms)` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
+/** "250ms", "30s", a bare number of seconds → milliseconds (the one duration field, shared with faults and experiment files). */
+export { durationField } from '../util/zod.js';
 
 /** A number that may arrive as a string from the CLI. */
 export function numberField(options: { min?: number; max?: number; int?: boolean } = {}) {
@@ -57,12 +42,10 @@ export const portListField = z.union([z.string(), z.array(z.number())]).transfor
   return [...new Set(parts)].sort((a, b) => a - b);
 });
 
-/** Validates a probe's parameters; the error names the probe and the field path. */
+/** Validates a probe's parameters; the error names the probe and the field path of every problem. */
 export function parseProbeParams<P>(probe: string, schema: z.ZodType<P, z.ZodTypeDef, unknown>, input: unknown): P {
   const parsed = schema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue?.path.length ? issue.path.join('.') : 'params';
-  const message = issue?.code === 'unrecognized_keys' ? `unknown parameter(s) ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
-  throw new FaultlineError('INVALID_INPUT', `probe ${probe}: ${field}: ${message}`);
+  const parts = zodProblems(parsed.error, 'parameter').map((p) => `${p.path || 'params'}: ${p.message}`);
+  throw new FaultlineError('INVALID_INPUT', `probe ${probe}: ${parts.join('; ')}`);
 }

@@ -86,10 +86,19 @@ export function registerExperimentCommands(program: Command): void {
     .action(
       action(async (files: string[]) => {
         const cat = catalogue();
+        let invalid = 0;
+        // Every file, and every problem in each: one line per problem, naming the file and the field path.
         for (const f of files) {
-          const t = await loadFile(f, cat);
-          process.stdout.write(`ok  ${f}: ${'suite' in t ? `suite of ${t.experiments.length} experiments` : `${t.method.length} method step(s), ${t.assertions.length} assertion(s)`}\n`);
+          try {
+            const t = await loadFile(f, cat);
+            process.stdout.write(`ok  ${f}: ${'suite' in t ? `suite of ${t.experiments.length} experiments` : `${t.method.length} method step(s), ${t.assertions.length} assertion(s)`}\n`);
+          } catch (err) {
+            if (!(err instanceof FaultlineError) || err.code !== 'INVALID_INPUT') throw err;
+            invalid += 1;
+            process.stderr.write(`${err.message}\n`);
+          }
         }
+        return invalid ? ExitCode.invalidInput : ExitCode.ok;
       }),
     );
 
@@ -106,7 +115,8 @@ export function registerExperimentCommands(program: Command): void {
             const t = await loadFile(join(dir, n), cat);
             process.stdout.write(`${n.replace(/\.ya?ml$/, '').padEnd(26)} ${'suite' in t ? `[suite: ${t.experiments.map((e) => e.id).join(', ')}] ` : ''}${t.title}\n`);
           } catch (err) {
-            process.stdout.write(`${n.replace(/\.ya?ml$/, '').padEnd(26)} INVALID: ${(err as Error).message}\n`);
+            const [first, ...more] = (err as Error).message.split('\n');
+            process.stdout.write(`${n.replace(/\.ya?ml$/, '').padEnd(26)} INVALID: ${first}${more.length ? ` (and ${more.length} more)` : ''}\n`);
           }
         }
       }),
