@@ -2,7 +2,7 @@
 // the certificate faults reuse (expired, wrong host, self-signed, weak key, SHA-1).
 
 import { generateKeyPairSync, X509Certificate, createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
-import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
 
@@ -24,10 +24,24 @@ export interface CertificateSpec {
   /** Signs with this CA; self-signed when absent. */
   issuer?: KeyPair;
   isCa?: boolean;
+  /** For a CA: the only names and addresses it may sign (RFC 5280 name constraints, critical). */
+  permitted?: PermittedNames;
   organization?: string;
 }
 
+/** What a name-constrained CA may sign: DNS names (each with its subdomains) and single IP addresses. */
+export interface PermittedNames {
+  dns: string[];
+  ips: string[];
+}
+
 const DAY = 86_400_000;
+/** The stack CA's life: a CA people import into a browser should not outlive its use by years. */
+export const CA_LIFE_DAYS = 365;
+/** A CA with less left than this is made anew (and with it the LB certificate). */
+export const CA_RENEW_DAYS = 30;
+const SITE_LIFE_DAYS = 90;
+const SITE_RENEW_DAYS = 7;
 
 /** A new RSA key from Node's native generator (forge's pure-JS one takes seconds for 2048 bits). */
 function rsaKeyPem(bits: number): string {
@@ -63,13 +77,14 @@ export function issueCertificate(spec: CertificateSpec): KeyPair {
   if (spec.isCa) {
     extensions.push({ name: 'basicConstraints', cA: true, critical: true });
     extensions.push({ name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true });
+    if (spec.permitted) extensions.push({ id: NAME_CONSTRAINTS_OID, critical: true, value: nameConstraintsAsn1(spec.permitted) });
   } else {
     extensions.push({ name: 'basicConstraints', cA: false });
     extensions.push({ name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true });
     extensions.push({ name: 'extKeyUsage', serverAuth: true });
     extensions.push({
       name: 'subjectAltName',
-      altNames: spec.altNames.map((n) => (/^[\d.]+$/.test(n) || n.includes(':') ? { type: 7, ip: n } : { type: 2, value: n })),
+      altNames: spec.altNames.map((n) => (isIp(n) ? { type: 7, ip: n } : { type: 2, value: n })),
     });
   }
   extensions.push({ name: 'subjectKeyIdentifier' });
@@ -84,18 +99,100 @@ export function issueCertificate(spec: CertificateSpec): KeyPair {
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };
 }
 
-export function createCa(name: string, now = new Date()): KeyPair {
+const NAME_CONSTRAINTS_OID = '2.5.29.30';
+/** The hostname cert-wrong-host (src/faults) issues its certificate for. */
+const WRONG_HOST = 'wrong-host.invalid';
+
+function isIp(name: string): boolean {
+  return /^[\d.]+$/.test(name) || name.includes(':');
+}
+
+/** An IP address as bytes (IPv4 or IPv6, "::" expanded). */
+function ipBytes(ip: string): number[] {
+  if (!ip.includes(':')) return ip.split('.').map(Number);
+  const [head = '', tail = ''] = ip.split('::');
+  const groups = (s: string) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
+  const h = groups(head);
+  const t = ip.includes('::') ? groups(tail) : [];
+  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return all.flatMap((g) => [g >> 8, g & 0xff]);
+}
+
+/** NameConstraints ::= SEQUENCE { permittedSubtrees [0] GeneralSubtrees }; each IP is a host (all-ones mask). */
+function nameConstraintsAsn1(p: PermittedNames): forge.asn1.Asn1 {
+  const { asn1 } = forge;
+  const subtree = (base: forge.asn1.Asn1) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [base]);
+  const dns = p.dns.map((d) => subtree(asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, d)));
+  const ips = p.ips.map((ip) => {
+    const bytes = ipBytes(ip);
+    const octets = String.fromCharCode(...bytes, ...bytes.map(() => 0xff));
+    return subtree(asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, octets));
+  });
+  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [...dns, ...ips])]);
+}
+
+/** The name constraints a certificate carries (permitted subtrees), or undefined when it has none. Pure. */
+export function permittedNamesOf(certPem: string): PermittedNames | undefined {
+  const ext = forge.pki.certificateFromPem(certPem).getExtension('nameConstraints') as unknown as
+    | { permittedSubtrees?: Array<{ type: number; value: string }>; excludedSubtrees?: unknown[] }
+    | null;
+  if (!ext?.permittedSubtrees) return undefined;
+  const dns = ext.permittedSubtrees.filter((s) => s.type === 2).map((s) => s.value);
+  const ips = ext.permittedSubtrees
+    .filter((s) => s.type === 7)
+    .map((s) => {
+      const bytes = [...s.value].map((c) => c.charCodeAt(0)).slice(0, s.value.length / 2);
+      if (bytes.length === 4) return bytes.join('.');
+      const groups = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16));
+      return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+    });
+  return { dns, ips };
+}
+
+/** A CA for a year; with `permitted`, it can sign nothing else (the stack's CA always has them). */
+export function createCa(name: string, permitted?: PermittedNames, now = new Date()): KeyPair {
   return issueCertificate({
     commonName: `faultline CA (${name})`,
     altNames: [],
     notBefore: new Date(now.getTime() - DAY),
-    notAfter: new Date(now.getTime() + 3650 * DAY),
+    notAfter: new Date(now.getTime() + CA_LIFE_DAYS * DAY),
     isCa: true,
+    ...(permitted ? { permitted } : {}),
   });
 }
 
 export function serverAltNames(domain: string): string[] {
   return [domain, `*.${domain}`, 'localhost', '127.0.0.1', '::1'];
+}
+
+/**
+ * What the stack's CA may sign: the LB's names and addresses (a DNS constraint covers subdomains, so the
+ * domain covers *.domain), and wrong-host.invalid, which cert-wrong-host signs so that clients see a
+ * hostname mismatch, not a constraint violation (.invalid never resolves: permitting it opens nothing).
+ * Nothing inside the stack is signed by this CA, so no internal name or address is permitted.
+ */
+export function caPermittedNames(domain: string): PermittedNames {
+  const names = [...serverAltNames(domain).filter((n) => !n.startsWith('*.')), WRONG_HOST];
+  return { dns: names.filter((n) => !isIp(n)), ips: names.filter(isIp) };
+}
+
+
+/**
+ * Why an existing CA must be made anew, or undefined when it can stay (pure): it has no name constraints
+ * or others than wanted (made by an older faultline, or for another domain), lives longer than two years,
+ * or has less than CA_RENEW_DAYS left.
+ */
+export function caRenewalReason(certPem: string, wanted: PermittedNames, now = new Date()): string | undefined {
+  const x = new X509Certificate(certPem);
+  const permitted = permittedNamesOf(certPem);
+  const same = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
+  if (!permitted) return 'it has no name constraints';
+  if (!same(permitted.dns, wanted.dns) || !same(permitted.ips, wanted.ips)) return `its name constraints (${[...permitted.dns, ...permitted.ips].join(', ')}) are not the stack's`;
+  const from = Date.parse(x.validFrom);
+  const to = Date.parse(x.validTo);
+  if (to - from > 2 * 366 * DAY) return `it lives ${Math.round((to - from) / DAY)} days`;
+  if (to - now.getTime() < CA_RENEW_DAYS * DAY) return `it expires on ${x.validTo}`;
+  return undefined;
 }
 
 export interface StackTls {
@@ -107,6 +204,8 @@ export interface StackTls {
   site: KeyPair;
   /** SHA-256 fingerprint of the site certificate, as Node's X509Certificate prints it. */
   fingerprint: string;
+  /** What this call made anew: the CA (with the reason) and/or the LB certificate. */
+  renewed: { ca?: string; site: boolean };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -117,43 +216,56 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Makes (once) the stack's CA and the LB certificate under <stateDir>/tls; reuses them while the site
- * certificate has more than a week to live, so browsers that trusted the CA keep trusting it.
+ * Makes the stack's CA and the LB certificate under <stateDir>/tls. The CA is kept while it is fit
+ * (caRenewalReason), so a browser that trusted it keeps trusting it; the LB certificate is kept while it
+ * has more than a week to live and was issued by the current CA. A new CA means a new LB certificate:
+ * `renewed` says what was made, so a running LB can be restarted onto it.
  */
 export async function ensureStackTls(dir: string, project: string, domain: string, now = new Date()): Promise<StackTls> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
   const caPath = join(dir, 'ca.pem');
-  let ca: KeyPair;
+  const wanted = caPermittedNames(domain);
+  let ca: KeyPair | undefined;
+  let caReason: string | undefined = 'there is none';
   if ((await exists(caPath)) && (await exists(join(dir, 'ca-key.pem')))) {
-    ca = { certPem: await readFile(caPath, 'utf8'), keyPem: await readFile(join(dir, 'ca-key.pem'), 'utf8') };
-  } else {
-    ca = createCa(project, now);
+    const existing = { certPem: await readFile(caPath, 'utf8'), keyPem: await readFile(join(dir, 'ca-key.pem'), 'utf8') };
+    caReason = caRenewalReason(existing.certPem, wanted, now);
+    if (!caReason) ca = existing;
+  }
+  if (!ca) {
+    ca = createCa(project, wanted, now);
+    // The key first: a ca.pem never exists without the key that signed it.
     await writeFile(join(dir, 'ca-key.pem'), ca.keyPem, { mode: 0o600 });
+    await chmod(join(dir, 'ca-key.pem'), 0o600);
     await writeFile(caPath, ca.certPem);
   }
   // Only the LB's own file is mounted into the LB (tls/lb), never the CA key.
   await mkdir(join(dir, 'lb'), { recursive: true });
   const sitePath = join(dir, 'lb', 'site.pem');
   let site: KeyPair | undefined;
-  if (await exists(sitePath)) {
+  if (!caReason && (await exists(sitePath))) {
     const pem = await readFile(sitePath, 'utf8');
     const certPem = pem.slice(0, pem.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length) + '\n';
     const keyPem = privateKeyOf(pem);
     const x = new X509Certificate(certPem);
-    if (keyPem && new Date(x.validTo).getTime() - now.getTime() > 7 * DAY && x.checkIssued(new X509Certificate(ca.certPem))) site = { certPem, keyPem };
+    if (keyPem && new Date(x.validTo).getTime() - now.getTime() > SITE_RENEW_DAYS * DAY && x.checkIssued(new X509Certificate(ca.certPem))) site = { certPem, keyPem };
   }
+  const renewed: StackTls['renewed'] = { ...(caReason ? { ca: caReason } : {}), site: site === undefined };
   if (!site) {
+    const caEnd = Date.parse(new X509Certificate(ca.certPem).validTo);
     site = issueCertificate({
       commonName: domain,
       altNames: serverAltNames(domain),
       notBefore: new Date(now.getTime() - DAY),
-      notAfter: new Date(now.getTime() + 90 * DAY),
+      // Never past the CA's own end.
+      notAfter: new Date(Math.min(now.getTime() + SITE_LIFE_DAYS * DAY, caEnd)),
       issuer: ca,
     });
     // HAProxy reads certificate and key from one file.
     await writeFile(sitePath, site.certPem + site.keyPem, { mode: 0o644 });
   }
-  return { dir, lbDir: join(dir, 'lb'), caPath, ca, site, fingerprint: new X509Certificate(site.certPem).fingerprint256 };
+  return { dir, lbDir: join(dir, 'lb'), caPath, ca, site, fingerprint: new X509Certificate(site.certPem).fingerprint256, renewed };
 }
 
 /** The private key in a combined PEM (HAProxy's certificate + key file); undefined when there is none. */
