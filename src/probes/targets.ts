@@ -61,10 +61,13 @@ export async function componentContainer(stack: StartedStack, server: string, co
   return c;
 }
 
-/** The operator's connection to a database server: its internal address from the labels, user faultline. */
+/**
+ * The operator's connection to a database server: its internal address from the labels, and the stack's
+ * admin login (admitted from the Docker host only) from the 0700 state folder.
+ */
 export async function dbTarget(stack: StartedStack, server: 'db-primary' | 'db-replica'): Promise<DbTarget> {
   const s = (await stackServers(stack)).find((x) => x.server === server);
   const host = s?.internal ?? stack.addresses[server];
   if (!host) throw new FaultlineError('UNKNOWN_TARGET', `stack ${stack.project} has no ${server}`);
-  return { host, user: 'faultline', password: stack.options.dbPassword, database: 'faultline' };
+  return { host, ...(await stack.dbOperator()), database: 'faultline' };
 }

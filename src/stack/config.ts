@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidInput } from '../errors.js';
+import { DB_ACCOUNTS, type DbSecrets } from './secrets.js';
 
 export interface StackOptions {
   /** Compose project name; also the value of the faultline.stack label. */
@@ -16,7 +17,6 @@ export interface StackOptions {
   edgePrefix: string;
   /** Root of faultline's state; a stack's own folder is <home>/<project>. */
   home: string;
-  dbPassword: string;
   /** The hostname the stack's certificate is issued for (besides localhost and 127.0.0.1). */
   domain: string;
 }
@@ -33,7 +33,6 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
     netPrefix: env.FAULTLINE_NET_PREFIX ?? '10.213.7',
     edgePrefix: env.FAULTLINE_EDGE_PREFIX ?? '10.213.8',
     home: env.FAULTLINE_HOME ?? join(homedir(), '.faultline'),
-    dbPassword: env.FAULTLINE_DB_PASSWORD ?? 'faultline',
     domain: env.FAULTLINE_DOMAIN ?? 'faultline.local',
   };
 }
@@ -60,17 +59,26 @@ export function stateDir(o: Pick<StackOptions, 'home' | 'project'>): string {
   return join(o.home, o.project);
 }
 
-/** Environment for compose: everything docker-compose.yml interpolates. */
-export function composeEnv(o: StackOptions, images: Record<string, string>, tlsDir: string): Record<string, string> {
+/** The options a stack record may carry; anything else in an older stack.json (its dbPassword) is dropped. Pure. */
+export function pickStackOptions(o: Record<string, unknown>): Partial<StackOptions> {
+  const keys: Array<keyof StackOptions> = ['project', 'httpPort', 'httpsPort', 'netPrefix', 'edgePrefix', 'home', 'domain'];
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<StackOptions>;
+}
+
+/**
+ * Environment for compose: everything docker-compose.yml interpolates. Each container gets only the
+ * passwords it uses (compose/docker-compose.yml); `down` passes none, since nothing is created then.
+ */
+export function composeEnv(o: StackOptions, images: Record<string, string>, tlsDir: string, secrets?: DbSecrets): Record<string, string> {
   const env: Record<string, string> = {
     FAULTLINE_PROJECT: o.project,
     FAULTLINE_HTTP_PORT: String(o.httpPort),
     FAULTLINE_HTTPS_PORT: String(o.httpsPort),
     FAULTLINE_NET_PREFIX: o.netPrefix,
     FAULTLINE_EDGE_PREFIX: o.edgePrefix,
-    FAULTLINE_DB_PASSWORD: o.dbPassword,
     FAULTLINE_TLS_DIR: tlsDir,
   };
+  for (const a of DB_ACCOUNTS) env[`FAULTLINE_DB_${a.toUpperCase()}_PASSWORD`] = secrets?.[a] ?? 'none';
   for (const [name, tag] of Object.entries(images)) env[`FAULTLINE_IMAGE_${name.toUpperCase()}`] = tag;
   return env;
 }

@@ -8,7 +8,8 @@ import { retryUntil } from '../util/retry.js';
 import { request } from '../util/http.js';
 import { DockerClient, LABEL, type ContainerSummary } from './docker-client.js';
 import { compose, requireCompose, detectCompose } from './compose.js';
-import { composeEnv, composeFile, resolveStackOptions, stateDir, type StackOptions } from './config.js';
+import { composeEnv, composeFile, pickStackOptions, resolveStackOptions, stateDir, type StackOptions } from './config.js';
+import { ensureDbSecrets, operatorLogin, removeDbSecrets, type DbLogin } from './secrets.js';
 import { ensureBaseImage } from './base-image.js';
 import { buildImages, IMAGE_NAMES, type ImageTags, type BuildProgress } from './images.js';
 import { ensureStackTls, type StackTls } from './tls.js';
@@ -89,6 +90,26 @@ export function isHelper(c: Pick<ContainerSummary, 'labels' | 'role'>): boolean 
   return Boolean(c.labels[LABEL.fault] || c.labels[LABEL.helper]) || c.role === 'vantage';
 }
 
+export interface NamespaceUse {
+  container: Pick<ContainerSummary, 'id' | 'server' | 'component' | 'service' | 'state'>;
+  networkMode: string;
+}
+
+/**
+ * The compose services whose container joined a server's network namespace that is gone (pure): compose v1
+ * recreates a server whose configuration changed (an upgrade) but not the components that run in its
+ * namespace (network_mode: service:<server>), which are then left in a dead one, unreachable.
+ */
+export function staleNamespaceServices(list: NamespaceUse[]): string[] {
+  const hosts = new Map(list.filter((u) => u.container.component === 'host' && u.container.server).map((u) => [u.container.server!, u.container.id]));
+  const stale = list.filter((u) => {
+    const m = /^container:([0-9a-f]{12,64})$/.exec(u.networkMode);
+    const host = u.container.server ? hosts.get(u.container.server) : undefined;
+    return Boolean(m && host && !host.startsWith(m[1]!) && u.container.service);
+  });
+  return [...new Set(stale.map((u) => u.container.service))].sort();
+}
+
 export function isReady(c: Pick<ContainerSummary, 'state' | 'health'>): boolean {
   return c.state === 'running' && (c.health === 'healthy' || c.health === 'none');
 }
@@ -129,18 +150,28 @@ export class ReferenceStack {
     const before = await this.docker.listContainers({ [LABEL.stack]: this.options.project });
     await this.checkPorts(before);
     const images = await this.build({ ...(signal ? { signal } : {}), log, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-    const tls = await ensureStackTls(join(this.stateDir, 'tls'), this.options.project, this.options.domain);
-    // The state folder holds the CA key and the stack's record: 0700, also when an older version made it 0755.
+    // The state folder holds the CA key, the database passwords and the stack's record: 0700 before any of
+    // them is written, also when an older version (or `fault`) made it 0755.
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     await chmod(this.stateDir, 0o700);
+    const tls = await ensureStackTls(join(this.stateDir, 'tls'), this.options.project, this.options.domain);
+    if (tls.renewed.ca) log(`made a new CA for ${this.options.project} (the old one ${tls.renewed.ca}): import ${tls.caPath} again where you trusted the old one`);
+    const secrets = await ensureDbSecrets(this.stateDir);
     const record: StackRecord = { options: this.options, images, startedAt: new Date().toISOString() };
     await writeFile(join(this.stateDir, 'stack.json'), JSON.stringify(record, null, 2), { mode: 0o600 });
     await chmod(join(this.stateDir, 'stack.json'), 0o600);
-    const env = composeEnv(this.options, images, tls.lbDir);
+    const env = composeEnv(this.options, images, tls.lbDir, secrets);
     const started = new StartedStack(this.options, this.docker, tls);
     try {
       log(`starting ${this.options.project} with ${flavour.argv.join(' ')} ${flavour.version}`);
-      await compose(flavour, ['up', '-d', '--remove-orphans'], { project: this.options.project, file: composeFile, env, ...(signal ? { signal } : {}) });
+      const run = { project: this.options.project, file: composeFile, env, ...(signal ? { signal } : {}) };
+      await compose(flavour, ['up', '-d', '--remove-orphans'], run);
+      const stale = staleNamespaceServices(await this.namespaces());
+      if (stale.length) {
+        log(`recreating ${stale.join(', ')}: their server was recreated under them`);
+        await compose(flavour, ['up', '-d', '--no-deps', '--force-recreate', ...stale], run);
+      }
+      if (tls.renewed.site) await this.restartLbOnto(before, log);
       await started.waitReady({ timeoutMs: options.timeoutMs ?? 120_000, ...(signal ? { signal } : {}), log });
       return started;
     } catch (err) {
@@ -149,6 +180,25 @@ export class ReferenceStack {
         await started.down().catch(() => undefined);
       }
       throw err instanceof FaultlineError ? err : new FaultlineError('STACK_FAILED', `stack did not come up: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Each container of the stack with its network mode, as staleNamespaceServices reads them. */
+  private async namespaces(): Promise<NamespaceUse[]> {
+    const list = (await this.docker.listContainers({ [LABEL.stack]: this.options.project })).filter((c) => !isHelper(c));
+    return Promise.all(list.map(async (c) => ({ container: c, networkMode: (await this.docker.inspect(c.id)).HostConfig.NetworkMode ?? '' })));
+  }
+
+  /**
+   * A running LB installed its certificate when it started (lb-entrypoint): after a new one was made, the
+   * haproxy containers that compose left running are restarted so that they serve it.
+   */
+  private async restartLbOnto(before: ContainerSummary[], log: Log): Promise<void> {
+    const wasRunning = new Set(before.filter((c) => c.component === 'haproxy' && c.state === 'running').map((c) => c.id));
+    const now = (await this.docker.listContainers({ [LABEL.stack]: this.options.project })).filter((c) => wasRunning.has(c.id) && c.state === 'running');
+    for (const c of now) {
+      log(`restarting ${c.service || c.name} onto the new certificate`);
+      await this.docker.restart(c.id, 2);
     }
   }
 
@@ -197,6 +247,11 @@ export class StartedStack {
 
   async ca(): Promise<string> {
     return readFile(this.tls.caPath, 'utf8');
+  }
+
+  /** The operator's MariaDB login (admitted from the Docker host only), from the 0700 state folder. */
+  async dbOperator(): Promise<DbLogin> {
+    return operatorLogin(this.stateDir);
   }
 
   async containers(): Promise<ContainerSummary[]> {
@@ -294,6 +349,8 @@ export class StartedStack {
     const volumes = await this.docker.listVolumes(label);
     for (const v of volumes) await this.docker.removeVolume(v.name).catch(() => undefined);
     await rm(join(this.stateDir, 'stack.json'), { force: true });
+    // The passwords went with the volumes; the next stack gets new ones.
+    await removeDbSecrets(this.stateDir);
     const faults = await reconcileFaultRecords(this.stateDir, this.project);
     if (faults.length) options.log?.(`dropped ${faults.length} fault record(s) whose effect went with the stack: ${faults.join(', ')}`);
     return { containers: before.length, networks: networks.length, volumes: volumes.length };
@@ -316,8 +373,8 @@ async function reconcileFaultRecords(dir: string, project: string): Promise<stri
 export async function attachStack(partial: Partial<StackOptions> = {}, docker = new DockerClient()): Promise<StartedStack> {
   let options = resolveStackOptions(partial);
   try {
-    const record = JSON.parse(await readFile(join(stateDir(options), 'stack.json'), 'utf8')) as StackRecord;
-    options = { ...record.options, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
+    const record = JSON.parse(await readFile(join(stateDir(options), 'stack.json'), 'utf8')) as { options: Record<string, unknown> };
+    options = { ...options, ...pickStackOptions(record.options), ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
   } catch {
     // not started by faultline here: the defaults (or the caller's options) describe it
   }

@@ -79,8 +79,7 @@ test('POST /items then GET /items/:id returns the item, and the row is on the re
 
   const replica = await mysql.createConnection({
     host: stack.addresses['db-replica'],
-    user: 'faultline',
-    password: stack.options.dbPassword,
+    ...(await stack.dbOperator()),
     database: 'faultline',
     connectTimeout: 3000,
   });

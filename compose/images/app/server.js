@@ -13,7 +13,7 @@ function pool(host) {
     host,
     port: 3306,
     user: 'app',
-    password: process.env.DB_PASSWORD || 'faultline',
+    password: process.env.DB_APP_PASSWORD,
     database: 'faultline',
     connectionLimit: 32,
     connectTimeout: 1000,
