@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
+import { VERSION } from '../util/version.js';
 import { registerStackCommands } from './commands/stack.js';
 import { registerLoadCommand } from './commands/load.js';
 import { registerProbeCommand } from './commands/probe.js';
@@ -12,7 +13,7 @@ const program = new Command();
 program
   .name('faultline')
   .description('Chaos and load testing for live web stacks: load, faults, probes, and a report you can read.')
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
