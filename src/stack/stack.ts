@@ -155,7 +155,7 @@ export class ReferenceStack {
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     await chmod(this.stateDir, 0o700);
     const tls = await ensureStackTls(join(this.stateDir, 'tls'), this.options.project, this.options.domain);
-    if (tls.renewed.ca) log(`made a new CA for ${this.options.project} (the old one ${tls.renewed.ca}): import ${tls.caPath} again where you trusted the old one`);
+    if (tls.renewed.ca) log(`made a new CA for ${this.options.project} (the old one: ${tls.renewed.ca}): import ${tls.caPath} again where you trusted the old one`);
     const secrets = await ensureDbSecrets(this.stateDir);
     const record: StackRecord = { options: this.options, images, startedAt: new Date().toISOString() };
     await writeFile(join(this.stateDir, 'stack.json'), JSON.stringify(record, null, 2), { mode: 0o600 });
