@@ -189,6 +189,16 @@ export const exposureProbe: Probe<Params, ExposureValue> = {
   name: 'exposure',
   description: 'ports reachable from the internet and from an insider, compared with the declared firewall policy',
   params,
+  headline: (v) => v.holes,
+  metrics: [
+    { metric: 'exposure_holes', over: 'run', of: (l) => l.value.holes },
+    { metric: 'steady_exposure_holes', over: 'steady', of: (l) => l.value.holes },
+  ],
+  evidence: {
+    key: 'exposure',
+    worstBy: 'exposure_holes',
+    of: (o) => ({ holes: ((o.details.holes ?? []) as ExposureCheck[]).map((h) => ({ vantage: h.vantage, server: h.server, port: h.port })) }),
+  },
   async run(ctx, p, signal): Promise<Observation<ExposureValue>> {
     const started = startMark();
     const servers = await stackServers(ctx.stack);

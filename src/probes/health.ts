@@ -49,6 +49,7 @@ export const healthProbe: Probe<Record<string, never>, HealthValue> = {
   name: 'health',
   description: "each container's state and Docker health",
   params,
+  headline: (v) => v.unhealthy,
   async run(ctx, _p, signal): Promise<Observation<HealthValue>> {
     const started = startMark();
     signal.throwIfAborted();

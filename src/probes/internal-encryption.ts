@@ -138,6 +138,7 @@ export const internalEncryptionProbe: Probe<Params, InternalEncryptionValue> = {
   name: 'internal-encryption',
   description: 'whether hops inside the stack (LB → web servers, web → database, replication) are encrypted',
   params,
+  headline: (v) => v.grade,
   async run(ctx, p, signal): Promise<Observation<InternalEncryptionValue>> {
     const started = startMark();
     const facts = await gatherInternal(ctx, signal);

@@ -132,6 +132,8 @@ export const qpsProbe: Probe<Params, QpsValue> = {
   name: 'qps',
   description: 'requests per second as the load client saw them and as monitoring (HAProxy, nginx) counted them',
   params,
+  headline: (v) => v.difference,
+  metrics: [{ metric: 'qps_difference_ratio', over: 'run', of: (l) => (l.value.difference === null ? null : Math.abs(l.value.difference)) }],
   async run(ctx, p, signal): Promise<Observation<QpsValue>> {
     const started = startMark();
     const clock = ctx.clock ?? systemClock;

@@ -229,6 +229,7 @@ export const recoveryProbe: Probe<Params, RecoveryValue> = {
   name: 'recovery',
   description: 'baseline, time to detect, error window, time to recover, availability and error budget from the load timeline',
   params,
+  headline: (v) => v.availability,
   async run(ctx, p, signal): Promise<Observation<RecoveryValue>> {
     if (!ctx.timeline) throw new FaultlineError('INVALID_INPUT', 'probe recovery: timeline: needs the timeline of a load run');
     signal.throwIfAborted();

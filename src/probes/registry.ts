@@ -9,9 +9,13 @@ import { qpsProbe } from './qps.js';
 import { recoveryProbe } from './recovery.js';
 import { replicationProbe } from './replication.js';
 import { tlsProbe } from './tls.js';
+import { tlsDeclarations } from './tls-metrics.js';
 import type { AnyProbe } from './types.js';
 
-export const PROBES: readonly AnyProbe[] = [tlsProbe, internalEncryptionProbe, exposureProbe, qpsProbe, replicationProbe, healthProbe, recoveryProbe, dataLossProbe];
+/** The TLS probe with what it contributes to experiments (declared beside it, in tls-metrics.ts). */
+const declaredTlsProbe: AnyProbe = { ...tlsProbe, ...tlsDeclarations };
+
+export const PROBES: readonly AnyProbe[] = [declaredTlsProbe, internalEncryptionProbe, exposureProbe, qpsProbe, replicationProbe, healthProbe, recoveryProbe, dataLossProbe];
 
 export function getProbe(name: string): AnyProbe {
   const p = PROBES.find((x) => x.name === name);

@@ -110,6 +110,8 @@ export const replicationProbe: Probe<Params, ReplicationValue> = {
   name: 'replication',
   description: 'replica IO/SQL threads running, lag (seconds and GTID gap), read_only, which node accepts writes',
   params,
+  headline: (v) => v.running,
+  metrics: [{ metric: 'replication_lag_s', over: 'all', of: (l) => l.value.lagSeconds }],
   async run(ctx, p, signal): Promise<Observation<ReplicationValue>> {
     const started = startMark();
     const facts = await gatherReplication(ctx, signal);

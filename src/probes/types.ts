@@ -8,6 +8,7 @@ import type { Timeline } from '../load/timeline.js';
 import type { WriteLedger } from '../load/ledger.js';
 import type { FaultMark } from '../load/types.js';
 import type { Clock } from '../util/retry.js';
+import type { MetricName, MetricValue } from '../metric-table.js';
 import type { Tolerance } from './tolerance.js';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
@@ -61,7 +62,43 @@ export interface Observation<V = unknown> {
   error?: { code: string; message: string };
 }
 
-export interface Probe<P = unknown, V = unknown> {
+/** One look of a probe as an experiment keeps it: a single observation, or one of a series (`every`). */
+export interface Look<V = unknown> {
+  value: V;
+  findings: Finding[];
+  /** What the probe's `evidence` took from the observation (its details are not kept for a series). */
+  evidence?: unknown;
+}
+
+/** A run metric a probe's looks show; the judge keeps the worst over the looks, in the metric table's direction. */
+export interface MetricContribution<V = unknown> {
+  metric: MetricName;
+  /**
+   * Which looks count: `run` the method's (the steady state's before it when the method had none of this
+   * probe), `steady` the steady state's before the method, `all` both.
+   */
+  over: 'run' | 'steady' | 'all';
+  /** null when this look does not show it. */
+  of(look: Look<V>): MetricValue;
+}
+
+/** What the journal's findings keep of a probe: taken from its worst look by `worstBy` (method first, then steady state). */
+export interface Evidence<V = unknown> {
+  /** The key under the journal's findings ("tls", "exposure"). */
+  key: string;
+  worstBy: MetricName;
+  of(o: Pick<Observation<V>, 'value' | 'findings' | 'details'>): unknown;
+}
+
+/** How a probe's observations feed an experiment: its headline, the metrics and the evidence it contributes. */
+export interface ProbeDeclarations<V = unknown> {
+  /** The scalar a step's tolerance is matched against (the value itself when absent). */
+  readonly headline?: (value: V) => unknown;
+  readonly metrics?: ReadonlyArray<MetricContribution<V>>;
+  readonly evidence?: Evidence<V>;
+}
+
+export interface Probe<P = unknown, V = unknown> extends ProbeDeclarations<V> {
   readonly name: string;
   readonly description: string;
   /** Parses parameters (CLI strings or typed values); errors name the field. */
