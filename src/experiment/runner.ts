@@ -2,21 +2,20 @@
 // schedule → revert → steady state after → judge → rollbacks, always (also after Ctrl-C or a failed step).
 // Every activity lands in the journal; a failed activity is recorded, not thrown through the run.
 
-import { FaultlineError, asFaultlineError, isAbortError } from '../errors.js';
-import { startLoad, Timeline, WriteLedger, loadResultToJSON, type LoadEvent, type LoadJob, type LoadResult } from '../load/index.js';
-import { injectFault, createFaultContext, MAX_HOLD_EXTENSION_MS, revertRecorded, type ActiveFault, type FaultContext, type FaultRegistry } from '../faults/index.js';
-import { runProbe, runContinuously } from '../probes/runner.js';
-import { parseTolerance, withinTolerance } from '../probes/tolerance.js';
-import { analyzeRecovery, type RecoveryReport } from '../probes/recovery.js';
-import type { AnyProbe, Finding, Observation, ProbeContext } from '../probes/types.js';
+import { FaultlineError, asFaultlineError } from '../errors.js';
+import { startLoad, Timeline, loadResultToJSON, type LoadEvent, type LoadJob } from '../load/index.js';
+import { createFaultContext, revertRecorded, type ActiveFault, type FaultContext, type FaultRegistry } from '../faults/index.js';
+import { runProbe } from '../probes/runner.js';
+import type { AnyProbe, Observation, ProbeContext } from '../probes/types.js';
 import { ReferenceStack, attachStack, isHelper, isReady, type StartedStack } from '../stack/stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { retryUntil } from '../util/retry.js';
 import { request } from '../util/http.js';
-import { evaluateAssertions } from './assertions.js';
-import { readErrorRatioDuring, steadyFigures, unsteadySpans, writeOutage } from './metrics.js';
-import type { Experiment, ProbeStep, FaultStep, RollbackStep } from './schema.js';
-import type { ActivityRecord, ExperimentJournal, FaultWindow, Phase } from './journal.js';
+import { iso, probeOnce } from './activities.js';
+import { measure, verdict } from './judge.js';
+import { runMethod } from './scheduler.js';
+import type { Experiment, RollbackStep } from './schema.js';
+import type { ActivityRecord, ExperimentJournal, Phase } from './journal.js';
 
 export interface ProbeCatalogue {
   get(name: string): AnyProbe;
@@ -37,29 +36,7 @@ export interface RunOptions {
   versions?: Record<string, string>;
 }
 
-const iso = (ms = Date.now()) => new Date(ms).toISOString();
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 const SEED_ITEMS = 20;
-/**
- * How much longer than its `for` a fault is held while probes `during` it are still looking: the fault
- * engine's limit, from which the helpers' dead man's switch is derived (so it never fires first).
- */
-const PROBE_HOLD_LIMIT_MS = MAX_HOLD_EXTENSION_MS;
 
 /**
  * The final safety net of a run: reverts every fault it still holds (each one tried, whatever the others
@@ -101,23 +78,6 @@ async function seedItems(baseUrl: string, ca: string | Buffer | undefined, signa
     ids.push(id);
   }
   return { min: Math.min(...ids), max: Math.max(...ids) };
-}
-
-/** The scalar a step's tolerance is matched against: probes with structured values name their headline field. */
-export function headline(value: unknown): unknown {
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    const v = value as Record<string, unknown>;
-    for (const key of ['holes', 'grade', 'running', 'difference', 'status', 'healthy', 'availability']) if (key in v) return v[key];
-  }
-  return value;
-}
-
-/** A probe's verdict: the step's own tolerance when it declares one, otherwise the probe's. */
-function verdict(step: ProbeStep, o: Observation): boolean {
-  if (o.error) return false;
-  if (step.tolerance === undefined) return o.passed;
-  const t = parseTolerance(step.tolerance);
-  return t ? withinTolerance(headline(o.value), t) : o.passed;
 }
 
 function emptyJournal(exp: Experiment, versions: Record<string, string>): ExperimentJournal {
@@ -192,32 +152,10 @@ export class ExperimentRunner {
     return { stack, docker: stack.docker, ...extra };
   }
 
-  private async probeOnce(step: ProbeStep, phase: Phase, ctx: ProbeContext, signal: AbortSignal, job?: LoadJob): Promise<ActivityRecord> {
-    const start = Date.now();
-    const startMs = job?.elapsedMs();
-    const o = await runProbe(this.deps.probes.get(step.probe), ctx, step.params, signal);
-    const passed = verdict(step, o);
-    return {
-      kind: 'probe',
-      name: step.probe,
-      title: step.title,
-      phase,
-      status: o.error ? 'error' : passed ? 'succeeded' : 'failed',
-      start: iso(start),
-      end: iso(),
-      startMs,
-      endMs: job?.elapsedMs(),
-      params: step.params,
-      tolerance: step.tolerance ?? o.tolerance,
-      output: o,
-      error: o.error?.message,
-    };
-  }
-
   private async steadyState(exp: Experiment, stack: StartedStack, phase: Phase, signal: AbortSignal): Promise<{ met: boolean | null; activities: ActivityRecord[] }> {
     if (!exp.steady_state.length) return { met: null, activities: [] };
     const activities: ActivityRecord[] = [];
-    for (const step of exp.steady_state) activities.push(await this.probeOnce(step, phase, this.probeContext(stack), signal));
+    for (const step of exp.steady_state) activities.push(await probeOnce(this.deps.probes.get(step.probe), step, phase, this.probeContext(stack), signal));
     return { met: activities.every((a) => a.status === 'succeeded'), activities };
   }
 
@@ -232,14 +170,57 @@ export class ExperimentRunner {
       return;
     }
 
+    const job = await this.startLoad(exp, stack, options, log);
+    journal.loadStartedAt = iso();
+    const method = await runMethod(exp.method, job, {
+      stack,
+      faults: this.deps.faults,
+      probe: (name) => this.deps.probes.get(name),
+      active,
+      signal,
+      log,
+      loadDurationMs: exp.load.duration,
+    });
+    journal.method = method.activities;
+    journal.faultWindows = method.faultWindows;
+    journal.load = loadResultToJSON(method.load);
+    if (method.failure !== undefined) throw method.failure;
+    signal.throwIfAborted();
+
+    // The Jepsen set check, after faults are healed and the replica caught up.
+    let dataLoss: Observation | null = null;
+    if (method.load.ledger.records().length) {
+      log('checking writes against the database (data-loss probe)');
+      dataLoss = await this.tryProbe('data-loss', this.probeContext(stack, { ledger: method.load.ledger }), {}, signal);
+    }
+    const measured = measure({
+      load: method.load,
+      faultWindows: journal.faultWindows,
+      warmupMs: exp.load.warmup,
+      steadyStateBefore: journal.steadyStateBefore.activities,
+      method: journal.method,
+      dataLoss,
+      probes: this.deps.probes.list(),
+    });
+    journal.findings = measured.findings;
+    journal.steadyStateAfter = await this.steadyState(exp, stack, 'steady-state-after', signal);
+    journal.metrics = measured.metrics;
+    const v = verdict({ assertions: exp.assertions, metrics: measured.metrics, method: journal.method, steadyStateAfterMet: journal.steadyStateAfter.met });
+    journal.assertions = v.assertions;
+    journal.status = v.status;
+    journal.reason = v.reason;
+  }
+
+  /** Starts the experiment's load against the stack (seeding rows first when the mix reads by id). */
+  private async startLoad(exp: Experiment, stack: StartedStack, options: RunOptions, log: (l: string) => void): Promise<LoadJob> {
     const l = exp.load;
     // With a mix, request kinds pick their own paths under the URL's path, so the URL is the stack's root.
     const url = l.mix ? `${stack.httpsUrl}/` : `${stack.httpsUrl}${l.path}`;
     log(`load: ${l.driver} ${l.rate !== undefined ? `${typeof l.rate === 'number' ? l.rate : `${l.rate.from}→${l.rate.to}`} req/s` : `${l.connections ?? 10} connections`} for ${l.duration / 1000} s against ${url}`);
     const ca = l.insecure ? undefined : await stack.ca();
     // Reads by id need rows to read: a fresh stack has none until the run's first writes are acknowledged.
-    const idRange = l.mix && /\bread\s*=\s*[1-9]/.test(l.mix) ? await seedItems(stack.httpsUrl, ca, signal) : undefined;
-    const job = startLoad(
+    const idRange = l.mix && /\bread\s*=\s*[1-9]/.test(l.mix) ? await seedItems(stack.httpsUrl, ca, options.signal) : undefined;
+    return startLoad(
       {
         url,
         ...(idRange ? { idRange } : {}),
@@ -252,257 +233,8 @@ export class ExperimentRunner {
         ...(l.timeout ? { timeoutMs: l.timeout } : {}),
         ...(ca === undefined ? { insecure: true } : { ca }),
       },
-      { signal, ...(options.onLoadEvent ? { onEvent: options.onLoadEvent } : {}) },
+      { signal: options.signal, ...(options.onLoadEvent ? { onEvent: options.onLoadEvent } : {}) },
     );
-    journal.loadStartedAt = iso();
-    const loadDone = new AbortController();
-    const methodSignal = AbortSignal.any([signal, loadDone.signal]);
-    const windows: FaultWindow[] = [];
-
-    // Probes declared `during: <fault>` wait for that fault to be in effect (or for the method to end).
-    const inEffect = new Map<string, { promise: Promise<boolean>; resolve: (v: boolean) => void }>();
-    const effectOf = (name: string) => {
-      let e = inEffect.get(name);
-      if (!e) {
-        let resolve!: (v: boolean) => void;
-        const promise = new Promise<boolean>((r) => (resolve = r));
-        e = { promise, resolve };
-        inEffect.set(name, e);
-      }
-      return e;
-    };
-    methodSignal.addEventListener('abort', () => inEffect.forEach((e) => e.resolve(false)), { once: true });
-    // A fault is held at least until the probes looking `during` it are done: a slow look must not miss it.
-    const looking = new Map<string, Array<Promise<unknown>>>();
-    const lookers = (name: string) => {
-      let list = looking.get(name);
-      if (!list) looking.set(name, (list = []));
-      return list;
-    };
-
-    const faultTask = async (step: FaultStep): Promise<ActivityRecord> => {
-      const record: ActivityRecord = { kind: 'fault', name: step.fault, title: step.title, phase: 'method', status: 'succeeded', start: '', end: '', target: step.target, params: step.params };
-      try {
-        await sleep(step.at - job.elapsedMs(), signal);
-        const configured = this.deps.faults.configure(step.fault, { target: step.target, params: step.params });
-        const ctx = createFaultContext(stack, { log, holdMs: step.for ?? 0 });
-        record.start = iso();
-        record.startMs = job.elapsedMs();
-        log(`t=${(record.startMs / 1000).toFixed(1)}s inject ${step.fault}${step.target ? ` on ${step.target}` : ''}`);
-        const fault = await injectFault(ctx, configured, signal, { holdMs: step.for ?? 0 });
-        active.add(fault);
-        const window: FaultWindow = { name: step.fault, startMs: record.startMs, endMs: null };
-        windows.push(window);
-        job.markFault(step.fault, true);
-        record.target = fault.record.targets.map((t) => t.service || t.name).join(', ');
-        record.output = { id: fault.id, steps: fault.record.steps, effectiveAfterMs: job.elapsedMs() - record.startMs };
-        effectOf(step.fault).resolve(true);
-        try {
-          await sleep(step.for ?? 0, signal);
-          const looked = new AbortController();
-          await Promise.race([
-            Promise.all(looking.get(step.fault) ?? []).finally(() => looked.abort()),
-            sleep(PROBE_HOLD_LIMIT_MS, AbortSignal.any([signal, looked.signal])).catch((err: unknown) => {
-              if (signal.aborted) throw err;
-            }),
-          ]);
-        } finally {
-          // The fault ends when its revert starts: the time a revert takes (a restart, a reload) is recovery
-          // time the stack needs, and belongs after the window, not hidden inside it.
-          window.endMs = job.elapsedMs();
-          record.endMs = window.endMs;
-          job.markFault(step.fault, false);
-          log(`t=${(window.endMs / 1000).toFixed(1)}s revert ${step.fault}`);
-          await fault.revert(AbortSignal.timeout(120_000));
-          active.delete(fault);
-          record.output = { ...(record.output as Record<string, unknown>), revertMs: Math.round(job.elapsedMs() - window.endMs) };
-          log(`t=${(job.elapsedMs() / 1000).toFixed(1)}s reverted ${step.fault}`);
-        }
-      } catch (err) {
-        const e = asFaultlineError(err);
-        effectOf(step.fault).resolve(false);
-        record.status = signal.aborted || isAbortError(err) ? 'interrupted' : 'error';
-        record.error = e.message;
-        if (e.code === 'REVERT_FAILED') throw e;
-      } finally {
-        record.end = iso();
-      }
-      return record;
-    };
-
-    const probeTask = async (step: ProbeStep): Promise<ActivityRecord[]> => {
-      const ctx = this.probeContext(stack);
-      if (step.every !== undefined) {
-        const start = iso();
-        const startMs = job.elapsedMs();
-        const observations = await runContinuously(this.deps.probes.get(step.probe), ctx, { intervalMs: step.every, signal: methodSignal, params: step.params, maxDurationMs: l.duration + 5000 });
-        const failed = observations.filter((o) => !verdict(step, o));
-        return [
-          {
-            kind: 'probe',
-            name: step.probe,
-            title: step.title,
-            phase: 'method',
-            status: observations.some((o) => o.error) ? 'error' : failed.length ? 'failed' : 'succeeded',
-            start,
-            end: iso(),
-            startMs,
-            endMs: job.elapsedMs(),
-            params: step.params,
-            tolerance: step.tolerance,
-            output: { observations: observations.map((o) => ({ t: o.timestamp, value: o.value, passed: verdict(step, o), findings: o.findings })) },
-            error: observations.find((o) => o.error)?.error?.message,
-          },
-        ];
-      }
-      if (step.during !== undefined) {
-        // A fault that never took effect leaves nothing to look at: the probe is skipped, not failed.
-        if (!(await effectOf(step.during).promise)) return [];
-        return [await this.probeOnce(step, 'method', ctx, signal, job)];
-      }
-      await sleep((step.at ?? 0) - job.elapsedMs(), methodSignal).catch(() => undefined);
-      if (methodSignal.aborted && !signal.aborted && step.at !== undefined && step.at > job.elapsedMs()) return [];
-      return [await this.probeOnce(step, 'method', ctx, signal, job)];
-    };
-
-    const tasks = exp.method.map((step) => {
-      if ('fault' in step) return faultTask(step).then((r) => [r]);
-      const task = probeTask(step);
-      if (step.during !== undefined) lookers(step.during).push(task.catch(() => undefined));
-      return task;
-    });
-    const loadResult = job.result.finally(() => loadDone.abort());
-    const settled = await Promise.allSettled(tasks);
-    const result: LoadResult = await loadResult;
-    for (const s of settled) if (s.status === 'fulfilled') journal.method.push(...s.value);
-    journal.method.sort((a, b) => (a.startMs ?? 0) - (b.startMs ?? 0));
-    journal.faultWindows = windows.sort((a, b) => a.startMs - b.startMs);
-    journal.load = loadResultToJSON(result);
-    const revertFailure = settled.find((s) => s.status === 'rejected');
-    if (revertFailure) throw (revertFailure as PromiseRejectedResult).reason;
-    signal.throwIfAborted();
-
-    await this.judge(exp, stack, journal, result, signal, log);
-  }
-
-  private async judge(exp: Experiment, stack: StartedStack, journal: ExperimentJournal, result: LoadResult, signal: AbortSignal, log: (l: string) => void): Promise<void> {
-    const timeline: Timeline = result.timeline;
-    const ledger: WriteLedger = result.ledger;
-    const runEnd = timeline.length * timeline.bucketMs;
-    const recovery: RecoveryReport = analyzeRecovery(timeline, journal.faultWindows, { warmupMs: exp.load.warmup });
-    journal.findings.recovery = recovery;
-    const m: Record<string, number | string | null> = {};
-    m.requests = result.summary.intended;
-    m.availability = recovery.availability;
-    m.error_ratio = result.summary.errorRatio;
-    m.p99_ms = result.summary.latency.p99;
-    const steady = steadyFigures(timeline, unsteadySpans(recovery, journal.faultWindows, exp.load.warmup, runEnd));
-    m.error_ratio_outside_faults = steady.errorRatio;
-    m.p99_ms_outside_faults = steady.p99Ms;
-    const detects = recovery.faults.map((f) => f.timeToDetectMs).filter((v): v is number => v !== null);
-    m.time_to_detect_s = detects.length ? Math.max(...detects) / 1000 : null;
-    // A fault that never hurt needs no recovery: 0. One that hurt and never recovered: not measurable (null).
-    const ttr = recovery.faults.map((f) => (f.detectedAtMs === null ? 0 : f.timeToRecoverMs));
-    m.time_to_recover_s = ttr.length && ttr.every((v) => v !== null) ? Math.max(...(ttr as number[])) / 1000 : ttr.length ? null : 0;
-    m.error_budget_consumed = recovery.errorBudgetConsumed;
-
-    const writes = ledger.records();
-    if (writes.length) {
-      const firstFault = journal.faultWindows[0]?.startMs ?? 0;
-      const outage = writeOutage(writes, firstFault, runEnd);
-      journal.findings.writeOutage = outage;
-      m.write_outage_s = outage ? outage.durationMs / 1000 : 0;
-      const c = ledger.counts();
-      m.write_error_ratio = c.attempted ? (c.fail + c.unknown) / c.attempted : null;
-      m.writes_acknowledged = c.ok;
-      m.read_error_ratio_during_faults = readErrorRatioDuring(timeline, ledger, journal.faultWindows, runEnd);
-      // The Jepsen set check, after faults are healed and the replica caught up.
-      log('checking writes against the database (data-loss probe)');
-      const dataLoss = await this.tryProbe('data-loss', this.probeContext(stack, { ledger }), {}, signal);
-      journal.findings.dataLoss = dataLoss;
-      const check = (dataLoss?.details as { check?: { lost: string[]; unexpected: string[]; recovered: string[] } | null } | undefined)?.check ?? null;
-      m.data_loss_status = typeof dataLoss?.value === 'string' ? dataLoss.value : 'unknown';
-      m.lost_writes = check ? check.lost.length : null;
-      m.unexpected_writes = check ? check.unexpected.length : null;
-      m.recovered_writes = check ? check.recovered.length : null;
-    } else {
-      m.read_error_ratio_during_faults = readErrorRatioDuring(timeline, null, journal.faultWindows, runEnd);
-    }
-
-    this.probeMetrics(journal, m);
-    journal.steadyStateAfter = await this.steadyState(exp, stack, 'steady-state-after', signal);
-    journal.metrics = m;
-    journal.assertions = evaluateAssertions(exp.assertions, m);
-    const failedAssertions = journal.assertions.filter((a) => !a.passed);
-    const methodErrors = journal.method.filter((a) => a.status === 'error');
-    if (methodErrors.length) {
-      journal.status = 'error';
-      journal.reason = `${methodErrors.map((a) => `${a.kind} ${a.name}: ${a.error}`).join('; ')}`;
-    } else if (failedAssertions.length || journal.steadyStateAfter.met === false) {
-      journal.status = 'failed';
-      const parts = failedAssertions.map((a) => `${a.name} (measured ${a.value ?? 'n/a'})`);
-      if (journal.steadyStateAfter.met === false) parts.push('the steady state did not hold after the method');
-      journal.reason = `failed: ${parts.join('; ')}`;
-    } else {
-      journal.status = 'passed';
-      journal.reason = `all ${journal.assertions.length} assertion(s) held${journal.steadyStateAfter.met ? ' and the steady state held after the method' : ''}`;
-    }
-  }
-
-  /** Headline figures from probe observations made during the run (TLS grade, holes, lag, QPS agreement). */
-  private probeMetrics(journal: ExperimentJournal, m: Record<string, number | string | null>): void {
-    const order = ['A+', 'A', 'A-', 'B', 'C', 'D', 'E', 'F', 'T'];
-    type Look = { value: unknown; findings: Finding[]; details: Record<string, unknown> };
-    const looks = (name: string, acts: ActivityRecord[]): Look[] =>
-      acts
-        .filter((a) => a.kind === 'probe' && a.name === name && a.status !== 'error')
-        .flatMap((a) => {
-          const out = a.output as (Observation & { observations?: undefined }) | { observations: Array<Look> } | undefined;
-          if (!out) return [];
-          if (out.observations) return out.observations.map((o) => ({ value: o.value, findings: o.findings ?? [], details: {} }));
-          const o = out as Observation;
-          return [{ value: o.value, findings: o.findings, details: o.details }];
-        });
-    const field = (l: Look, key: string): unknown => (l.value && typeof l.value === 'object' ? (l.value as Record<string, unknown>)[key] : undefined);
-    const worstGrade = (list: Look[]) => {
-      const grades = list.map((l) => field(l, 'grade')).filter((g): g is string => typeof g === 'string' && order.includes(g));
-      return grades.length ? grades.sort((a, b) => order.indexOf(b) - order.indexOf(a))[0]! : null;
-    };
-    const maxOf = (list: Look[], key: string) => {
-      const v = list.map((l) => field(l, key)).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
-      return v.length ? Math.max(...v) : null;
-    };
-    const steady = journal.steadyStateBefore.activities;
-    const method = journal.method;
-    const tlsMethod = looks('tls', method);
-    const tlsSteady = looks('tls', steady);
-    m.tls_grade = worstGrade(tlsMethod.length ? tlsMethod : tlsSteady);
-    m.steady_tls_grade = worstGrade(tlsSteady);
-    const tlsWorst = [...tlsMethod, ...tlsSteady].sort((a, b) => order.indexOf(String(field(b, 'grade'))) - order.indexOf(String(field(a, 'grade'))))[0];
-    if (tlsWorst) {
-      journal.findings.tls = {
-        grade: field(tlsWorst, 'grade'),
-        internalGrade: field(tlsWorst, 'internalGrade') ?? null,
-        findings: tlsWorst.findings.filter((f) => f.severity !== 'info').map((f) => ({ id: f.id, severity: f.severity, title: f.message, detail: f.where })),
-      };
-      m.internal_plaintext = tlsWorst.findings.some((f) => /plaintext/i.test(f.id)) ? 1 : 0;
-    }
-    const expMethod = looks('exposure', method);
-    const expSteady = looks('exposure', steady);
-    m.exposure_holes = maxOf(expMethod.length ? expMethod : expSteady, 'holes');
-    m.steady_exposure_holes = maxOf(expSteady, 'holes');
-    const withHoles = [...expMethod, ...expSteady].sort((a, b) => Number(field(b, 'holes') ?? 0) - Number(field(a, 'holes') ?? 0))[0];
-    if (withHoles) {
-      const holes = (withHoles.details.holes as Array<{ vantage: string; server: string; port: number }> | undefined) ??
-        withHoles.findings.filter((f) => f.id === 'hole').map((f) => {
-          const mm = /^(\S+) → (\S+).*:(\d+)$/.exec(f.where ?? '');
-          return { vantage: mm?.[1] ?? '', server: mm?.[2] ?? '', port: Number(mm?.[3] ?? 0) };
-        });
-      journal.findings.exposure = { holes: holes.map((h) => ({ vantage: h.vantage, server: h.server, port: h.port })) };
-    }
-    m.replication_lag_s = maxOf(looks('replication', [...steady, ...method]), 'lagSeconds');
-    const qps = looks('qps', method).map((l) => field(l, 'difference')).filter((v): v is number => typeof v === 'number');
-    m.qps_difference_ratio = qps.length ? Math.max(...qps.map(Math.abs)) : null;
   }
 
   private async tryProbe(name: string, ctx: ProbeContext, params: unknown, signal: AbortSignal): Promise<Observation | null> {

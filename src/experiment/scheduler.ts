@@ -1,0 +1,168 @@
+// The method on its schedule while load runs: each fault injected at its `at`, held for its `for` (and
+// while probes `during` it still look), then reverted; each probe once `at` an offset, `every` interval, or
+// `during` a fault as soon as that fault is in effect (the latch). A failed step is recorded, not thrown;
+// only a revert that failed is (REVERT_FAILED), after every other step has settled.
+
+import { asFaultlineError, isAbortError } from '../errors.js';
+import { createFaultContext, injectFault, MAX_HOLD_EXTENSION_MS, type ActiveFault, type FaultRegistry } from '../faults/index.js';
+import type { LoadJob, LoadResult } from '../load/index.js';
+import type { AnyProbe, FaultWindow } from '../probes/types.js';
+import type { StartedStack } from '../stack/stack.js';
+import { sleep } from '../util/sleep.js';
+import { iso, probeOnce, probeSeries } from './activities.js';
+import type { ActivityRecord } from './journal.js';
+import type { FaultStep, ProbeStep } from './schema.js';
+
+/**
+ * How much longer than its `for` a fault is held while probes `during` it are still looking: the fault
+ * engine's limit, from which the helpers' dead man's switch is derived (so it never fires first).
+ */
+const PROBE_HOLD_LIMIT_MS = MAX_HOLD_EXTENSION_MS;
+
+export interface MethodContext {
+  stack: StartedStack;
+  faults: FaultRegistry;
+  probe(name: string): AnyProbe;
+  /** Faults in effect: the runner's rollbacks revert what is still here. */
+  active: Set<ActiveFault>;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  /** The run's load duration: a series of looks stops by then at the latest (plus a margin). */
+  loadDurationMs: number;
+}
+
+export interface MethodOutcome {
+  /** Every method activity, by start. */
+  activities: ActivityRecord[];
+  faultWindows: FaultWindow[];
+  load: LoadResult;
+  /** A revert that failed (REVERT_FAILED) or another reason the method could not settle. */
+  failure?: unknown;
+}
+
+/** "Fault X is in effect": probes `during` X wait on it; it resolves false when X never took effect. */
+class EffectLatch {
+  private readonly latches = new Map<string, { promise: Promise<boolean>; resolve: (v: boolean) => void }>();
+  private readonly lookers = new Map<string, Array<Promise<unknown>>>();
+
+  private of(name: string) {
+    let e = this.latches.get(name);
+    if (!e) {
+      let resolve!: (v: boolean) => void;
+      const promise = new Promise<boolean>((r) => (resolve = r));
+      this.latches.set(name, (e = { promise, resolve }));
+    }
+    return e;
+  }
+
+  set(name: string, inEffect: boolean): void {
+    this.of(name).resolve(inEffect);
+  }
+
+  wait(name: string): Promise<boolean> {
+    return this.of(name).promise;
+  }
+
+  /** Ends every wait (the method is over): a fault not yet in effect will not be. */
+  close(): void {
+    for (const e of this.latches.values()) e.resolve(false);
+  }
+
+  /** A probe looking during `name`; the fault is held at least until it is done. */
+  look(name: string, task: Promise<unknown>): void {
+    const list = this.lookers.get(name) ?? [];
+    list.push(task.catch(() => undefined));
+    this.lookers.set(name, list);
+  }
+
+  looking(name: string): Array<Promise<unknown>> {
+    return this.lookers.get(name) ?? [];
+  }
+}
+
+export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJob, ctx: MethodContext): Promise<MethodOutcome> {
+  const { signal, log } = ctx;
+  const loadDone = new AbortController();
+  const methodSignal = AbortSignal.any([signal, loadDone.signal]);
+  const windows: FaultWindow[] = [];
+  const latch = new EffectLatch();
+  methodSignal.addEventListener('abort', () => latch.close(), { once: true });
+
+  const faultTask = async (step: FaultStep): Promise<ActivityRecord> => {
+    const record: ActivityRecord = { kind: 'fault', name: step.fault, title: step.title, phase: 'method', status: 'succeeded', start: '', end: '', target: step.target, params: step.params };
+    try {
+      await sleep(step.at - job.elapsedMs(), signal);
+      const configured = ctx.faults.configure(step.fault, { target: step.target, params: step.params });
+      const faultCtx = createFaultContext(ctx.stack, { log, holdMs: step.for ?? 0 });
+      record.start = iso();
+      record.startMs = job.elapsedMs();
+      log(`t=${(record.startMs / 1000).toFixed(1)}s inject ${step.fault}${step.target ? ` on ${step.target}` : ''}`);
+      const fault = await injectFault(faultCtx, configured, signal, { holdMs: step.for ?? 0 });
+      ctx.active.add(fault);
+      const window: FaultWindow = { name: step.fault, startMs: record.startMs, endMs: null };
+      windows.push(window);
+      job.markFault(step.fault, true);
+      record.target = fault.record.targets.map((t) => t.service || t.name).join(', ');
+      record.output = { id: fault.id, steps: fault.record.steps, effectiveAfterMs: job.elapsedMs() - record.startMs };
+      latch.set(step.fault, true);
+      try {
+        await sleep(step.for ?? 0, signal);
+        const looked = new AbortController();
+        await Promise.race([
+          Promise.all(latch.looking(step.fault)).finally(() => looked.abort()),
+          sleep(PROBE_HOLD_LIMIT_MS, AbortSignal.any([signal, looked.signal])).catch((err: unknown) => {
+            if (signal.aborted) throw err;
+          }),
+        ]);
+      } finally {
+        // The fault ends when its revert starts: the time a revert takes (a restart, a reload) is recovery
+        // time the stack needs, and belongs after the window, not hidden inside it.
+        window.endMs = job.elapsedMs();
+        record.endMs = window.endMs;
+        job.markFault(step.fault, false);
+        log(`t=${(window.endMs / 1000).toFixed(1)}s revert ${step.fault}`);
+        await fault.revert(AbortSignal.timeout(120_000));
+        ctx.active.delete(fault);
+        record.output = { ...(record.output as Record<string, unknown>), revertMs: Math.round(job.elapsedMs() - window.endMs) };
+        log(`t=${(job.elapsedMs() / 1000).toFixed(1)}s reverted ${step.fault}`);
+      }
+    } catch (err) {
+      const e = asFaultlineError(err);
+      latch.set(step.fault, false);
+      record.status = signal.aborted || isAbortError(err) ? 'interrupted' : 'error';
+      record.error = e.message;
+      if (e.code === 'REVERT_FAILED') throw e;
+    } finally {
+      record.end = iso();
+    }
+    return record;
+  };
+
+  const probeTask = async (step: ProbeStep): Promise<ActivityRecord[]> => {
+    const probe = ctx.probe(step.probe);
+    const probeCtx = { stack: ctx.stack, docker: ctx.stack.docker };
+    if (step.every !== undefined) return [await probeSeries(probe, { ...step, every: step.every }, probeCtx, methodSignal, job, ctx.loadDurationMs + 5000)];
+    if (step.during !== undefined) {
+      // A fault that never took effect leaves nothing to look at: the probe is skipped, not failed.
+      if (!(await latch.wait(step.during))) return [];
+      return [await probeOnce(probe, step, 'method', probeCtx, signal, job)];
+    }
+    await sleep((step.at ?? 0) - job.elapsedMs(), methodSignal).catch(() => undefined);
+    if (methodSignal.aborted && !signal.aborted && step.at !== undefined && step.at > job.elapsedMs()) return [];
+    return [await probeOnce(probe, step, 'method', probeCtx, signal, job)];
+  };
+
+  const tasks = steps.map((step) => {
+    if ('fault' in step) return faultTask(step).then((r) => [r]);
+    const task = probeTask(step);
+    if (step.during !== undefined) latch.look(step.during, task);
+    return task;
+  });
+  const loadResult = job.result.finally(() => loadDone.abort());
+  const settled = await Promise.allSettled(tasks);
+  const load = await loadResult;
+  const activities = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
+  activities.sort((a, b) => (a.startMs ?? 0) - (b.startMs ?? 0));
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  return { activities, faultWindows: windows.sort((a, b) => a.startMs - b.startMs), load, ...(failure ? { failure: failure.reason } : {}) };
+}
