@@ -13,7 +13,11 @@ export function legacyHandshake(port: number, version: 'TLSv1' | 'TLSv1.1', sign
 
 export async function httpGet(url: string, options: { ca?: string; signal?: AbortSignal } = {}): Promise<SimpleResponse | undefined> {
   try {
-    return await request(url, { timeoutMs: 2000, ...(options.ca ? { ca: options.ca } : { insecure: true }), ...(options.signal ? { signal: options.signal } : {}) });
+    return await request(url, {
+      timeoutMs: 2000,
+      ...(options.ca ? { ca: options.ca } : { insecure: true }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } catch {
     return undefined;
   }

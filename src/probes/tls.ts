@@ -162,7 +162,8 @@ export function publicFindings(f: TlsFacts): Finding[] {
   const c = f.certificate;
   if (c) {
     const daysLeft = (Date.parse(c.validTo) - f.now) / DAY;
-    if (daysLeft < 0) add('cert-expired', 'critical', `certificate expired ${-daysLeft >= 1 ? `${Math.floor(-daysLeft)} day(s) ago` : 'less than a day ago'} (${c.validTo})`);
+    if (daysLeft < 0)
+      add('cert-expired', 'critical', `certificate expired ${-daysLeft >= 1 ? `${Math.floor(-daysLeft)} day(s) ago` : 'less than a day ago'} (${c.validTo})`);
     else if (daysLeft < 14) add('cert-expiring', 'medium', `certificate expires in ${Math.floor(daysLeft)} day(s)`);
     else if (daysLeft < 30) add('cert-expiring', 'low', `certificate expires in ${Math.floor(daysLeft)} day(s)`);
     if (Date.parse(c.validFrom) > f.now) add('cert-not-yet-valid', 'critical', `certificate is valid only from ${c.validFrom}`);
@@ -177,13 +178,16 @@ export function publicFindings(f: TlsFacts): Finding[] {
     if (c.signatureAlgorithm && /md5|sha1/i.test(c.signatureAlgorithm)) add('weak-signature', 'high', `certificate signed with ${c.signatureAlgorithm}`);
   }
   for (const v of f.versions) {
-    if ((v.version === 'TLSv1' || v.version === 'TLSv1.1') && v.outcome === 'accepted') add('legacy-protocol', 'high', `${v.version} is accepted (cipher ${v.detail})`);
-    if (v.version === 'TLSv1.2' && v.outcome !== 'accepted' && f.handshake.ok && f.versions.find((x) => x.version === 'TLSv1.3')?.outcome !== 'accepted') add('no-modern-protocol', 'critical', 'neither TLS 1.2 nor 1.3 is accepted');
+    if ((v.version === 'TLSv1' || v.version === 'TLSv1.1') && v.outcome === 'accepted')
+      add('legacy-protocol', 'high', `${v.version} is accepted (cipher ${v.detail})`);
+    if (v.version === 'TLSv1.2' && v.outcome !== 'accepted' && f.handshake.ok && f.versions.find((x) => x.version === 'TLSv1.3')?.outcome !== 'accepted')
+      add('no-modern-protocol', 'critical', 'neither TLS 1.2 nor 1.3 is accepted');
     if (v.version === 'TLSv1.3' && v.outcome !== 'accepted' && f.handshake.ok) add('no-tls13', 'low', `TLS 1.3 is not accepted (${v.detail})`);
     if (v.outcome === 'error') add('version-test-error', 'info', `${v.version} could not be tested: ${v.detail}`);
   }
   const cipher = f.handshake.cipher ?? '';
-  if (f.handshake.ok && f.handshake.protocol !== 'TLSv1.3' && !/ECDHE|DHE/.test(cipher)) add('no-forward-secrecy', 'medium', `negotiated cipher ${cipher} has no forward secrecy`);
+  if (f.handshake.ok && f.handshake.protocol !== 'TLSv1.3' && !/ECDHE|DHE/.test(cipher))
+    add('no-forward-secrecy', 'medium', `negotiated cipher ${cipher} has no forward secrecy`);
   if (/CBC|RC4|3DES|NULL|EXPORT/i.test(cipher)) add('weak-cipher', /RC4|NULL|EXPORT/i.test(cipher) ? 'high' : 'low', `negotiated cipher ${cipher}`);
   if (f.httpsStatus !== null) {
     if (!f.hsts) add('no-hsts', 'medium', 'no Strict-Transport-Security header on HTTPS answers');
@@ -194,7 +198,8 @@ export function publicFindings(f: TlsFacts): Finding[] {
   }
   const r = f.redirect;
   if (r.status === null) add('no-http-redirect', 'info', `HTTP port did not answer (${r.error})`);
-  else if (!(r.status >= 301 && r.status <= 308 && r.location?.startsWith('https://'))) add('no-http-redirect', 'medium', `HTTP answers ${r.status} without redirecting to HTTPS`);
+  else if (!(r.status >= 301 && r.status <= 308 && r.location?.startsWith('https://')))
+    add('no-http-redirect', 'medium', `HTTP answers ${r.status} without redirecting to HTTPS`);
   return out;
 }
 
@@ -223,11 +228,18 @@ const params = z
 type Params = z.infer<typeof params>;
 
 /** Verdict from findings (pure). */
-export function judgeTls(pub: Finding[], internal: Finding[] | null, p: Pick<Params, 'minGrade' | 'failOn' | 'failOnInternal'>): { grade: Grade; internalGrade: Grade | null; passed: boolean } {
+export function judgeTls(
+  pub: Finding[],
+  internal: Finding[] | null,
+  p: Pick<Params, 'minGrade' | 'failOn' | 'failOnInternal'>,
+): { grade: Grade; internalGrade: Grade | null; passed: boolean } {
   const grade = gradeOf(pub);
   const internalGrade = internal ? gradeOf(internal) : null;
   const counted = p.failOnInternal && internal ? [...pub, ...internal] : pub;
-  const passed = gradeAtLeast(grade, p.minGrade) && (!p.failOnInternal || internalGrade === null || gradeAtLeast(internalGrade, p.minGrade)) && !counted.some((f) => atLeast(f.severity, p.failOn));
+  const passed =
+    gradeAtLeast(grade, p.minGrade) &&
+    (!p.failOnInternal || internalGrade === null || gradeAtLeast(internalGrade, p.minGrade)) &&
+    !counted.some((f) => atLeast(f.severity, p.failOn));
   return { grade, internalGrade, passed };
 }
 
@@ -252,7 +264,9 @@ export const tlsProbe: Probe<Params, TlsValue> = {
       signal,
     );
     const pub = publicFindings(facts).map((f) =>
-      f.id === 'cert-expiring' && facts.certificate && (Date.parse(facts.certificate.validTo) - facts.now) / DAY >= p.minDays ? { ...f, severity: 'info' as const } : f,
+      f.id === 'cert-expiring' && facts.certificate && (Date.parse(facts.certificate.validTo) - facts.now) / DAY >= p.minDays
+        ? { ...f, severity: 'info' as const }
+        : f,
     );
     let internal: InternalFacts | null = null;
     let intFindings: Finding[] | null = null;

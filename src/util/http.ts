@@ -34,9 +34,7 @@ export function request(url: string, options: SimpleRequest = {}): Promise<Simpl
         agent: false,
         timeout: options.timeoutMs ?? 5000,
         ...(options.signal ? { signal: options.signal } : {}),
-        ...(isHttps
-          ? { ca: options.ca, rejectUnauthorized: !options.insecure, ...(options.servername ? { servername: options.servername } : {}) }
-          : {}),
+        ...(isHttps ? { ca: options.ca, rejectUnauthorized: !options.insecure, ...(options.servername ? { servername: options.servername } : {}) } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -26,11 +26,7 @@ export interface RetryOptions {
  * Calls fn until predicate(result) is true; errors thrown by fn count as "not yet".
  * Throws a TIMEOUT error naming `what` (and the last error) when the deadline passes.
  */
-export async function retryUntil<T>(
-  fn: () => Promise<T>,
-  predicate: (value: T) => boolean,
-  options: RetryOptions,
-): Promise<T> {
+export async function retryUntil<T>(fn: () => Promise<T>, predicate: (value: T) => boolean, options: RetryOptions): Promise<T> {
   const clock = options.clock ?? systemClock;
   const interval = options.intervalMs ?? 250;
   const deadline = clock.now() + options.timeoutMs;

@@ -6,7 +6,12 @@ import { collectParams } from '../../src/cli/commands/fault.js';
 import { probeParamsFrom } from '../../src/cli/commands/probe.js';
 
 test('key=value words become an object: the value is all after the first =, both sides trimmed, a later key wins', (t) => {
-  t.deepEqual(parseKeyValues(['ports=22,3306', 'query=a=b', ' maxLag = 2 ', 'empty=', 'ports=80'], 'params'), { ports: '80', query: 'a=b', maxLag: '2', empty: '' });
+  t.deepEqual(parseKeyValues(['ports=22,3306', 'query=a=b', ' maxLag = 2 ', 'empty=', 'ports=80'], 'params'), {
+    ports: '80',
+    query: 'a=b',
+    maxLag: '2',
+    empty: '',
+  });
   t.deepEqual(parseKeyValues([], 'params'), {});
 });
 

@@ -13,7 +13,13 @@ import { tryVersion } from '../../src/probes/tls.js';
 
 const DAY = 86_400_000;
 const ca = createCa('unit');
-const spec = { commonName: 'localhost', altNames: serverAltNames('faultline.local'), notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 30 * DAY), issuer: ca };
+const spec = {
+  commonName: 'localhost',
+  altNames: serverAltNames('faultline.local'),
+  notBefore: new Date(Date.now() - DAY),
+  notAfter: new Date(Date.now() + 30 * DAY),
+  issuer: ca,
+};
 const leaf = issueCertificate(spec);
 
 async function listening<S extends net.Server>(server: S, t: { teardown(fn: () => void): void }): Promise<number> {
@@ -43,8 +49,14 @@ test('a completed handshake reports protocol, cipher, trust, certificate and key
 });
 
 test('a handshake never throws: refused, hung up, no answer and aborted each say so', async (t) => {
-  const hangUp = await listening(net.createServer((s) => s.destroy()), t);
-  const silent = await listening(net.createServer(() => undefined), t);
+  const hangUp = await listening(
+    net.createServer((s) => s.destroy()),
+    t,
+  );
+  const silent = await listening(
+    net.createServer(() => undefined),
+    t,
+  );
   // A port nothing listens on: take one and close it again.
   const free = net.createServer();
   const freePort = await listening(free, { teardown: () => undefined });

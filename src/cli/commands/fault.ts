@@ -60,7 +60,11 @@ export function registerFaultCommands(program: Command): void {
         const defs = registry.list();
         process.stdout.write(
           flags.json
-            ? `${JSON.stringify(defs.map((d) => ({ name: d.name, kind: d.kind, description: d.description, defaultTarget: d.defaultTarget ?? null })), null, 2)}\n`
+            ? `${JSON.stringify(
+                defs.map((d) => ({ name: d.name, kind: d.kind, description: d.description, defaultTarget: d.defaultTarget ?? null })),
+                null,
+                2,
+              )}\n`
             : `${formatCatalogue(defs)}\n\ntargets: key=value[,key=value] with keys service, server, role, component, name, id; prefix all: or random:\n`,
         );
       }),
@@ -91,10 +95,11 @@ export function registerFaultCommands(program: Command): void {
         const started = Date.now();
         const active = await injectFault(ctx, configured, signal, { holdMs });
         const check = await active.check().catch(() => ({ active: true, detail: 'in effect' }));
+        const holding = `holding ${formatDuration(holdMs)} (Ctrl-C reverts now)`;
         process.stdout.write(
           flags.json
             ? `${JSON.stringify(redactSecrets(active.record))}\n`
-            : `fault ${active.id} active after ${formatDuration(Date.now() - started)}: ${check.detail}; holding ${formatDuration(holdMs)} (Ctrl-C reverts now)\n`,
+            : `fault ${active.id} active after ${formatDuration(Date.now() - started)}: ${check.detail}; ${holding}\n`,
         );
         try {
           await holdFault(active, holdMs, signal);
@@ -122,7 +127,9 @@ export function registerFaultCommands(program: Command): void {
       }),
     );
 
-  addStackFlags(program.command('revert').description('undo faults recorded for this stack whose holder is gone (--all: every one), and remove leftover helpers'))
+  addStackFlags(
+    program.command('revert').description('undo faults recorded for this stack whose holder is gone (--all: every one), and remove leftover helpers'),
+  )
     .option('--all', 'also faults held by a running faultline')
     .action(
       action(async (flags: StackFlags & { all?: boolean }) => {
@@ -130,7 +137,9 @@ export function registerFaultCommands(program: Command): void {
         const summary = await revertRecorded(ctx, registry, { all: flags.all ?? false, log });
         process.stdout.write(`${formatRevertSummary(summary)}\n`);
         if (summary.failed.length) {
-          throw new FaultlineError('REVERT_FAILED', `${summary.failed.length} fault(s) could not be reverted`, { hint: `they stay recorded in ${ctx.store.path}` });
+          throw new FaultlineError('REVERT_FAILED', `${summary.failed.length} fault(s) could not be reverted`, {
+            hint: `they stay recorded in ${ctx.store.path}`,
+          });
         }
       }),
     );
