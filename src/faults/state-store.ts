@@ -9,28 +9,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { systemClock } from '../util/retry.js';
-import type { FaultRecord } from './types.js';
+import { faultRecordSchema, type FaultRecord } from './types.js';
 
-const targetSchema = z.object({ id: z.string(), name: z.string(), service: z.string(), server: z.string().optional(), component: z.string().optional() });
-
-const recordSchema = z.object({
-  id: z.string(),
-  fault: z.string(),
-  stack: z.string(),
-  params: z.unknown(),
-  targets: z.array(targetSchema),
-  slots: z.array(z.string()),
-  steps: z.array(z.string()),
-  status: z.enum(['injecting', 'active', 'reverting']),
-  createdAt: z.string(),
-  pid: z.number(),
-  hostname: z.string(),
-  pidStart: z.string().optional(),
-  until: z.string().optional(),
-  data: z.unknown(),
-});
-
-const fileSchema = z.object({ version: z.literal(1), faults: z.array(recordSchema) });
+const fileSchema = z.object({ version: z.literal(1), faults: z.array(faultRecordSchema) });
 
 const LOCK_TIMEOUT_MS = 10_000;
 /** A takeover of a stale lock takes milliseconds; a takeover lock older than this was left by a killed process. */

@@ -1,7 +1,7 @@
 // The shapes every fault shares: a definition (name, schema, plan/apply/revert/check), the record that makes
 // a fault revertible from a fresh process, and the live handle (ActiveFault) that callers hold.
 
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { DockerClient } from '../stack/docker-client.js';
 import type { StartedStack } from '../stack/stack.js';
 import type { FaultStore } from './state-store.js';
@@ -9,13 +9,8 @@ import type { FaultStore } from './state-store.js';
 export type FaultKind = 'process' | 'certificate' | 'firewall' | 'network' | 'resource';
 
 /** A container a fault acts on, as it was when the fault was planned. */
-export interface TargetRef {
-  id: string;
-  name: string;
-  service: string;
-  server: string | undefined;
-  component: string | undefined;
-}
+export const targetRefSchema = z.object({ id: z.string(), name: z.string(), service: z.string(), server: z.string().optional(), component: z.string().optional() });
+export type TargetRef = z.infer<typeof targetRefSchema>;
 
 export interface FaultContext {
   stack: StartedStack;
@@ -41,26 +36,32 @@ export interface FaultPlan<D = unknown> {
   data: D;
 }
 
-/** Persisted in <stateDir>/faults.json before the fault takes effect; removed only after revert succeeded. */
-export interface FaultRecord<D = unknown> {
-  id: string;
-  fault: string;
-  stack: string;
-  params: unknown;
-  targets: TargetRef[];
-  slots: string[];
-  steps: string[];
-  status: 'injecting' | 'active' | 'reverting';
-  createdAt: string;
+/**
+ * Persisted in <stateDir>/faults.json before the fault takes effect; removed only after revert succeeded.
+ * The schema is what the state store checks on reading; the type is derived from it.
+ */
+export const faultRecordSchema = z.object({
+  id: z.string(),
+  fault: z.string(),
+  stack: z.string(),
+  params: z.unknown(),
+  targets: z.array(targetRefSchema),
+  slots: z.array(z.string()),
+  steps: z.array(z.string()),
+  status: z.enum(['injecting', 'active', 'reverting']),
+  createdAt: z.string(),
   /** The process holding the fault; `faultline revert` (without --all) only takes faults whose holder is gone. */
-  pid: number;
-  hostname: string;
+  pid: z.number(),
+  hostname: z.string(),
   /** The holder's start time (see processStart): a reused pid is not taken for the holder. */
-  pidStart?: string | undefined;
+  pidStart: z.string().optional(),
   /** When the holder means to revert, if it said. */
-  until?: string | undefined;
-  data: D;
-}
+  until: z.string().optional(),
+  /** The fault's own data, checked by its definition's `data` schema. */
+  data: z.unknown(),
+});
+
+export type FaultRecord<D = unknown> = Omit<z.infer<typeof faultRecordSchema>, 'params' | 'data'> & { params: unknown; data: D };
 
 export interface FaultCheck {
   active: boolean;
