@@ -1,5 +1,5 @@
 // The numbers an experiment is judged by, computed from the timeline, the write ledger, the fault windows and
-// the probes' observations (pure). Definitions follow DESIGN.md; choices it leaves open are stated here:
+// the probes' observations (pure). Definitions follow docs/architecture.md; choices it leaves open are stated here:
 // - "outside fault windows" excludes each fault from its start until the stack recovered (or the end of the
 //   run when it never did) and the warm-up, so a slow recovery is not hidden in the steady figures;
 // - reads during faults are all requests minus the ledger's writes in the same buckets (both keyed by the

@@ -205,7 +205,7 @@ export interface SetCheck {
 }
 
 /**
- * The Jepsen "set" check from DESIGN.md: compare the ledger with the keys read back from the database
+ * The Jepsen "set" check (docs/architecture.md): compare the ledger with the keys read back from the database
  * (e.g. `SELECT key FROM items WHERE key LIKE ledger.likePattern()`).
  */
 export function checkWrites(ledger: WriteLedger, readKeys: Iterable<string>): SetCheck {

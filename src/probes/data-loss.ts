@@ -1,4 +1,4 @@
-// Data-loss probe: the Jepsen "set" check (DESIGN.md) of the write ledger against the primary's final
+// Data-loss probe: the Jepsen "set" check (docs/architecture.md) of the write ledger against the primary's final
 // contents, after the replica caught up, plus primary-vs-replica divergence of the run's rows.
 
 import { z } from 'zod';

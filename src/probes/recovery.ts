@@ -1,4 +1,4 @@
-// Recovery analysis of a load timeline around fault windows, exactly as DESIGN.md defines it: baseline,
+// Recovery analysis of a load timeline around fault windows, exactly as docs/architecture.md defines it: baseline,
 // time to detect, error window, time to recover, availability and error budget. Pure functions.
 //
 // Tolerances (documented choices):
