@@ -301,7 +301,8 @@ export class ClosedDriver implements Driver {
       if (state.conn.closing) state.conn.closed = true;
     }
     state.backoff.reset();
-    recordResponse(this.ctx, req, status, req.ledger >= 0 ? body : undefined, this.ctx.now());
+    const now = this.ctx.now();
+    recordResponse(this.ctx, req, status, req.ledger >= 0 ? body : undefined, now, (now - req.tMs) * 1000);
     this.checkDrained();
   }
 

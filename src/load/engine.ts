@@ -9,7 +9,9 @@ import { WriteLedger } from './ledger.js';
 import { toSettings, validateLoadOptions } from './options.js';
 import { Timeline } from './timeline.js';
 import { Workload } from './workload.js';
-import type { FaultMark, LoadContext, LoadEvent, LoadJob, LoadOptionsInput, LoadResult, LoadTick, StopReason } from './types.js';
+import { FaultMarks, round3, safeEmitter } from './marks.js';
+import { startOnWorkers } from './workers.js';
+import type { LoadContext, LoadJob, LoadOptionsInput, LoadResult, LoadTick, StopReason } from './types.js';
 
 /**
  * Starts load and returns its handle at once. All input is validated first: bad input throws
@@ -19,34 +21,25 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
   const options = validateLoadOptions(input);
   const { signal, onEvent } = context;
   if (signal?.aborted) throw new FaultlineError('ABORTED', 'load: aborted before it started', { cause: signal.reason });
+  if (options.workers > 1) return startOnWorkers(options, input, context);
 
-  const startedAt = Date.now();
-  const origin = performance.now();
+  const origin = context.originMs === undefined ? performance.now() : context.originMs - performance.timeOrigin;
+  const startedAt = Math.round(performance.timeOrigin + origin);
   const now = () => performance.now() - origin;
-  const timeline = new Timeline({ bucketMs: options.bucketMs, startedAt, uncorrected: options.driver === 'paced' });
+  // Both drivers keep the answered-only latency beside the one that counts timed-out requests at their deadline.
+  const timeline = new Timeline({ bucketMs: options.bucketMs, startedAt, uncorrected: true });
   const ledger = new WriteLedger(options.runId, startedAt);
   const workload = new Workload(options, ledger);
   const ctx: DriverContext = { options, timeline, ledger, workload, now };
   const settings = toSettings(options);
 
-  const faults: FaultMark[] = [];
+  const emit = safeEmitter(onEvent);
+  const marks = new FaultMarks(now, emit);
   let stopReason: StopReason = 'completed';
   let tickTimer: NodeJS.Timeout | null = null;
   let second = 0;
   let done = false;
   let sendingEnded = false;
-
-  const emit = (event: LoadEvent) => {
-    if (!onEvent) return;
-    try {
-      onEvent(event);
-    } catch (err) {
-      // A broken listener must not break the measurement; say so once per event instead.
-      process.emitWarning(`load: ${event.type} listener threw: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  };
-
-  const activeFaults = () => faults.filter((f) => f.endMs === null).map((f) => f.name);
 
   const driver: Driver = options.driver === 'closed' ? new ClosedDriver(ctx) : new PacedDriver(ctx);
 
@@ -63,7 +56,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
       dropped: w.dropped,
       inFlight: driver.inFlight(),
       p99Ms: w.latency.p99,
-      faults: activeFaults(),
+      faults: marks.active(),
       waitingUntilMs: sendingEnded || now() >= options.durationMs ? driver.lastDeadlineMs() : null,
     };
     emit({ type: 'tick', tick: t });
@@ -81,14 +74,13 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
   signal?.addEventListener('abort', onAbort, { once: true });
 
   emit({ type: 'start', runId: options.runId, driver: options.driver, startedAt: new Date(startedAt).toISOString(), options: settings });
-  tickTimer = setTimeout(tick, 1000);
+  tickTimer = setTimeout(tick, Math.max(0, 1000 - now()));
 
   const finish = (report: DriverReport): LoadResult => {
     done = true;
     if (tickTimer) clearTimeout(tickTimer);
     signal?.removeEventListener('abort', onAbort);
-    const endMs = now();
-    for (const f of faults) if (f.endMs === null) f.endMs = round3(endMs);
+    marks.closeAll();
     const durationMs = Math.max(report.sendingEndedMs, 0);
     timeline.extendTo(durationMs);
     timeline.seal();
@@ -103,7 +95,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
       ledger,
       summary: timeline.summary(round3(durationMs)),
       dropped: report.dropped,
-      faults,
+      faults: marks.list,
       schedule: report.schedule,
     };
     emit({ type: 'done', result });
@@ -122,15 +114,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
     options,
     result,
     stop: () => stop('stopped', true),
-    markFault: (name: string, active: boolean) => {
-      if (typeof name !== 'string' || name === '') throw new FaultlineError('INVALID_INPUT', 'fault: needs a name');
-      const open = faults.find((f) => f.name === name && f.endMs === null);
-      const t = round3(now());
-      if (active && !open) faults.push({ name, startMs: t, endMs: null });
-      else if (!active && open) open.endMs = t;
-      else return;
-      emit({ type: 'fault', name, active, elapsedMs: t });
-    },
+    markFault: (name: string, active: boolean) => marks.mark(name, active),
     elapsedMs: now,
   };
 }
@@ -140,6 +124,3 @@ export async function runLoad(input: LoadOptionsInput, context: LoadContext = {}
   return startLoad(input, context).result;
 }
 
-function round3(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}

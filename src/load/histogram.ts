@@ -104,6 +104,22 @@ export class HistogramCell {
     }
   }
 
+  /** Adds another cell's values into this one (merging timelines of worker threads). */
+  absorb(other: HistogramCell): void {
+    if (other.count === 0) return;
+    if (!this.live) {
+      this.live = newHistogram();
+      if (this.encoded) {
+        const old = decodeHistogram(this.encoded);
+        this.live.add(old);
+        old.destroy();
+        this.encoded = null;
+      }
+    }
+    other.addTo(this.live);
+    this.n += other.count;
+  }
+
   /** A histogram to query: the live one, or a fresh decode (caller must not keep it across records). */
   view(): Histogram | null {
     if (this.n === 0) return null;

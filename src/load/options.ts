@@ -29,6 +29,7 @@ const LIMITS = {
   maxDurationMs: 24 * 3_600_000,
   maxConnections: 10_000,
   maxPipelining: 1_000,
+  maxWorkers: 64,
   maxBuckets: 1_000_000,
 };
 
@@ -123,6 +124,9 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
         : DEFAULTS.closedConnections
       : positiveInt('connections', input.connections, LIMITS.maxConnections);
   const pipelining = input.pipelining === undefined ? 1 : positiveInt('pipelining', input.pipelining, LIMITS.maxPipelining);
+  const workers = input.workers === undefined ? 1 : positiveInt('workers', input.workers, LIMITS.maxWorkers);
+  if (workers > 1 && paced) throw invalidInput('workers', 'only applies to the closed driver (--connections)');
+  if (workers > connections) throw invalidInput('workers', `${workers} workers need at least as many connections, got ${connections}`);
   const bucketMs = input.bucketMs === undefined ? DEFAULTS.bucketMs : msValue('bucket', input.bucketMs, 1, 60_000);
   if (durationMs / bucketMs > LIMITS.maxBuckets) {
     throw invalidInput('bucket', `${bucketMs} ms buckets over ${durationMs} ms would be more than ${LIMITS.maxBuckets} buckets`);
@@ -131,6 +135,7 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
   // workload
   let mix = null;
   if (input.mix !== undefined) mix = typeof input.mix === 'string' ? parseMix(input.mix) : validateMix(input.mix);
+  if (workers > 1 && mix?.some((m) => m.kind === 'write')) throw invalidInput('workers', 'a write mix needs one write ledger: use one worker');
   let idRange: { min: number; max: number } = { ...DEFAULTS.idRange };
   if (input.idRange !== undefined) {
     const min = positiveInt('idRange', input.idRange.min, Number.MAX_SAFE_INTEGER);
@@ -167,6 +172,7 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
     stages,
     connections,
     pipelining,
+    workers,
     durationMs,
     requests,
     mix,

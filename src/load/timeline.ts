@@ -338,6 +338,35 @@ export class Timeline {
     };
   }
 
+  /**
+   * Adds timelines that share a t = 0 and a bucket width into one (the closed driver on worker threads): counts add
+   * up bucket by bucket and histograms merge, so percentiles are of all requests, not averages of percentiles.
+   */
+  static merge(parts: Timeline[]): Timeline {
+    const first = parts[0];
+    if (!first) throw new FaultlineError('INTERNAL', 'timeline: nothing to merge');
+    if (parts.some((p) => p.bucketMs !== first.bucketMs)) throw new FaultlineError('INTERNAL', 'timeline: cannot merge different bucket widths');
+    const out = new Timeline({ bucketMs: first.bucketMs, startedAt: Math.min(...parts.map((p) => p.startedAt)), uncorrected: parts.every((p) => p.hasUncorrected) });
+    for (const p of parts) {
+      for (let i = 0; i < p.buckets.length; i++) {
+        const src = p.buckets[i] as BucketState;
+        const dst = out.at(i * out.bucketMs);
+        dst.sent += src.sent;
+        dst.responses += src.responses;
+        dst.successes += src.successes;
+        dst.errors += src.errors;
+        dst.timedOut += src.timedOut;
+        dst.dropped += src.dropped;
+        for (const [k, v] of src.statuses) bump(dst.statuses, k, v);
+        for (const [k, v] of src.errorCodes) bump(dst.errorCodes, k, v);
+        dst.latency.absorb(src.latency);
+        if (dst.uncorrected && src.uncorrected) dst.uncorrected.absorb(src.uncorrected);
+      }
+    }
+    out.seal();
+    return out;
+  }
+
   /** Re-hydrates a timeline from its JSON (e.g. read back from a journal). */
   static fromJSON(json: TimelineJSON): Timeline {
     if (!json || json.version !== 1 || !Array.isArray(json.buckets)) {

@@ -36,6 +36,11 @@ export interface LoadOptionsInput {
   connections?: number;
   /** Closed driver only: requests in flight per connection (default 1). */
   pipelining?: number;
+  /**
+   * Closed driver only: run on this many worker threads (default 1), connections split between them; their timelines
+   * merge bucket by bucket (histograms merged, not averaged). Not with writes: a run has one write ledger.
+   */
+  workers?: number;
   /** How long load runs (default 30 s; with `requests`, it is a cap, default 10 min). */
   durationMs?: number;
   /** Stop after this many requests have been sent (paced: scheduled). */
@@ -72,6 +77,7 @@ export interface LoadOptions {
   stages: RateStage[];
   connections: number;
   pipelining: number;
+  workers: number;
   durationMs: number;
   requests: number | null;
   mix: MixEntry[] | null;
@@ -206,6 +212,11 @@ export type LoadEvent =
 export interface LoadContext {
   signal?: AbortSignal;
   onEvent?: (event: LoadEvent) => void;
+  /**
+   * t = 0 of the timeline on the clock every thread shares (performance.timeOrigin + performance.now()); default:
+   * now. Worker threads of one run share it, so their buckets line up whenever each thread got going.
+   */
+  originMs?: number;
 }
 
 /** A running load job. */

@@ -21,6 +21,7 @@ interface LoadFlags {
   rate?: string;
   connections?: string;
   pipelining?: string;
+  workers?: string;
   duration?: string;
   requests?: string;
   mix?: string;
@@ -58,6 +59,7 @@ export function loadInputFromFlags(url: string, f: LoadFlags): LoadOptionsInput 
   if (f.rate !== undefined) input.rate = parseRate(f.rate);
   if (f.connections !== undefined) input.connections = wholeNumber('connections', f.connections);
   if (f.pipelining !== undefined) input.pipelining = wholeNumber('pipelining', f.pipelining);
+  if (f.workers !== undefined) input.workers = wholeNumber('workers', f.workers);
   if (f.duration !== undefined) input.durationMs = duration('duration', f.duration);
   if (f.requests !== undefined) input.requests = wholeNumber('requests', f.requests);
   if (f.mix !== undefined) input.mix = f.mix;
@@ -92,6 +94,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--rate <n>', 'paced (open model): arrival rate in req/s, or a ramp like 100..1000')
     .option('--connections <n>', 'closed model: concurrent connections (default 10)')
     .option('--pipelining <n>', 'closed model: requests in flight per connection (default 1)')
+    .option('--workers <n>', 'closed model: run on this many threads, connections split between them, timelines merged (default 1; not with writes)')
     .option('--duration <d>', 'how long to send, e.g. 30s, 2m (default 30s)')
     .option('--requests <n>', 'stop after this many requests')
     .option('--mix <spec>', 'workload by ratio, e.g. read=9,write=1 (kinds: read, whoami, write); default GET <url>')
