@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { attachStack } from '../src/stack/stack.js';
-import { LABEL } from '../src/stack/docker-client.js';
+import { LABEL, type ContainerState } from '../src/stack/docker-client.js';
 import {
   createFaultContext,
   defaultRegistry,
@@ -219,7 +219,7 @@ async function ourStress(refLabel: string): Promise<boolean> {
     if (!id) continue;
     let labels = labelCache.get(id);
     if (!labels) {
-      labels = (await docker.inspect(id).catch(() => undefined))?.Config.Labels ?? {};
+      labels = (await docker.inspect(id).catch(() => undefined))?.labels ?? {};
       labelCache.set(id, labels);
     }
     if ((labels[LABEL.stack] === stack.project && labels[LABEL.fault]) || labels['faultline.bench'] === refLabel) return true;
@@ -295,13 +295,13 @@ interface Case {
 
 const GOAL_MS = { process: 500, certificate: 1000, firewall: 200, network: 200, resource: 500 } as const;
 
-const state = async (id: string) => (await docker.inspect(id)).State;
-const up = (s: Awaited<ReturnType<typeof state>>) => s.Running && !s.Paused && (s.Health?.Status ?? 'healthy') === 'healthy';
+const state = (id: string) => docker.inspect(id);
+const up = (s: ContainerState) => s.running && !s.paused && (s.health === 'healthy' || s.health === 'none');
 
 const observers: string[] = [];
 async function observerIn(server: string): Promise<string> {
   const id = await docker.runDetached({
-    image: (await docker.inspect(await serviceId('web1-app'))).Config.Image,
+    image: (await docker.inspect(await serviceId('web1-app'))).image,
     entrypoint: ['sleep', '3600'],
     cmd: [],
     labels: { 'faultline.bench': 'observer' },
@@ -344,7 +344,7 @@ async function cases(): Promise<Case[]> {
       fault: 'container-pause',
       kind: 'process',
       input: { target: 'web2-nginx' },
-      watch: () => pollWatch(async () => (await state(web2nginx)).Paused),
+      watch: () => pollWatch(async () => (await state(web2nginx)).paused),
       ref: { what: 'docker pause / unpause', apply: () => sh('docker', ['pause', web2nginx]), revert: () => sh('docker', ['unpause', web2nginx]) },
     },
     {

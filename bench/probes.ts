@@ -96,7 +96,7 @@ async function nmapFrom(network: string, addresses: string[], ports: readonly nu
     labels: { [LABEL.stack]: stack.project, [LABEL.role]: 'vantage', [LABEL.component]: 'vantage-bench-nmap' },
   });
   try {
-    const pid = (await stack.docker.inspect(id)).State.Pid;
+    const pid = (await stack.docker.inspect(id)).pid;
     const args = ['-t', String(pid), '-n', 'nmap', '-Pn', '-n', '-sT', '-p', ports.join(','), '--max-retries', '1', '--host-timeout', '60s', '--max-parallelism', '16', '-oG', '-', ...addresses];
     const [res, ms] = await timed(() => run('nsenter', args, NMAP_TIMEOUT_MS));
     if (res.code !== 0) throw new Error(`nmap failed (exit ${res.code}): ${res.stderr.trim().slice(0, 300)}`);

@@ -310,7 +310,7 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
         return;
       }
       const previous = await contentsOf(ctx, record, record.data.previous);
-      if (!info.State.Running) {
+      if (!info.running) {
         // The files go back whatever the state (a lowered OpenSSL security level must not wait for a start
         // that may never come); HAProxy reads them when it starts. Nothing to reload or check now.
         await putFiles(ctx, record.data.lbId, previous);

@@ -116,7 +116,7 @@ async function revertFirewall(ctx: FaultContext, record: FaultRecord<FirewallDat
   const outcomes = await Promise.allSettled(
     record.data.servers.map(async (s) => {
       const info = await ctx.docker.inspect(s.hostId).catch(() => undefined);
-      if (!info?.State.Running) return; // its network namespace (and the change) is gone with it
+      if (!info?.running) return; // its network namespace (and the change) is gone with it
       assertStackLabels(ctx, info);
       const saved = await savedTable(ctx, s, signal);
       if (saved === 'never-applied') return;

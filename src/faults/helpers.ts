@@ -102,19 +102,14 @@ export async function orphanHelpers(ctx: FaultContext, recorded: Set<string>, al
 export async function removeHelpers(ctx: FaultContext, ids: string[], faultId?: string): Promise<void> {
   const outcomes = await Promise.allSettled(
     ids.map(async (id) => {
-      const info = await ctx.docker.inspect(id).catch((err: unknown) => {
-        if ((err as { statusCode?: number }).statusCode === 404) return undefined;
-        throw err;
-      });
+      const info = await ctx.docker.findContainer(id);
       if (!info) return;
-      const labels = info.Config.Labels ?? {};
+      const labels = info.labels;
       const isHelper = labels[LABEL.fault] !== undefined || labels[LABEL.helper] !== undefined;
       if (labels[LABEL.stack] !== ctx.stack.project || !isHelper || (faultId !== undefined && labels[LABEL.fault] !== faultId)) {
-        throw new FaultlineError('UNSAFE_TARGET', `container ${info.Name.replace(/^\//, '')} (${id.slice(0, 12)}) is not a helper of ${faultId ?? `stack ${ctx.stack.project}`}; refusing to remove it`);
+        throw new FaultlineError('UNSAFE_TARGET', `container ${info.name} (${id.slice(0, 12)}) is not a helper of ${faultId ?? `stack ${ctx.stack.project}`}; refusing to remove it`);
       }
-      await ctx.docker.remove(id).catch((err: unknown) => {
-        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-      });
+      await ctx.docker.remove(id);
     }),
   );
   throwFirstRejection(outcomes);

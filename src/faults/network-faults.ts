@@ -169,7 +169,7 @@ async function revertNet(ctx: FaultContext, record: FaultRecord<NetData>, signal
   const outcomes = await Promise.allSettled(
     record.data.servers.map(async (s) => {
       const info = await ctx.docker.inspect(s.hostId).catch(() => undefined);
-      if (!info?.State.Running) return;
+      if (!info?.running) return;
       assertStackLabels(ctx, info);
       const scripts = scriptsFor(s.effect);
       const res = await execOk(ctx, s.hostId, ['sh', '-c', `${scripts.revert}; ${scripts.probe}`], { signal, what: `reverting ${record.fault} on ${s.server}` });

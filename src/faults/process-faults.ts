@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
+import { isNotFound } from '../stack/docker-client.js';
 import { retryUntil } from '../util/retry.js';
 import { throwFirstRejection } from './helpers.js';
 import { durationMs } from './params.js';
@@ -44,11 +45,11 @@ async function planContainers(ctx: FaultContext, target: string, action: Action,
     if (c.component === 'host') {
       for (const other of all) {
         if (other.id === c.id) continue;
-        const mode = (await ctx.docker.inspect(other.id)).HostConfig.NetworkMode ?? '';
+        const mode = (await ctx.docker.inspect(other.id)).networkMode;
         if (mode === `container:${c.id}`) dependents.push(other.id);
       }
     }
-    containers.push({ id: c.id, name: c.service || c.name, wasRunning: info.State.Running, wasPaused: info.State.Paused, startedAt: info.State.StartedAt, dependents });
+    containers.push({ id: c.id, name: c.service || c.name, wasRunning: info.running, wasPaused: info.paused, startedAt: info.startedAt, dependents });
   }
   const verb = { kill: 'send SIGKILL to', stop: `stop (SIGTERM, SIGKILL after ${graceS} s)`, pause: 'freeze (docker pause)', restart: 'restart' }[action];
   return {
@@ -92,7 +93,7 @@ async function pause(ctx: FaultContext, id: string): Promise<void> {
       return;
     } catch (err) {
       if (attempt >= 3 || !/unable to freeze/i.test((err as Error).message)) throw err;
-      if ((await ctx.docker.inspect(id).catch(() => undefined))?.State.Paused) return;
+      if ((await ctx.docker.inspect(id).catch(() => undefined))?.paused) return;
       await new Promise((r) => setTimeout(r, 250 * attempt));
     }
   }
@@ -101,7 +102,7 @@ async function pause(ctx: FaultContext, id: string): Promise<void> {
 async function containerState(ctx: FaultContext, id: string): Promise<{ running: boolean; paused: boolean; health: string; startedAt: string } | undefined> {
   const info = await ctx.docker.inspect(id).catch(() => undefined);
   if (!info) return undefined;
-  return { running: info.State.Running, paused: info.State.Paused, health: info.State.Health?.Status ?? 'none', startedAt: info.State.StartedAt };
+  return { running: info.running, paused: info.paused, health: info.health, startedAt: info.startedAt };
 }
 
 async function waitHealthy(ctx: FaultContext, id: string, name: string, signal: AbortSignal): Promise<void> {
@@ -111,8 +112,6 @@ async function waitHealthy(ctx: FaultContext, id: string, name: string, signal: 
     { timeoutMs: HEALTHY_TIMEOUT_MS, intervalMs: 100, signal, what: `${name} to be running and healthy` },
   );
 }
-
-const notFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
 
 /**
  * The container that stands for a target now: itself, or (after `stack down` + `stack up`, or compose
@@ -153,7 +152,7 @@ async function revertAction(ctx: FaultContext, record: FaultRecord<ProcessData>,
         await Promise.all(
           live.map((d) =>
             ctx.docker.restart(d, 2).catch((err: unknown) => {
-              if (!notFound(err)) throw err;
+              if (!isNotFound(err)) throw err;
             }),
           ),
         );

@@ -2,7 +2,7 @@
 // `random:` selectors, and refusing anything that does not carry the stack's label (UNSAFE_TARGET).
 
 import { FaultlineError, invalidInput } from '../errors.js';
-import { LABEL, type ContainerSummary } from '../stack/docker-client.js';
+import { LABEL, type ContainerState, type ContainerSummary } from '../stack/docker-client.js';
 import type { FaultContext, TargetRef } from './types.js';
 
 export type Pick = 'one' | 'all' | 'random';
@@ -97,8 +97,8 @@ export async function resolveContainers(ctx: FaultContext, expr: string, filter:
     if (key !== 'name' && key !== 'id') continue;
     const foreign = await ctx.docker.inspect(value).catch(() => undefined);
     if (foreign) {
-      const label = foreign.Config.Labels?.[LABEL.stack];
-      throw new FaultlineError('UNSAFE_TARGET', `container ${foreign.Name.replace(/^\//, '')} does not belong to stack ${ctx.stack.project} (its ${LABEL.stack} label is ${label ? `"${label}"` : 'missing'}); faultline only touches its stack's containers`);
+      const label = foreign.labels[LABEL.stack];
+      throw new FaultlineError('UNSAFE_TARGET', `container ${foreign.name} does not belong to stack ${ctx.stack.project} (its ${LABEL.stack} label is ${label ? `"${label}"` : 'missing'}); faultline only touches its stack's containers`);
     }
   }
   const services = [...new Set(all.map((c) => c.service || c.name))].sort();
@@ -134,9 +134,9 @@ export async function assertStackContainer(ctx: FaultContext, id: string): Promi
 }
 
 /** The same check on an inspect result the caller already has (a revert inspects to see if it is running). */
-export function assertStackLabels(ctx: FaultContext, info: { Name: string; Config: { Labels?: Record<string, string> | null } }): void {
-  const label = info.Config.Labels?.[LABEL.stack];
+export function assertStackLabels(ctx: FaultContext, info: { name: ContainerState['name']; labels: ContainerState['labels'] }): void {
+  const label = info.labels[LABEL.stack];
   if (label !== ctx.stack.project) {
-    throw new FaultlineError('UNSAFE_TARGET', `container ${info.Name.replace(/^\//, '')} does not carry ${LABEL.stack}=${ctx.stack.project}; refusing to touch it`);
+    throw new FaultlineError('UNSAFE_TARGET', `container ${info.name} does not carry ${LABEL.stack}=${ctx.stack.project}; refusing to touch it`);
   }
 }

@@ -36,6 +36,62 @@ export interface ContainerSummary {
   ports: string[];
 }
 
+/**
+ * One container as faultline reads it (from Docker's inspect): what faults, targets and the stack need, in
+ * faultline's own words, so nothing outside this module depends on dockerode's shapes.
+ */
+export interface ContainerState {
+  id: string;
+  /** Without Docker's leading slash. */
+  name: string;
+  /** The image as the container was created from it (tag or id). */
+  image: string;
+  labels: Record<string, string>;
+  /** Docker's state word: created, running, paused, restarting, removing, exited or dead. */
+  status: string;
+  /** True also while paused, as Docker reports it. */
+  running: boolean;
+  paused: boolean;
+  /** 'healthy' | 'unhealthy' | 'starting' | 'none' (no health check) */
+  health: string;
+  startedAt: string;
+  /** The exit code of its last run (137 after SIGKILL); 0 while it has never exited. */
+  exitCode: number;
+  /** "container:<id>" for a component in its server's network namespace; '' when Docker reports none. */
+  networkMode: string;
+  /** The container's first process on the host; 0 when it is not running. */
+  pid: number;
+}
+
+/** Maps Docker's inspect answer to a ContainerState (pure). */
+export function toContainerState(info: Docker.ContainerInspectInfo): ContainerState {
+  return {
+    id: info.Id,
+    name: (info.Name ?? info.Id).replace(/^\//, ''),
+    image: info.Config?.Image ?? '',
+    labels: info.Config?.Labels ?? {},
+    status: info.State?.Status ?? 'unknown',
+    running: Boolean(info.State?.Running),
+    paused: Boolean(info.State?.Paused),
+    health: info.State?.Health?.Status || 'none',
+    startedAt: info.State?.StartedAt ?? '',
+    exitCode: info.State?.ExitCode ?? 0,
+    networkMode: info.HostConfig?.NetworkMode ?? '',
+    pid: info.State?.Pid ?? 0,
+  };
+}
+
+/** Docker's error for a container, image, network or volume that does not exist. */
+export function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number } | undefined)?.statusCode === 404;
+}
+
+/** Docker's answer to a removal of a container that is already being removed (e.g. by AutoRemove). */
+function isRemovalInProgress(err: unknown): boolean {
+  const e = err as { statusCode?: number; message?: string } | undefined;
+  return e?.statusCode === 409 && /already in progress/i.test(e.message ?? '');
+}
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -63,10 +119,12 @@ function labelFilters(labels: Record<string, string | undefined>): string[] {
 }
 
 export class DockerClient {
-  readonly api: Docker;
+  /** dockerode itself: private, so that its shapes and errors stay in this module. */
+  private readonly api: Docker;
 
-  constructor(api?: Docker) {
-    this.api = api ?? new Docker();
+  /** `api` only for tests, which hand in a stand-in for dockerode. */
+  constructor(api: Docker = new Docker()) {
+    this.api = api;
   }
 
   /** Throws DOCKER_UNAVAILABLE with a fix hint when the engine does not answer. */
@@ -116,8 +174,19 @@ export class DockerClient {
     });
   }
 
-  async inspect(id: string): Promise<Docker.ContainerInspectInfo> {
-    return this.api.getContainer(id).inspect();
+  /** The container's state; rejects when it does not exist (isNotFound) or Docker fails. */
+  async inspect(id: string): Promise<ContainerState> {
+    return toContainerState(await this.api.getContainer(id).inspect());
+  }
+
+  /** The container's state, or undefined when there is no such container; other failures reject. */
+  async findContainer(id: string): Promise<ContainerState | undefined> {
+    try {
+      return await this.inspect(id);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   async kill(id: string, signal = 'SIGKILL'): Promise<void> {
@@ -138,8 +207,13 @@ export class DockerClient {
   async unpause(id: string): Promise<void> {
     await this.api.getContainer(id).unpause();
   }
+  /** Force-removes a container with its anonymous volumes; one that is gone, or going, is fine. */
   async remove(id: string): Promise<void> {
-    await this.api.getContainer(id).remove({ force: true, v: true });
+    try {
+      await this.api.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      if (!isNotFound(err) && !isRemovalInProgress(err)) throw err;
+    }
   }
 
   /**
@@ -151,7 +225,7 @@ export class DockerClient {
     try {
       stream = await this.api.getContainer(id).getArchive({ path });
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
     const chunks: Buffer[] = [];

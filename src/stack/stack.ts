@@ -186,7 +186,7 @@ export class ReferenceStack {
   /** Each container of the stack with its network mode, as staleNamespaceServices reads them. */
   private async namespaces(): Promise<NamespaceUse[]> {
     const list = (await this.docker.listContainers({ [LABEL.stack]: this.options.project })).filter((c) => !isHelper(c));
-    return Promise.all(list.map(async (c) => ({ container: c, networkMode: (await this.docker.inspect(c.id)).HostConfig.NetworkMode ?? '' })));
+    return Promise.all(list.map(async (c) => ({ container: c, networkMode: (await this.docker.inspect(c.id)).networkMode })));
   }
 
   /**
@@ -266,7 +266,7 @@ export class StartedStack {
     const hosts = (await this.containers()).filter((c) => c.component === 'host' && c.state === 'running');
     const first = hosts[0];
     if (!first) throw new FaultlineError('STACK_FAILED', `stack ${this.project} has no running server; start it with \`faultline stack up\``);
-    return (await this.docker.inspect(first.id)).Config.Image;
+    return (await this.docker.inspect(first.id)).image;
   }
 
   async status(): Promise<ServerStatus[]> {

@@ -4,7 +4,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LABEL, type ContainerSummary, type DockerClient, type ExecResult } from '../../src/stack/docker-client.js';
+import { isNotFound, LABEL, type ContainerState, type ContainerSummary, type DockerClient, type ExecResult } from '../../src/stack/docker-client.js';
 import type { StartedStack } from '../../src/stack/stack.js';
 import { FaultStore } from '../../src/faults/state-store.js';
 import type { FaultContext } from '../../src/faults/types.js';
@@ -39,6 +39,7 @@ export class FakeDocker {
 
   private get(id: string): FakeContainer {
     const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.id.startsWith(id) || x.name === id);
+    // The engine's shape for a missing container, which the real client's isNotFound reads.
     if (!c) throw Object.assign(new Error(`no such container: ${id}`), { statusCode: 404 });
     const err = this.failing.get(c.id);
     if (err) throw err;
@@ -64,15 +65,30 @@ export class FakeDocker {
       }));
   }
 
-  async inspect(id: string) {
+  async inspect(id: string): Promise<ContainerState> {
     const c = this.get(id);
     return {
-      Id: c.id,
-      Name: `/${c.name}`,
-      Config: { Labels: c.labels, Image: 'fake/host' },
-      HostConfig: { NetworkMode: c.networkMode ?? 'default' },
-      State: { Running: c.state !== 'exited', Paused: c.state === 'paused', StartedAt: '2026-01-01T00:00:00Z', Health: undefined },
+      id: c.id,
+      name: c.name,
+      image: 'fake/host',
+      labels: c.labels,
+      status: c.state,
+      running: c.state !== 'exited',
+      paused: c.state === 'paused',
+      health: 'none',
+      startedAt: '2026-01-01T00:00:00Z',
+      exitCode: c.state === 'exited' ? 137 : 0,
+      networkMode: c.networkMode ?? 'default',
+      pid: c.state === 'exited' ? 0 : 1,
     };
+  }
+  async findContainer(id: string): Promise<ContainerState | undefined> {
+    try {
+      return await this.inspect(id);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   async kill(id: string, signal = 'SIGKILL') {
@@ -98,10 +114,11 @@ export class FakeDocker {
   async unpause(id: string) {
     this.get(id).state = 'running';
   }
+  /** Idempotent, as the real client's: a container that is gone is fine. */
   async remove(id: string) {
     this.calls.push(`remove ${id}`);
-    const c = this.get(id);
-    this.containers.delete(c.id);
+    const c = await this.findContainer(id);
+    if (c) this.containers.delete(c.id);
   }
 
   async exec(id: string, cmd: string[], options: { signal?: AbortSignal; stdin?: string } = {}): Promise<ExecResult> {

@@ -147,7 +147,7 @@ test.serial('firewall-hole-db: the hole is found during the fault and gone after
 test.serial('a steady state that fails up front injects nothing', async (t) => {
   const dir = await outDir();
   const web1 = (await stack.containers()).find((c) => c.service === 'web1-app')!.id;
-  const startedBefore = (await stack.docker.inspect(web1)).State.StartedAt;
+  const startedBefore = (await stack.docker.inspect(web1)).startedAt;
   const file = await writeExperiment(
     dir,
     `title: steady state that cannot hold
@@ -169,7 +169,7 @@ method:
   t.regex(j.reason, /no fault was injected/);
   t.deepEqual(j.method, []);
   t.is(j.load, null, 'no load was sent either');
-  t.is((await stack.docker.inspect(web1)).State.StartedAt, startedBefore, 'web1 was never touched');
+  t.is((await stack.docker.inspect(web1)).startedAt, startedBefore, 'web1 was never touched');
   await assertWhole(t);
 });
 

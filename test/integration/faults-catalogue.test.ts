@@ -60,11 +60,11 @@ test.serial('db-primary-kill: the primary is gone, then back and healthy', async
   const id = await idOf(stack, 'db-primary-mariadb');
   await roundTrip(t, 'db-primary-kill', {}, {
     effect: async () => {
-      t.false((await stack.docker.inspect(id)).State.Running);
+      t.false((await stack.docker.inspect(id)).running);
       await retryUntil(() => tcpConnect(ip(31), 3306), (r) => r !== 'open', soon);
     },
     restored: async () => {
-      t.is((await stack.docker.inspect(id)).State.Health?.Status, 'healthy');
+      t.is((await stack.docker.inspect(id)).health, 'healthy');
       t.is(await tcpConnect(ip(31), 3306), 'open');
     },
   });
@@ -74,29 +74,29 @@ test.serial('container-kill, container-stop, container-pause and container-resta
   const web3app = await idOf(stack, 'web3-app');
   await roundTrip(t, 'container-kill', { target: 'web3-app' }, {
     effect: async () => {
-      const state = (await stack.docker.inspect(web3app)).State;
-      t.false(state.Running);
-      t.is(state.ExitCode, 137, 'killed by SIGKILL, not stopped');
+      const state = await stack.docker.inspect(web3app);
+      t.false(state.running);
+      t.is(state.exitCode, 137, 'killed by SIGKILL, not stopped');
     },
-    restored: async () => t.is((await stack.docker.inspect(web3app)).State.Health?.Status, 'healthy'),
+    restored: async () => t.is((await stack.docker.inspect(web3app)).health, 'healthy'),
   });
   const nginx = await idOf(stack, 'web2-nginx');
   await roundTrip(t, 'container-stop', { target: 'web2-nginx', params: { grace: '1s' } }, {
-    effect: async () => t.is((await stack.docker.inspect(nginx)).State.Status, 'exited'),
+    effect: async () => t.is((await stack.docker.inspect(nginx)).status, 'exited'),
   });
   const app = await idOf(stack, 'web1-app');
   await roundTrip(t, 'container-pause', { target: 'service=web1-app' }, {
     effect: async () => {
-      t.true((await stack.docker.inspect(app)).State.Paused);
+      t.true((await stack.docker.inspect(app)).paused);
       // Frozen, not dead: the port still accepts (kernel backlog) but the app answers nothing.
       const res = await stack.docker.exec(await hostOf(stack, 'web1'), ['curl', '-s', '-m', '1', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:3000/health']);
       t.not(res.stdout, '200');
     },
   });
   const exporter = await idOf(stack, 'db-replica-mysqld-exporter');
-  const startedAt = (await stack.docker.inspect(exporter)).State.StartedAt;
+  const startedAt = (await stack.docker.inspect(exporter)).startedAt;
   await roundTrip(t, 'container-restart', { target: 'db-replica-mysqld-exporter', params: { grace: '1s' } }, {
-    effect: async () => t.not((await stack.docker.inspect(exporter)).State.StartedAt, startedAt),
+    effect: async () => t.not((await stack.docker.inspect(exporter)).startedAt, startedAt),
   });
 });
 
@@ -305,7 +305,7 @@ test.serial('cpu-stress and memory-pressure run stress-ng beside the server and 
           t.true(rss >= 48 * 1024, `stress-ng holds ${Math.round(rss / 1024)} MiB resident`);
         }
         const info = await stack.docker.inspect(helpers[0]!.id);
-        t.is(info.HostConfig.NetworkMode, `container:${await hostOf(stack, 'web3')}`, 'in the server’s namespace');
+        t.is(info.networkMode, `container:${await hostOf(stack, 'web3')}`, 'in the server’s namespace');
       },
     });
   }

@@ -66,12 +66,12 @@ test.serial('item 15: a closed terminal (SIGHUP) reverts the held fault and exit
       await runCli(['revert', '--all']);
     });
     await held.waitFor(/fault \S+ active after/, 60_000);
-    t.true((await stack.docker.inspect(nginx)).State.Paused);
+    t.true((await stack.docker.inspect(nginx)).paused);
     held.child.kill('SIGHUP');
     const exit = await held.exited;
     t.is(exit.signal, null, 'not killed by the hang-up');
     t.is(exit.code, 130, held.output().stderr);
-    t.false((await stack.docker.inspect(nginx)).State.Paused, 'unfrozen');
+    t.false((await stack.docker.inspect(nginx)).paused, 'unfrozen');
     t.deepEqual(await snapshot(stack), before);
   });
 });

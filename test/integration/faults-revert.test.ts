@@ -67,7 +67,7 @@ test.serial('faultline SIGKILLed while holding three faults: `revert --all` rest
     t.not(await rulesetOf(primaryHost), rulesBefore);
     const hs = await handshake({ port: stack.options.httpsPort, ca });
     t.is(hs.authorizationError, 'CERT_HAS_EXPIRED', 'the expired certificate outlived faultline');
-    t.true((await stack.docker.inspect(nginx)).State.Paused, 'web2-nginx is still frozen');
+    t.true((await stack.docker.inspect(nginx)).paused, 'web2-nginx is still frozen');
     t.deepEqual((await recorded()).map((r) => r.fault).sort(), ['cert-expired', 'container-pause', 'firewall-open-port']);
 
     const revert = await runCli(['revert', '--all']);
@@ -77,7 +77,7 @@ test.serial('faultline SIGKILLed while holding three faults: `revert --all` rest
     t.deepEqual(await recorded(), [], 'state file empty');
     t.false(await connectFrom(stack.docker, monitor, ip(31), 3306), 'hole closed');
     t.is(await rulesetOf(primaryHost), rulesBefore, 'same nft ruleset');
-    t.false((await stack.docker.inspect(nginx)).State.Paused, 'web2-nginx runs again');
+    t.false((await stack.docker.inspect(nginx)).paused, 'web2-nginx runs again');
     t.deepEqual(await helperContainers(stack), [], 'no faultline.fault helper');
     t.deepEqual(await snapshot(stack), before, 'certificate fingerprint, rulesets, qdiscs, container states as before');
 
@@ -189,8 +189,8 @@ test.serial('a container without the stack’s label is refused, by name and by 
       t.is(lines.length, 1, res.stderr);
       t.regex(lines[0] ?? '', new RegExp(`^faultline: container \\S+ does not belong to stack ${stack.project} `), res.stderr);
       t.regex(lines[0] ?? '', id === plain ? /label is missing/ : /label is "someone-else"/);
-      const state = (await docker.inspect(id)).State;
-      t.true(state.Running && !state.Paused, 'the foreign container is untouched');
+      const state = await docker.inspect(id);
+      t.true(state.running && !state.paused, 'the foreign container is untouched');
     }
     t.deepEqual(await recorded(), []);
     t.deepEqual(await snapshot(stack), before);
@@ -209,7 +209,7 @@ test.serial('--dry-run prints the plan and changes nothing', async (t) => {
   ];
   await exclusive(stack, async () => {
     const before = await snapshot(stack);
-    const startedAt = async () => Object.fromEntries(await Promise.all((await stack.containers()).map(async (c) => [c.service, (await stack.docker.inspect(c.id)).State.StartedAt] as const)));
+    const startedAt = async () => Object.fromEntries(await Promise.all((await stack.containers()).map(async (c) => [c.service, (await stack.docker.inspect(c.id)).startedAt] as const)));
     const started = await startedAt();
     for (const args of cases) {
       const res = await runCli(['fault', 'inject', ...args, '--dry-run']);
