@@ -262,18 +262,23 @@ function catalogueProblems(raw: unknown, catalogue: Catalogue): Problem[] {
 export function validateExperiment(raw: unknown, file: string, catalogue: Catalogue | undefined, env: NodeJS.ProcessEnv = process.env): Experiment {
   const envProblems: Problem[] = [];
   const substituted = substituteEnv(raw, env, '', envProblems);
-  if (envProblems.length) throw new InvalidFileError(file, envProblems);
+  if (envProblems.length) throw new InvalidFileError(file, inFileOrder(envProblems, raw));
   const parsed = experimentSchema.safeParse(substituted);
   const problems = [...(parsed.success ? [] : zodProblems(parsed.error)), ...(catalogue ? catalogueProblems(substituted, catalogue) : [])];
-  if (problems.length || !parsed.success) throw new InvalidFileError(file, sortByPath(problems));
+  if (problems.length || !parsed.success) throw new InvalidFileError(file, inFileOrder(problems, raw));
   const id = basename(file).replace(/\.ya?ml$/, '');
   return { ...parsed.data, file, id };
 }
 
-/** In the file's order: by field path, indexes numerically. */
-function sortByPath(problems: Problem[]): Problem[] {
+/** In the file's order: by the top-level field's place in the document, then by field path, indexes numerically. */
+function inFileOrder(problems: Problem[], doc: unknown): Problem[] {
+  const fields = doc && typeof doc === 'object' ? Object.keys(doc) : [];
+  const rank = (p: string) => {
+    const i = fields.indexOf(/^[^.[]*/.exec(p)![0]);
+    return i < 0 ? fields.length : i;
+  };
   const key = (p: string) => p.replace(/\d+/g, (d) => d.padStart(6, '0'));
-  return [...problems].sort((a, b) => (key(a.path) < key(b.path) ? -1 : key(a.path) > key(b.path) ? 1 : 0));
+  return [...problems].sort((a, b) => rank(a.path) - rank(b.path) || (key(a.path) < key(b.path) ? -1 : key(a.path) > key(b.path) ? 1 : 0));
 }
 
 async function readText(file: string): Promise<string> {
