@@ -1,0 +1,90 @@
+// Target expressions and selection, pure: what parseTarget accepts and refuses, which containers select
+// picks, and how resolveContainers tells an unknown target from one outside the stack (a fake Docker).
+
+import test from 'ava';
+import { parseTarget, select, resolveContainers, resolveServers } from '../../src/faults/targets.js';
+import type { ContainerSummary } from '../../src/stack/docker-client.js';
+import { FaultlineError } from '../../src/errors.js';
+import { FakeDocker, fakeContext, stackLabels } from '../helpers/fake-docker.js';
+
+const parses: Array<[string, ReturnType<typeof parseTarget>['pick'], Array<[string, string]>]> = [
+  ['server=web1', 'one', [['server', 'web1']]],
+  ['all:role=web', 'all', [['role', 'web']]],
+  ['random:component=nginx', 'random', [['component', 'nginx']]],
+  ['web2-app', 'one', [['name', 'web2-app']]],
+  [' role = web , component = nginx ', 'one', [['role', 'web'], ['component', 'nginx']]],
+  ['all', 'all', []],
+  ['random:', 'random', []],
+];
+for (const [expr, pick, match] of parses) {
+  test(`parseTarget "${expr}" → ${pick} ${JSON.stringify(match)}`, (t) => {
+    const s = parseTarget(expr);
+    t.is(s.pick, pick);
+    t.deepEqual(s.match, match);
+    t.is(s.source, expr.trim());
+  });
+}
+
+const refused: Array<[string, RegExp]> = [
+  ['host=web1', /unknown key "host"/],
+  ['server=', /empty value for server/],
+  ['', /selects nothing/],
+  [' , ', /selects nothing/],
+];
+for (const [expr, message] of refused) {
+  test(`parseTarget refuses "${expr}" as invalid input`, (t) => {
+    const err = t.throws(() => parseTarget(expr));
+    t.true(err instanceof FaultlineError);
+    t.is((err as FaultlineError).code, 'INVALID_INPUT');
+    t.regex(err!.message, message);
+  });
+}
+
+function c(server: string, component: string, extra: Partial<ContainerSummary> = {}): ContainerSummary {
+  const role = server.replace(/\d+$/, '');
+  return { id: `${server}-${component}-0000000000`, name: `flunit-${server}-${component}-1`, service: `${server}-${component}`, stack: 'flunit', role, server, component, state: 'running', health: 'healthy', labels: {}, addresses: {}, ports: [], ...extra };
+}
+const containers = [c('web1', 'nginx'), c('web2', 'nginx'), c('web3', 'nginx'), c('web1', 'app'), c('db-primary', 'mariadb'), c('lb', 'haproxy')];
+const names = (list: ContainerSummary[]) => list.map((x) => x.service);
+
+const selections: Array<[string, string[] | RegExp, number?]> = [
+  ['server=web1,component=nginx', ['web1-nginx']],
+  ['all:component=nginx', ['web1-nginx', 'web2-nginx', 'web3-nginx']],
+  ['random:component=nginx', ['web2-nginx'], 0.5],
+  ['random:component=nginx', ['web3-nginx'], 0.999],
+  ['db-primary-mariadb', ['db-primary-mariadb']],
+  ['flunit-lb-haproxy-1', ['lb-haproxy']],
+  ['id=web1-app', ['web1-app']],
+  ['component=nginx', /matches 3 containers \(web1-nginx, web2-nginx, web3-nginx\); narrow it/],
+  ['all:role=monitor', []],
+];
+for (const [expr, expected, random] of selections) {
+  test(`select "${expr}"${random === undefined ? '' : ` (random ${random})`} → ${expected instanceof RegExp ? 'refused' : JSON.stringify(expected)}`, (t) => {
+    const run = () => names(select(containers, parseTarget(expr), () => random ?? 0));
+    if (expected instanceof RegExp) t.regex(t.throws(run)!.message, expected);
+    else t.deepEqual(run(), expected);
+  });
+}
+
+test('resolveContainers: a target outside the stack is UNSAFE_TARGET, one nowhere is UNKNOWN_TARGET naming the services', async (t) => {
+  const docker = new FakeDocker();
+  docker.add({ name: 'flunit-web1-nginx-1', labels: stackLabels('web1', 'nginx') });
+  docker.add({ name: 'someone-elses', labels: { 'com.docker.compose.service': 'db' } });
+  const ctx = await fakeContext(docker);
+  t.deepEqual((await resolveContainers(ctx, 'server=web1')).map((x) => x.name), ['flunit-web1-nginx-1']);
+  const unsafe = await t.throwsAsync(resolveContainers(ctx, 'someone-elses'));
+  t.is((unsafe as FaultlineError).code, 'UNSAFE_TARGET');
+  const unknown = await t.throwsAsync(resolveContainers(ctx, 'server=web9'));
+  t.is((unknown as FaultlineError).code, 'UNKNOWN_TARGET');
+  t.regex((unknown as FaultlineError).hint ?? '', /web1-nginx/);
+});
+
+test('resolveServers: a component of a server means its host container', async (t) => {
+  const docker = new FakeDocker();
+  docker.add({ name: 'flunit-db-primary-1', labels: stackLabels('db-primary', 'host') });
+  docker.add({ name: 'flunit-db-primary-mariadb-1', labels: stackLabels('db-primary', 'mariadb') });
+  docker.add({ name: 'flunit-web1-1', labels: stackLabels('web1', 'host') });
+  const ctx = await fakeContext(docker);
+  t.deepEqual((await resolveServers(ctx, 'service=db-primary-mariadb')).map((x) => x.name), ['flunit-db-primary-1']);
+  t.deepEqual((await resolveServers(ctx, 'web1')).map((x) => x.name), ['flunit-web1-1']);
+});
