@@ -6,15 +6,7 @@ import type { Command } from 'commander';
 import { ExitCode, invalidInput } from '../../errors.js';
 import { parseDurationMs } from '../../util/duration.js';
 import { action, interruptSignal } from '../run-command.js';
-import {
-  formatResult,
-  formatResultLine,
-  isInteractive,
-  loadResultToJSON,
-  parseRate,
-  progressListener,
-  startLoad,
-} from '../../load/index.js';
+import { formatResult, formatResultLine, isInteractive, loadResultToJSON, parseRate, progressListener, startLoad } from '../../load/index.js';
 import type { LoadOptionsInput } from '../../load/index.js';
 
 interface LoadFlags {
@@ -105,7 +97,10 @@ export function registerLoadCommand(program: Command): void {
     .option('--host-header <name>', 'Host header to send; for an IP URL over https it is also the default servername')
     .option('--bucket <d>', 'timeline bucket width (default 100ms)')
     .option('--max-in-flight <n>', 'paced: bound on requests in flight; over it a due request is dropped, a failure (default: peak rate × timeout, 1000–10000)')
-    .option('--timeout <d>', 'a request without an answer after this fails with ETIMEDOUT; at the end of the run, requests in flight are waited for until theirs (default 10s)')
+    .option(
+      '--timeout <d>',
+      'a request without an answer after this fails with ETIMEDOUT; at the end of the run, requests in flight are waited for until theirs (default 10s)',
+    )
     .option('--run-id <id>', 'prefix of write keys (letters and digits; default: generated)')
     .option('--ledger <file>', 'also write the write ledger as JSON to this file')
     .option('--json', 'print the full result (timeline, ledger, summary) as JSON')
