@@ -9,12 +9,15 @@ import { FaultlineError } from '../errors.js';
 import { ASSERTABLE_METRICS } from '../metric-table.js';
 import { GRADES, isGrade } from '../probes/grade.js';
 import { durationField, zodProblems, type Problem } from '../util/zod.js';
-import { suggestion } from '../util/suggest.js';
 import { substituteEnv } from './env.js';
+import { catalogueProblems, inFileOrder } from './catalogue-check.js';
 
 const duration = durationField({ max: Number.POSITIVE_INFINITY });
 
-const name = z.string().min(1).regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lowercase name such as "db-primary-kill"');
+const name = z
+  .string()
+  .min(1)
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lowercase name such as "db-primary-kill"');
 const params = z.record(z.unknown()).default({});
 
 const tolerance = z.union([
@@ -85,7 +88,11 @@ const assertion = z
     for (const key of ['max', 'min'] as const) {
       const v = a[key];
       if (typeof v === 'string' && !(a.metric === 'tls_grade' && isGrade(v))) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: a.metric === 'tls_grade' ? `expected a grade (${GRADES.join(', ')})` : 'expected a number' });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [key],
+          message: a.metric === 'tls_grade' ? `expected a grade (${GRADES.join(', ')})` : 'expected a number',
+        });
       }
     }
   });
@@ -99,7 +106,10 @@ const load = z
       })
       .optional(),
     connections: z.number().int().positive().max(10_000).optional(),
-    mix: z.string().regex(/^\s*[a-z]+\s*=\s*\d+(\s*,\s*[a-z]+\s*=\s*\d+)*\s*$/, 'expected kind=weight pairs such as "read=8,write=2"').optional(),
+    mix: z
+      .string()
+      .regex(/^\s*[a-z]+\s*=\s*\d+(\s*,\s*[a-z]+\s*=\s*\d+)*\s*$/, 'expected kind=weight pairs such as "read=8,write=2"')
+      .optional(),
     path: z.string().startsWith('/').default('/whoami'),
     duration,
     warmup: duration.default('3s'),
@@ -110,8 +120,10 @@ const load = z
   })
   .strict()
   .superRefine((l, ctx) => {
-    if (l.driver === 'paced' && l.rate === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rate'], message: 'the paced driver needs a rate (requests per second)' });
-    if (l.driver === 'closed' && l.rate !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rate'], message: 'the closed driver takes connections, not a rate' });
+    if (l.driver === 'paced' && l.rate === undefined)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rate'], message: 'the paced driver needs a rate (requests per second)' });
+    if (l.driver === 'closed' && l.rate !== undefined)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rate'], message: 'the closed driver takes connections, not a rate' });
     if (l.warmup >= l.duration) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['warmup'], message: 'must be shorter than the duration' });
   });
 
@@ -138,9 +150,14 @@ export const experimentSchema = z
   .superRefine((e, ctx) => {
     e.method.forEach((m, i) => {
       const at = m.at ?? 0;
-      if (at >= e.load.duration) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['method', i, 'at'], message: `must fall inside the load (duration ${e.load.duration / 1000} s)` });
+      if (at >= e.load.duration)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['method', i, 'at'], message: `must fall inside the load (duration ${e.load.duration / 1000} s)` });
       if ('fault' in m && m.for !== undefined && at + m.for > e.load.duration) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['method', i, 'for'], message: 'the fault must end before the load does, so that recovery can be seen' });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['method', i, 'for'],
+          message: 'the fault must end before the load does, so that recovery can be seen',
+        });
       }
     });
   });
@@ -199,63 +216,12 @@ function parseYaml(file: string, text: string): unknown {
   const doc = YAML.parseDocument(text, { prettyErrors: false });
   if (doc.errors.length) {
     const lineOf = (pos: number) => text.slice(0, pos).split('\n').length;
-    throw new InvalidFileError(file, doc.errors.map((e) => ({ path: `line ${lineOf(e.pos[0])}`, message: `not valid YAML: ${e.message.split('\n')[0]}` })));
+    throw new InvalidFileError(
+      file,
+      doc.errors.map((e) => ({ path: `line ${lineOf(e.pos[0])}`, message: `not valid YAML: ${e.message.split('\n')[0]}` })),
+    );
   }
   return doc.toJS();
-}
-
-const NAME = /^[a-z0-9][a-z0-9-]*$/;
-const entries = (v: unknown): Array<Record<string, unknown>> => (Array.isArray(v) ? v.map((x) => (x && typeof x === 'object' ? (x as Record<string, unknown>) : {})) : []);
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-function unknownName(kind: 'fault' | 'probe', name: string, known: string[]): string {
-  const near = suggestion(name, known);
-  if (near) return `unknown ${kind} "${name}"; did you mean ${near}?`;
-  return kind === 'fault' ? `unknown fault "${name}" (see \`faultline fault list\`)` : `unknown probe "${name}" (known: ${[...known].sort().join(', ')})`;
-}
-
-/**
- * What only the catalogue can tell: unknown fault and probe names (with the nearest known one), their
- * parameters, and `during` naming a fault of the method. Works on the raw document, so that these problems
- * are reported together with the schema's, not after them.
- */
-function catalogueProblems(raw: unknown, catalogue: Catalogue): Problem[] {
-  const doc = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
-  const faults = catalogue.faultNames();
-  const probes = catalogue.probeNames();
-  const out: Problem[] = [];
-  const params = (e: Record<string, unknown>) => (e.params === undefined || (e.params && typeof e.params === 'object' && !Array.isArray(e.params)) ? (e.params ?? {}) : undefined);
-  const checkProbe = (e: Record<string, unknown>, path: string) => {
-    if (typeof e.probe !== 'string' || !NAME.test(e.probe)) return;
-    if (!probes.includes(e.probe)) return out.push({ path: `${path}.probe`, message: unknownName('probe', e.probe, probes) });
-    const p = params(e);
-    if (p === undefined) return;
-    try {
-      catalogue.checkProbeParams(e.probe, p);
-    } catch (err) {
-      out.push({ path: `${path}.params`, message: messageOf(err) });
-    }
-  };
-  entries(doc.steady_state).forEach((e, i) => checkProbe(e, `steady_state[${i}]`));
-  const method = entries(doc.method);
-  method.forEach((e, i) => {
-    const path = `method[${i}]`;
-    if (!('fault' in e)) {
-      checkProbe(e, path);
-      if (typeof e.during === 'string' && !method.some((f) => f.fault === e.during)) out.push({ path: `${path}.during`, message: `no fault "${e.during}" in this method to probe during` });
-      return;
-    }
-    if (typeof e.fault !== 'string' || !NAME.test(e.fault)) return;
-    if (!faults.includes(e.fault)) return out.push({ path: `${path}.fault`, message: unknownName('fault', e.fault, faults) });
-    const p = params(e);
-    if (p === undefined || (e.target !== undefined && typeof e.target !== 'string')) return;
-    try {
-      catalogue.checkFaultParams(e.fault, p, e.target as string | undefined);
-    } catch (err) {
-      out.push({ path: `${path}.params`, message: messageOf(err) });
-    }
-  });
-  return out;
 }
 
 /** Validates an already-parsed experiment; `catalogue` checks fault and probe names and parameters. Throws every problem at once. */
@@ -268,17 +234,6 @@ export function validateExperiment(raw: unknown, file: string, catalogue: Catalo
   if (problems.length || !parsed.success) throw new InvalidFileError(file, inFileOrder(problems, raw));
   const id = basename(file).replace(/\.ya?ml$/, '');
   return { ...parsed.data, file, id };
-}
-
-/** In the file's order: by the top-level field's place in the document, then by field path, indexes numerically. */
-function inFileOrder(problems: Problem[], doc: unknown): Problem[] {
-  const fields = doc && typeof doc === 'object' ? Object.keys(doc) : [];
-  const rank = (p: string) => {
-    const i = fields.indexOf(/^[^.[]*/.exec(p)![0]);
-    return i < 0 ? fields.length : i;
-  };
-  const key = (p: string) => p.replace(/\d+/g, (d) => d.padStart(6, '0'));
-  return [...problems].sort((a, b) => rank(a.path) - rank(b.path) || (key(a.path) < key(b.path) ? -1 : key(a.path) > key(b.path) ? 1 : 0));
 }
 
 async function readText(file: string): Promise<string> {
@@ -298,7 +253,12 @@ export function isSuite(raw: unknown): boolean {
  * `chain` is the suites being loaded around this one: a file that lists itself, directly or through
  * another, is refused by name instead of being loaded again without end.
  */
-export async function loadFile(path: string, catalogue: Catalogue | undefined, env: NodeJS.ProcessEnv = process.env, chain: string[] = []): Promise<Experiment | Suite> {
+export async function loadFile(
+  path: string,
+  catalogue: Catalogue | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  chain: string[] = [],
+): Promise<Experiment | Suite> {
   const file = resolve(path);
   if (chain.includes(file)) {
     const cycle = [...chain.slice(chain.indexOf(file)), file].map((f) => basename(f));
