@@ -27,7 +27,14 @@ export interface LoadClock {
   elapsedMs(): number;
 }
 
-export async function probeOnce(probe: AnyProbe, step: ProbeStep, phase: Phase, ctx: ProbeContext, signal: AbortSignal, clock?: LoadClock): Promise<ActivityRecord> {
+export async function probeOnce(
+  probe: AnyProbe,
+  step: ProbeStep,
+  phase: Phase,
+  ctx: ProbeContext,
+  signal: AbortSignal,
+  clock?: LoadClock,
+): Promise<ActivityRecord> {
   const start = Date.now();
   const startMs = clock?.elapsedMs();
   const o = await runProbe(probe, ctx, step.params, signal);
@@ -50,7 +57,14 @@ export async function probeOnce(probe: AnyProbe, step: ProbeStep, phase: Phase, 
 }
 
 /** A series of looks on an interval until `signal` ends it; each look keeps what the probe's evidence needs. */
-export async function probeSeries(probe: AnyProbe, step: ProbeStep & { every: number }, ctx: ProbeContext, signal: AbortSignal, clock: LoadClock, maxDurationMs: number): Promise<ActivityRecord> {
+export async function probeSeries(
+  probe: AnyProbe,
+  step: ProbeStep & { every: number },
+  ctx: ProbeContext,
+  signal: AbortSignal,
+  clock: LoadClock,
+  maxDurationMs: number,
+): Promise<ActivityRecord> {
   const start = iso();
   const startMs = clock.elapsedMs();
   const observations = await runContinuously(probe, ctx, { intervalMs: step.every, signal, params: step.params, maxDurationMs });

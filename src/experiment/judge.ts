@@ -57,7 +57,11 @@ export function probeMetrics(input: Pick<JudgeInput, 'steadyStateBefore' | 'meth
     const steady = looks(input.steadyStateBefore);
     const method = looks(input.method);
     const over: Record<'run' | 'steady' | 'all', Look[]> = { run: method.length ? method : steady, steady, all: [...steady, ...method] };
-    for (const c of probe.metrics ?? []) metrics[c.metric] = worstOf(c.metric, over[c.over].map((l) => c.of(l)));
+    for (const c of probe.metrics ?? [])
+      metrics[c.metric] = worstOf(
+        c.metric,
+        over[c.over].map((l) => c.of(l)),
+      );
     const e = probe.evidence;
     const by = e && probe.metrics?.find((c) => c.metric === e.worstBy);
     if (e && by) {

@@ -44,13 +44,20 @@ const SEED_ITEMS = 20;
  * both failed is still recorded, and this process is its holder). Throws REVERT_FAILED naming every fault
  * that is still in effect.
  */
-export async function revertRunFaults(active: Iterable<ActiveFault>, ctx: FaultContext, registry: FaultRegistry): Promise<{ reverted: string[]; helpersRemoved: number }> {
+export async function revertRunFaults(
+  active: Iterable<ActiveFault>,
+  ctx: FaultContext,
+  registry: FaultRegistry,
+): Promise<{ reverted: string[]; helpersRemoved: number }> {
   // A failed revert keeps its record, so the pass over the records below tries it once more and is the
   // verdict; a record that is gone was reverted (by this run or by `faultline revert`).
-  for (const f of [...active]) await f.revert(AbortSignal.timeout(120_000)).catch((err: unknown) => ctx.log(`revert of ${f.id} failed: ${asFaultlineError(err).message}`));
+  for (const f of [...active])
+    await f.revert(AbortSignal.timeout(120_000)).catch((err: unknown) => ctx.log(`revert of ${f.id} failed: ${asFaultlineError(err).message}`));
   const summary = await revertRecorded(ctx, registry, { all: false, own: true, log: ctx.log });
   if (summary.failed.length) {
-    throw new FaultlineError('REVERT_FAILED', summary.failed.map((f) => f.error.message).join('; '), { hint: `still recorded in ${ctx.store.path}; run \`faultline revert --all --project ${ctx.stack.project}\`` });
+    throw new FaultlineError('REVERT_FAILED', summary.failed.map((f) => f.error.message).join('; '), {
+      hint: `still recorded in ${ctx.store.path}; run \`faultline revert --all --project ${ctx.stack.project}\``,
+    });
   }
   return { reverted: summary.reverted.map((r) => r.id), helpersRemoved: summary.helpersRemoved };
 }
@@ -72,7 +79,13 @@ async function seedItems(baseUrl: string, ca: string | Buffer | undefined, signa
   const ids: number[] = [];
   for (let i = 0; i < SEED_ITEMS; i++) {
     const key = `seed-${Date.now().toString(36)}-${i}`;
-    const res = await request(`${baseUrl}/items`, { method: 'POST', body: JSON.stringify({ key, value: key }), ...(ca ? { ca } : { insecure: true }), signal, timeoutMs: 10_000 });
+    const res = await request(`${baseUrl}/items`, {
+      method: 'POST',
+      body: JSON.stringify({ key, value: key }),
+      ...(ca ? { ca } : { insecure: true }),
+      signal,
+      timeoutMs: 10_000,
+    });
     const id = res.status === 201 ? Number((JSON.parse(res.body) as { id?: unknown }).id) : NaN;
     if (!Number.isInteger(id)) throw new FaultlineError('STACK_FAILED', `seeding rows for reads: POST /items answered ${res.status}`);
     ids.push(id);
@@ -152,14 +165,26 @@ export class ExperimentRunner {
     return { stack, docker: stack.docker, ...extra };
   }
 
-  private async steadyState(exp: Experiment, stack: StartedStack, phase: Phase, signal: AbortSignal): Promise<{ met: boolean | null; activities: ActivityRecord[] }> {
+  private async steadyState(
+    exp: Experiment,
+    stack: StartedStack,
+    phase: Phase,
+    signal: AbortSignal,
+  ): Promise<{ met: boolean | null; activities: ActivityRecord[] }> {
     if (!exp.steady_state.length) return { met: null, activities: [] };
     const activities: ActivityRecord[] = [];
     for (const step of exp.steady_state) activities.push(await probeOnce(this.deps.probes.get(step.probe), step, phase, this.probeContext(stack), signal));
     return { met: activities.every((a) => a.status === 'succeeded'), activities };
   }
 
-  private async execute(exp: Experiment, stack: StartedStack, journal: ExperimentJournal, active: Set<ActiveFault>, options: RunOptions, log: (l: string) => void): Promise<void> {
+  private async execute(
+    exp: Experiment,
+    stack: StartedStack,
+    journal: ExperimentJournal,
+    active: Set<ActiveFault>,
+    options: RunOptions,
+    log: (l: string) => void,
+  ): Promise<void> {
     const { signal } = options;
     log(`steady state before: ${exp.steady_state.length} probe(s)`);
     journal.steadyStateBefore = await this.steadyState(exp, stack, 'steady-state-before', signal);
@@ -216,7 +241,9 @@ export class ExperimentRunner {
     const l = exp.load;
     // With a mix, request kinds pick their own paths under the URL's path, so the URL is the stack's root.
     const url = l.mix ? `${stack.httpsUrl}/` : `${stack.httpsUrl}${l.path}`;
-    log(`load: ${l.driver} ${l.rate !== undefined ? `${typeof l.rate === 'number' ? l.rate : `${l.rate.from}→${l.rate.to}`} req/s` : `${l.connections ?? 10} connections`} for ${l.duration / 1000} s against ${url}`);
+    log(
+      `load: ${l.driver} ${l.rate !== undefined ? `${typeof l.rate === 'number' ? l.rate : `${l.rate.from}→${l.rate.to}`} req/s` : `${l.connections ?? 10} connections`} for ${l.duration / 1000} s against ${url}`,
+    );
     const ca = l.insecure ? undefined : await stack.ca();
     // Reads by id need rows to read: a fresh stack has none until the run's first writes are acknowledged.
     const idRange = l.mix && /\bread\s*=\s*[1-9]/.test(l.mix) ? await seedItems(stack.httpsUrl, ca, options.signal) : undefined;
@@ -246,12 +273,26 @@ export class ExperimentRunner {
     }
   }
 
-  private async rollbacks(exp: Experiment, stack: StartedStack | undefined, active: Set<ActiveFault>, journal: ExperimentJournal, log: (l: string) => void): Promise<void> {
+  private async rollbacks(
+    exp: Experiment,
+    stack: StartedStack | undefined,
+    active: Set<ActiveFault>,
+    journal: ExperimentJournal,
+    log: (l: string) => void,
+  ): Promise<void> {
     if (!stack) return;
     const steps: RollbackStep[] = [{ action: 'revert-faults' }, ...exp.rollbacks.filter((r) => r.action !== 'revert-faults')];
     for (const step of steps) {
       const start = Date.now();
-      const record: ActivityRecord = { kind: 'rollback', name: step.action, phase: 'rollback', status: 'succeeded', start: iso(start), end: '', target: step.target };
+      const record: ActivityRecord = {
+        kind: 'rollback',
+        name: step.action,
+        phase: 'rollback',
+        status: 'succeeded',
+        start: iso(start),
+        end: '',
+        target: step.target,
+      };
       try {
         if (step.action === 'revert-faults') {
           record.output = await revertRunFaults(active, createFaultContext(stack, { log }), this.deps.faults);
@@ -261,7 +302,11 @@ export class ExperimentRunner {
           if (!c.length) throw new FaultlineError('UNKNOWN_TARGET', `no container ${step.target} in stack ${stack.project}`);
           for (const x of c) await stack.docker.restart(x.id, 5);
         } else if (step.action === 'wait-healthy') {
-          await retryUntil(() => stack.containers(), (list) => list.filter((c) => !isHelper(c)).every(isReady), { timeoutMs: step.timeout ?? 60_000, intervalMs: 500, what: 'every container to be healthy' });
+          await retryUntil(
+            () => stack.containers(),
+            (list) => list.filter((c) => !isHelper(c)).every(isReady),
+            { timeoutMs: step.timeout ?? 60_000, intervalMs: 500, what: 'every container to be healthy' },
+          );
         }
       } catch (err) {
         record.status = 'error';

@@ -89,7 +89,17 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
   methodSignal.addEventListener('abort', () => latch.close(), { once: true });
 
   const faultTask = async (step: FaultStep): Promise<ActivityRecord> => {
-    const record: ActivityRecord = { kind: 'fault', name: step.fault, title: step.title, phase: 'method', status: 'succeeded', start: '', end: '', target: step.target, params: step.params };
+    const record: ActivityRecord = {
+      kind: 'fault',
+      name: step.fault,
+      title: step.title,
+      phase: 'method',
+      status: 'succeeded',
+      start: '',
+      end: '',
+      target: step.target,
+      params: step.params,
+    };
     try {
       await sleep(step.at - job.elapsedMs(), signal);
       const configured = ctx.faults.configure(step.fault, { target: step.target, params: step.params });

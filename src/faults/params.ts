@@ -13,7 +13,13 @@ export function percent(options: { min?: number } = {}) {
   return z
     .union([z.string(), z.number()])
     .transform((v) => (typeof v === 'string' ? Number(v.trim().replace(/%$/, '')) : v))
-    .pipe(z.number({ invalid_type_error: 'must be a number' }).finite().min(options.min ?? 0, 'must be at least 0%').max(100, 'must be at most 100%'));
+    .pipe(
+      z
+        .number({ invalid_type_error: 'must be a number' })
+        .finite()
+        .min(options.min ?? 0, 'must be at least 0%')
+        .max(100, 'must be at most 100%'),
+    );
 }
 
 export function integer(min: number, max: number) {

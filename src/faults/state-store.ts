@@ -68,9 +68,13 @@ export class FaultStore {
     }
     const parsed = fileSchema.safeParse(JSON.parse(text));
     if (!parsed.success) {
-      throw new FaultlineError('INVALID_INPUT', `${this.path}: not a faultline fault record (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`, {
-        hint: 'it is written by faultline; if it was edited by hand, restore it or revert the faults yourself',
-      });
+      throw new FaultlineError(
+        'INVALID_INPUT',
+        `${this.path}: not a faultline fault record (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`,
+        {
+          hint: 'it is written by faultline; if it was edited by hand, restore it or revert the faults yourself',
+        },
+      );
     }
     return parsed.data.faults as FaultRecord[];
   }
@@ -84,9 +88,13 @@ export class FaultStore {
     await this.mutate((list) => {
       const clash = list.find((r) => r.slots.some((s) => record.slots.includes(s)));
       if (clash) {
-        throw new FaultlineError('INVALID_INPUT', `${record.fault} conflicts with active fault ${clash.fault} (${clash.id}) on ${clash.slots.filter((s) => record.slots.includes(s)).join(', ')}`, {
-          hint: `revert it first: faultline revert --all --project ${record.stack}`,
-        });
+        throw new FaultlineError(
+          'INVALID_INPUT',
+          `${record.fault} conflicts with active fault ${clash.fault} (${clash.id}) on ${clash.slots.filter((s) => record.slots.includes(s)).join(', ')}`,
+          {
+            hint: `revert it first: faultline revert --all --project ${record.stack}`,
+          },
+        );
       }
       return [...list, record];
     }, signal);
@@ -151,7 +159,10 @@ export class FaultStore {
     const breaker = `${this.lockPath}.break`;
     if (!(await createExclusive(breaker, String(process.pid)))) {
       // Another takeover is under way; one left by a killed process is cleared once it is old.
-      const age = await stat(breaker).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(breaker).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > BREAK_STALE_MS) await rm(breaker, { force: true });
       return;
     }

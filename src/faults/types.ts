@@ -9,7 +9,13 @@ import type { FaultStore } from './state-store.js';
 export type FaultKind = 'process' | 'certificate' | 'firewall' | 'network' | 'resource';
 
 /** A container a fault acts on, as it was when the fault was planned. */
-export const targetRefSchema = z.object({ id: z.string(), name: z.string(), service: z.string(), server: z.string().optional(), component: z.string().optional() });
+export const targetRefSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  service: z.string(),
+  server: z.string().optional(),
+  component: z.string().optional(),
+});
 export type TargetRef = z.infer<typeof targetRefSchema>;
 
 export interface FaultContext {

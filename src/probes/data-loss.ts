@@ -37,7 +37,11 @@ export function judgeDataLoss(ledger: WriteLedger, primary: FinalRead, replica: 
   const check = checkWrites(ledger, primary.keys);
   let divergence: Divergence | null = null;
   let error: string | null = null;
-  if (replica?.ok) divergence = diverge(primary.keys.filter((k) => k.startsWith(ledger.keyPrefix)), replica.keys.filter((k) => k.startsWith(ledger.keyPrefix)));
+  if (replica?.ok)
+    divergence = diverge(
+      primary.keys.filter((k) => k.startsWith(ledger.keyPrefix)),
+      replica.keys.filter((k) => k.startsWith(ledger.keyPrefix)),
+    );
   else if (replica) error = `replica read failed: ${replica.error}`;
   return { status: check.valid ? 'valid' : 'invalid', check, divergence, error, replicaCaughtUp };
 }
@@ -52,12 +56,20 @@ export function dataLossFindings(r: DataLossResult): Finding[] {
   const out: Finding[] = [];
   const sample = (keys: string[]) => `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', …' : ''}`;
   if (r.status === 'unknown') out.push({ id: 'data-unknown', severity: 'high', message: r.error ?? 'final read failed' });
-  if (r.check?.lost.length) out.push({ id: 'lost-writes', severity: 'critical', message: `${r.check.lost.length} acknowledged write(s) lost: ${sample(r.check.lost)}` });
-  if (r.check?.unexpected.length) out.push({ id: 'unexpected-writes', severity: 'high', message: `${r.check.unexpected.length} row(s) never sent: ${sample(r.check.unexpected)}` });
-  if (r.check?.recovered.length) out.push({ id: 'recovered-writes', severity: 'info', message: `${r.check.recovered.length} unacknowledged write(s) committed anyway` });
-  if (r.check?.failedButPresent.length) out.push({ id: 'failed-but-present', severity: 'medium', message: `${r.check.failedButPresent.length} write(s) answered as failed are in the database` });
+  if (r.check?.lost.length)
+    out.push({ id: 'lost-writes', severity: 'critical', message: `${r.check.lost.length} acknowledged write(s) lost: ${sample(r.check.lost)}` });
+  if (r.check?.unexpected.length)
+    out.push({ id: 'unexpected-writes', severity: 'high', message: `${r.check.unexpected.length} row(s) never sent: ${sample(r.check.unexpected)}` });
+  if (r.check?.recovered.length)
+    out.push({ id: 'recovered-writes', severity: 'info', message: `${r.check.recovered.length} unacknowledged write(s) committed anyway` });
+  if (r.check?.failedButPresent.length)
+    out.push({ id: 'failed-but-present', severity: 'medium', message: `${r.check.failedButPresent.length} write(s) answered as failed are in the database` });
   if (r.divergence && (r.divergence.onlyPrimary.length || r.divergence.onlyReplica.length)) {
-    out.push({ id: 'divergence', severity: 'high', message: `primary and replica differ: ${r.divergence.onlyPrimary.length} only on the primary, ${r.divergence.onlyReplica.length} only on the replica` });
+    out.push({
+      id: 'divergence',
+      severity: 'high',
+      message: `primary and replica differ: ${r.divergence.onlyPrimary.length} only on the primary, ${r.divergence.onlyReplica.length} only on the replica`,
+    });
   }
   if (r.replicaCaughtUp === false) out.push({ id: 'replica-behind', severity: 'medium', message: 'the replica did not catch up before the deadline' });
   return out;
@@ -65,7 +77,10 @@ export function dataLossFindings(r: DataLossResult): Finding[] {
 
 async function readKeys(target: DbTarget, pattern: string, signal: AbortSignal): Promise<FinalRead> {
   try {
-    const rows = await withConnection(target, (c) => queryRows(c, 'SELECT item_key FROM items WHERE item_key LIKE ?', [pattern]), { signal, timeoutMs: 30_000 });
+    const rows = await withConnection(target, (c) => queryRows(c, 'SELECT item_key FROM items WHERE item_key LIKE ?', [pattern]), {
+      signal,
+      timeoutMs: 30_000,
+    });
     return { ok: true, keys: rows.map((r) => String(r.item_key)) };
   } catch (err) {
     if (signal.aborted) throw err;
@@ -75,10 +90,15 @@ async function readKeys(target: DbTarget, pattern: string, signal: AbortSignal):
 
 /** Waits (bounded) until the replica's gtid_slave_pos reaches the primary's gtid_binlog_pos. */
 export async function waitReplicaCaughtUp(primary: DbTarget, replica: DbTarget, options: { timeoutMs: number; signal: AbortSignal }): Promise<boolean> {
-  const posOf = (t: DbTarget, v: string) => withConnection(t, async (c) => String((await queryRows(c, `SELECT @@${v} AS p`))[0]?.p ?? ''), { signal: options.signal, timeoutMs: 5000 });
+  const posOf = (t: DbTarget, v: string) =>
+    withConnection(t, async (c) => String((await queryRows(c, `SELECT @@${v} AS p`))[0]?.p ?? ''), { signal: options.signal, timeoutMs: 5000 });
   try {
     const target = await posOf(primary, 'gtid_binlog_pos');
-    await retryUntil(() => posOf(replica, 'gtid_slave_pos'), (pos) => gtidGap(target, pos) === 0, { timeoutMs: options.timeoutMs, intervalMs: 200, signal: options.signal, what: 'the replica to catch up' });
+    await retryUntil(
+      () => posOf(replica, 'gtid_slave_pos'),
+      (pos) => gtidGap(target, pos) === 0,
+      { timeoutMs: options.timeoutMs, intervalMs: 200, signal: options.signal, what: 'the replica to catch up' },
+    );
     return true;
   } catch (err) {
     if (options.signal.aborted) throw err;
@@ -87,7 +107,11 @@ export async function waitReplicaCaughtUp(primary: DbTarget, replica: DbTarget, 
 }
 
 /** Reads the final state and judges it; never throws for an unreachable database (that is "unknown"). */
-export async function checkDataLoss(ctx: { stack: Parameters<typeof dbTarget>[0] }, ledger: WriteLedger, options: { catchUpMs: number; signal: AbortSignal }): Promise<DataLossResult> {
+export async function checkDataLoss(
+  ctx: { stack: Parameters<typeof dbTarget>[0] },
+  ledger: WriteLedger,
+  options: { catchUpMs: number; signal: AbortSignal },
+): Promise<DataLossResult> {
   const [p, r] = await Promise.all([dbTarget(ctx.stack, 'db-primary'), dbTarget(ctx.stack, 'db-replica')]);
   const caughtUp = await waitReplicaCaughtUp(p, r, { timeoutMs: options.catchUpMs, signal: options.signal });
   const [primary, replica] = await Promise.all([readKeys(p, ledger.likePattern(), options.signal), readKeys(r, ledger.likePattern(), options.signal)]);

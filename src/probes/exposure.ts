@@ -71,7 +71,11 @@ export interface ExposureCheck extends ProbeResult {
 }
 
 /** What each vantage should try: every server's address on the vantage's network × the port list. Pure. */
-export function plannedTargets(servers: ServerTarget[], vantage: Vantage, ports: readonly number[]): Array<{ server: ServerTarget; address: string; port: number }> {
+export function plannedTargets(
+  servers: ServerTarget[],
+  vantage: Vantage,
+  ports: readonly number[],
+): Array<{ server: ServerTarget; address: string; port: number }> {
   const out: Array<{ server: ServerTarget; address: string; port: number }> = [];
   for (const s of servers) {
     const address = vantage.network === 'edge' ? s.edge : s.internal;
@@ -82,7 +86,16 @@ export function plannedTargets(servers: ServerTarget[], vantage: Vantage, ports:
   return out;
 }
 
-const HOLE_SEVERITY: Record<number, Severity> = { 3306: 'critical', 4567: 'critical', 22: 'high', 9090: 'high', 8404: 'medium', 9100: 'medium', 9104: 'medium', 9113: 'medium' };
+const HOLE_SEVERITY: Record<number, Severity> = {
+  3306: 'critical',
+  4567: 'critical',
+  22: 'high',
+  9090: 'high',
+  8404: 'medium',
+  9100: 'medium',
+  9104: 'medium',
+  9113: 'medium',
+};
 
 /** Holes (open, not allowed), blocked services (allowed, closed) and publishing outside policy. Pure. */
 export function judgeExposure(checks: ExposureCheck[], servers: ServerTarget[]): { holes: ExposureCheck[]; findings: Finding[] } {
@@ -94,13 +107,20 @@ export function judgeExposure(checks: ExposureCheck[], servers: ServerTarget[]):
     where: `${h.vantage} → ${h.server} (${h.address}):${h.port}`,
   }));
   for (const c of checks.filter((x) => !x.open && x.allowed)) {
-    findings.push({ id: 'blocked', severity: 'info', message: `${c.server}:${c.port} is allowed from the ${c.vantage} vantage but did not answer`, where: `${c.vantage} → ${c.server} (${c.address}):${c.port}` });
+    findings.push({
+      id: 'blocked',
+      severity: 'info',
+      message: `${c.server}:${c.port} is allowed from the ${c.vantage} vantage but did not answer`,
+      where: `${c.vantage} → ${c.server} (${c.address}):${c.port}`,
+    });
   }
   for (const s of servers) {
     for (const p of s.published) {
       const where = `${p.hostIp}:${p.hostPort} → ${s.server}:${p.containerPort}`;
-      if (!(PUBLISH_POLICY.hostIps as readonly string[]).includes(p.hostIp)) findings.push({ id: 'published-public', severity: 'high', message: `port published on ${p.hostIp}, not loopback`, where });
-      if (s.role !== PUBLISH_POLICY.role || !(PUBLISH_POLICY.ports as readonly number[]).includes(p.containerPort)) findings.push({ id: 'published-unexpected', severity: 'medium', message: `${s.server} publishes ${p.containerPort}`, where });
+      if (!(PUBLISH_POLICY.hostIps as readonly string[]).includes(p.hostIp))
+        findings.push({ id: 'published-public', severity: 'high', message: `port published on ${p.hostIp}, not loopback`, where });
+      if (s.role !== PUBLISH_POLICY.role || !(PUBLISH_POLICY.ports as readonly number[]).includes(p.containerPort))
+        findings.push({ id: 'published-unexpected', severity: 'medium', message: `${s.server} publishes ${p.containerPort}`, where });
     }
   }
   return { holes, findings };
@@ -139,7 +159,13 @@ export function scanArgs(targets: Array<{ address: string; port: number; expectO
   return targets.map((t) => `${t.expectOpen ? '+' : ''}${t.address}:${t.port}`);
 }
 
-async function scanFrom(ctx: ProbeContext, vantage: Vantage, targets: Array<{ address: string; port: number; expectOpen: boolean }>, o: { concurrency: number; timeoutS: number }, signal: AbortSignal): Promise<Map<string, boolean>> {
+async function scanFrom(
+  ctx: ProbeContext,
+  vantage: Vantage,
+  targets: Array<{ address: string; port: number; expectOpen: boolean }>,
+  o: { concurrency: number; timeoutS: number },
+  signal: AbortSignal,
+): Promise<Map<string, boolean>> {
   if (targets.length === 0) return new Map();
   const stack = ctx.stack;
   const image = await stack.helperImage();
@@ -157,7 +183,10 @@ async function scanFrom(ctx: ProbeContext, vantage: Vantage, targets: Array<{ ad
   signal.throwIfAborted();
   const seen = parseScanOutput(res.stdout);
   if (seen.size < targets.length) {
-    throw new FaultlineError('INTERNAL', `the ${vantage.name} vantage reported ${seen.size} of ${targets.length} results (exit ${res.exitCode}): ${res.stderr.trim().slice(0, 300)}`);
+    throw new FaultlineError(
+      'INTERNAL',
+      `the ${vantage.name} vantage reported ${seen.size} of ${targets.length} results (exit ${res.exitCode}): ${res.stderr.trim().slice(0, 300)}`,
+    );
   }
   return seen;
 }
@@ -167,15 +196,18 @@ const params = z
     ports: portListField.default([...DEFAULT_PORTS]),
     concurrency: numberField({ min: 1, max: 32, int: true }).default(16),
     timeout: numberField({ min: 1, max: 5, int: true }).default(1),
-    vantages: z.union([z.string(), z.array(z.string())]).transform((v, c) => {
-      const names = (typeof v === 'string' ? v.split(',') : v).map((x) => x.trim()).filter(Boolean);
-      const bad = names.find((n) => !VANTAGES.some((x) => x.name === n));
-      if (bad || names.length === 0) {
-        c.addIssue({ code: z.ZodIssueCode.custom, message: `unknown vantage ${JSON.stringify(bad ?? v)} (internet, insider)` });
-        return z.NEVER;
-      }
-      return names as Array<Vantage['name']>;
-    }).default('internet,insider'),
+    vantages: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v, c) => {
+        const names = (typeof v === 'string' ? v.split(',') : v).map((x) => x.trim()).filter(Boolean);
+        const bad = names.find((n) => !VANTAGES.some((x) => x.name === n));
+        if (bad || names.length === 0) {
+          c.addIssue({ code: z.ZodIssueCode.custom, message: `unknown vantage ${JSON.stringify(bad ?? v)} (internet, insider)` });
+          return z.NEVER;
+        }
+        return names as Array<Vantage['name']>;
+      })
+      .default('internet,insider'),
   })
   .strict();
 type Params = z.infer<typeof params>;
@@ -208,17 +240,15 @@ export const exposureProbe: Probe<Params, ExposureValue> = {
         const planned = plannedTargets(servers, v, p.ports);
         const targets = planned.map((t) => ({ address: t.address, port: t.port, expectOpen: allowedBy(REFERENCE_POLICY, t.server.role, t.port, v.counts) }));
         const seen = await scanFrom(ctx, v, targets, { concurrency: p.concurrency, timeoutS: p.timeout }, signal);
-        return planned.map(
-          (t): ExposureCheck => ({
-            vantage: v.name,
-            server: t.server.server,
-            role: t.server.role,
-            address: t.address,
-            port: t.port,
-            open: seen.get(`${t.address}:${t.port}`) === true,
-            allowed: allowedBy(REFERENCE_POLICY, t.server.role, t.port, v.counts),
-          }),
-        );
+        return planned.map((t): ExposureCheck => ({
+          vantage: v.name,
+          server: t.server.server,
+          role: t.server.role,
+          address: t.address,
+          port: t.port,
+          open: seen.get(`${t.address}:${t.port}`) === true,
+          allowed: allowedBy(REFERENCE_POLICY, t.server.role, t.port, v.counts),
+        }));
       }),
     );
     const checks = perVantage.flat();

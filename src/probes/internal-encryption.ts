@@ -54,9 +54,30 @@ export function internalFindings(f: InternalFacts): Finding[] {
   } else {
     const tlsOn = d.haveSsl === 'YES';
     const app = d.accountsRequireTls.app;
-    if (!tlsOn) out.push({ id: 'internal-plaintext-db', severity: 'high', scope: 'internal', message: `the primary has no TLS (have_ssl=${d.haveSsl}): web → database sessions are plaintext`, where: 'web → db-primary:3306' });
-    else if (!d.requireSecureTransport && app !== true) out.push({ id: 'internal-plaintext-db', severity: 'high', scope: 'internal', message: 'TLS is available but not required for the app account: web → database sessions may be plaintext', where: 'web → db-primary:3306' });
-    if (d.replicationSsl !== null && d.replicationSsl !== 'Yes') out.push({ id: 'internal-plaintext-replication', severity: 'medium', scope: 'internal', message: `replication runs without TLS (Master_SSL_Allowed=${d.replicationSsl})`, where: 'db-replica → db-primary:3306' });
+    if (!tlsOn)
+      out.push({
+        id: 'internal-plaintext-db',
+        severity: 'high',
+        scope: 'internal',
+        message: `the primary has no TLS (have_ssl=${d.haveSsl}): web → database sessions are plaintext`,
+        where: 'web → db-primary:3306',
+      });
+    else if (!d.requireSecureTransport && app !== true)
+      out.push({
+        id: 'internal-plaintext-db',
+        severity: 'high',
+        scope: 'internal',
+        message: 'TLS is available but not required for the app account: web → database sessions may be plaintext',
+        where: 'web → db-primary:3306',
+      });
+    if (d.replicationSsl !== null && d.replicationSsl !== 'Yes')
+      out.push({
+        id: 'internal-plaintext-replication',
+        severity: 'medium',
+        scope: 'internal',
+        message: `replication runs without TLS (Master_SSL_Allowed=${d.replicationSsl})`,
+        where: 'db-replica → db-primary:3306',
+      });
   }
   return out;
 }
@@ -74,9 +95,19 @@ async function httpHops(ctx: ProbeContext, signal: AbortSignal): Promise<HttpHop
   return Promise.all(
     webs.map(async (w): Promise<HttpHop> => {
       // From the LB's own namespace: the only address the web firewalls admit on 80.
-      const res = await ctx.docker.exec(lb.hostId, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', `http://${w.internal}:80/health`], { signal });
+      const res = await ctx.docker.exec(
+        lb.hostId,
+        ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', `http://${w.internal}:80/health`],
+        { signal },
+      );
       const code = Number(res.stdout.trim());
-      return { from: lb.server, to: w.server, address: w.internal!, plaintextStatus: code > 0 ? code : null, error: code > 0 ? null : `curl exit ${res.exitCode}` };
+      return {
+        from: lb.server,
+        to: w.server,
+        address: w.internal!,
+        plaintextStatus: code > 0 ? code : null,
+        error: code > 0 ? null : `curl exit ${res.exitCode}`,
+      };
     }),
   );
 }
@@ -97,7 +128,11 @@ async function dbTransport(ctx: ProbeContext, signal: AbortSignal): Promise<DbTr
             accounts[user] = null;
           }
         }
-        return { haveSsl: v?.have_ssl === undefined ? null : String(v.have_ssl), requireSecureTransport: v?.rst === undefined ? null : Number(v.rst) === 1, accountsRequireTls: accounts };
+        return {
+          haveSsl: v?.have_ssl === undefined ? null : String(v.have_ssl),
+          requireSecureTransport: v?.rst === undefined ? null : Number(v.rst) === 1,
+          accountsRequireTls: accounts,
+        };
       },
       { signal, timeoutMs: 8000 },
     );
@@ -145,7 +180,8 @@ export const internalEncryptionProbe: Probe<Params, InternalEncryptionValue> = {
     const findings = internalFindings(facts);
     const grade = gradeOf(findings);
     const plaintextHops =
-      facts.http.filter((h) => h.plaintextStatus !== null).length + findings.filter((f) => f.id === 'internal-plaintext-db' || f.id === 'internal-plaintext-replication').length;
+      facts.http.filter((h) => h.plaintextStatus !== null).length +
+      findings.filter((f) => f.id === 'internal-plaintext-db' || f.id === 'internal-plaintext-replication').length;
     return observation('internal-encryption', started, {
       value: { grade, plaintextHops },
       tolerance: gradeTolerance(p.minGrade),

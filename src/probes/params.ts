@@ -25,11 +25,20 @@ export function numberField(options: { min?: number; max?: number; int?: boolean
 }
 
 /** A boolean that may arrive as "true"/"false"/"yes"/"no" from the CLI. */
-export const booleanField = z.union([z.boolean(), z.enum(['true', 'false', 'yes', 'no', '1', '0'])]).transform((v) => v === true || v === 'true' || v === 'yes' || v === '1');
+export const booleanField = z
+  .union([z.boolean(), z.enum(['true', 'false', 'yes', 'no', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === 'yes' || v === '1');
 
 /** A comma-separated list of TCP ports, or an array of them. */
 export const portListField = z.union([z.string(), z.array(z.number())]).transform((v, ctx) => {
-  const parts = typeof v === 'string' ? v.split(',').map((p) => p.trim()).filter(Boolean).map(Number) : v;
+  const parts =
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+          .map(Number)
+      : v;
   const bad = parts.find((p) => !Number.isInteger(p) || p < 1 || p > 65535);
   if (bad !== undefined || parts.length === 0) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(v)} must be a list of TCP ports (1-65535)` });

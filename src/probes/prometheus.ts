@@ -44,7 +44,12 @@ async function api(base: string, path: string, query: Record<string, string>, si
 }
 
 /** query_range with the given step; values parsed to numbers. */
-export async function queryRange(base: string, query: string, range: { startS: number; endS: number; stepS: number }, signal: AbortSignal): Promise<RangeSeries[]> {
+export async function queryRange(
+  base: string,
+  query: string,
+  range: { startS: number; endS: number; stepS: number },
+  signal: AbortSignal,
+): Promise<RangeSeries[]> {
   const body = await api(base, '/api/v1/query_range', { query, start: String(range.startS), end: String(range.endS), step: String(range.stepS) }, signal);
   return (body.data?.result ?? []).map((r) => ({ metric: r.metric, values: (r.values ?? []).map(([t, v]) => [Number(t), Number(v)] as [number, number]) }));
 }

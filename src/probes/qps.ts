@@ -147,7 +147,11 @@ export const qpsProbe: Probe<Params, QpsValue> = {
       const wait = window.endS * 1000 - clock.now();
       if (wait > 0) await clock.sleep(Math.min(wait, 60_000 + p.margin), signal);
       // Scrapes run every second but lag on a busy machine: wait (bounded) until one lies past the window's end.
-      fresh = await retryUntil(() => queryScalar(base, QPS_QUERIES.freshness, signal), (t) => t !== null && t >= window.endS, { timeoutMs: FRESH_TIMEOUT_MS, intervalMs: 500, signal, clock, what: 'a Prometheus scrape past the window' }).then(
+      fresh = await retryUntil(
+        () => queryScalar(base, QPS_QUERIES.freshness, signal),
+        (t) => t !== null && t >= window.endS,
+        { timeoutMs: FRESH_TIMEOUT_MS, intervalMs: 500, signal, clock, what: 'a Prometheus scrape past the window' },
+      ).then(
         () => true,
         (err: unknown) => {
           if (signal.aborted) throw err;
@@ -164,12 +168,28 @@ export const qpsProbe: Probe<Params, QpsValue> = {
       queryRange(base, QPS_QUERIES.lbPerServer, range, signal),
       queryRange(base, QPS_QUERIES.nginxPerServer, range, signal),
     ]);
-    const { value, details } = compareQps({ window, ...(tl ? { runSeconds: (tl.length * tl.bucketMs) / 1000 } : {}), client: tl ? clientPerSecond(tl) : null, frontend: frontend[0], lbPerServer, nginxPerServer });
+    const { value, details } = compareQps({
+      window,
+      ...(tl ? { runSeconds: (tl.length * tl.bucketMs) / 1000 } : {}),
+      client: tl ? clientPerSecond(tl) : null,
+      frontend: frontend[0],
+      lbPerServer,
+      nginxPerServer,
+    });
     const findings: Finding[] = [];
     if (!frontend[0]) findings.push({ id: 'no-server-view', severity: 'high', message: 'Prometheus has no HAProxy frontend counter for the window' });
-    if (!fresh) findings.push({ id: 'server-view-late', severity: 'medium', message: `no Prometheus scrape past ${new Date(window.endS * 1000).toISOString()} within ${FRESH_TIMEOUT_MS / 1000} s: the server view may miss the end of the run` });
+    if (!fresh)
+      findings.push({
+        id: 'server-view-late',
+        severity: 'medium',
+        message: `no Prometheus scrape past ${new Date(window.endS * 1000).toISOString()} within ${FRESH_TIMEOUT_MS / 1000} s: the server view may miss the end of the run`,
+      });
     if (value.difference !== null && value.difference > p.maxDifference) {
-      findings.push({ id: 'qps-mismatch', severity: 'medium', message: `client sent ${value.clientTotal}, the LB counted ${value.serverTotal} (${(value.difference * 100).toFixed(1)}% apart)` });
+      findings.push({
+        id: 'qps-mismatch',
+        severity: 'medium',
+        message: `client sent ${value.clientTotal}, the LB counted ${value.serverTotal} (${(value.difference * 100).toFixed(1)}% apart)`,
+      });
     }
     return observation('qps', started, {
       value,

@@ -199,7 +199,6 @@ export function analyzeRecovery(t: RecoveryTimeline, faults: FaultWindow[], opti
 
 // ---- the probe ----
 
-
 const params = z
   .object({
     slo: numberField({ min: 0, max: 1 }).default(0.999),
@@ -220,8 +219,15 @@ export interface RecoveryValue {
 
 export function recoveryFindings(r: RecoveryReport): Finding[] {
   const out: Finding[] = [];
-  for (const f of r.faults) if (!f.recovered) out.push({ id: 'not-recovered', severity: 'critical', message: `no ${r.options.recoveryRunMs} ms healthy run after ${f.fault}`, where: f.fault });
-  if (r.errorBudgetConsumed !== null && r.errorBudgetConsumed > 1) out.push({ id: 'error-budget-exceeded', severity: 'high', message: `${(r.errorBudgetConsumed * 100).toFixed(0)}% of the error budget (SLO ${(r.slo * 100).toFixed(2)}%) consumed` });
+  for (const f of r.faults)
+    if (!f.recovered)
+      out.push({ id: 'not-recovered', severity: 'critical', message: `no ${r.options.recoveryRunMs} ms healthy run after ${f.fault}`, where: f.fault });
+  if (r.errorBudgetConsumed !== null && r.errorBudgetConsumed > 1)
+    out.push({
+      id: 'error-budget-exceeded',
+      severity: 'high',
+      message: `${(r.errorBudgetConsumed * 100).toFixed(0)}% of the error budget (SLO ${(r.slo * 100).toFixed(2)}%) consumed`,
+    });
   return out;
 }
 

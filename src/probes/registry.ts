@@ -15,7 +15,16 @@ import type { AnyProbe } from './types.js';
 /** The TLS probe with what it contributes to experiments (declared beside it, in tls-metrics.ts). */
 const declaredTlsProbe: AnyProbe = { ...tlsProbe, ...tlsDeclarations };
 
-export const PROBES: readonly AnyProbe[] = [declaredTlsProbe, internalEncryptionProbe, exposureProbe, qpsProbe, replicationProbe, healthProbe, recoveryProbe, dataLossProbe];
+export const PROBES: readonly AnyProbe[] = [
+  declaredTlsProbe,
+  internalEncryptionProbe,
+  exposureProbe,
+  qpsProbe,
+  replicationProbe,
+  healthProbe,
+  recoveryProbe,
+  dataLossProbe,
+];
 
 export function getProbe(name: string): AnyProbe {
   const p = PROBES.find((x) => x.name === name);

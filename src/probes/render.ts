@@ -24,11 +24,17 @@ function renderTls(o: Observation): string[] {
   if (f) {
     const c = f.certificate;
     lines.push(`endpoint   ${f.host}:${f.port} (SNI ${f.servername})`);
-    lines.push(`handshake  ${f.handshake.ok ? `${f.handshake.protocol} ${f.handshake.cipher}` : `failed: ${f.handshake.error}`}; chain ${f.handshake.authorized ? 'trusted' : `NOT trusted (${f.handshake.authorizationError})`}`);
+    lines.push(
+      `handshake  ${f.handshake.ok ? `${f.handshake.protocol} ${f.handshake.cipher}` : `failed: ${f.handshake.error}`}; chain ${f.handshake.authorized ? 'trusted' : `NOT trusted (${f.handshake.authorizationError})`}`,
+    );
     if (c) {
       lines.push(`cert       ${c.subject}; issuer ${c.issuer}`);
       lines.push(`           ${c.keyType ?? '?'} ${c.keyBits ?? '?'} bits, ${c.signatureAlgorithm ?? '?'}, valid to ${c.validTo} (${v.daysToExpiry} days)`);
-      lines.push(`           names: ${Object.entries(f.hostnames).map(([n, e]) => `${n} ${e ? 'NO' : 'ok'}`).join(', ')}`);
+      lines.push(
+        `           names: ${Object.entries(f.hostnames)
+          .map(([n, e]) => `${n} ${e ? 'NO' : 'ok'}`)
+          .join(', ')}`,
+      );
     }
     lines.push(`protocols  ${f.versions.map((x) => `${x.version === 'TLSv1' ? 'TLS 1.0' : x.version.replace('TLSv', 'TLS ')} ${x.outcome}`).join(', ')}`);
     lines.push(`HSTS       ${f.hsts ?? 'none'}`);
@@ -70,11 +76,15 @@ function renderQps(o: Observation): string[] {
   const d = o.details as unknown as QpsDetails;
   const lines = [
     `window     ${v.windowStart} → ${v.windowEnd}`,
-    v.clientTotal === null ? 'client     no load timeline to compare with (CLI: --load <file> from `faultline load --json`)' : `client     ${v.clientTotal} requests (${v.clientQps?.toFixed(1) ?? '–'} req/s)`,
+    v.clientTotal === null
+      ? 'client     no load timeline to compare with (CLI: --load <file> from `faultline load --json`)'
+      : `client     ${v.clientTotal} requests (${v.clientQps?.toFixed(1) ?? '–'} req/s)`,
     `server     ${v.serverTotal} requests at the LB (${v.serverQps.toFixed(1)} req/s); difference ${pct(v.difference)}`,
   ];
   for (const s of Object.keys(d.lbPerServer ?? {}).sort()) {
-    lines.push(`  ${s.padEnd(8)} LB ${d.lbPerServer[s]}  nginx ${d.nginxPerServer[s] ?? '–'}  (nginx − LB ${d.perServerDifference[s] ?? '–'}: health checks, stub_status)`);
+    lines.push(
+      `  ${s.padEnd(8)} LB ${d.lbPerServer[s]}  nginx ${d.nginxPerServer[s] ?? '–'}  (nginx − LB ${d.perServerDifference[s] ?? '–'}: health checks, stub_status)`,
+    );
   }
   const busy = (d.perSecond ?? []).filter((s) => (s.client ?? 0) > 0 || (s.server ?? 0) > 0);
   if (busy.length) lines.push(`per second (client/server): ${busy.map((s) => `${s.client ?? '–'}/${s.server ?? '–'}`).join(' ')}`);
@@ -123,7 +133,10 @@ function renderDataLoss(o: Observation): string[] {
   const r = o.details as unknown as DataLossResult;
   const c = r.check;
   const lines = [`status     ${r.status}${r.error ? ` (${r.error})` : ''}`];
-  if (c) lines.push(`writes     attempted ${c.attempted}, acknowledged ${c.acknowledged}, read ${c.read}; lost ${c.lost.length}, unexpected ${c.unexpected.length}, recovered ${c.recovered.length}`);
+  if (c)
+    lines.push(
+      `writes     attempted ${c.attempted}, acknowledged ${c.acknowledged}, read ${c.read}; lost ${c.lost.length}, unexpected ${c.unexpected.length}, recovered ${c.recovered.length}`,
+    );
   if (r.divergence) lines.push(`replica    only on primary ${r.divergence.onlyPrimary.length}, only on replica ${r.divergence.onlyReplica.length}`);
   return lines;
 }

@@ -56,7 +56,18 @@ export function nodeFacts(server: string, vars: Row | undefined, status: Row | u
 }
 
 export function unreachableNode(server: string, error: string): DbNodeFacts {
-  return { server, reachable: false, error, readOnly: null, gtidBinlogPos: null, gtidSlavePos: null, ioRunning: null, sqlRunning: null, secondsBehind: null, lastError: null };
+  return {
+    server,
+    reachable: false,
+    error,
+    readOnly: null,
+    gtidBinlogPos: null,
+    gtidSlavePos: null,
+    ioRunning: null,
+    sqlRunning: null,
+    secondsBehind: null,
+    lastError: null,
+  };
 }
 
 /** Verdict and findings from facts (pure). */
@@ -66,17 +77,25 @@ export function judgeReplication(f: ReplicationFacts, maxLagSeconds: number): { 
   const running = r.ioRunning === 'Yes' && r.sqlRunning === 'Yes';
   const gap = f.primary.reachable && r.reachable ? gtidGap(f.primary.gtidBinlogPos, r.gtidSlavePos) : null;
   const writers = [f.primary, f.replica].filter((n) => n.readOnly === false).map((n) => n.server);
-  for (const n of [f.primary, f.replica]) if (!n.reachable) findings.push({ id: 'db-unreachable', severity: 'critical', message: `${n.server} unreachable: ${n.error}`, where: n.server });
+  for (const n of [f.primary, f.replica])
+    if (!n.reachable) findings.push({ id: 'db-unreachable', severity: 'critical', message: `${n.server} unreachable: ${n.error}`, where: n.server });
   if (r.reachable && !running) {
-    findings.push({ id: 'replication-stopped', severity: 'high', message: `replica threads IO=${r.ioRunning ?? 'none'} SQL=${r.sqlRunning ?? 'none'}${r.lastError ? `: ${r.lastError}` : ''}`, where: r.server });
+    findings.push({
+      id: 'replication-stopped',
+      severity: 'high',
+      message: `replica threads IO=${r.ioRunning ?? 'none'} SQL=${r.sqlRunning ?? 'none'}${r.lastError ? `: ${r.lastError}` : ''}`,
+      where: r.server,
+    });
   }
   if (r.secondsBehind !== null && r.secondsBehind > maxLagSeconds) {
     findings.push({ id: 'replication-lag', severity: 'medium', message: `replica is ${r.secondsBehind} s behind (limit ${maxLagSeconds} s)`, where: r.server });
   }
   if (f.replica.readOnly === false) findings.push({ id: 'replica-writable', severity: 'high', message: 'the replica is not read_only', where: r.server });
-  if (f.primary.reachable && f.primary.readOnly === true) findings.push({ id: 'primary-read-only', severity: 'high', message: 'the primary is read_only: no node accepts writes', where: f.primary.server });
+  if (f.primary.reachable && f.primary.readOnly === true)
+    findings.push({ id: 'primary-read-only', severity: 'high', message: 'the primary is read_only: no node accepts writes', where: f.primary.server });
   const lag = r.secondsBehind;
-  const passed = f.primary.reachable && r.reachable && running && lag !== null && lag <= maxLagSeconds && writers.length === 1 && writers[0] === f.primary.server;
+  const passed =
+    f.primary.reachable && r.reachable && running && lag !== null && lag <= maxLagSeconds && writers.length === 1 && writers[0] === f.primary.server;
   return { value: { running, lagSeconds: lag, gtidGap: gap, writers }, passed, findings };
 }
 

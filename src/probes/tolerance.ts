@@ -14,7 +14,14 @@ export const toleranceSchema: z.ZodType<Tolerance, z.ZodTypeDef, unknown> = z.un
   z
     .object({ type: z.literal('range'), min: z.number(), max: z.number() })
     .refine((t) => t.min <= t.max, { message: 'min must not be above max', path: ['min'] }),
-  z.object({ type: z.literal('regex'), pattern: z.string().min(1), flags: z.string().regex(/^[imsu]*$/).optional() }),
+  z.object({
+    type: z.literal('regex'),
+    pattern: z.string().min(1),
+    flags: z
+      .string()
+      .regex(/^[imsu]*$/)
+      .optional(),
+  }),
   z.object({ type: z.literal('atMost'), max: z.number() }),
   z.object({ type: z.literal('atLeast'), min: z.number() }),
 ]);

@@ -13,7 +13,11 @@ export interface MetricChange {
   change: 'better' | 'worse' | 'same' | 'new' | 'gone' | 'changed';
 }
 
-export function compareJournals(a: Journal, b: Journal, tolerance = 0.05): { changes: MetricChange[]; statusChanges: Array<{ experiment: string; before: string; after: string }> } {
+export function compareJournals(
+  a: Journal,
+  b: Journal,
+  tolerance = 0.05,
+): { changes: MetricChange[]; statusChanges: Array<{ experiment: string; before: string; after: string }> } {
   const before = new Map(experimentsOf(a).map((e) => [e.id, e]));
   const after = new Map(experimentsOf(b).map((e) => [e.id, e]));
   const changes: MetricChange[] = [];
@@ -39,7 +43,7 @@ export function compareJournals(a: Journal, b: Journal, tolerance = 0.05): { cha
         const scale = Math.max(Math.abs(u), Math.abs(v), 1e-9);
         if (Math.abs(v - u) / scale <= tolerance) change = 'same';
         else if (spec.better === null) change = 'changed';
-        else change = (v > u) === (spec.better === 'higher') ? 'better' : 'worse';
+        else change = v > u === (spec.better === 'higher') ? 'better' : 'worse';
       } else change = u === v ? 'same' : 'changed';
       changes.push({ experiment: id, metric, before: u, after: v, change });
     }
@@ -53,7 +57,8 @@ export function formatComparison(result: ReturnType<typeof compareJournals>): st
   const interesting = result.changes.filter((c) => c.change !== 'same');
   if (!interesting.length && !result.statusChanges.length) return 'no change beyond 5% in any metric';
   const mark = { better: '▲ better', worse: '▼ worse', new: '+ new', gone: '- gone', changed: '~ changed', same: '' } as const;
-  for (const c of interesting) lines.push(`${c.experiment.padEnd(28)} ${c.metric.padEnd(32)} ${fmtNumber(c.before).padStart(10)} → ${fmtNumber(c.after).padEnd(10)} ${mark[c.change]}`);
+  for (const c of interesting)
+    lines.push(`${c.experiment.padEnd(28)} ${c.metric.padEnd(32)} ${fmtNumber(c.before).padStart(10)} → ${fmtNumber(c.after).padEnd(10)} ${mark[c.change]}`);
   const worse = interesting.filter((c) => c.change === 'worse').length;
   const better = interesting.filter((c) => c.change === 'better').length;
   lines.push('', `${better} better, ${worse} worse`);

@@ -27,14 +27,23 @@ export function lineChart(metric: string, label: string, t: number[], values: Ar
   const shade = windows
     .map((w) => {
       const x0 = PAD.l + (w.startMs / 1000 / maxT) * (W - PAD.l - PAD.r);
-      const x1 = PAD.l + (((w.endMs ?? maxT * 1000) / 1000) / maxT) * (W - PAD.l - PAD.r);
+      const x1 = PAD.l + ((w.endMs ?? maxT * 1000) / 1000 / maxT) * (W - PAD.l - PAD.r);
       return `<rect class="fault-window" x="${x0.toFixed(1)}" y="${PAD.t}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${H - PAD.t - PAD.b}"><title>${h(w.name)}</title></rect>`;
     })
     .join('');
   const line = points.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ');
-  const dots = points.map((p) => `<circle class="pt" cx="${x(p[0]).toFixed(1)}" cy="${y(p[1]).toFixed(1)}" r="2.2"><title>${p[0]} s: ${p[1]}</title></circle>`).join('');
-  const ticks = [0, 0.5, 1].map((f) => `<text x="${PAD.l - 6}" y="${(y(maxV * f) + 4).toFixed(1)}" text-anchor="end">${fmtNumber(Math.round(maxV * f * 10) / 10)}</text><line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(maxV * f).toFixed(1)}" y2="${y(maxV * f).toFixed(1)}" class="grid"/>`).join('');
-  const xt = Array.from({ length: 6 }, (_, i) => Math.round((i * (maxT - 1)) / 5)).map((s) => `<text x="${x(s).toFixed(1)}" y="${H - 8}" text-anchor="middle">${s}s</text>`).join('');
+  const dots = points
+    .map((p) => `<circle class="pt" cx="${x(p[0]).toFixed(1)}" cy="${y(p[1]).toFixed(1)}" r="2.2"><title>${p[0]} s: ${p[1]}</title></circle>`)
+    .join('');
+  const ticks = [0, 0.5, 1]
+    .map(
+      (f) =>
+        `<text x="${PAD.l - 6}" y="${(y(maxV * f) + 4).toFixed(1)}" text-anchor="end">${fmtNumber(Math.round(maxV * f * 10) / 10)}</text><line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(maxV * f).toFixed(1)}" y2="${y(maxV * f).toFixed(1)}" class="grid"/>`,
+    )
+    .join('');
+  const xt = Array.from({ length: 6 }, (_, i) => Math.round((i * (maxT - 1)) / 5))
+    .map((s) => `<text x="${x(s).toFixed(1)}" y="${H - 8}" text-anchor="middle">${s}s</text>`)
+    .join('');
   return `<figure><figcaption>${h(label)}</figcaption><svg class="chart" data-metric="${metric}" data-points="${points.length}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${h(label)}">${shade}${ticks}${xt}<polyline fill="none" stroke="${color}" stroke-width="1.6" points="${line}"/>${dots}</svg></figure>`;
 }
 
@@ -49,7 +58,10 @@ function experimentHtml(j: ExperimentJournal): string {
     })
     .join('');
   const assertions = j.assertions
-    .map((a) => `<tr class="${a.passed ? 'pass' : 'fail'}"><td>${a.passed ? '✔' : '✘'}</td><td>${h(a.name)}</td><td>${h(a.bound)}</td><td>${h(fmtNumber(a.value))}</td><td>${h(a.detail)}</td></tr>`)
+    .map(
+      (a) =>
+        `<tr class="${a.passed ? 'pass' : 'fail'}"><td>${a.passed ? '✔' : '✘'}</td><td>${h(a.name)}</td><td>${h(a.bound)}</td><td>${h(fmtNumber(a.value))}</td><td>${h(a.detail)}</td></tr>`,
+    )
     .join('');
   const activities = [...j.steadyStateBefore.activities, ...j.method, ...j.steadyStateAfter.activities, ...j.rollbacks]
     .map(

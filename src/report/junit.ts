@@ -9,14 +9,19 @@ export function renderJunit(journal: Journal): string {
     const time = (e.durationMs / 1000).toFixed(3);
     const hyp = (label: string, met: boolean | null, detail: string) =>
       `    <testcase classname="${x(e.id)}" name="${x(label)}" time="0">${met === false ? `\n      <failure message="${x(detail)}"/>\n    ` : met === null ? '<skipped/>' : ''}</testcase>`;
-    if (e.steadyStateBefore.activities.length) cases.push(hyp('steady state before', e.steadyStateBefore.met, 'steady-state hypothesis not met before the method; no fault was injected'));
+    if (e.steadyStateBefore.activities.length)
+      cases.push(hyp('steady state before', e.steadyStateBefore.met, 'steady-state hypothesis not met before the method; no fault was injected'));
     if (e.steadyStateAfter.activities.length) cases.push(hyp('steady state after', e.steadyStateAfter.met, 'steady-state hypothesis not met after the method'));
     for (const a of e.assertions) {
-      const body = a.passed ? '' : `\n      <failure message="${x(`${a.name}: measured ${fmtNumber(a.value)}, bound ${a.bound}`)}">${x(a.detail)}</failure>\n    `;
+      const body = a.passed
+        ? ''
+        : `\n      <failure message="${x(`${a.name}: measured ${fmtNumber(a.value)}, bound ${a.bound}`)}">${x(a.detail)}</failure>\n    `;
       cases.push(`    <testcase classname="${x(e.id)}" name="${x(a.name)}" time="0">${body}</testcase>`);
     }
     if (e.status === 'error' || e.status === 'interrupted') {
-      cases.push(`    <testcase classname="${x(e.id)}" name="run" time="${time}">\n      <error message="${x(e.reason)}">${x(e.error ?? '')}</error>\n    </testcase>`);
+      cases.push(
+        `    <testcase classname="${x(e.id)}" name="run" time="${time}">\n      <error message="${x(e.reason)}">${x(e.error ?? '')}</error>\n    </testcase>`,
+      );
     }
     const failures = cases.filter((c) => c.includes('<failure')).length;
     const errors = cases.filter((c) => c.includes('<error')).length;

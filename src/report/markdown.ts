@@ -56,9 +56,13 @@ function experimentSection(j: ExperimentJournal, level: string): string {
     out.push('');
   }
   const failing = [
-    ...j.steadyStateBefore.activities.filter((a) => a.status !== 'succeeded').map((a) => `steady state before: ${a.name} ${a.status}${a.error ? `: ${a.error}` : ''}`),
+    ...j.steadyStateBefore.activities
+      .filter((a) => a.status !== 'succeeded')
+      .map((a) => `steady state before: ${a.name} ${a.status}${a.error ? `: ${a.error}` : ''}`),
     ...j.method.filter((a) => a.status === 'error').map((a) => `${a.kind} ${a.name}: ${a.error ?? a.status}`),
-    ...j.steadyStateAfter.activities.filter((a) => a.status !== 'succeeded').map((a) => `steady state after: ${a.name} ${a.status}${a.error ? `: ${a.error}` : ''}`),
+    ...j.steadyStateAfter.activities
+      .filter((a) => a.status !== 'succeeded')
+      .map((a) => `steady state after: ${a.name} ${a.status}${a.error ? `: ${a.error}` : ''}`),
     ...j.rollbacks.filter((a) => a.status !== 'succeeded').map((a) => `rollback ${a.name}: ${a.error ?? a.status}`),
   ];
   if (failing.length) {
@@ -84,7 +88,10 @@ export function renderMarkdown(journal: Journal): string {
   const list = experimentsOf(journal);
   const out: string[] = [];
   out.push(`# faultline: ${journal.title} — ${STATUS_LABEL[journal.status] ?? journal.status}`, '');
-  out.push(`${list.filter((e) => e.status === 'passed').length} of ${list.length} experiments passed; run ${journal.startedAt}, ${fmtSeconds(journal.durationMs)}.`, '');
+  out.push(
+    `${list.filter((e) => e.status === 'passed').length} of ${list.length} experiments passed; run ${journal.startedAt}, ${fmtSeconds(journal.durationMs)}.`,
+    '',
+  );
   out.push('| experiment | verdict | availability | time to recover | write outage | lost writes | failed assertions |', '|---|---|---|---|---|---|---|');
   for (const e of list) {
     const failed = e.assertions.filter((a) => !a.passed).map((a) => a.name);

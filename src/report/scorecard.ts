@@ -21,7 +21,11 @@ export function scorecard(list: ExperimentJournal[]): ScoreRow[] {
     const worst = Math.min(...avail);
     const grade = worst >= 0.999 ? 'A' : worst >= 0.99 ? 'B' : worst >= 0.95 ? 'C' : worst >= 0.9 ? 'D' : 'F';
     const ttr = nums(list, 'time_to_recover_s');
-    rows.push({ category: 'availability', grade, summary: `worst availability ${(worst * 100).toFixed(2)}% over ${avail.length} runs${ttr.length ? `; slowest recovery ${Math.max(...ttr).toFixed(1)} s` : ''}` });
+    rows.push({
+      category: 'availability',
+      grade,
+      summary: `worst availability ${(worst * 100).toFixed(2)}% over ${avail.length} runs${ttr.length ? `; slowest recovery ${Math.max(...ttr).toFixed(1)} s` : ''}`,
+    });
   } else rows.push({ category: 'availability', grade: 'n/a', summary: 'no load was measured' });
 
   const worst = worstGrade(list.map((e) => e.metrics.steady_tls_grade ?? e.metrics.tls_grade).filter(isGrade));
@@ -45,14 +49,22 @@ export function scorecard(list: ExperimentJournal[]): ScoreRow[] {
   const diffs = nums(list, 'qps_difference_ratio');
   if (diffs.length) {
     const worst = Math.max(...diffs.map(Math.abs));
-    rows.push({ category: 'monitoring', grade: worst <= 0.05 ? 'A' : worst <= 0.15 ? 'C' : 'F', summary: `client and server QPS views differ by at most ${(worst * 100).toFixed(1)}%` });
+    rows.push({
+      category: 'monitoring',
+      grade: worst <= 0.05 ? 'A' : worst <= 0.15 ? 'C' : 'F',
+      summary: `client and server QPS views differ by at most ${(worst * 100).toFixed(1)}%`,
+    });
   } else rows.push({ category: 'monitoring', grade: 'n/a', summary: 'QPS was not compared with monitoring' });
 
   const lost = nums(list, 'lost_writes');
   if (lost.length) {
     const total = lost.reduce((a, b) => a + b, 0);
     const unexpected = nums(list, 'unexpected_writes').reduce((a, b) => a + b, 0);
-    rows.push({ category: 'data safety', grade: total === 0 && unexpected === 0 ? 'A' : 'F', summary: `${total} acknowledged write(s) lost, ${unexpected} unexpected, over ${lost.length} checked runs` });
+    rows.push({
+      category: 'data safety',
+      grade: total === 0 && unexpected === 0 ? 'A' : 'F',
+      summary: `${total} acknowledged write(s) lost, ${unexpected} unexpected, over ${lost.length} checked runs`,
+    });
   } else rows.push({ category: 'data safety', grade: 'n/a', summary: 'no write was checked' });
   return rows;
 }

@@ -57,7 +57,15 @@ function issueProblems(issue: z.ZodIssue, keys: 'field' | 'parameter'): Problem[
     case z.ZodIssueCode.invalid_type:
       return [{ path, message: issue.received === 'undefined' ? `required (${issue.expected})` : `expected ${issue.expected}, got ${issue.received}` }];
     case z.ZodIssueCode.unrecognized_keys:
-      return [{ path, message: keys === 'field' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : `unknown parameter(s) ${issue.keys.join(', ')}` }];
+      return [
+        {
+          path,
+          message:
+            keys === 'field'
+              ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+              : `unknown parameter(s) ${issue.keys.join(', ')}`,
+        },
+      ];
     case z.ZodIssueCode.invalid_enum_value: {
       const options = issue.options.map(String);
       const near = suggestion(String(issue.received), options);

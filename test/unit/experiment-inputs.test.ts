@@ -33,17 +33,44 @@ test('item 13: a cycle through another suite is named too', async (t) => {
 test('item 14: writing the bundle into a folder leaves the user\'s own "artifacts" folder alone', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'faultline-out-'));
   await mkdir(join(out, 'artifacts'));
-  await writeFile(join(out, 'artifacts', 'mine.txt'), 'the user\'s file');
+  await writeFile(join(out, 'artifacts', 'mine.txt'), "the user's file");
   const now = new Date().toISOString();
   const journal = {
-    version: 1, kind: 'experiment', id: 'x', title: 'x', description: '', file: 'x.yaml', status: 'passed', reason: 'ok', startedAt: now, endedAt: now, durationMs: 0, versions: {}, stack: null,
-    steadyStateBefore: { met: null, activities: [] }, method: [], steadyStateAfter: { met: null, activities: [] }, rollbacks: [], faultWindows: [], loadStartedAt: null, load: null, metrics: {}, findings: {}, assertions: [],
+    version: 1,
+    kind: 'experiment',
+    id: 'x',
+    title: 'x',
+    description: '',
+    file: 'x.yaml',
+    status: 'passed',
+    reason: 'ok',
+    startedAt: now,
+    endedAt: now,
+    durationMs: 0,
+    versions: {},
+    stack: null,
+    steadyStateBefore: { met: null, activities: [] },
+    method: [],
+    steadyStateAfter: { met: null, activities: [] },
+    rollbacks: [],
+    faultWindows: [],
+    loadStartedAt: null,
+    load: null,
+    metrics: {},
+    findings: {},
+    assertions: [],
   } as never;
   const files = await writeBundle(journal, out);
-  t.is(await readFile(join(out, 'artifacts', 'mine.txt'), 'utf8'), 'the user\'s file');
+  t.is(await readFile(join(out, 'artifacts', 'mine.txt'), 'utf8'), "the user's file");
   const entries: string[] = [];
   await tar.t({ file: files.bundle!, onReadEntry: (e: { path: string }) => entries.push(e.path) } as never);
   t.true(entries.includes('report.md'));
-  t.true(entries.some((e) => e.startsWith('artifacts/config/')), entries.join(', '));
-  t.false(entries.some((e) => e.includes('mine.txt')), 'nor is it packed into the bundle');
+  t.true(
+    entries.some((e) => e.startsWith('artifacts/config/')),
+    entries.join(', '),
+  );
+  t.false(
+    entries.some((e) => e.includes('mine.txt')),
+    'nor is it packed into the bundle',
+  );
 });

@@ -20,7 +20,7 @@ const problemsOf = (yaml: string, env: NodeJS.ProcessEnv = {}): Problem[] => {
   return [];
 };
 
-test('every problem of a file at once, in the file\'s order, one line each naming the file', (t) => {
+test("every problem of a file at once, in the file's order, one line each naming the file", (t) => {
   const yaml = [
     'title: x',
     'load: { driver: paced, rate: 10, duration: 10s, warmup: soon }',
@@ -63,8 +63,11 @@ test('a name far from every known one gets no suggestion, but the list to choose
   t.regex(probe!.message, /^unknown probe "zzz" \(known: .*replication.*\)$/);
 });
 
-test('a valid file has no problem; min: A passes, and the grade list is the probes\' one', (t) => {
-  t.deepEqual(problemsOf(`title: x\n${LOAD}\nmethod:\n  - fault: db-primary-kill\n    at: 2s\n    for: 3s\nassertions:\n  - metric: tls_grade\n    min: A\n`), []);
+test("a valid file has no problem; min: A passes, and the grade list is the probes' one", (t) => {
+  t.deepEqual(
+    problemsOf(`title: x\n${LOAD}\nmethod:\n  - fault: db-primary-kill\n    at: 2s\n    for: 3s\nassertions:\n  - metric: tls_grade\n    min: A\n`),
+    [],
+  );
 });
 
 test('missing environment variables are every one reported, by field', (t) => {

@@ -12,7 +12,14 @@ const parses: Array<[string, ReturnType<typeof parseTarget>['pick'], Array<[stri
   ['all:role=web', 'all', [['role', 'web']]],
   ['random:component=nginx', 'random', [['component', 'nginx']]],
   ['web2-app', 'one', [['name', 'web2-app']]],
-  [' role = web , component = nginx ', 'one', [['role', 'web'], ['component', 'nginx']]],
+  [
+    ' role = web , component = nginx ',
+    'one',
+    [
+      ['role', 'web'],
+      ['component', 'nginx'],
+    ],
+  ],
   ['all', 'all', []],
   ['random:', 'random', []],
 ];
@@ -42,7 +49,21 @@ for (const [expr, message] of refused) {
 
 function c(server: string, component: string, extra: Partial<ContainerSummary> = {}): ContainerSummary {
   const role = server.replace(/\d+$/, '');
-  return { id: `${server}-${component}-0000000000`, name: `flunit-${server}-${component}-1`, service: `${server}-${component}`, stack: 'flunit', role, server, component, state: 'running', health: 'healthy', labels: {}, addresses: {}, ports: [], ...extra };
+  return {
+    id: `${server}-${component}-0000000000`,
+    name: `flunit-${server}-${component}-1`,
+    service: `${server}-${component}`,
+    stack: 'flunit',
+    role,
+    server,
+    component,
+    state: 'running',
+    health: 'healthy',
+    labels: {},
+    addresses: {},
+    ports: [],
+    ...extra,
+  };
 }
 const containers = [c('web1', 'nginx'), c('web2', 'nginx'), c('web3', 'nginx'), c('web1', 'app'), c('db-primary', 'mariadb'), c('lb', 'haproxy')];
 const names = (list: ContainerSummary[]) => list.map((x) => x.service);
@@ -71,7 +92,10 @@ test('resolveContainers: a target outside the stack is UNSAFE_TARGET, one nowher
   docker.add({ name: 'flunit-web1-nginx-1', labels: stackLabels('web1', 'nginx') });
   docker.add({ name: 'someone-elses', labels: { 'com.docker.compose.service': 'db' } });
   const ctx = await fakeContext(docker);
-  t.deepEqual((await resolveContainers(ctx, 'server=web1')).map((x) => x.name), ['flunit-web1-nginx-1']);
+  t.deepEqual(
+    (await resolveContainers(ctx, 'server=web1')).map((x) => x.name),
+    ['flunit-web1-nginx-1'],
+  );
   const unsafe = await t.throwsAsync(resolveContainers(ctx, 'someone-elses'));
   t.is((unsafe as FaultlineError).code, 'UNSAFE_TARGET');
   const unknown = await t.throwsAsync(resolveContainers(ctx, 'server=web9'));
@@ -85,6 +109,12 @@ test('resolveServers: a component of a server means its host container', async (
   docker.add({ name: 'flunit-db-primary-mariadb-1', labels: stackLabels('db-primary', 'mariadb') });
   docker.add({ name: 'flunit-web1-1', labels: stackLabels('web1', 'host') });
   const ctx = await fakeContext(docker);
-  t.deepEqual((await resolveServers(ctx, 'service=db-primary-mariadb')).map((x) => x.name), ['flunit-db-primary-1']);
-  t.deepEqual((await resolveServers(ctx, 'web1')).map((x) => x.name), ['flunit-web1-1']);
+  t.deepEqual(
+    (await resolveServers(ctx, 'service=db-primary-mariadb')).map((x) => x.name),
+    ['flunit-db-primary-1'],
+  );
+  t.deepEqual(
+    (await resolveServers(ctx, 'web1')).map((x) => x.name),
+    ['flunit-web1-1'],
+  );
 });

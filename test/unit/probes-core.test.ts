@@ -73,7 +73,10 @@ test('runContinuously looks on an interval and stops at its bounds', async (t) =
   const ctx = { clock } as unknown as ProbeContext;
   const byCount = await runContinuously(counter, ctx, { intervalMs: 100, signal: new AbortController().signal, maxObservations: 5 });
   t.is(byCount.length, 5);
-  t.deepEqual(byCount.map((o) => o.value as number).map((v, i, a) => (i ? v - a[i - 1]! : 0)), [0, 100, 100, 100, 100]);
+  t.deepEqual(
+    byCount.map((o) => o.value as number).map((v, i, a) => (i ? v - a[i - 1]! : 0)),
+    [0, 100, 100, 100, 100],
+  );
   const byTime = await runContinuously(counter, ctx, { intervalMs: 100, signal: new AbortController().signal, maxDurationMs: 1000 });
   t.is(byTime.length, 10);
   const aborted = new AbortController();
@@ -94,7 +97,13 @@ test('grades: A only without high/critical findings', (t) => {
   t.is(gradeOf([]), 'A');
   t.is(gradeOf([{ id: 'x', severity: 'medium', message: '' }]), 'A');
   t.is(gradeOf([{ id: 'x', severity: 'high', message: '' }]), 'B');
-  t.is(gradeOf([{ id: 'x', severity: 'high', message: '' }, { id: 'y', severity: 'high', message: '' }]), 'C');
+  t.is(
+    gradeOf([
+      { id: 'x', severity: 'high', message: '' },
+      { id: 'y', severity: 'high', message: '' },
+    ]),
+    'C',
+  );
   t.is(gradeOf([{ id: 'x', severity: 'critical', message: '' }]), 'F');
 });
 
@@ -142,9 +151,14 @@ test('TLS: a healthy endpoint has no findings and grade A', (t) => {
 });
 
 test('TLS: each certificate fault maps to its finding', (t) => {
-  t.deepEqual(ids(facts({ handshake: { ...facts().handshake, authorized: false, authorizationError: 'CERT_HAS_EXPIRED' } }, { validTo: '2026-05-20T00:00:00.000Z' })), ['cert-expired']);
+  t.deepEqual(
+    ids(facts({ handshake: { ...facts().handshake, authorized: false, authorizationError: 'CERT_HAS_EXPIRED' } }, { validTo: '2026-05-20T00:00:00.000Z' })),
+    ['cert-expired'],
+  );
   t.deepEqual(ids(facts({ hostnames: { localhost: "Hostname/IP does not match certificate's altnames" } })), ['hostname-mismatch']);
-  t.deepEqual(ids(facts({ handshake: { ...facts().handshake, authorized: false, authorizationError: 'DEPTH_ZERO_SELF_SIGNED_CERT' } }, { selfSigned: true })), ['cert-untrusted']);
+  t.deepEqual(ids(facts({ handshake: { ...facts().handshake, authorized: false, authorizationError: 'DEPTH_ZERO_SELF_SIGNED_CERT' } }, { selfSigned: true })), [
+    'cert-untrusted',
+  ]);
   const legacy = facts();
   legacy.versions[0] = { version: 'TLSv1', outcome: 'accepted', detail: 'ECDHE-RSA-AES128-SHA' };
   t.deepEqual(ids(legacy), ['legacy-protocol']);
@@ -161,16 +175,27 @@ test('TLS: plaintext inside the stack gets its own grade and does not fail the p
     http: [{ from: 'lb', to: 'web1', address: '10.0.0.21', plaintextStatus: 200, error: null }],
     db: { reachable: true, error: null, haveSsl: 'DISABLED', requireSecureTransport: false, accountsRequireTls: { app: false }, replicationSsl: 'No' },
   });
-  t.deepEqual(internal.map((f) => f.id), ['internal-plaintext-http', 'internal-plaintext-db', 'internal-plaintext-replication']);
+  t.deepEqual(
+    internal.map((f) => f.id),
+    ['internal-plaintext-http', 'internal-plaintext-db', 'internal-plaintext-replication'],
+  );
   t.true(internal.every((f) => f.scope === 'internal'));
   t.deepEqual(judgeTls([], internal, { minGrade: 'A', failOn: 'medium', failOnInternal: false }), { grade: 'A', internalGrade: 'C', passed: true });
   t.false(judgeTls([], internal, { minGrade: 'A', failOn: 'medium', failOnInternal: true }).passed);
-  t.true(grantsRequireTls(["GRANT USAGE ON *.* TO `app`@`%` REQUIRE SSL"]));
+  t.true(grantsRequireTls(['GRANT USAGE ON *.* TO `app`@`%` REQUIRE SSL']));
   t.false(grantsRequireTls(['GRANT SELECT ON `faultline`.* TO `app`@`%`']));
 });
 
 const servers: ServerTarget[] = [
-  { server: 'lb', role: 'lb', hostId: 'a', internal: '10.0.0.10', edge: '10.0.1.10', published: [{ hostIp: '127.0.0.1', hostPort: 8443, containerPort: 443, proto: 'tcp' }], state: 'running' },
+  {
+    server: 'lb',
+    role: 'lb',
+    hostId: 'a',
+    internal: '10.0.0.10',
+    edge: '10.0.1.10',
+    published: [{ hostIp: '127.0.0.1', hostPort: 8443, containerPort: 443, proto: 'tcp' }],
+    state: 'running',
+  },
   { server: 'web1', role: 'web', hostId: 'b', internal: '10.0.0.21', edge: undefined, published: [], state: 'running' },
   { server: 'db-primary', role: 'db-primary', hostId: 'c', internal: '10.0.0.31', edge: undefined, published: [], state: 'running' },
 ];
@@ -188,12 +213,12 @@ test('exposure policy: strangers reach only the LB on 80/443; 3306 only from app
   t.false(allowedBy(REFERENCE_POLICY, 'monitor', 9090, stranger));
 });
 
-test('exposure: targets are the servers\' own addresses on the vantage\'s network; holes are open and not allowed', (t) => {
+test("exposure: targets are the servers' own addresses on the vantage's network; holes are open and not allowed", (t) => {
   const internet = VANTAGES.find((v) => v.name === 'internet')!;
   const insider = VANTAGES.find((v) => v.name === 'insider')!;
   t.deepEqual([...new Set(plannedTargets(servers, internet, [80, 3306]).map((x) => x.address))], ['10.0.1.10']);
   const inside = plannedTargets(servers, insider, [80, 3306]);
-  t.is(inside.length, 2 * 3 + 1, 'plus the LB\'s published container port 443');
+  t.is(inside.length, 2 * 3 + 1, "plus the LB's published container port 443");
   const checks: ExposureCheck[] = [
     { vantage: 'insider', server: 'lb', role: 'lb', address: '10.0.0.10', port: 443, open: true, allowed: true },
     { vantage: 'insider', server: 'db-primary', role: 'db-primary', address: '10.0.0.31', port: 3306, open: true, allowed: false },
@@ -201,22 +226,78 @@ test('exposure: targets are the servers\' own addresses on the vantage\'s networ
     { vantage: 'insider', server: 'lb', role: 'lb', address: '10.0.0.10', port: 80, open: false, allowed: true },
   ];
   const j = judgeExposure(checks, servers);
-  t.deepEqual(j.holes.map((h) => `${h.vantage}:${h.server}:${h.port}`), ['insider:db-primary:3306']);
-  t.deepEqual(j.findings.map((f) => `${f.id}:${f.severity}`), ['hole:critical', 'blocked:info']);
+  t.deepEqual(
+    j.holes.map((h) => `${h.vantage}:${h.server}:${h.port}`),
+    ['insider:db-primary:3306'],
+  );
+  t.deepEqual(
+    j.findings.map((f) => `${f.id}:${f.severity}`),
+    ['hole:critical', 'blocked:info'],
+  );
   const publicPublish = judgeExposure([], [{ ...servers[0]!, published: [{ hostIp: '0.0.0.0', hostPort: 8443, containerPort: 443, proto: 'tcp' }] }]);
-  t.deepEqual(publicPublish.findings.map((f) => f.id), ['published-public']);
-  t.deepEqual([...parseScanOutput('R 10.0.0.1 22 closed\nnoise\nR 10.0.0.1 80 open\n')], [['10.0.0.1:22', false], ['10.0.0.1:80', true]]);
+  t.deepEqual(
+    publicPublish.findings.map((f) => f.id),
+    ['published-public'],
+  );
+  t.deepEqual(
+    [...parseScanOutput('R 10.0.0.1 22 closed\nnoise\nR 10.0.0.1 80 open\n')],
+    [
+      ['10.0.0.1:22', false],
+      ['10.0.0.1:80', true],
+    ],
+  );
 });
 
 test('qps: counter deltas handle resets; totals and difference per view', (t) => {
-  t.deepEqual(counterDeltas([[1, 10], [2, 15], [3, 3], [4, 5]]), [[2, 5], [3, 3], [4, 2]]);
-  const client = new Map([[101, 200], [102, 200], [103, 100]]);
+  t.deepEqual(
+    counterDeltas([
+      [1, 10],
+      [2, 15],
+      [3, 3],
+      [4, 5],
+    ]),
+    [
+      [2, 5],
+      [3, 3],
+      [4, 2],
+    ],
+  );
+  const client = new Map([
+    [101, 200],
+    [102, 200],
+    [103, 100],
+  ]);
   const { value, details } = compareQps({
     window: { startS: 100, endS: 104 },
     client,
-    frontend: { metric: {}, values: [[100, 1000], [101, 1190], [102, 1400], [103, 1500], [104, 1500]] },
-    lbPerServer: [{ metric: { exported_server: 'web1' }, values: [[100, 0], [104, 500]] }],
-    nginxPerServer: [{ metric: { server: 'web1' }, values: [[100, 10], [104, 518]] }],
+    frontend: {
+      metric: {},
+      values: [
+        [100, 1000],
+        [101, 1190],
+        [102, 1400],
+        [103, 1500],
+        [104, 1500],
+      ],
+    },
+    lbPerServer: [
+      {
+        metric: { exported_server: 'web1' },
+        values: [
+          [100, 0],
+          [104, 500],
+        ],
+      },
+    ],
+    nginxPerServer: [
+      {
+        metric: { server: 'web1' },
+        values: [
+          [100, 10],
+          [104, 518],
+        ],
+      },
+    ],
   });
   t.is(value.clientTotal, 500);
   t.is(value.serverTotal, 500);
@@ -228,7 +309,11 @@ test('qps: counter deltas handle resets; totals and difference per view', (t) =>
 
 test('replication: running, lag, single writer', (t) => {
   const primary = nodeFacts('db-primary', { ro: 0, binlog: '0-1-42', slave: '' }, undefined);
-  const replica = nodeFacts('db-replica', { ro: 1, binlog: '0-1-40', slave: '0-1-40' }, { Slave_IO_Running: 'Yes', Slave_SQL_Running: 'Yes', Seconds_Behind_Master: 0 });
+  const replica = nodeFacts(
+    'db-replica',
+    { ro: 1, binlog: '0-1-40', slave: '0-1-40' },
+    { Slave_IO_Running: 'Yes', Slave_SQL_Running: 'Yes', Seconds_Behind_Master: 0 },
+  );
   const ok = judgeReplication({ primary, replica }, 2);
   t.true(ok.passed);
   t.deepEqual(ok.value, { running: true, lagSeconds: 0, gtidGap: 2, writers: ['db-primary'] });
@@ -238,13 +323,18 @@ test('replication: running, lag, single writer', (t) => {
   t.is(gtidGap('0-1-10,1-2-5', '0-1-10'), 5);
 });
 
-test('renderers print the verdict, the probe\'s lines and the findings', (t) => {
-  const o = observation('exposure', { at: 0, wall: 0 }, {
-    value: { holes: 1, checked: 2 },
-    tolerance: { type: 'atMost', max: 0 },
-    details: { checks: [{ vantage: 'insider', server: 'db-primary', role: 'db-primary', address: '10.0.0.31', port: 3306, open: true, allowed: false }] },
-    findings: [{ id: 'hole', severity: 'critical', message: 'db-primary:3306 is reachable' }],
-  }, 5);
+test("renderers print the verdict, the probe's lines and the findings", (t) => {
+  const o = observation(
+    'exposure',
+    { at: 0, wall: 0 },
+    {
+      value: { holes: 1, checked: 2 },
+      tolerance: { type: 'atMost', max: 0 },
+      details: { checks: [{ vantage: 'insider', server: 'db-primary', role: 'db-primary', address: '10.0.0.31', port: 3306, open: true, allowed: false }] },
+      findings: [{ id: 'hole', severity: 'critical', message: 'db-primary:3306 is reachable' }],
+    },
+    5,
+  );
   const text = renderObservation(o);
   t.regex(text, /^probe exposure: FAILED \(tolerance ≤ 0\)/);
   t.regex(text, /insider\s+1 checked; open: db-primary:3306 \(HOLE\)/);

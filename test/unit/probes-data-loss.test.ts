@@ -11,7 +11,15 @@ function ledger(outcomes: Array<WriteRecord['outcome']>): WriteLedger {
     keyPrefix: 'run1-',
     startedAt: new Date(0).toISOString(),
     counts: { attempted: outcomes.length, ok: 0, fail: 0, unknown: 0 },
-    writes: outcomes.map((outcome, i) => ({ key: `run1-${i + 1}`, intendedMs: i, completedMs: i + 1, outcome, id: outcome === 'ok' ? i + 1 : null, status: null, error: null })),
+    writes: outcomes.map((outcome, i) => ({
+      key: `run1-${i + 1}`,
+      intendedMs: i,
+      completedMs: i + 1,
+      outcome,
+      id: outcome === 'ok' ? i + 1 : null,
+      status: null,
+      error: null,
+    })),
   });
 }
 

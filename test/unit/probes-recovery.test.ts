@@ -31,7 +31,12 @@ test('a clean outage: detect at its start, recover at its end, error window = ou
 
 test('a partial outage under the 5-point tolerance is not detected', (t) => {
   // 50 requests per bucket, one of them fails during the fault: 98% success, baseline 100%, threshold 95%.
-  const tl = synthetic(10_000, (ms) => !(ms >= 4000 && ms < 6000 && ms % 100 === 0), () => 5, 2);
+  const tl = synthetic(
+    10_000,
+    (ms) => !(ms >= 4000 && ms < 6000 && ms % 100 === 0),
+    () => 5,
+    2,
+  );
   const r = analyzeRecovery(tl, [{ name: 'flaky', startMs: 4000, endMs: 6000 }]);
   t.is(r.faults[0]!.timeToDetectMs, null);
   t.is(r.faults[0]!.timeToRecoverMs, 0);
@@ -61,7 +66,11 @@ test('never recovering is reported as null, and a run shorter than N seconds doe
 });
 
 test('baseline skips the warm-up and uses the steady part before the first fault', (t) => {
-  const tl = synthetic(10_000, (ms) => ms >= 500, (ms) => (ms < 1000 ? 300 : 5));
+  const tl = synthetic(
+    10_000,
+    (ms) => ms >= 500,
+    (ms) => (ms < 1000 ? 300 : 5),
+  );
   const b = computeBaseline(tl, 6000);
   t.is(b.startMs, 1000);
   t.is(b.successRatio, 1);
@@ -70,10 +79,14 @@ test('baseline skips the warm-up and uses the steady part before the first fault
 
 test('two faults are analysed separately; availability and budget cover the whole run', (t) => {
   const tl = synthetic(30_000, (ms) => !((ms >= 5000 && ms < 6000) || (ms >= 15_000 && ms < 17_000)));
-  const r = analyzeRecovery(tl, [
-    { name: 'a', startMs: 5000, endMs: 6000 },
-    { name: 'b', startMs: 15_000, endMs: 16_000 },
-  ], { slo: 0.9 });
+  const r = analyzeRecovery(
+    tl,
+    [
+      { name: 'a', startMs: 5000, endMs: 6000 },
+      { name: 'b', startMs: 15_000, endMs: 16_000 },
+    ],
+    { slo: 0.9 },
+  );
   t.is(r.faults.length, 2);
   t.true(Math.abs(r.faults[0]!.timeToRecoverMs! - 0) <= 100);
   t.true(Math.abs(r.faults[1]!.timeToRecoverMs! - 1000) <= 100);

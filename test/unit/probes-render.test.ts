@@ -8,12 +8,36 @@ import { internalFindings, type InternalFacts } from '../../src/probes/internal-
 import type { ContainerSummary } from '../../src/stack/docker-client.js';
 
 function container(service: string, server: string, component: string, state = 'running', health = 'healthy'): ContainerSummary {
-  return { id: service, name: service, service, server, component, role: server, state, health, labels: {}, addresses: {}, ports: [] } as unknown as ContainerSummary;
+  return {
+    id: service,
+    name: service,
+    service,
+    server,
+    component,
+    role: server,
+    state,
+    health,
+    labels: {},
+    addresses: {},
+    ports: [],
+  } as unknown as ContainerSummary;
 }
 
 test('health: one line per server; a container that is not fine is named with its state', (t) => {
-  const j = judgeHealth([container('web1', 'web1', 'host'), container('web1-app', 'web1', 'app', 'exited', 'none'), container('lb', 'lb', 'host'), container('lb-haproxy', 'lb', 'haproxy')]);
-  const text = renderObservation(observation('health', { at: 0, wall: 0 }, { value: j.value, tolerance: { type: 'atMost', max: 0 }, details: { containers: j.list }, findings: j.findings, passed: false }, 3));
+  const j = judgeHealth([
+    container('web1', 'web1', 'host'),
+    container('web1-app', 'web1', 'app', 'exited', 'none'),
+    container('lb', 'lb', 'host'),
+    container('lb-haproxy', 'lb', 'haproxy'),
+  ]);
+  const text = renderObservation(
+    observation(
+      'health',
+      { at: 0, wall: 0 },
+      { value: j.value, tolerance: { type: 'atMost', max: 0 }, details: { containers: j.list }, findings: j.findings, passed: false },
+      3,
+    ),
+  );
   const lines = text.split('\n');
   t.regex(lines[0]!, /^probe health: FAILED/);
   t.is(lines[1], '  4 containers: 1 not fine');
@@ -28,7 +52,14 @@ test('internal-encryption: grade, plaintext hops and the database transport', (t
     db: { reachable: true, error: null, haveSsl: 'DISABLED', requireSecureTransport: false, accountsRequireTls: { app: false }, replicationSsl: 'No' },
   };
   const findings = internalFindings(facts);
-  const text = renderObservation(observation('internal-encryption', { at: 0, wall: 0 }, { value: { grade: 'C', plaintextHops: 3 }, tolerance: { type: 'regex', pattern: '^A$' }, details: { internal: facts }, findings, passed: false }, 3));
+  const text = renderObservation(
+    observation(
+      'internal-encryption',
+      { at: 0, wall: 0 },
+      { value: { grade: 'C', plaintextHops: 3 }, tolerance: { type: 'regex', pattern: '^A$' }, details: { internal: facts }, findings, passed: false },
+      3,
+    ),
+  );
   t.regex(text, /grade C \(inside the stack\), 3 plaintext hop\(s\)/);
   t.regex(text, /lb→web1:80 plaintext 200/);
   t.regex(text, /database: have_ssl=DISABLED/);
@@ -36,8 +67,18 @@ test('internal-encryption: grade, plaintext hops and the database transport', (t
 });
 
 test('internal-encryption: an unreachable database is said in one line, not as "?" fields', (t) => {
-  const facts: InternalFacts = { http: [], db: { reachable: false, error: 'connect ETIMEDOUT', haveSsl: null, requireSecureTransport: null, accountsRequireTls: {}, replicationSsl: null } };
-  const text = renderObservation(observation('internal-encryption', { at: 0, wall: 0 }, { value: { grade: 'A', plaintextHops: 0 }, tolerance: null, details: { internal: facts }, findings: internalFindings(facts) }, 3));
+  const facts: InternalFacts = {
+    http: [],
+    db: { reachable: false, error: 'connect ETIMEDOUT', haveSsl: null, requireSecureTransport: null, accountsRequireTls: {}, replicationSsl: null },
+  };
+  const text = renderObservation(
+    observation(
+      'internal-encryption',
+      { at: 0, wall: 0 },
+      { value: { grade: 'A', plaintextHops: 0 }, tolerance: null, details: { internal: facts }, findings: internalFindings(facts) },
+      3,
+    ),
+  );
   t.regex(text, /database: not checked \(connect ETIMEDOUT\)/);
   t.regex(text, /no LB → web hop found/);
 });

@@ -6,7 +6,19 @@ import type { ExperimentJournal, Journal, SuiteJournal } from '../../src/experim
 import type { Metrics } from '../../src/metric-table.js';
 import { journal } from '../helpers/journal.js';
 
-const suite = (experiments: ExperimentJournal[]): SuiteJournal => ({ version: 1, kind: 'suite', id: 's', title: 's', description: '', file: 's.yaml', status: 'passed', startedAt: '', endedAt: '', durationMs: 0, experiments });
+const suite = (experiments: ExperimentJournal[]): SuiteJournal => ({
+  version: 1,
+  kind: 'suite',
+  id: 's',
+  title: 's',
+  description: '',
+  file: 's.yaml',
+  status: 'passed',
+  startedAt: '',
+  endedAt: '',
+  durationMs: 0,
+  experiments,
+});
 
 const changes: Array<[string, Metrics, Metrics, string]> = [
   ['higher availability is better', { availability: 0.9 }, { availability: 0.99 }, 'better'],
@@ -25,7 +37,10 @@ const changes: Array<[string, Metrics, Metrics, string]> = [
 for (const [name, before, after, change] of changes) {
   test(`compare: ${name}`, (t) => {
     const r = compareJournals(journal('e', before), journal('e', after));
-    t.deepEqual(r.changes.map((c) => c.change), [change]);
+    t.deepEqual(
+      r.changes.map((c) => c.change),
+      [change],
+    );
   });
 }
 
@@ -39,7 +54,13 @@ test('compare: suites experiment by experiment, with status changes; the text sa
   const b: Journal = suite([journal('kill', { availability: 0.5 }, 'failed'), journal('tls', { tls_grade: 'A' })]);
   const r = compareJournals(a, b);
   t.deepEqual(r.statusChanges, [{ experiment: 'kill', before: 'passed', after: 'failed' }]);
-  t.deepEqual(r.changes.map((c) => [c.experiment, c.metric, c.change]), [['kill', 'availability', 'worse'], ['tls', 'tls_grade', 'same']]);
+  t.deepEqual(
+    r.changes.map((c) => [c.experiment, c.metric, c.change]),
+    [
+      ['kill', 'availability', 'worse'],
+      ['tls', 'tls_grade', 'same'],
+    ],
+  );
   const text = formatComparison(r);
   t.regex(text, /kill: passed → failed/);
   t.regex(text, /availability\s+0\.99 → 0\.50\s+▼ worse/);

@@ -5,12 +5,21 @@ import { scorecard, type ScoreRow } from '../../src/report/scorecard.js';
 import type { Metrics } from '../../src/metric-table.js';
 import { journal } from '../helpers/journal.js';
 
-const rowOf = (metrics: Metrics[], category: ScoreRow['category']) => scorecard(metrics.map((m, i) => journal(`e${i}`, m))).find((r) => r.category === category)!;
+const rowOf = (metrics: Metrics[], category: ScoreRow['category']) =>
+  scorecard(metrics.map((m, i) => journal(`e${i}`, m))).find((r) => r.category === category)!;
 
 const rows: Array<[ScoreRow['category'], Metrics[], ScoreRow['grade'], RegExp]> = [
   ['availability', [], 'n/a', /no load was measured/],
   ['availability', [{ availability: 0.9995 }, { availability: 0.9999 }], 'A', /worst availability 99\.95% over 2 runs/],
-  ['availability', [{ availability: 0.995, time_to_recover_s: 4 }, { availability: 1, time_to_recover_s: 12.5 }], 'B', /slowest recovery 12\.5 s/],
+  [
+    'availability',
+    [
+      { availability: 0.995, time_to_recover_s: 4 },
+      { availability: 1, time_to_recover_s: 12.5 },
+    ],
+    'B',
+    /slowest recovery 12\.5 s/,
+  ],
   ['availability', [{ availability: 0.96 }], 'C', /96\.00%/],
   ['availability', [{ availability: 0.92 }], 'D', /92\.00%/],
   ['availability', [{ availability: 0.5 }], 'F', /50\.00%/],
@@ -42,5 +51,8 @@ for (const [category, metrics, grade, summary] of rows) {
 }
 
 test('scorecard: one row per category, in order', (t) => {
-  t.deepEqual(scorecard([]).map((r) => r.category), ['availability', 'encryption', 'firewall', 'monitoring', 'data safety']);
+  t.deepEqual(
+    scorecard([]).map((r) => r.category),
+    ['availability', 'encryption', 'firewall', 'monitoring', 'data safety'],
+  );
 });

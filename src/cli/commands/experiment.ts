@@ -60,18 +60,24 @@ export function registerExperimentCommands(program: Command): void {
         const { signal, dispose } = interruptSignal();
         const interactive = isInteractive(process.stderr);
         try {
-          const journal = await runFile(target, { faults, probes: probeCatalogue }, {
-            signal,
-            log,
-            stack: stackOptionsFrom(flags as never),
-            versions: { faultline: '0.1.0', node: process.versions.node, docker: (await docker.version()).version },
-            ...(interactive ? { onLoadEvent: progressListener((text) => process.stderr.write(text)) } : {}),
-            onExperimentDone: (j, i, n) => log(`${n > 1 ? `[${i + 1}/${n}] ` : ''}${j.id}: ${STATUS_LABEL[j.status] ?? j.status} — ${j.reason}`),
-          });
+          const journal = await runFile(
+            target,
+            { faults, probes: probeCatalogue },
+            {
+              signal,
+              log,
+              stack: stackOptionsFrom(flags as never),
+              versions: { faultline: '0.1.0', node: process.versions.node, docker: (await docker.version()).version },
+              ...(interactive ? { onLoadEvent: progressListener((text) => process.stderr.write(text)) } : {}),
+              onExperimentDone: (j, i, n) => log(`${n > 1 ? `[${i + 1}/${n}] ` : ''}${j.id}: ${STATUS_LABEL[j.status] ?? j.status} — ${j.reason}`),
+            },
+          );
           const out = resolve(String(flags.out ?? 'out'));
           const stack = await attachStack(stackOptionsFrom(flags as never)).catch(() => undefined);
           const files = flags.bundle === false ? await writeReports(journal, out) : await writeBundle(journal, out, stack);
-          process.stdout.write(`${STATUS_LABEL[journal.status] ?? journal.status}: ${journal.title}\n  report: ${files.markdown}\n  html:   ${files.html}\n  junit:  ${files.junit}\n${files.bundle ? `  bundle: ${files.bundle}\n` : ''}`);
+          process.stdout.write(
+            `${STATUS_LABEL[journal.status] ?? journal.status}: ${journal.title}\n  report: ${files.markdown}\n  html:   ${files.html}\n  junit:  ${files.junit}\n${files.bundle ? `  bundle: ${files.bundle}\n` : ''}`,
+          );
           return exitCodeFor(journal);
         } finally {
           dispose();
@@ -91,7 +97,9 @@ export function registerExperimentCommands(program: Command): void {
         for (const f of files) {
           try {
             const t = await loadFile(f, cat);
-            process.stdout.write(`ok  ${f}: ${'suite' in t ? `suite of ${t.experiments.length} experiments` : `${t.method.length} method step(s), ${t.assertions.length} assertion(s)`}\n`);
+            process.stdout.write(
+              `ok  ${f}: ${'suite' in t ? `suite of ${t.experiments.length} experiments` : `${t.method.length} method step(s), ${t.assertions.length} assertion(s)`}\n`,
+            );
           } catch (err) {
             if (!(err instanceof FaultlineError) || err.code !== 'INVALID_INPUT') throw err;
             invalid += 1;
@@ -113,7 +121,9 @@ export function registerExperimentCommands(program: Command): void {
         for (const n of names) {
           try {
             const t = await loadFile(join(dir, n), cat);
-            process.stdout.write(`${n.replace(/\.ya?ml$/, '').padEnd(26)} ${'suite' in t ? `[suite: ${t.experiments.map((e) => e.id).join(', ')}] ` : ''}${t.title}\n`);
+            process.stdout.write(
+              `${n.replace(/\.ya?ml$/, '').padEnd(26)} ${'suite' in t ? `[suite: ${t.experiments.map((e) => e.id).join(', ')}] ` : ''}${t.title}\n`,
+            );
           } catch (err) {
             const [first, ...more] = (err as Error).message.split('\n');
             process.stdout.write(`${n.replace(/\.ya?ml$/, '').padEnd(26)} INVALID: ${first}${more.length ? ` (and ${more.length} more)` : ''}\n`);
@@ -146,7 +156,9 @@ export function registerExperimentCommands(program: Command): void {
       action(async (a: string, b: string, flags: { json?: boolean }) => {
         const result = compareJournals(await readJournal(a), await readJournal(b));
         process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatComparison(result)}\n`);
-        return result.changes.some((c) => c.change === 'worse') || result.statusChanges.some((s) => s.after !== 'passed' && s.before === 'passed') ? ExitCode.failed : ExitCode.ok;
+        return result.changes.some((c) => c.change === 'worse') || result.statusChanges.some((s) => s.after !== 'passed' && s.before === 'passed')
+          ? ExitCode.failed
+          : ExitCode.ok;
       }),
     );
 }
