@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
-import { attachStack } from '../src/stack/stack.js';
+import { attachStack, webServersOf } from '../src/stack/stack.js';
 import { LABEL, type ContainerState } from '../src/stack/docker-client.js';
 import {
   createFaultContext,
@@ -46,8 +46,7 @@ const registry = defaultRegistry();
 const interrupt = new AbortController();
 process.once('SIGINT', () => interrupt.abort(new Error('interrupted')));
 const ca = await stack.ca();
-const ip = (last: number) => `${stack.options.netPrefix}.${last}`;
-const DB = ip(31);
+const DB = stack.addresses['db-primary']!;
 
 // ---------------------------------------------------------------------------------------------------------
 // Small helpers.
@@ -326,7 +325,7 @@ async function cases(): Promise<Case[]> {
   const expired = await badCertificate(ctx, 'expired');
   const swap = (path: string, content: string) => sh('docker', ['exec', '-i', haproxy, 'sh', '-c', `cat > ${path} && kill -USR2 1`], content);
   const original = (await handshake({ port: stack.options.httpsPort, ca })).certificate?.fingerprint256;
-  const webIps = [21, 22, 23].map(ip);
+  const webIps = webServersOf(await stack.containers()).map((w) => stack.addresses[w]!);
   const partition = partitionScripts('fl_bench_ref', webIps);
   const loss = lossScripts('fl_bench_ref', 100);
   const refLabel = `ref-${process.pid}`;

@@ -8,6 +8,7 @@ import { retryUntil } from '../util/retry.js';
 import { request } from '../util/http.js';
 import { DockerClient, LABEL, type ContainerSummary } from './docker-client.js';
 import { compose, requireCompose, detectCompose } from './compose.js';
+import { referenceCompose, serverAddressesOf } from './compose-model.js';
 import { composeEnv, composeFile, pickStackOptions, resolveStackOptions, stateDir, type StackOptions } from './config.js';
 import { ensureDbSecrets, operatorLogin, removeDbSecrets, type DbLogin } from './secrets.js';
 import { ensureBaseImage } from './base-image.js';
@@ -53,17 +54,20 @@ interface StackRecord {
 export type Log = (line: string) => void;
 const quiet: Log = () => undefined;
 
-/** The internal addresses of the reference stack's servers, fixed by compose/docker-compose.yml. */
+/** The internal addresses of the reference stack's servers, as compose/docker-compose.yml declares them. */
 export function serverAddresses(netPrefix: string): Record<string, string> {
-  return {
-    monitor: `${netPrefix}.5`,
-    lb: `${netPrefix}.10`,
-    web1: `${netPrefix}.21`,
-    web2: `${netPrefix}.22`,
-    web3: `${netPrefix}.23`,
-    'db-primary': `${netPrefix}.31`,
-    'db-replica': `${netPrefix}.32`,
-  };
+  return serverAddressesOf(referenceCompose(), { FAULTLINE_NET_PREFIX: netPrefix });
+}
+
+/** The web servers the LB balances over, as the stack's labels tell (pure). */
+export function webServersOf(containers: Array<Pick<ContainerSummary, 'server' | 'role' | 'labels'>>): string[] {
+  const servers = containers.filter((c) => c.role === 'web' && c.server && !isHelper(c)).map((c) => c.server!);
+  return [...new Set(servers)].sort();
+}
+
+/** "web1", "web1 and web2", "web1, web2 and web3" (pure). */
+export function listWords(words: string[]): string {
+  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
 }
 
 /** Groups a stack's containers into servers (pure). */
@@ -140,7 +144,7 @@ export class ReferenceStack {
 
   /**
    * Brings the stack up (idempotent) and waits until every container is healthy and the LB serves HTTPS
-   * from all three web servers. If this call started it and it fails, everything it started is removed.
+   * from every web server. If this call started it and it fails, everything it started is removed.
    */
   async up(options: { signal?: AbortSignal; log?: Log; timeoutMs?: number; onProgress?: BuildProgress } = {}): Promise<StartedStack> {
     const log = options.log ?? quiet;
@@ -292,7 +296,7 @@ export class StartedStack {
     const deadline = Date.now() + options.timeoutMs;
     const expected = await this.expectedServiceCount();
     let lastReport = '';
-    await retryUntil(
+    const settled = await retryUntil(
       () => this.containers(),
       (list) => {
         const services = list.filter((c) => !isHelper(c));
@@ -312,6 +316,7 @@ export class StartedStack {
     ).catch((err: unknown) => {
       throw err instanceof FaultlineError && err.code !== 'TIMEOUT' ? err : new FaultlineError('STACK_FAILED', (err as Error).message, { cause: err });
     });
+    const webs = webServersOf(settled);
     const ca = await this.ca();
     const seen = new Set<string>();
     await retryUntil(
@@ -320,15 +325,16 @@ export class StartedStack {
         if (res.status === 200) seen.add((JSON.parse(res.body) as { server: string }).server);
         return seen.size;
       },
-      (n) => n >= 3,
-      { timeoutMs: Math.max(5000, deadline - Date.now()), intervalMs: 100, what: `HTTPS answers from all three web servers at ${this.httpsUrl}`, ...(options.signal ? { signal: options.signal } : {}) },
+      // A stack with no web label still has to answer once.
+      () => (webs.length ? webs.every((w) => seen.has(w)) : seen.size > 0),
+      { timeoutMs: Math.max(5000, deadline - Date.now()), intervalMs: 100, what: `HTTPS answers from every web server (${webs.join(', ')}) at ${this.httpsUrl}`, ...(options.signal ? { signal: options.signal } : {}) },
     );
-    options.log?.('load balancer serves HTTPS from web1, web2 and web3');
+    options.log?.(webs.length ? `load balancer serves HTTPS from ${listWords(webs)}` : 'load balancer serves HTTPS');
   }
 
+  /** One container per service of the compose file. */
   private async expectedServiceCount(): Promise<number> {
-    // 3 web servers × 4 containers + lb 2 + each db 3 + monitor 2.
-    return 22;
+    return referenceCompose().services.length;
   }
 
   /** Removes every container, network and volume of this stack (by compose, then by label) and nothing else. */
