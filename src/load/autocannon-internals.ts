@@ -3,6 +3,9 @@
 // missing instead of a TypeError in the middle of a run.
 
 import { createRequire } from 'node:module';
+import type { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import type { PlannedRequest } from './workload.js';
 import { FaultlineError } from '../errors.js';
 
 /** The autocannon version whose internals the closed driver was written against (package.json pins it). */
@@ -88,4 +91,23 @@ function loadClientPrototype(): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The parts of autocannon@8's lib/httpClient.js Client that we use or replace. */
+export interface AcRequest {
+  requestBuffer: Buffer;
+  onResponse?: (status: number, body: string) => void;
+}
+export interface AcClient extends EventEmitter {
+  conn: net.Socket | null;
+  parser: { initialize(type: string): void; execute(chunk: Buffer): unknown };
+  pipelinedRequests: { insertRequest(req: unknown): void; clear(): void; addByteCount(n: number): void };
+  requestIterator: { nextRequest(): unknown; currentRequest: AcRequest; context: { plan?: PlannedRequest }; requests: AcRequest[] };
+  timeoutTicker: { reschedule(ms: number): void };
+  timeout: number;
+  reqsMade: number;
+  destroyed: boolean;
+  _connect(): void;
+  _doRequest(): void;
+  _destroyConnection(): void;
 }

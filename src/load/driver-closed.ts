@@ -11,57 +11,17 @@
 // its documented setupClient hook; request building, response parsing and the run loop stay autocannon's. Those
 // internals are private, so package.json pins the exact version and autocannon-internals.ts checks them first.
 
-import net from 'node:net';
-import tls from 'node:tls';
-import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
 import { Backoff } from './backoff.js';
 import { errorCodeOf } from './error-code.js';
-import { ABORTED_CODE, DEADLINE_SWEEP_MS, recordFailure, recordResponse, recordTimeout } from './driver.js';
+import { ABORTED_CODE, DEADLINE_SWEEP_MS, recordFailure, recordResponse } from './driver.js';
 import { assertAutocannonClient, assertAutocannonPrototype } from './autocannon-internals.js';
-import type { Driver, DriverContext, DriverReport, InFlightRequest } from './driver.js';
+import type { AcClient } from './autocannon-internals.js';
+import { killSocket, openConnection, settlePending } from './closed-connection.js';
+import type { ClientState, Connection } from './closed-connection.js';
+import type { Driver, DriverContext, DriverReport } from './driver.js';
 import type { PlannedRequest } from './workload.js';
 import { FaultlineError } from '../errors.js';
-
-/** The parts of autocannon@8's lib/httpClient.js Client that we use or replace. */
-interface AcRequest {
-  requestBuffer: Buffer;
-  onResponse?: (status: number, body: string) => void;
-}
-interface AcClient extends EventEmitter {
-  conn: net.Socket | null;
-  parser: { initialize(type: string): void; execute(chunk: Buffer): unknown };
-  pipelinedRequests: { insertRequest(req: unknown): void; clear(): void; addByteCount(n: number): void };
-  requestIterator: { nextRequest(): unknown; currentRequest: AcRequest; context: { plan?: PlannedRequest }; requests: AcRequest[] };
-  timeoutTicker: { reschedule(ms: number): void };
-  timeout: number;
-  reqsMade: number;
-  destroyed: boolean;
-  _connect(): void;
-  _doRequest(): void;
-  _destroyConnection(): void;
-}
-
-interface Connection {
-  socket: net.Socket;
-  /** TCP (or TLS) handshake done: request bytes may have reached the server. */
-  connected: boolean;
-  /** At least one answer came on this connection. */
-  answered: boolean;
-  /** The server said Connection: close; send nothing more on it. */
-  closing: boolean;
-  /** The response that said so is complete: whatever is still pipelined behind it was never processed. */
-  closed: boolean;
-  down: boolean;
-}
-
-interface ClientState {
-  client: AcClient;
-  conn: Connection | null;
-  inflight: InFlightRequest[];
-  backoff: Backoff;
-  reconnectTimer: NodeJS.Timeout | null;
-}
 
 /** autocannon's own timeout fires this much after ours: it is only a backstop. */
 const BACKSTOP_MS = 5_000;
@@ -237,21 +197,10 @@ export class ClosedDriver implements Driver {
     // A fresh parser state: a connection that died mid-response must not leave half a message behind.
     client.parser.initialize('RESPONSE');
     client.pipelinedRequests.clear();
-    const socket = this.secure
-      ? tls.connect({
-          host: this.host,
-          port: this.port,
-          rejectUnauthorized: !o.insecure,
-          ...(o.ca ? { ca: o.ca } : {}),
-          ...(o.servername ? { servername: o.servername } : {}),
-        })
-      : net.connect({ host: this.host, port: this.port });
-    const conn: Connection = { socket, connected: false, answered: false, closing: false, closed: false, down: false };
+    const conn = openConnection(o, this.host, this.port, this.secure);
+    const { socket } = conn;
     state.conn = conn;
     client.conn = socket;
-    socket.on(this.secure ? 'secureConnect' : 'connect', () => {
-      conn.connected = true;
-    });
     socket.on('data', (chunk: Buffer) => {
       if (conn.down) return;
       client.pipelinedRequests.addByteCount(chunk.length);
@@ -308,33 +257,12 @@ export class ClosedDriver implements Driver {
 
   private connectionDown(state: ClientState, conn: Connection, code: string): void {
     if (conn.down || state.conn !== conn) return;
-    conn.down = true;
-    conn.socket.removeAllListeners();
-    conn.socket.on('error', () => undefined);
-    conn.socket.destroy();
+    killSocket(conn);
     state.client.pipelinedRequests.clear();
     const pending = state.inflight;
     state.inflight = [];
     this.inflightTotal -= pending.length;
-    if (!this.finished) {
-      const now = this.ctx.now();
-      pending.forEach((req, i) => {
-        // Pipelined behind a completed `Connection: close` answer: by protocol these get no answer, so they are not
-        // the target's errors; the send is taken back (and replaced). A server may still have run them (Node's does),
-        // so a write among them is `unknown`, never `fail`.
-        if (conn.closing && (conn.closed || i > 0)) {
-          this.ctx.timeline.retractSent(req.tMs);
-          this.sent -= 1;
-          if (req.ledger >= 0) this.ctx.ledger.complete(req.ledger, now, { errorCode: 'NOT_ANSWERED', sent: true });
-        } else if (code === 'ETIMEDOUT') {
-          // Every request on a connection given up for a hang is timed out, censored at its deadline (or now, for
-          // one pipelined behind the head that had not reached its own).
-          recordTimeout(this.ctx, req, Math.min(now, req.tMs + this.ctx.options.timeoutMs), conn.connected);
-        } else {
-          recordFailure(this.ctx, req, code, conn.connected, now);
-        }
-      });
-    }
+    if (!this.finished) this.sent -= settlePending(this.ctx, conn, pending, code, this.ctx.now());
     // A keep-alive connection closed while idle, or after the server announced it, is not a failure: reconnect now.
     const clean = conn.closing || (pending.length === 0 && conn.answered);
     if (this.finished || !this.maySend()) {
@@ -359,13 +287,7 @@ export class ClosedDriver implements Driver {
 
   private teardown(state: ClientState): void {
     this.clearReconnect(state);
-    const conn = state.conn;
-    if (conn && !conn.down) {
-      conn.down = true;
-      conn.socket.removeAllListeners();
-      conn.socket.on('error', () => undefined);
-      conn.socket.destroy();
-    }
+    if (state.conn && !state.conn.down) killSocket(state.conn);
     state.client.pipelinedRequests.clear();
   }
 

@@ -5,120 +5,23 @@ import type { Histogram } from 'hdr-histogram-js';
 import { HistogramCell, newHistogram, summarizeHistogram } from './histogram.js';
 import type { LatencySummary, LoadSummary } from './types.js';
 import { FaultlineError } from '../errors.js';
+import {
+  bump,
+  emptyBucket,
+  encodeCell,
+  mergeBuckets,
+  toRecord,
+  type BucketState,
+  type TimelineBucket,
+  type TimelineBucketJSON,
+  type TimelineInit,
+  type TimelineJSON,
+  type TimelineWindow,
+} from './buckets.js';
 
-/** A response counts as a success when its status is 2xx or 3xx. */
-export function isSuccessStatus(status: number): boolean {
-  return status >= 200 && status < 400;
-}
-
-interface BucketState {
-  sent: number;
-  responses: number;
-  successes: number;
-  errors: number;
-  timedOut: number;
-  dropped: number;
-  statuses: Map<number, number>;
-  errorCodes: Map<string, number>;
-  latency: HistogramCell;
-  uncorrected: HistogramCell | null;
-}
-
-/**
- * Counts of one bucket, as plain data. Every intended request has one outcome: a response (a success or a
- * failed status), an error (by code; `timedOut` of them hit their deadline, code ETIMEDOUT), or dropped (never
- * sent: the in-flight bound was hit). `sent` counts the ones that left, whatever became of them.
- */
-export interface TimelineBucket {
-  index: number;
-  startMs: number;
-  sent: number;
-  responses: number;
-  successes: number;
-  errors: number;
-  timedOut: number;
-  dropped: number;
-  statuses: Record<string, number>;
-  errorCodes: Record<string, number>;
-}
-
-/** Several buckets merged: a second, the whole run, or any span. */
-export interface TimelineWindow {
-  startMs: number;
-  endMs: number;
-  sent: number;
-  responses: number;
-  successes: number;
-  errors: number;
-  timedOut: number;
-  dropped: number;
-  /** Requests with a known outcome: responses + errors + dropped (after a run, every intended request). */
-  outcomes: number;
-  statuses: Record<string, number>;
-  errorCodes: Record<string, number>;
-  /** successes / outcomes: timed-out and dropped requests are failures; null when nothing has an outcome. */
-  successRatio: number | null;
-  /** Requests sent per second over the window. */
-  rate: number;
-  latency: LatencySummary;
-  uncorrected: LatencySummary | null;
-}
-
-export interface EncodedLatency {
-  /** Percentiles in ms, for readers that do not want to decode. */
-  summary: LatencySummary;
-  /** HdrHistogram V2 compressed, base64; values in microseconds. */
-  hdr: string;
-}
-
-export interface TimelineBucketJSON extends Omit<TimelineBucket, 'index' | 'timedOut'> {
-  /** Absent in journals written before timeouts were counted apart. */
-  timedOut?: number;
-  latency: EncodedLatency | null;
-  uncorrected?: EncodedLatency | null;
-}
-
-export interface TimelineJSON {
-  version: 1;
-  bucketMs: number;
-  startedAt: string;
-  /** Whether buckets carry a second, uncorrected latency histogram (paced driver). */
-  uncorrected: boolean;
-  buckets: TimelineBucketJSON[];
-}
-
-export interface TimelineInit {
-  bucketMs: number;
-  /** Wall clock of t = 0, epoch ms. */
-  startedAt: number;
-  /** Keep a second histogram: answered requests only, latency from the actual send (no censored timeouts). */
-  uncorrected?: boolean;
-}
-
-function emptyBucket(uncorrected: boolean): BucketState {
-  return {
-    sent: 0,
-    responses: 0,
-    successes: 0,
-    errors: 0,
-    timedOut: 0,
-    dropped: 0,
-    statuses: new Map(),
-    errorCodes: new Map(),
-    latency: new HistogramCell(),
-    uncorrected: uncorrected ? new HistogramCell() : null,
-  };
-}
-
-function bump<K>(map: Map<K, number>, key: K, by = 1): void {
-  map.set(key, (map.get(key) ?? 0) + by);
-}
-
-function toRecord<K extends string | number>(map: Map<K, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of [...map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) out[String(k)] = v;
-  return out;
-}
+import { isSuccessStatus } from './buckets.js';
+export { isSuccessStatus };
+export type { EncodedLatency, TimelineBucket, TimelineBucketJSON, TimelineInit, TimelineJSON, TimelineWindow } from './buckets.js';
 
 /** Upper bound on buckets, so a bad clock or option can never eat all memory. */
 const MAX_BUCKETS = 2_000_000;
@@ -389,66 +292,4 @@ export class Timeline {
     }
     return t;
   }
-}
-
-function encodeCell(cell: HistogramCell): EncodedLatency | null {
-  const hdr = cell.toEncoded();
-  if (hdr === null) return null;
-  return { summary: summarizeHistogram(cell.view()), hdr };
-}
-
-function mergeBuckets(
-  buckets: BucketState[],
-  first: number,
-  endExclusive: number,
-  bucketMs: number,
-  hasUncorrected: boolean,
-  startMs: number,
-  endMs: number,
-): TimelineWindow {
-  let sent = 0;
-  let responses = 0;
-  let successes = 0;
-  let errors = 0;
-  let timedOut = 0;
-  let dropped = 0;
-  const statuses = new Map<number, number>();
-  const errorCodes = new Map<string, number>();
-  const latency = newHistogram();
-  const uncorrected = hasUncorrected ? newHistogram() : null;
-  for (let i = first; i < endExclusive; i++) {
-    const b = buckets[i] as BucketState;
-    sent += b.sent;
-    responses += b.responses;
-    successes += b.successes;
-    errors += b.errors;
-    timedOut += b.timedOut;
-    dropped += b.dropped;
-    for (const [k, v] of b.statuses) bump(statuses, k, v);
-    for (const [k, v] of b.errorCodes) bump(errorCodes, k, v);
-    b.latency.addTo(latency);
-    if (uncorrected) b.uncorrected?.addTo(uncorrected);
-  }
-  const outcomes = responses + errors + dropped;
-  const spanMs = Math.max(0, Math.min(endMs, endExclusive * bucketMs) - startMs);
-  const out: TimelineWindow = {
-    startMs,
-    endMs,
-    sent,
-    responses,
-    successes,
-    errors,
-    timedOut,
-    dropped,
-    outcomes,
-    statuses: toRecord(statuses),
-    errorCodes: toRecord(errorCodes),
-    successRatio: outcomes === 0 ? null : successes / outcomes,
-    rate: spanMs > 0 ? (sent * 1000) / spanMs : 0,
-    latency: summarizeHistogram(latency),
-    uncorrected: uncorrected ? summarizeHistogram(uncorrected) : null,
-  };
-  latency.destroy();
-  uncorrected?.destroy();
-  return out;
 }

@@ -28,9 +28,9 @@ test.serial('2000 req/s for 5 s: every second holds 2000 ± 2%, every 100 ms buc
     slices.set(k, (slices.get(k) ?? 0) + 1);
   }
   const worst = Math.max(...slices.values());
-  // A sender that was descheduled catches up at once, truthfully (each request keeps its intended time); it records
-  // by how much it fell behind, and that many requests may share a slice on top of the bound.
-  const catchUp = Math.ceil((2000 * (r.schedule?.lag.max ?? 0)) / 1000);
+  // A sender that was descheduled catches up at once, truthfully (each request keeps its intended time), and the
+  // server (this same process) then reads them in a batch: allow twice the sender's recorded lag on top of the bound.
+  const catchUp = Math.ceil((2 * 2000 * (r.schedule?.lag.max ?? 0)) / 1000);
   t.true(worst < 1000 + catchUp, `busiest 100 ms at the server held ${worst} requests (sender lag max ${r.schedule?.lag.max} ms)`);
 });
 
