@@ -30,7 +30,7 @@ const rows: Array<[string, number, string, number]> = [];
 // --- cold build: a fresh debootstrap base under its own tag, so no layer of the stack images is cached.
 const benchBase = 'faultline/base:bench';
 spawnSync('docker', ['rmi', '-f', benchBase], { stdio: 'ignore' });
-const hadLocal = await docker.imageExists(LOCAL_BASE);
+const hadLocal = await docker.images.exists(LOCAL_BASE);
 if (hadLocal) execFileSync('docker', ['tag', LOCAL_BASE, 'faultline/base:bench-keep']);
 spawnSync('docker', ['rmi', LOCAL_BASE], { stdio: 'ignore' });
 const [, baseMs] = await time(() => ensureBaseImage(docker, { log: (l) => console.error(l) }));

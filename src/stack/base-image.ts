@@ -29,8 +29,8 @@ function run(cmd: string, args: string[], signal?: AbortSignal): Promise<string>
 /** Which base image to use, without making one; undefined when none is available yet. */
 export async function findBaseImage(docker: DockerClient, env = process.env): Promise<{ image: string; source: BaseImageSource } | undefined> {
   if (env.FAULTLINE_BASE_IMAGE) return { image: env.FAULTLINE_BASE_IMAGE, source: 'env' };
-  if (await docker.imageExists(UPSTREAM_BASE)) return { image: UPSTREAM_BASE, source: 'present' };
-  if (await docker.imageExists(LOCAL_BASE)) return { image: LOCAL_BASE, source: 'local' };
+  if (await docker.images.exists(UPSTREAM_BASE)) return { image: UPSTREAM_BASE, source: 'present' };
+  if (await docker.images.exists(LOCAL_BASE)) return { image: LOCAL_BASE, source: 'local' };
   return undefined;
 }
 
@@ -40,12 +40,12 @@ export async function ensureBaseImage(
 ): Promise<{ image: string; source: BaseImageSource }> {
   const found = await findBaseImage(docker);
   if (found) {
-    if (found.source === 'env' && !(await docker.imageExists(found.image)) && !(await docker.tryPull(found.image, options.signal))) {
+    if (found.source === 'env' && !(await docker.images.exists(found.image)) && !(await docker.images.tryPull(found.image, options.signal))) {
       throw new FaultlineError('BUILD_FAILED', `base image ${found.image} (FAULTLINE_BASE_IMAGE) is neither present nor pullable`);
     }
     return found;
   }
-  if (await docker.tryPull(UPSTREAM_BASE, options.signal)) return { image: UPSTREAM_BASE, source: 'pulled' };
+  if (await docker.images.tryPull(UPSTREAM_BASE, options.signal)) return { image: UPSTREAM_BASE, source: 'pulled' };
   options.log?.(`${UPSTREAM_BASE} cannot be pulled; making ${LOCAL_BASE} with debootstrap (about a minute)`);
   const dir = await mkdtemp(join(tmpdir(), 'faultline-rootfs-'));
   try {
@@ -60,7 +60,7 @@ export async function ensureBaseImage(
     }
     // The system tar keeps device nodes, owners and modes exactly as debootstrap made them.
     const child = spawn('tar', ['-C', join(dir, 'rootfs'), '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await docker.importImage(child.stdout, LOCAL_BASE_REPO, LOCAL_BASE_TAG);
+    await docker.images.import(child.stdout, LOCAL_BASE_REPO, LOCAL_BASE_TAG);
     return { image: LOCAL_BASE, source: 'debootstrap' };
   } finally {
     await rm(dir, { recursive: true, force: true });

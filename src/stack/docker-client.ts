@@ -4,66 +4,14 @@ import Docker from 'dockerode';
 import { hostname } from 'node:os';
 import { PassThrough, type Readable } from 'node:stream';
 import { FaultlineError } from '../errors.js';
+import { demuxBuffer, firstTarEntry, LABEL } from './docker-types.js';
+import { DockerImages } from './docker-images.js';
+import type { ContainerState, ContainerSummary, ExecResult, RunOptions } from './docker-types.js';
 
-export const LABEL = {
-  stack: 'faultline.stack',
-  role: 'faultline.role',
-  server: 'faultline.server',
-  component: 'faultline.component',
-  fault: 'faultline.fault',
-  network: 'faultline.network',
-  /** On every container faultline itself starts (fault helpers, probe vantage points): what it is for. */
-  helper: 'faultline.helper',
-  /** "<pid> <hostname>" of the faultline that started a helper: `revert` removes those whose holder is gone. */
-  holder: 'faultline.holder',
-} as const;
+// The vocabulary lives in docker-types.ts (no dockerode there); callers keep importing it from here.
+export { demuxBuffer, firstTarEntry, LABEL } from './docker-types.js';
+export type { ContainerState, ContainerSummary, ExecResult, RunOptions } from './docker-types.js';
 
-export interface ContainerSummary {
-  id: string;
-  name: string;
-  service: string;
-  stack: string | undefined;
-  role: string | undefined;
-  server: string | undefined;
-  component: string | undefined;
-  state: string;
-  /** 'healthy' | 'unhealthy' | 'starting' | 'none' */
-  health: string;
-  labels: Record<string, string>;
-  /** network name → IPv4 address */
-  addresses: Record<string, string>;
-  /** Published ports as "ip:hostPort->containerPort/proto". */
-  ports: string[];
-}
-
-/**
- * One container as faultline reads it (from Docker's inspect): what faults, targets and the stack need, in
- * faultline's own words, so nothing outside this module depends on dockerode's shapes.
- */
-export interface ContainerState {
-  id: string;
-  /** Without Docker's leading slash. */
-  name: string;
-  /** The image as the container was created from it (tag or id). */
-  image: string;
-  labels: Record<string, string>;
-  /** Docker's state word: created, running, paused, restarting, removing, exited or dead. */
-  status: string;
-  /** True also while paused, as Docker reports it. */
-  running: boolean;
-  paused: boolean;
-  /** 'healthy' | 'unhealthy' | 'starting' | 'none' (no health check) */
-  health: string;
-  startedAt: string;
-  /** The exit code of its last run (137 after SIGKILL); 0 while it has never exited. */
-  exitCode: number;
-  /** "container:<id>" for a component in its server's network namespace; '' when Docker reports none. */
-  networkMode: string;
-  /** The container's first process on the host; 0 when it is not running. */
-  pid: number;
-}
-
-/** Maps Docker's inspect answer to a ContainerState (pure). */
 export function toContainerState(info: Docker.ContainerInspectInfo): ContainerState {
   return {
     id: info.Id,
@@ -92,26 +40,6 @@ function isRemovalInProgress(err: unknown): boolean {
   return e?.statusCode === 409 && /already in progress/i.test(e.message ?? '');
 }
 
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface RunOptions {
-  /** What the container is for (e.g. "fault", "vantage"); becomes the faultline.helper label. */
-  helper?: string;
-  image: string;
-  cmd: string[];
-  entrypoint?: string[];
-  labels: Record<string, string>;
-  /** Join a network by name, or share a container's network namespace ("container:<id>"). */
-  networkMode: string;
-  capAdd?: string[];
-  name?: string;
-  env?: string[];
-}
-
 const DOCKER_HINT = 'start the engine (scripts/bootstrap.sh installs and starts it on Debian) or set DOCKER_HOST';
 
 function labelFilters(labels: Record<string, string | undefined>): string[] {
@@ -123,8 +51,12 @@ export class DockerClient {
   private readonly api: Docker;
 
   /** `api` only for tests, which hand in a stand-in for dockerode. */
+  /** Images: present, pulled, built, imported (docker-images.ts). */
+  readonly images: DockerImages;
+
   constructor(api: Docker = new Docker()) {
     this.api = api;
+    this.images = new DockerImages(api);
   }
 
   /** Throws DOCKER_UNAVAILABLE with a fix hint when the engine does not answer. */
@@ -374,66 +306,6 @@ export class DockerClient {
     }
   }
 
-  // ---- images ----
-
-  async imageExists(tag: string): Promise<boolean> {
-    try {
-      await this.api.getImage(tag).inspect();
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  async imageId(tag: string): Promise<string | undefined> {
-    try {
-      return (await this.api.getImage(tag).inspect()).Id;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Tries to pull an image; resolves false (never throws) when no registry can be reached. */
-  async tryPull(tag: string, signal?: AbortSignal): Promise<boolean> {
-    try {
-      const stream = await this.api.pull(tag, { abortSignal: signal });
-      await new Promise<void>((resolve, reject) =>
-        this.api.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
-      );
-      return this.imageExists(tag);
-    } catch {
-      return false;
-    }
-  }
-
-  /** Builds an image from a tar build context; throws BUILD_FAILED with the builder's last error. */
-  async buildImage(context: Readable, tag: string, buildArgs: Record<string, string>, labels: Record<string, string>): Promise<void> {
-    const stream = await this.api.buildImage(context, { t: tag, buildargs: buildArgs, labels, rm: true, forcerm: true });
-    const tail: string[] = [];
-    await new Promise<void>((resolve, reject) =>
-      this.api.modem.followProgress(
-        stream,
-        (err: Error | null, output: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
-          const failed = err?.message ?? output?.find((o) => o.error)?.error;
-          if (failed) reject(new FaultlineError('BUILD_FAILED', `building ${tag} failed: ${failed.trim()}\n${tail.slice(-15).join('')}`));
-          else resolve();
-        },
-        (event: { stream?: string }) => {
-          if (event.stream) tail.push(event.stream);
-          if (tail.length > 50) tail.shift();
-        },
-      ),
-    );
-  }
-
-  /** Imports a root filesystem tarball as an image (`docker import`). */
-  async importImage(tarball: Readable, repo: string, tagName: string): Promise<void> {
-    const stream = await this.api.importImage(tarball as unknown as string, { repo, tag: tagName });
-    await new Promise<void>((resolve, reject) =>
-      this.api.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
-    );
-  }
-
   // ---- networks and volumes ----
 
   async listNetworks(labels: Record<string, string>): Promise<Array<{ id: string; name: string; subnet: string | undefined }>> {
@@ -452,33 +324,4 @@ export class DockerClient {
   async removeVolume(name: string): Promise<void> {
     await this.api.getVolume(name).remove({ force: true });
   }
-}
-
-/** The content of the first file in a tar archive (what the archive API returns for one path). Pure. */
-export function firstTarEntry(tar: Buffer): Buffer | undefined {
-  for (let i = 0; i + 512 <= tar.length; ) {
-    const header = tar.subarray(i, i + 512);
-    if (header.every((b) => b === 0)) return undefined;
-    const size = parseInt(header.subarray(124, 136).toString('ascii').replace(/\0.*$/s, '').trim() || '0', 8);
-    const type = String.fromCharCode(header[156] ?? 48);
-    const body = i + 512;
-    if (type === '0' || type === '\0') return tar.subarray(body, body + size);
-    i = body + Math.ceil(size / 512) * 512;
-  }
-  return undefined;
-}
-
-/** Docker multiplexes stdout/stderr in 8-byte framed chunks when there is no TTY; this strips the frames. */
-export function demuxBuffer(buf: Buffer): string {
-  if (!Buffer.isBuffer(buf)) return String(buf ?? '');
-  const parts: Buffer[] = [];
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const type = buf[i];
-    const size = buf.readUInt32BE(i + 4);
-    if (type === undefined || type > 2 || i + 8 + size > buf.length) return buf.toString('utf8');
-    parts.push(buf.subarray(i + 8, i + 8 + size));
-    i += 8 + size;
-  }
-  return i === buf.length ? Buffer.concat(parts).toString('utf8') : buf.toString('utf8');
 }

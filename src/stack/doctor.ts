@@ -52,9 +52,9 @@ export async function runDoctor(options: StackOptions, docker = new DockerClient
     const base = await findBaseImage(docker);
     if (base) {
       checks.push({ name: 'base image', status: 'ok', detail: `${base.image} (${base.source})` });
-      const ids = (await docker.imageId(base.image)) ?? base.image;
+      const ids = (await docker.images.id(base.image)) ?? base.image;
       const tags = await Promise.all(IMAGE_NAMES.map((n) => contextTag(n, ids)));
-      const present = await Promise.all(tags.map((t) => docker.imageExists(t.tag)));
+      const present = await Promise.all(tags.map((t) => docker.images.exists(t.tag)));
       const missing = IMAGE_NAMES.filter((_, i) => !present[i]);
       checks.push(
         missing.length

@@ -43,7 +43,7 @@ export async function buildImages(
   baseImage: string,
   options: { signal?: AbortSignal; onProgress?: BuildProgress; concurrency?: number } = {},
 ): Promise<ImageTags> {
-  const baseId = (await docker.imageId(baseImage)) ?? baseImage;
+  const baseId = (await docker.images.id(baseImage)) ?? baseImage;
   const tags = {} as ImageTags;
   const queue = [...IMAGE_NAMES];
   const worker = async () => {
@@ -51,14 +51,14 @@ export async function buildImages(
       options.signal?.throwIfAborted();
       const { tag, files } = await contextTag(name, baseId);
       tags[name] = tag;
-      if (await docker.imageExists(tag)) {
+      if (await docker.images.exists(tag)) {
         options.onProgress?.({ image: name, tag, status: 'cached' });
         continue;
       }
       options.onProgress?.({ image: name, tag, status: 'building' });
       const started = Date.now();
       const context = tar.c({ cwd: join(imagesDir, name), portable: true }, files);
-      await docker.buildImage(context as unknown as NodeJS.ReadableStream as never, tag, { BASE_IMAGE: baseImage }, { [LABEL.component]: `image-${name}` });
+      await docker.images.build(context as unknown as NodeJS.ReadableStream as never, tag, { BASE_IMAGE: baseImage }, { [LABEL.component]: `image-${name}` });
       options.onProgress?.({ image: name, tag, status: 'built', ms: Date.now() - started });
     }
   };
