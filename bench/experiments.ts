@@ -21,7 +21,11 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function run(file: string, out: string): Promise<{ code: number | null; ms: number }> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/faultline.js', 'run', file, '--out', out], { cwd: root, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['bin/faultline.js', 'run', file, '--out', out], {
+      cwd: root,
+      env: { ...process.env, CI: '1' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     child.on('close', (code) => resolve({ code, ms: performance.now() - t0 }));
   });
 }
@@ -51,5 +55,7 @@ for (const [name, ms, loadMs, code] of rows) {
 }
 const m = dpk ? experimentsOf(dpk)[0]!.metrics : {};
 const fixed = (v: unknown, digits: number): string => (typeof v === 'number' ? v.toFixed(digits) : 'n/a');
-console.log(`\ndb-primary-kill: write outage ${fixed(m.write_outage_s, 2)} s, time to recover ${fixed(m.time_to_recover_s, 2)} s, ` +
-  `lost writes ${m.lost_writes ?? 'n/a'} (data-loss check: ${m.data_loss_status ?? 'n/a'}), read errors during the fault ${fixed(m.read_error_ratio_during_faults, 4)}`);
+console.log(
+  `\ndb-primary-kill: write outage ${fixed(m.write_outage_s, 2)} s, time to recover ${fixed(m.time_to_recover_s, 2)} s, ` +
+    `lost writes ${m.lost_writes ?? 'n/a'} (data-loss check: ${m.data_loss_status ?? 'n/a'}), read errors during the fault ${fixed(m.read_error_ratio_during_faults, 4)}`,
+);

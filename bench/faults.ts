@@ -20,13 +20,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { attachStack, webServersOf } from '../src/stack/stack.js';
 import { LABEL, type ContainerState } from '../src/stack/docker-client.js';
-import {
-  createFaultContext,
-  defaultRegistry,
-  injectFault,
-  revertRecorded,
-  type ActiveFault,
-} from '../src/faults/index.js';
+import { createFaultContext, defaultRegistry, injectFault, revertRecorded, type ActiveFault } from '../src/faults/index.js';
 import { badCertificate, configEdits, LB_FILES } from '../src/faults/certificate-faults.js';
 import { restoreScript } from '../src/faults/firewall-faults.js';
 import { lossScripts, partitionScripts } from '../src/faults/network-faults.js';
@@ -181,7 +175,9 @@ console.log('ready');
  * does not make it report a slow fork as a closed port.
  */
 function nsWatch(observerId: string, target: string, port: number, effectIsOpen: boolean): Watch {
-  const child = spawn('docker', ['exec', '-i', observerId, 'node', '-e', CONNECT_LOOP, target, String(port), String(ATTEMPT_TIMEOUT_MS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('docker', ['exec', '-i', observerId, 'node', '-e', CONNECT_LOOP, target, String(port), String(ATTEMPT_TIMEOUT_MS)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const samples: Sample[] = [];
   let buf = '';
   let first: () => void = () => undefined;
@@ -268,8 +264,12 @@ async function measure(makeWatch: () => Watch, want: boolean, op: () => Promise<
       await new Promise((r) => setTimeout(r, 50));
     }
     await w.stop();
-    const before = w.samples.filter((s) => s.at < t0).sort((a, b) => a.at - b.at).slice(-3);
-    if (before.length && before.filter((s) => s.on === want).length * 2 > before.length) throw new Error(`the check saw the ${want ? 'effect' : 'whole stack'} before the operation: it cannot tell`);
+    const before = w.samples
+      .filter((s) => s.at < t0)
+      .sort((a, b) => a.at - b.at)
+      .slice(-3);
+    if (before.length && before.filter((s) => s.on === want).length * 2 > before.length)
+      throw new Error(`the check saw the ${want ? 'effect' : 'whole stack'} before the operation: it cannot tell`);
     const final = edge(w.samples, want, t0);
     if (final === undefined) throw new Error(`the ${want ? 'effect' : 'whole stack'} did not hold to the end of the window`);
     return { edgeMs: final - t0, opMs: t1 - t0 };
@@ -366,42 +366,66 @@ async function cases(): Promise<Case[]> {
           if (!hs.certificate) return undefined;
           return hs.certificate.fingerprint256 !== original;
         }),
-      ref: { what: 'docker exec cat > site.pem + SIGUSR2', apply: () => swap(LB_FILES.certificate, expired.certPem + expired.keyPem), revert: () => swap(LB_FILES.certificate, pem) },
+      ref: {
+        what: 'docker exec cat > site.pem + SIGUSR2',
+        apply: () => swap(LB_FILES.certificate, expired.certPem + expired.keyPem),
+        revert: () => swap(LB_FILES.certificate, pem),
+      },
     },
     {
       fault: 'tls-legacy',
       kind: 'certificate',
       input: {},
       watch: () => pollWatch(async () => (await legacyHandshake(stack.options.httpsPort, 'TLSv1')).ok),
-      ref: { what: 'docker exec cat > haproxy cfg + SIGUSR2', apply: () => swap(LB_FILES.config, configEdits['legacy-tls'](cfg)), revert: () => swap(LB_FILES.config, cfg) },
+      ref: {
+        what: 'docker exec cat > haproxy cfg + SIGUSR2',
+        apply: () => swap(LB_FILES.config, configEdits['legacy-tls'](cfg)),
+        revert: () => swap(LB_FILES.config, cfg),
+      },
     },
     {
       fault: 'firewall-open-port',
       kind: 'firewall',
       input: { params: { port: 3306 } },
       watch: () => nsWatch(monitorObs, DB, 3306, true),
-      ref: { what: 'docker exec nft insert rule / nft -f', apply: () => sh('docker', ['exec', dbHost, 'nft', 'insert', 'rule', 'inet', 'faultline', 'input', 'tcp', 'dport', '3306', 'accept']), revert: restoreDb },
+      ref: {
+        what: 'docker exec nft insert rule / nft -f',
+        apply: () => sh('docker', ['exec', dbHost, 'nft', 'insert', 'rule', 'inet', 'faultline', 'input', 'tcp', 'dport', '3306', 'accept']),
+        revert: restoreDb,
+      },
     },
     {
       fault: 'firewall-flush',
       kind: 'firewall',
       input: {},
       watch: () => nsWatch(monitorObs, DB, 3306, true),
-      ref: { what: 'docker exec nft delete table / nft -f', apply: () => sh('docker', ['exec', dbHost, 'nft', 'delete', 'table', 'inet', 'faultline']), revert: restoreDb },
+      ref: {
+        what: 'docker exec nft delete table / nft -f',
+        apply: () => sh('docker', ['exec', dbHost, 'nft', 'delete', 'table', 'inet', 'faultline']),
+        revert: restoreDb,
+      },
     },
     {
       fault: 'net-partition',
       kind: 'network',
       input: { params: { from: 'role=web', to: 'server=db-primary' } },
       watch: () => nsWatch(web1Obs, DB, 3306, false),
-      ref: { what: 'docker exec nft table (no helper)', apply: () => sh('docker', ['exec', dbHost, 'sh', '-c', partition.apply]), revert: () => sh('docker', ['exec', dbHost, 'sh', '-c', partition.revert]) },
+      ref: {
+        what: 'docker exec nft table (no helper)',
+        apply: () => sh('docker', ['exec', dbHost, 'sh', '-c', partition.apply]),
+        revert: () => sh('docker', ['exec', dbHost, 'sh', '-c', partition.revert]),
+      },
     },
     {
       fault: 'net-loss',
       kind: 'network',
       input: { target: 'server=db-primary', params: { loss: '100%' } },
       watch: () => nsWatch(web1Obs, DB, 3306, false),
-      ref: { what: 'docker exec nft table (no helper)', apply: () => sh('docker', ['exec', dbHost, 'sh', '-c', loss.apply]), revert: () => sh('docker', ['exec', dbHost, 'sh', '-c', loss.revert]) },
+      ref: {
+        what: 'docker exec nft table (no helper)',
+        apply: () => sh('docker', ['exec', dbHost, 'sh', '-c', loss.apply]),
+        revert: () => sh('docker', ['exec', dbHost, 'sh', '-c', loss.revert]),
+      },
     },
     {
       fault: 'cpu-stress',
@@ -414,7 +438,24 @@ async function cases(): Promise<Case[]> {
           const image = await stack.helperImage();
           const web3 = await hostId('web3');
           await new Promise<void>((resolve, reject) => {
-            const child = spawn('docker', ['run', '-d', '--label', `faultline.bench=${refLabel}`, '--network', `container:${web3}`, '--entrypoint', 'stress-ng', image, '--cpu', '1', '--cpu-load', '100', '--quiet', '--timeout', '120s']);
+            const child = spawn('docker', [
+              'run',
+              '-d',
+              '--label',
+              `faultline.bench=${refLabel}`,
+              '--network',
+              `container:${web3}`,
+              '--entrypoint',
+              'stress-ng',
+              image,
+              '--cpu',
+              '1',
+              '--cpu-load',
+              '100',
+              '--quiet',
+              '--timeout',
+              '120s',
+            ]);
             let out = '';
             child.stdout.on('data', (c: Buffer) => (out += c.toString()));
             child.on('close', (code) => (code === 0 ? ((stressRef = out.trim()), resolve()) : reject(new Error(`docker run exited ${code}`))));
@@ -454,7 +495,12 @@ async function snapshotText(): Promise<string> {
   for (const c of all.filter((x) => x.component === 'host' && !x.labels[LABEL.fault]).sort((a, b) => a.name.localeCompare(b.name))) {
     parts.push(`${c.server}:\n${(await docker.exec(c.id, ['sh', '-c', 'nft list ruleset; tc qdisc show'])).stdout}`);
   }
-  parts.push(all.map((c) => `${c.service}=${c.state}${c.labels[LABEL.fault] ? ' (helper)' : ''}`).sort().join('\n'));
+  parts.push(
+    all
+      .map((c) => `${c.service}=${c.state}${c.labels[LABEL.fault] ? ' (helper)' : ''}`)
+      .sort()
+      .join('\n'),
+  );
   parts.push(`cert ${(await handshake({ port: stack.options.httpsPort, ca })).certificate?.fingerprint256}`);
   return parts.join('\n');
 }
@@ -470,23 +516,49 @@ try {
 
   // net-latency needs sch_netem; say once what this kernel does.
   if (only.length === 0 || only.includes('net-latency')) {
-    const row: Row = { fault: 'net-latency', kind: 'network', ref: '-', inject: [], injectReturn: [], revert: [], revertReturn: [], refInject: [], refRevert: [] };
+    const row: Row = {
+      fault: 'net-latency',
+      kind: 'network',
+      ref: '-',
+      inject: [],
+      injectReturn: [],
+      revert: [],
+      revertReturn: [],
+      refInject: [],
+      refRevert: [],
+    };
     try {
-      const latency = await injectFault(ctx, registry.configure('net-latency', { target: 'server=db-primary', params: { delay: '100ms', jitter: '0ms' } }), AbortSignal.timeout(60_000));
+      const latency = await injectFault(
+        ctx,
+        registry.configure('net-latency', { target: 'server=db-primary', params: { delay: '100ms', jitter: '0ms' } }),
+        AbortSignal.timeout(60_000),
+      );
       await latency.revert();
       row.note = 'netem works here, but no bench case measures it yet';
     } catch (err) {
-      row.note = /no netem/.test((err as Error).message) ? 'n/a: this kernel has no sch_netem (CONFIG_NET_SCH_NETEM is not set); the fault refuses cleanly' : `failed: ${(err as Error).message}`;
+      row.note = /no netem/.test((err as Error).message)
+        ? 'n/a: this kernel has no sch_netem (CONFIG_NET_SCH_NETEM is not set); the fault refuses cleanly'
+        : `failed: ${(err as Error).message}`;
     }
     rows.push(row);
   }
 
   for (const c of all.filter((x) => only.length === 0 || only.includes(x.fault))) {
-    const row: Row = { fault: c.fault, kind: c.kind, ref: c.ref.what, inject: [], injectReturn: [], revert: [], revertReturn: [], refInject: [], refRevert: [] };
+    const row: Row = {
+      fault: c.fault,
+      kind: c.kind,
+      ref: c.ref.what,
+      inject: [],
+      injectReturn: [],
+      revert: [],
+      revertReturn: [],
+      refInject: [],
+      refRevert: [],
+    };
     rows.push(row);
     const whole = c.whole ?? c.watch;
     let failures = 0;
-    for (let i = 0; i < RUNS; ) {
+    for (let i = 0; i < RUNS;) {
       interrupt.signal.throwIfAborted();
       try {
         // The fault.
@@ -514,7 +586,9 @@ try {
         row.refInject.push(refInj.edgeMs);
         row.refRevert.push(refRev.edgeMs);
         i += 1;
-        console.error(`${c.fault} #${i}: inject→effect ${ms(inj.edgeMs)} (ref ${ms(refInj.edgeMs)}), revert→whole ${ms(rev.edgeMs)} (ref ${ms(refRev.edgeMs)})`);
+        console.error(
+          `${c.fault} #${i}: inject→effect ${ms(inj.edgeMs)} (ref ${ms(refInj.edgeMs)}), revert→whole ${ms(rev.edgeMs)} (ref ${ms(refRev.edgeMs)})`,
+        );
       } catch (err) {
         // A run that failed (fault or reference) is put right and done again, a bounded number of times.
         if (interrupt.signal.aborted || ++failures > RUNS) throw err;
@@ -538,7 +612,9 @@ try {
 const after = await snapshotText();
 const intact = after === before;
 
-console.log(`\nfaultline fault timings, stack ${stack.project} (2 cores shared; medians of ${RUNS}; load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ')[0]})\n`);
+console.log(
+  `\nfaultline fault timings, stack ${stack.project} (2 cores shared; medians of ${RUNS}; load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ')[0]})\n`,
+);
 const header = ['fault', 'goal', 'inject→effect', 'ref', 'ratio', 'revert→whole', 'ref', 'ratio', 'inject()', 'revert()', 'reference (bare, docker CLI)'];
 const table: string[][] = [header];
 for (const r of rows) {
@@ -565,7 +641,13 @@ for (const r of rows) {
   ]);
 }
 const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
-for (const row of table) console.log(row.map((cell, i) => (i === 0 || i === row.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+for (const row of table)
+  console.log(
+    row
+      .map((cell, i) => (i === 0 || i === row.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 console.log('\ninject→effect / revert→whole: from the call until an independent check sees it (✓ within the goal).');
 console.log('inject() / revert(): until the call returned (it verifies the effect, or that the stack is back).');
 console.log(`stack as before (rulesets, qdiscs, container states, certificate, no helpers): ${intact ? 'yes' : 'NO'}`);

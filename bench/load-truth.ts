@@ -117,7 +117,9 @@ const msFmt = (v: number | null) => (v === null ? '–' : v >= 1000 ? `${(v / 10
 
 export async function truthUnderFaults(log: (line: string) => void = console.log): Promise<TruthRow[]> {
   log(`\n## truth under faults: local server that logs what it answered; paced ${RATE} req/s, closed ${CONNECTIONS} connections, timeout 10 s`);
-  log('| scenario | client | truth: answered / intended | truth availability | reported availability | reported failed | truth failed | reported p99 | p99 must be ≥ |');
+  log(
+    '| scenario | client | truth: answered / intended | truth availability | reported availability | reported failed | truth failed | reported p99 | p99 must be ≥ |',
+  );
   log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   const rows: TruthRow[] = [];
   for (const sc of SCENARIOS) {

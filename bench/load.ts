@@ -194,32 +194,36 @@ async function closedRounds(url: string): Promise<void> {
   console.log('|---|---:|---:|---:|---|');
   console.log(`| faultline closed, 1 thread (timeline recorded) | ${fmt(m.ours)} | 1.00 | ${ratio(m.ours2, m.ours)} | |`);
   console.log(`| faultline closed, --workers 2 | ${fmt(m.ours2)} | ${ratio(m.ours, m.ours2)} | 1.00 | |`);
-  console.log(`| autocannon CLI | ${fmt(m.autocannon)} | ${ratio(m.ours, m.autocannon)} | ${ratio(m.ours2, m.autocannon)} | ≥ 0.95 (1 thread): ${m.ours >= 0.95 * m.autocannon ? 'met' : 'NOT met'} |`);
-  console.log(`| wrk -t1 | ${fmt(m.wrk)} | ${ratio(m.ours, m.wrk)} | ${ratio(m.ours2, m.wrk)} | ≥ 0.7: ${Math.max(m.ours, m.ours2) >= 0.7 * m.wrk ? 'met' : 'NOT met'} |`);
+  console.log(
+    `| autocannon CLI | ${fmt(m.autocannon)} | ${ratio(m.ours, m.autocannon)} | ${ratio(m.ours2, m.autocannon)} | ≥ 0.95 (1 thread): ${m.ours >= 0.95 * m.autocannon ? 'met' : 'NOT met'} |`,
+  );
+  console.log(
+    `| wrk -t1 | ${fmt(m.wrk)} | ${ratio(m.ours, m.wrk)} | ${ratio(m.ours2, m.wrk)} | ≥ 0.7: ${Math.max(m.ours, m.ours2) >= 0.7 * m.wrk ? 'met' : 'NOT met'} |`,
+  );
   console.log(`faultline closed p99 (median of rounds) ${fmt(got.p99.length ? median(got.p99) : null, 2)} ms`);
 }
 
 async function pacedAccuracy(url: string): Promise<void> {
-    console.log(`\n## paced: schedule accuracy, ${PACED_SECONDS} s per rate`);
-    console.log('| target req/s | achieved req/s | deviation | send lag p50 | send lag p99 | dropped | latency p50 | latency p99 | ok |');
-    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|:---:|');
-    let sustained = 0;
-    let allHeld = true;
-    for (const rate of PACED_RATES) {
-      const r = await runLoad({ url, rate, durationMs: PACED_SECONDS * 1000 });
-      const s = r.schedule;
-      if (!s) throw new Error('paced run without schedule figures');
-      const dev = s.achievedRate / rate - 1;
-      const ok = Math.abs(dev) <= 0.01 && (s.lag.p99 ?? Infinity) < 2 && r.dropped === 0 && r.summary.errors === 0;
-      // The sustained rate is the top of the unbroken run of rates that all held.
-      if (ok && allHeld) sustained = rate;
-      else allHeld = false;
-      console.log(
-        `| ${rate} | ${fmt(s.achievedRate, 1)} | ${(dev * 100).toFixed(2)}% | ${fmt(s.lag.p50, 3)} ms | ${fmt(s.lag.p99, 3)} ms | ${r.dropped} | ` +
-          `${fmt(r.summary.latency.p50, 2)} ms | ${fmt(r.summary.latency.p99, 2)} ms | ${ok ? 'yes' : 'no'} |`,
-      );
-    }
-    console.log(`\nhighest rate held within ±1% with send lag p99 < 2 ms and nothing dropped: ${sustained || 'none of those tried'} req/s`);
+  console.log(`\n## paced: schedule accuracy, ${PACED_SECONDS} s per rate`);
+  console.log('| target req/s | achieved req/s | deviation | send lag p50 | send lag p99 | dropped | latency p50 | latency p99 | ok |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|:---:|');
+  let sustained = 0;
+  let allHeld = true;
+  for (const rate of PACED_RATES) {
+    const r = await runLoad({ url, rate, durationMs: PACED_SECONDS * 1000 });
+    const s = r.schedule;
+    if (!s) throw new Error('paced run without schedule figures');
+    const dev = s.achievedRate / rate - 1;
+    const ok = Math.abs(dev) <= 0.01 && (s.lag.p99 ?? Infinity) < 2 && r.dropped === 0 && r.summary.errors === 0;
+    // The sustained rate is the top of the unbroken run of rates that all held.
+    if (ok && allHeld) sustained = rate;
+    else allHeld = false;
+    console.log(
+      `| ${rate} | ${fmt(s.achievedRate, 1)} | ${(dev * 100).toFixed(2)}% | ${fmt(s.lag.p50, 3)} ms | ${fmt(s.lag.p99, 3)} ms | ${r.dropped} | ` +
+        `${fmt(r.summary.latency.p50, 2)} ms | ${fmt(r.summary.latency.p99, 2)} ms | ${ok ? 'yes' : 'no'} |`,
+    );
+  }
+  console.log(`\nhighest rate held within ±1% with send lag p99 < 2 ms and nothing dropped: ${sustained || 'none of those tried'} req/s`);
 }
 
 await main();

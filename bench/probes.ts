@@ -17,7 +17,17 @@ import { join } from 'node:path';
 import { attachStack } from '../src/stack/stack.js';
 import { LABEL } from '../src/stack/docker-client.js';
 import { createFaultContext, defaultRegistry, injectFault, type ActiveFault } from '../src/faults/index.js';
-import { getProbe, runProbe, DEFAULT_PORTS, VANTAGES, type ExposureCheck, type Finding, type Observation, type TlsFacts, type TlsValue } from '../src/probes/index.js';
+import {
+  getProbe,
+  runProbe,
+  DEFAULT_PORTS,
+  VANTAGES,
+  type ExposureCheck,
+  type Finding,
+  type Observation,
+  type TlsFacts,
+  type TlsValue,
+} from '../src/probes/index.js';
 import { stackServers } from '../src/probes/targets.js';
 
 // testssl.sh forks openssl hundreds of times: minutes on a busy 2-core machine, seconds on an idle one.
@@ -71,7 +81,19 @@ async function testssl(sections: TestsslSection[]): Promise<{ items: TestsslItem
   const dir = mkdtempSync(join(tmpdir(), 'fl-testssl-'));
   const jsonFile = join(dir, 'out.json');
   try {
-    const args = ['--openssl', '/usr/bin/openssl', ...sections, '--add-ca', stack.tls.caPath, '--ip', '127.0.0.1', '--connect-timeout', '5', '--openssl-timeout', '5'];
+    const args = [
+      '--openssl',
+      '/usr/bin/openssl',
+      ...sections,
+      '--add-ca',
+      stack.tls.caPath,
+      '--ip',
+      '127.0.0.1',
+      '--connect-timeout',
+      '5',
+      '--openssl-timeout',
+      '5',
+    ];
     args.push('--jsonfile', jsonFile, '--warnings', 'off', '--quiet', '--color', '0', `localhost:${stack.options.httpsPort}`);
     const [res, ms] = await timed(() => run('testssl', args, TESTSSL_TIMEOUT_MS));
     try {
@@ -97,7 +119,26 @@ async function nmapFrom(network: string, addresses: string[], ports: readonly nu
   });
   try {
     const pid = (await stack.docker.inspect(id)).pid;
-    const args = ['-t', String(pid), '-n', 'nmap', '-Pn', '-n', '-sT', '-p', ports.join(','), '--max-retries', '1', '--host-timeout', '60s', '--max-parallelism', '16', '-oG', '-', ...addresses];
+    const args = [
+      '-t',
+      String(pid),
+      '-n',
+      'nmap',
+      '-Pn',
+      '-n',
+      '-sT',
+      '-p',
+      ports.join(','),
+      '--max-retries',
+      '1',
+      '--host-timeout',
+      '60s',
+      '--max-parallelism',
+      '16',
+      '-oG',
+      '-',
+      ...addresses,
+    ];
     const [res, ms] = await timed(() => run('nsenter', args, NMAP_TIMEOUT_MS));
     if (res.code !== 0) throw new Error(`nmap failed (exit ${res.code}): ${res.stderr.trim().slice(0, 300)}`);
     return { open: parseGrepable(res.stdout), ms };
@@ -141,23 +182,47 @@ function compareTls(r: Report, o: Observation<TlsValue>, items: TestsslItem[]): 
   const facts = o.details.public as TlsFacts;
   const item = (id: string) => items.find((i) => i.id === id);
   if (item('TLS1')) {
-    for (const [ours, theirs] of [['TLSv1', 'TLS1'], ['TLSv1.1', 'TLS1_1'], ['TLSv1.2', 'TLS1_2'], ['TLSv1.3', 'TLS1_3']] as const) {
+    for (const [ours, theirs] of [
+      ['TLSv1', 'TLS1'],
+      ['TLSv1.1', 'TLS1_1'],
+      ['TLSv1.2', 'TLS1_2'],
+      ['TLSv1.3', 'TLS1_3'],
+    ] as const) {
       const f = item(theirs)?.finding ?? '?';
       compare(r, `protocol ${ours}`, o.value.protocols[ours] ?? '?', /not offered/i.test(f) ? 'refused' : /offered/i.test(f) ? 'accepted' : f);
     }
-    compare(r, 'finding legacy-protocol', String(has(o, 'legacy-protocol')), String(/^offered/i.test(item('TLS1')?.finding ?? '') || /^offered/i.test(item('TLS1_1')?.finding ?? '')));
+    compare(
+      r,
+      'finding legacy-protocol',
+      String(has(o, 'legacy-protocol')),
+      String(/^offered/i.test(item('TLS1')?.finding ?? '') || /^offered/i.test(item('TLS1_1')?.finding ?? '')),
+    );
   }
   if (item('cert_chain_of_trust')) {
     // Node's `authorized` also fails on a name mismatch; testssl.sh's chain of trust is the chain alone.
     const chainOk = facts.handshake.authorized || facts.handshake.authorizationError === 'ERR_TLS_CERT_ALTNAME_INVALID';
     compare(r, 'chain trusted (stack CA)', String(chainOk), String(/^passed/i.test(item('cert_chain_of_trust')!.finding)));
-    compare(r, 'finding cert-untrusted', String(has(o, 'cert-untrusted')), String(/self signed|NOT ok|failed/i.test(item('cert_chain_of_trust')!.finding) && !/expired/i.test(item('cert_chain_of_trust')!.finding)));
+    compare(
+      r,
+      'finding cert-untrusted',
+      String(has(o, 'cert-untrusted')),
+      String(/self signed|NOT ok|failed/i.test(item('cert_chain_of_trust')!.finding) && !/expired/i.test(item('cert_chain_of_trust')!.finding)),
+    );
     // testssl.sh checks the name the scan was started with (localhost); faultline checks localhost and the domain.
     compare(r, 'finding hostname-mismatch', String(has(o, 'hostname-mismatch')), String(!/^Ok via/i.test(item('cert_trust')?.finding ?? 'Ok via')));
     compare(r, 'finding cert-expired', String(has(o, 'cert-expired')), String(/expired/i.test(item('cert_expirationStatus')?.finding ?? '')));
-    compare(r, 'key', `${facts.certificate?.keyType} ${facts.certificate?.keyBits}`, (item('cert_keySize')?.finding ?? '?').replace(/\s+bits.*$/, '').toLowerCase());
+    compare(
+      r,
+      'key',
+      `${facts.certificate?.keyType} ${facts.certificate?.keyBits}`,
+      (item('cert_keySize')?.finding ?? '?').replace(/\s+bits.*$/, '').toLowerCase(),
+    );
     // Same algorithm, different spelling ("sha256WithRSAEncryption" vs "SHA256 with RSA").
-    const sig = (x: string) => x.toLowerCase().replace(/encryption$/, '').replace(/[^a-z0-9]/g, '');
+    const sig = (x: string) =>
+      x
+        .toLowerCase()
+        .replace(/encryption$/, '')
+        .replace(/[^a-z0-9]/g, '');
     compare(r, 'signature algorithm', sig(facts.certificate?.signatureAlgorithm ?? '?'), sig(item('cert_signatureAlgorithm')?.finding ?? '?'));
   }
   if (item('HTTP_status_code')) {
@@ -167,7 +232,8 @@ function compareTls(r: Report, o: Observation<TlsValue>, items: TestsslItem[]): 
     compare(r, 'finding no-hsts', String(has(o, 'no-hsts')), String(hsts === undefined || /not offered/i.test(hsts.finding)));
     for (const id of ['banner_server', 'X-Served-By']) {
       const b = item(id);
-      if (b && b.finding !== '--' && !/^No /i.test(b.finding)) r.notes.push(`testssl.sh: ${id} discloses "${b.finding}" (faultline does not report server banners)`);
+      if (b && b.finding !== '--' && !/^No /i.test(b.finding))
+        r.notes.push(`testssl.sh: ${id} discloses "${b.finding}" (faultline does not report server banners)`);
     }
   }
   compareSeverities(r, o, items);
@@ -203,7 +269,9 @@ function compareSeverities(r: Report, o: Observation, items: TestsslItem[]): voi
   }
   if (both.length) r.agree.push(`problems both report (faultline/testssl.sh severity): ${both.join(', ')}`);
   for (const i of items.filter((x) => SEVERE.has(x.severity) && problemOf(x) === null)) {
-    r.notes.push(`testssl.sh ${i.severity}: ${i.id}: ${i.finding}${i.id === 'cert_revocation' ? ' (not checked by faultline: a private CA has no CRL/OCSP)' : ''}`);
+    r.notes.push(
+      `testssl.sh ${i.severity}: ${i.id}: ${i.finding}${i.id === 'cert_revocation' ? ' (not checked by faultline: a private CA has no CRL/OCSP)' : ''}`,
+    );
   }
 }
 
@@ -235,7 +303,13 @@ function problemOf(i: TestsslItem): string | null {
 
 /** Whether the testssl.sh sections that ran look at what the finding is about. */
 function coveredBy(findingId: string, items: TestsslItem[]): boolean {
-  const marker: Record<string, string> = { 'legacy-protocol': 'TLS1', 'no-tls13': 'TLS1', 'no-modern-protocol': 'TLS1', 'no-hsts': 'HTTP_status_code', 'hsts-short': 'HTTP_status_code' };
+  const marker: Record<string, string> = {
+    'legacy-protocol': 'TLS1',
+    'no-tls13': 'TLS1',
+    'no-modern-protocol': 'TLS1',
+    'no-hsts': 'HTTP_status_code',
+    'hsts-short': 'HTTP_status_code',
+  };
   return items.some((i) => i.id === (marker[findingId] ?? 'cert_chain_of_trust'));
 }
 
@@ -257,11 +331,36 @@ async function compareExposure(r: Report, o: Observation): Promise<void> {
     }
     r.agree.push(`${v.name.padEnd(9)} ${same}/${mine.length} ports agree; nmap open: ${[...open].sort().join(', ') || 'none'}`);
     const holes = mine.filter((c) => !c.allowed && open.has(`${c.address}:${c.port}`)).map((c) => `${c.server}:${c.port}`);
-    compare(r, `${v.name} holes`, mine.filter((c) => c.open && !c.allowed).map((c) => `${c.server}:${c.port}`).join(',') || 'none', holes.join(',') || 'none');
+    compare(
+      r,
+      `${v.name} holes`,
+      mine
+        .filter((c) => c.open && !c.allowed)
+        .map((c) => `${c.server}:${c.port}`)
+        .join(',') || 'none',
+      holes.join(',') || 'none',
+    );
   }
   // The published side, from the Docker host: only the LB's ports, only on loopback.
   const published = servers.flatMap((s) => s.published.map((p) => p.hostPort));
-  const loop = await run('nmap', ['-Pn', '-n', '-sT', '-p', [...new Set([...published, ...DEFAULT_PORTS])].join(','), '--max-retries', '1', '--host-timeout', '30s', '-oG', '-', '127.0.0.1'], NMAP_TIMEOUT_MS);
+  const loop = await run(
+    'nmap',
+    [
+      '-Pn',
+      '-n',
+      '-sT',
+      '-p',
+      [...new Set([...published, ...DEFAULT_PORTS])].join(','),
+      '--max-retries',
+      '1',
+      '--host-timeout',
+      '30s',
+      '-oG',
+      '-',
+      '127.0.0.1',
+    ],
+    NMAP_TIMEOUT_MS,
+  );
   const loopOpen = [...parseGrepable(loop.stdout)].map((x) => Number(x.split(':')[1]));
   for (const p of published) compare(r, `published 127.0.0.1:${p}`, 'open', loopOpen.includes(p) ? 'open' : 'closed');
   r.timings.push(`faultline exposure ${secs(o.durationMs)}   nmap (both vantages) ${secs(nmapMs)}  (×${(nmapMs / Math.max(1, o.durationMs)).toFixed(2)})`);
@@ -297,7 +396,9 @@ async function runScenario(s: Scenario): Promise<Report> {
       const ts = await testssl(s.testssl);
       if (ts.error) r.differ.push(ts.error);
       else compareTls(r, tls, ts.items);
-      r.timings.push(`faultline tls ${secs(tls.durationMs)}   testssl.sh ${s.testssl.join(' ')} ${secs(ts.ms)}  (×${(ts.ms / Math.max(1, tls.durationMs)).toFixed(0)})`);
+      r.timings.push(
+        `faultline tls ${secs(tls.durationMs)}   testssl.sh ${s.testssl.join(' ')} ${secs(ts.ms)}  (×${(ts.ms / Math.max(1, tls.durationMs)).toFixed(0)})`,
+      );
     }
     if (s.exposure) await compareExposure(r, await runProbe(getProbe('exposure'), ctx, {}, deadline(120_000)));
   } finally {

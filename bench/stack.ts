@@ -15,7 +15,13 @@ import { composeEnv, composeFile } from '../src/stack/config.js';
 import { detectCompose } from '../src/stack/compose.js';
 
 const docker = new DockerClient();
-const env = { FAULTLINE_PROJECT: 'flbench', FAULTLINE_HTTP_PORT: '19080', FAULTLINE_HTTPS_PORT: '19443', FAULTLINE_NET_PREFIX: '10.217.7', FAULTLINE_EDGE_PREFIX: '10.217.8' };
+const env = {
+  FAULTLINE_PROJECT: 'flbench',
+  FAULTLINE_HTTP_PORT: '19080',
+  FAULTLINE_HTTPS_PORT: '19443',
+  FAULTLINE_NET_PREFIX: '10.217.7',
+  FAULTLINE_EDGE_PREFIX: '10.217.8',
+};
 Object.assign(process.env, env);
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -43,7 +49,9 @@ const [benchTags, buildMs] = await time(() => buildImages(docker, benchBase));
 // Reference: the docker CLI building the same contexts from the same base, sequentially, without cache.
 const [, cliMs] = await time(async () => {
   for (const name of IMAGE_NAMES) {
-    execFileSync('docker', ['build', '-q', '--no-cache', '--build-arg', `BASE_IMAGE=${benchBase}`, '-t', `flbench-ref/${name}`, join(imagesDir, name)], { stdio: 'ignore' });
+    execFileSync('docker', ['build', '-q', '--no-cache', '--build-arg', `BASE_IMAGE=${benchBase}`, '-t', `flbench-ref/${name}`, join(imagesDir, name)], {
+      stdio: 'ignore',
+    });
   }
 });
 rows.push(['base image (debootstrap + import)', baseMs, '-', 0]);
@@ -79,6 +87,8 @@ rows.push(['stack down', median(downs), 'docker-compose down -v', median(refDown
 console.log('\nfaultline stack timings (2 cores; medians of 3 for up/down)\n');
 console.log(`${'figure'.padEnd(40)} ${'faultline'.padStart(10)}  ${'reference'.padEnd(32)} ${'ref'.padStart(8)}  ratio`);
 for (const [name, ms, ref, refMs] of rows) {
-  console.log(`${name.padEnd(40)} ${s(ms).padStart(10)}  ${ref.padEnd(32)} ${(refMs ? s(refMs) : '-').padStart(8)}  ${refMs ? `${(ms / refMs).toFixed(2)}×` : '-'}`);
+  console.log(
+    `${name.padEnd(40)} ${s(ms).padStart(10)}  ${ref.padEnd(32)} ${(refMs ? s(refMs) : '-').padStart(8)}  ${refMs ? `${(ms / refMs).toFixed(2)}×` : '-'}`,
+  );
 }
 console.log(`\ngoals: warm up < 30 s (${median(ups) < 30_000 ? 'met' : 'MISSED'}), cold build < 4 min (${baseMs + buildMs < 240_000 ? 'met' : 'MISSED'})`);

@@ -16,6 +16,8 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 npx tsc -p tsconfig.test.json
 npx eslint .
+# One layout for everyone: prettier at 160 columns (npm run format fixes it).
+npx prettier --check . >/dev/null || { npx prettier --check . >&2; echo "test: run npm run format" >&2; exit 1; }
 
 echo "== unit tests" >&2
 npx ava 'test/unit/**/*.test.ts'

@@ -30,7 +30,13 @@ type Mode = 'certificate' | 'legacy-tls' | 'no-hsts' | 'no-redirect';
  * is kept in the LB itself (SAVE_DIR, written with the swap) and, for a stack faultline started, in its 0700
  * TLS folder; revert takes whichever copy has the recorded hash. (Records of older versions carried base64.)
  */
-const fileSchema = z.object({ key: z.enum(['certificate', 'config', 'openssl']), path: z.string(), mode: z.number(), base64: z.string().optional(), sha256: z.string().optional() });
+const fileSchema = z.object({
+  key: z.enum(['certificate', 'config', 'openssl']),
+  path: z.string(),
+  mode: z.number(),
+  base64: z.string().optional(),
+  sha256: z.string().optional(),
+});
 const dataSchema = z.object({
   mode: z.enum(['certificate', 'legacy-tls', 'no-hsts', 'no-redirect']),
   lbId: z.string(),
@@ -55,7 +61,9 @@ const holdsKey = (content: Buffer) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(
 
 /** A file for the record: content when it is no secret, its hash otherwise. Pure. */
 export function recordedFile(f: LbFile): CertData['previous'][number] {
-  return holdsKey(f.content) ? { key: f.key, path: f.path, mode: f.mode, sha256: sha256Hex(f.content) } : { key: f.key, path: f.path, mode: f.mode, base64: f.content.toString('base64') };
+  return holdsKey(f.content)
+    ? { key: f.key, path: f.path, mode: f.mode, sha256: sha256Hex(f.content) }
+    : { key: f.key, path: f.path, mode: f.mode, base64: f.content.toString('base64') };
 }
 
 const APPLY_TIMEOUT_MS = 20_000;
@@ -102,7 +110,11 @@ async function contentsOf(ctx: FaultContext, record: { id: string; data: CertDat
         break;
       }
     }
-    if (!found) throw new FaultlineError('REVERT_FAILED', `${record.id}: no copy of ${f.path} with the recorded SHA-256 (in the LB at ${savedCopy(record.id)}, or in ${join(ctx.stack.stateDir, 'tls', 'lb')})`);
+    if (!found)
+      throw new FaultlineError(
+        'REVERT_FAILED',
+        `${record.id}: no copy of ${f.path} with the recorded SHA-256 (in the LB at ${savedCopy(record.id)}, or in ${join(ctx.stack.stateDir, 'tls', 'lb')})`,
+      );
     out.push({ key: f.key, path: f.path, mode: f.mode, content: found });
   }
   return out;
@@ -140,9 +152,12 @@ export const configEdits: Record<Exclude<Mode, 'certificate'>, (cfg: string) => 
   'legacy-tls': (cfg) => {
     const min = /ssl-min-ver\s+TLSv1\.[23]/;
     const ciphers = /^(\s*ssl-default-bind-ciphers\s+)(\S+)\s*$/m;
-    if (!min.test(cfg) || !ciphers.test(cfg)) throw new FaultlineError('INVALID_INPUT', 'tls-legacy: the LB config has no ssl-min-ver / ssl-default-bind-ciphers line to relax');
+    if (!min.test(cfg) || !ciphers.test(cfg))
+      throw new FaultlineError('INVALID_INPUT', 'tls-legacy: the LB config has no ssl-min-ver / ssl-default-bind-ciphers line to relax');
     // TLS 1.0/1.1 need CBC suites, and OpenSSL 3 offers them only at security level 0.
-    return cfg.replace(min, 'ssl-min-ver TLSv1.0').replace(ciphers, (_m, head: string, list: string) => `${head}${list}:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-SHA:AES256-SHA:@SECLEVEL=0`);
+    return cfg
+      .replace(min, 'ssl-min-ver TLSv1.0')
+      .replace(ciphers, (_m, head: string, list: string) => `${head}${list}:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-SHA:AES256-SHA:@SECLEVEL=0`);
   },
   'no-hsts': (cfg) => {
     const line = /^\s*http-response\s+set-header\s+Strict-Transport-Security\b.*\n/im;
@@ -164,7 +179,10 @@ async function stackCa(ctx: FaultContext): Promise<KeyPair> {
   try {
     return { certPem: await readFile(join(dir, 'ca.pem'), 'utf8'), keyPem: await readFile(join(dir, 'ca-key.pem'), 'utf8') };
   } catch (err) {
-    throw new FaultlineError('INVALID_INPUT', `this certificate fault signs with the stack's CA, but ${dir}/ca-key.pem cannot be read`, { cause: err, hint: 'use cert-self-signed for a stack faultline did not start' });
+    throw new FaultlineError('INVALID_INPUT', `this certificate fault signs with the stack's CA, but ${dir}/ca-key.pem cannot be read`, {
+      cause: err,
+      hint: 'use cert-self-signed for a stack faultline did not start',
+    });
   }
 }
 
@@ -175,7 +193,13 @@ async function stackCa(ctx: FaultContext): Promise<KeyPair> {
  */
 export async function badCertificate(ctx: FaultContext, variant: CertVariant, now = Date.now(), keyPem?: string): Promise<KeyPair> {
   const domain = ctx.stack.options.domain;
-  const base = { commonName: domain, altNames: serverAltNames(domain), notBefore: new Date(now - DAY), notAfter: new Date(now + 90 * DAY), ...(keyPem ? { keyPem } : {}) }; // past every "expires soon" threshold (testssl.sh: 30 days)
+  const base = {
+    commonName: domain,
+    altNames: serverAltNames(domain),
+    notBefore: new Date(now - DAY),
+    notAfter: new Date(now + 90 * DAY),
+    ...(keyPem ? { keyPem } : {}),
+  }; // past every "expires soon" threshold (testssl.sh: 30 days)
   switch (variant) {
     case 'expired':
       return issueCertificate({ ...base, notBefore: new Date(now - 60 * DAY), notAfter: new Date(now - DAY), issuer: await stackCa(ctx) });
@@ -194,8 +218,10 @@ export async function badCertificate(ctx: FaultContext, variant: CertVariant, no
 
 async function findLb(ctx: FaultContext, target: string | undefined): Promise<ReturnType<typeof toRef>> {
   const [lb] = await resolveContainers(ctx, target ?? 'role=lb,component=haproxy');
-  if (!lb || lb.component !== 'haproxy') throw new FaultlineError('INVALID_INPUT', `target: certificate faults act on the HAProxy container (component=haproxy), not ${lb?.service ?? target}`);
-  if (lb.state !== 'running') throw new FaultlineError('TARGET_UNREACHABLE', `${lb.service || lb.name} is ${lb.state}; certificate faults need a running HAProxy`);
+  if (!lb || lb.component !== 'haproxy')
+    throw new FaultlineError('INVALID_INPUT', `target: certificate faults act on the HAProxy container (component=haproxy), not ${lb?.service ?? target}`);
+  if (lb.state !== 'running')
+    throw new FaultlineError('TARGET_UNREACHABLE', `${lb.service || lb.name} is ${lb.state}; certificate faults need a running HAProxy`);
   return toRef(lb);
 }
 
@@ -205,7 +231,10 @@ async function checkMode(ctx: FaultContext, data: CertData, signal: AbortSignal)
     case 'certificate': {
       const hs = await handshake({ port, signal });
       const fp = hs.certificate?.fingerprint256;
-      return { active: fp !== undefined && fp === data.injectedFingerprint, detail: hs.ok ? `LB serves ${fp?.slice(0, 23)}… (${hs.authorizationError ?? 'trusted'})` : `handshake failed: ${hs.error}` };
+      return {
+        active: fp !== undefined && fp === data.injectedFingerprint,
+        detail: hs.ok ? `LB serves ${fp?.slice(0, 23)}… (${hs.authorizationError ?? 'trusted'})` : `handshake failed: ${hs.error}`,
+      };
     }
     case 'legacy-tls': {
       const hs = await legacyHandshake(port, 'TLSv1', signal);
@@ -247,7 +276,12 @@ async function reloadUntil(ctx: FaultContext, lbId: string, ok: () => Promise<bo
 async function lbLogTail(ctx: FaultContext, lbId: string): Promise<string> {
   const logs = await ctx.docker.logs(lbId, 8).catch(() => '');
   const alerts = logs.split('\n').filter((l) => /ALERT|Loading failure/.test(l));
-  return alerts.length ? `; HAProxy says: ${alerts.map((l) => l.replace(/^\S+\s+/, '').trim()).join(' | ').slice(0, 600)}` : '';
+  return alerts.length
+    ? `; HAProxy says: ${alerts
+        .map((l) => l.replace(/^\S+\s+/, '').trim())
+        .join(' | ')
+        .slice(0, 600)}`
+    : '';
 }
 
 function define(name: string, description: string, mode: Mode, variant?: CertVariant): FaultDefinition<Record<string, never>, CertData> {
@@ -278,8 +312,22 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       } else if (mode !== 'certificate') {
         next.push({ key: 'config', path: LB_FILES.config, mode: saved[0]?.mode ?? 0o644, content: Buffer.from(configEdits[mode](text(previous, 'config'))) });
       }
-      const what = mode === 'certificate' ? `a ${variant} certificate (${injectedFingerprint?.slice(0, 23)}…)` : { 'legacy-tls': 'a config accepting TLS 1.0/1.1', 'no-hsts': 'a config without the HSTS header', 'no-redirect': 'a config serving plain HTTP instead of the redirect' }[mode];
-      const data: CertData = { mode, lbId: lb.id, previous: saved.map(recordedFile), next: next.map(recordedFile), previousFingerprint, ...(injectedFingerprint ? { injectedFingerprint } : {}) };
+      const what =
+        mode === 'certificate'
+          ? `a ${variant} certificate (${injectedFingerprint?.slice(0, 23)}…)`
+          : {
+              'legacy-tls': 'a config accepting TLS 1.0/1.1',
+              'no-hsts': 'a config without the HSTS header',
+              'no-redirect': 'a config serving plain HTTP instead of the redirect',
+            }[mode];
+      const data: CertData = {
+        mode,
+        lbId: lb.id,
+        previous: saved.map(recordedFile),
+        next: next.map(recordedFile),
+        previousFingerprint,
+        ...(injectedFingerprint ? { injectedFingerprint } : {}),
+      };
       secrets.set(data, { previous: saved, next });
       return {
         targets: [lb],
@@ -299,9 +347,11 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       // The LB's own file goes beside the swap, in the same archive: the revert reads it back from there.
       const keep = held.previous.filter((f) => f.key === 'certificate' && holdsKey(f.content)).map((f) => ({ ...f, path: savedCopy(record.id), mode: 0o600 }));
       await putAndReload(ctx, record.data.lbId, [...keep, ...held.next]);
-      await reloadUntil(ctx, record.data.lbId, async () => (await checkMode(ctx, record.data, signal)).active, `HAProxy to serve ${name}`, signal).catch(async (err: unknown) => {
-        throw new FaultlineError('INTERNAL', `${name}: HAProxy did not take the change${await lbLogTail(ctx, record.data.lbId)}`, { cause: err });
-      });
+      await reloadUntil(ctx, record.data.lbId, async () => (await checkMode(ctx, record.data, signal)).active, `HAProxy to serve ${name}`, signal).catch(
+        async (err: unknown) => {
+          throw new FaultlineError('INTERNAL', `${name}: HAProxy did not take the change${await lbLogTail(ctx, record.data.lbId)}`, { cause: err });
+        },
+      );
     },
     async revert(ctx, record, signal) {
       const info = await ctx.docker.inspect(record.data.lbId).catch(() => undefined);
@@ -347,4 +397,3 @@ export const certificateFaults = [
   define('hsts-removed', 'the LB stops sending Strict-Transport-Security', 'no-hsts'),
   define('http-no-redirect', 'the LB serves plain HTTP on port 80 instead of redirecting to HTTPS', 'no-redirect'),
 ];
-

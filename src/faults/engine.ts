@@ -28,7 +28,10 @@ export function deadMansSwitchMs(holdMs: number): number {
   return holdMs + MAX_HOLD_EXTENSION_MS + SWITCH_MARGIN_MS;
 }
 
-export function createFaultContext(stack: StartedStack, options: { log?: (line: string) => void; random?: () => number; holdMs?: number; docker?: DockerClient } = {}): FaultContext {
+export function createFaultContext(
+  stack: StartedStack,
+  options: { log?: (line: string) => void; random?: () => number; holdMs?: number; docker?: DockerClient } = {},
+): FaultContext {
   return {
     stack,
     docker: options.docker ?? stack.docker,
@@ -142,16 +145,28 @@ export async function injectFault(ctx: FaultContext, fault: ConfiguredFault, sig
  * whose record is gone was reverted by someone else (`faultline revert --all`) and is left alone, so a late
  * revert cannot undo a newer fault on the same resource.
  */
-export async function revertRecord(ctx: FaultContext, definition: AnyFaultDefinition, record: FaultRecord, signal: AbortSignal, options: { onlyIfRecorded?: boolean } = {}): Promise<void> {
+export async function revertRecord(
+  ctx: FaultContext,
+  definition: AnyFaultDefinition,
+  record: FaultRecord,
+  signal: AbortSignal,
+  options: { onlyIfRecorded?: boolean } = {},
+): Promise<void> {
   if (options.onlyIfRecorded && !(await ctx.store.get(record.id))) return;
   const parsed = definition.data.safeParse(record.data);
-  if (!parsed.success) throw new FaultlineError('REVERT_FAILED', `${record.id}: the recorded data is not what ${definition.name} wrote (${parsed.error.issues[0]?.message})`);
+  if (!parsed.success)
+    throw new FaultlineError('REVERT_FAILED', `${record.id}: the recorded data is not what ${definition.name} wrote (${parsed.error.issues[0]?.message})`);
   try {
     await ctx.store.update(record.id, { status: 'reverting' });
     await definition.revert(ctx, { ...record, data: parsed.data }, signal);
   } catch (err) {
     const e = asFaultlineError(err);
-    throw e.code === 'REVERT_FAILED' ? e : new FaultlineError('REVERT_FAILED', `could not revert ${record.fault} (${record.id}): ${e.message}`, { cause: err, hint: `still recorded in ${ctx.store.path}; fix the cause and run \`faultline revert --all\`` });
+    throw e.code === 'REVERT_FAILED'
+      ? e
+      : new FaultlineError('REVERT_FAILED', `could not revert ${record.fault} (${record.id}): ${e.message}`, {
+          cause: err,
+          hint: `still recorded in ${ctx.store.path}; fix the cause and run \`faultline revert --all\``,
+        });
   }
   await ctx.store.remove(record.id);
 }
@@ -170,7 +185,11 @@ export interface RevertSummary {
  * with `all`, every one. Then removes helper containers nothing needs any more. Continues past failures and
  * reports them all.
  */
-export async function revertRecorded(ctx: FaultContext, registry: FaultRegistry, options: { all?: boolean; own?: boolean; log?: (line: string) => void } = {}): Promise<RevertSummary> {
+export async function revertRecorded(
+  ctx: FaultContext,
+  registry: FaultRegistry,
+  options: { all?: boolean; own?: boolean; log?: (line: string) => void } = {},
+): Promise<RevertSummary> {
   const summary: RevertSummary = { reverted: [], skipped: [], failed: [], helpersRemoved: 0 };
   const records = (await ctx.store.list()).filter((r) => r.stack === ctx.stack.project).reverse();
   for (const record of records) {
@@ -211,10 +230,14 @@ export async function holdFault(fault: ActiveFault, ms: number, signal: AbortSig
     await fault.revert(freshSignal());
   } catch (err) {
     const e = asFaultlineError(err, 'REVERT_FAILED');
-    throw new FaultlineError('REVERT_FAILED', `${interrupted !== undefined ? 'interrupted, and ' : ''}fault ${fault.id} could not be reverted; it is still in effect: ${e.message}`, {
-      cause: err,
-      hint: e.hint ?? `run \`faultline revert --all --project ${fault.record.stack}\``,
-    });
+    throw new FaultlineError(
+      'REVERT_FAILED',
+      `${interrupted !== undefined ? 'interrupted, and ' : ''}fault ${fault.id} could not be reverted; it is still in effect: ${e.message}`,
+      {
+        cause: err,
+        hint: e.hint ?? `run \`faultline revert --all --project ${fault.record.stack}\``,
+      },
+    );
   }
   if (interrupted !== undefined) throw interrupted;
 }

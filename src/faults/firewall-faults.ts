@@ -23,7 +23,10 @@ const dataSchema = z.object({
        * Where apply keeps the same text inside the server, for a revert after faultline died mid-apply. It goes
        * into shell text, so only a path of the shape faultline writes is accepted from the state file.
        */
-      savedPath: z.string().regex(/^\/run\/faultline\/faultline-fault-[a-z0-9]+\.nft$/, 'not a path faultline writes').optional(),
+      savedPath: z
+        .string()
+        .regex(/^\/run\/faultline\/faultline-fault-[a-z0-9]+\.nft$/, 'not a path faultline writes')
+        .optional(),
       script: z.string(),
     }),
   ),
@@ -89,7 +92,11 @@ async function applyFirewall(ctx: FaultContext, record: FaultRecord<FirewallData
     record.data.servers.map(async (s) => {
       await assertStackContainer(ctx, s.hostId);
       if (!s.savedPath) throw new FaultlineError('INTERNAL', `${record.fault}: no place to save the firewall of ${s.server}`);
-      const res = await execOk(ctx, s.hostId, ['sh', '-c', saveAndApplyScript(s.savedPath)], { stdin: s.script, what: `${record.fault} on ${s.server}`, toEnd: true });
+      const res = await execOk(ctx, s.hostId, ['sh', '-c', saveAndApplyScript(s.savedPath)], {
+        stdin: s.script,
+        what: `${record.fault} on ${s.server}`,
+        toEnd: true,
+      });
       return res.stdout === '' ? null : res.stdout;
     }),
   );
@@ -173,12 +180,24 @@ export const firewallFaults = [
     script: `insert rule inet faultline input ${p.proto} dport ${p.port} accept comment "@MARK@"\n`,
     step: `accept ${p.proto}/${p.port} from anywhere (first rule of the input chain)`,
   })),
-  firewallFault('firewall-flush', "remove a server's firewall entirely (as `nft flush ruleset` would): every port open", 'server=db-primary', z.object({}).strict(), () => ({
-    script: `delete table inet faultline\n`,
-    step: 'delete table inet faultline (default accept)',
-  })),
-  firewallFault('firewall-bypass-lb', 'web servers accept HTTP from anyone, so the LB can be bypassed', 'all:role=web', z.object({ port: integer(1, 65535).default(80) }).strict(), (p) => ({
-    script: `insert rule inet faultline input tcp dport ${p.port} accept comment "@MARK@"\n`,
-    step: `accept tcp/${p.port} from anywhere, not only from the LB`,
-  })),
+  firewallFault(
+    'firewall-flush',
+    "remove a server's firewall entirely (as `nft flush ruleset` would): every port open",
+    'server=db-primary',
+    z.object({}).strict(),
+    () => ({
+      script: `delete table inet faultline\n`,
+      step: 'delete table inet faultline (default accept)',
+    }),
+  ),
+  firewallFault(
+    'firewall-bypass-lb',
+    'web servers accept HTTP from anyone, so the LB can be bypassed',
+    'all:role=web',
+    z.object({ port: integer(1, 65535).default(80) }).strict(),
+    (p) => ({
+      script: `insert rule inet faultline input tcp dport ${p.port} accept comment "@MARK@"\n`,
+      step: `accept tcp/${p.port} from anywhere, not only from the LB`,
+    }),
+  ),
 ];

@@ -17,7 +17,12 @@ export const APPLY_EXEC_MS = 30_000;
  * caller's signal does not cut it short: aborting `docker exec` only stops the client side while nft/tc
  * go on in the container, so a change is always let finish (bounded by APPLY_EXEC_MS), then reverted.
  */
-export async function execOk(ctx: FaultContext, id: string, cmd: string[], options: { stdin?: string; signal?: AbortSignal; what: string; toEnd?: boolean }): Promise<ExecResult> {
+export async function execOk(
+  ctx: FaultContext,
+  id: string,
+  cmd: string[],
+  options: { stdin?: string; signal?: AbortSignal; what: string; toEnd?: boolean },
+): Promise<ExecResult> {
   const signal = options.toEnd ? AbortSignal.timeout(APPLY_EXEC_MS) : options.signal;
   const res = await ctx.docker.exec(id, cmd, { ...(options.stdin !== undefined ? { stdin: options.stdin } : {}), ...(signal ? { signal } : {}) });
   if (res.exitCode !== 0) {
@@ -107,7 +112,10 @@ export async function removeHelpers(ctx: FaultContext, ids: string[], faultId?: 
       const labels = info.labels;
       const isHelper = labels[LABEL.fault] !== undefined || labels[LABEL.helper] !== undefined;
       if (labels[LABEL.stack] !== ctx.stack.project || !isHelper || (faultId !== undefined && labels[LABEL.fault] !== faultId)) {
-        throw new FaultlineError('UNSAFE_TARGET', `container ${info.name} (${id.slice(0, 12)}) is not a helper of ${faultId ?? `stack ${ctx.stack.project}`}; refusing to remove it`);
+        throw new FaultlineError(
+          'UNSAFE_TARGET',
+          `container ${info.name} (${id.slice(0, 12)}) is not a helper of ${faultId ?? `stack ${ctx.stack.project}`}; refusing to remove it`,
+        );
       }
       await ctx.docker.remove(id);
     }),

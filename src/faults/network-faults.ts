@@ -159,7 +159,9 @@ async function applyNet(ctx: FaultContext, record: FaultRecord<NetData>, signal:
     }),
   );
   // Settled, not raced: a helper still starting when another server failed must be recorded for the revert.
-  await ctx.store.update(record.id, { data: { servers: record.data.servers.map((s) => ({ ...s, ...(helpers[s.hostId] ? { helperId: helpers[s.hostId] } : {}) })) } });
+  await ctx.store.update(record.id, {
+    data: { servers: record.data.servers.map((s) => ({ ...s, ...(helpers[s.hostId] ? { helperId: helpers[s.hostId] } : {}) })) },
+  });
   throwFirstRejection(outcomes);
 }
 
@@ -172,16 +174,27 @@ async function revertNet(ctx: FaultContext, record: FaultRecord<NetData>, signal
       if (!info?.running) return;
       assertStackLabels(ctx, info);
       const scripts = scriptsFor(s.effect);
-      const res = await execOk(ctx, s.hostId, ['sh', '-c', `${scripts.revert}; ${scripts.probe}`], { signal, what: `reverting ${record.fault} on ${s.server}` });
+      const res = await execOk(ctx, s.hostId, ['sh', '-c', `${scripts.revert}; ${scripts.probe}`], {
+        signal,
+        what: `reverting ${record.fault} on ${s.server}`,
+      });
       if (res.stdout.trim()) throw new FaultlineError('REVERT_FAILED', `${s.server}: still in place after revert: ${res.stdout.trim()}`);
     }),
   );
   throwFirstRejection(outcomes);
-  await removeFaultHelpers(ctx, record.id, record.data.servers.map((s) => s.helperId).filter((x): x is string => Boolean(x)));
+  await removeFaultHelpers(
+    ctx,
+    record.id,
+    record.data.servers.map((s) => s.helperId).filter((x): x is string => Boolean(x)),
+  );
 }
 
 async function checkNet(ctx: FaultContext, record: FaultRecord<NetData>, signal: AbortSignal): Promise<FaultCheck> {
-  const found = await Promise.all(record.data.servers.map(async (s) => (await ctx.docker.exec(s.hostId, ['sh', '-c', scriptsFor(s.effect).probe], { signal }).catch(() => undefined))?.stdout.trim() ?? ''));
+  const found = await Promise.all(
+    record.data.servers.map(
+      async (s) => (await ctx.docker.exec(s.hostId, ['sh', '-c', scriptsFor(s.effect).probe], { signal }).catch(() => undefined))?.stdout.trim() ?? '',
+    ),
+  );
   const n = found.filter(Boolean).length;
   return { active: n === found.length, detail: `${n}/${found.length} servers affected` };
 }
@@ -245,7 +258,10 @@ const partitionParams = z
   .strict();
 
 async function partitionServers(ctx: FaultContext, _target: string, p: z.infer<typeof partitionParams>, tag: string) {
-  const [a, b] = await Promise.all([resolveServers(ctx, p.from.includes(':') ? p.from : `all:${p.from}`), resolveServers(ctx, p.to.includes(':') ? p.to : `all:${p.to}`)]);
+  const [a, b] = await Promise.all([
+    resolveServers(ctx, p.from.includes(':') ? p.from : `all:${p.from}`),
+    resolveServers(ctx, p.to.includes(':') ? p.to : `all:${p.to}`),
+  ]);
   const overlap = a.filter((h) => b.some((x) => x.id === h.id));
   if (overlap.length) throw new FaultlineError('INVALID_INPUT', `to: ${overlap.map((h) => h.server).join(', ')} is on both sides of the partition`);
   const addr = (h: (typeof a)[number]) => {
@@ -276,5 +292,11 @@ export const networkFaults = [
     const servers = hosts.map((h) => ({ hostId: h.id, server: h.server ?? h.name, effect }));
     return { servers, targets: hosts.map(toRef), step: `drop ${p.loss}% of outgoing packets at random (nft table inet ${tag})` };
   }),
-  netFault('net-partition', 'cut all traffic between two groups of servers (e.g. --from role=web --to server=db-primary)', undefined, partitionParams, partitionServers),
+  netFault(
+    'net-partition',
+    'cut all traffic between two groups of servers (e.g. --from role=web --to server=db-primary)',
+    undefined,
+    partitionParams,
+    partitionServers,
+  ),
 ];

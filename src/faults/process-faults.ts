@@ -117,7 +117,11 @@ async function waitHealthy(ctx: FaultContext, id: string, name: string, signal: 
  * The container that stands for a target now: itself, or (after `stack down` + `stack up`, or compose
  * recreating it) the stack's current container of the same service. Undefined when neither exists.
  */
-async function currentContainer(ctx: FaultContext, c: ProcessData['containers'][number], service: string | undefined): Promise<{ id: string; recreated: boolean } | undefined> {
+async function currentContainer(
+  ctx: FaultContext,
+  c: ProcessData['containers'][number],
+  service: string | undefined,
+): Promise<{ id: string; recreated: boolean } | undefined> {
   if (await containerState(ctx, c.id)) return { id: c.id, recreated: false };
   if (!service) return undefined;
   const now = (await stackContainers(ctx)).find((x) => x.service === service);
@@ -132,7 +136,9 @@ async function revertAction(ctx: FaultContext, record: FaultRecord<ProcessData>,
       if (!current) {
         // Gone with its whole stack (taken down): nothing is left to bring back. Gone alone: it cannot be.
         if ((await stackContainers(ctx)).length === 0) return;
-        throw new FaultlineError('REVERT_FAILED', `${c.name} (${c.id.slice(0, 12)}) no longer exists and its service was not recreated`, { hint: `\`faultline stack up --project ${ctx.stack.project}\` recreates it` });
+        throw new FaultlineError('REVERT_FAILED', `${c.name} (${c.id.slice(0, 12)}) no longer exists and its service was not recreated`, {
+          hint: `\`faultline stack up --project ${ctx.stack.project}\` recreates it`,
+        });
       }
       if (current.recreated) {
         // A new container of the same service is a fresh start: the fault does not apply to it.
@@ -148,7 +154,9 @@ async function revertAction(ctx: FaultContext, record: FaultRecord<ProcessData>,
       // Components that joined a restarted host's network namespace are left without a network. One that is
       // gone meanwhile has nothing to restart.
       if (c.dependents.length && (record.data.action !== 'pause' || !s.running)) {
-        const live = (await Promise.all(c.dependents.map(async (d) => ((await containerState(ctx, d)) ? d : undefined)))).filter((d): d is string => d !== undefined);
+        const live = (await Promise.all(c.dependents.map(async (d) => ((await containerState(ctx, d)) ? d : undefined)))).filter(
+          (d): d is string => d !== undefined,
+        );
         await Promise.all(
           live.map((d) =>
             ctx.docker.restart(d, 2).catch((err: unknown) => {
@@ -203,7 +211,10 @@ function processFault(name: string, action: Action, description: string, default
 
 const componentParams = z
   .object({
-    component: z.string({ required_error: 'required (e.g. nginx, app)' }).regex(/^[a-z0-9-]+$/, 'a component label value, e.g. nginx').describe('(required)'),
+    component: z
+      .string({ required_error: 'required (e.g. nginx, app)' })
+      .regex(/^[a-z0-9-]+$/, 'a component label value, e.g. nginx')
+      .describe('(required)'),
     action: z.enum(['kill', 'stop', 'pause']).default('kill'),
   })
   .strict();
@@ -229,6 +240,11 @@ export const processFaults: AnyFaultDefinition[] = [
   processFault('container-stop', 'stop', 'stop a container (SIGTERM, then SIGKILL after the grace); revert starts it again'),
   processFault('container-pause', 'pause', 'freeze a container (cgroup freezer): it holds its sockets but answers nothing'),
   processFault('container-restart', 'restart', 'restart a container; revert waits until it is healthy again'),
-  processFault('db-primary-kill', 'kill', 'the headline fault: SIGKILL the database primary (writes fail until it is back)', 'role=db-primary,component=mariadb'),
+  processFault(
+    'db-primary-kill',
+    'kill',
+    'the headline fault: SIGKILL the database primary (writes fail until it is back)',
+    'role=db-primary,component=mariadb',
+  ),
   componentDown,
 ];

@@ -38,8 +38,12 @@ export class FaultRegistry {
   get(name: string): AnyFaultDefinition {
     const d = this.byName.get(name);
     if (!d) {
-      const near = this.list().filter((x) => x.name.includes(name) || name.includes(x.name.split('-')[0] ?? '')).map((x) => x.name);
-      throw new FaultlineError('UNKNOWN_FAULT', `unknown fault "${name}"`, { hint: `${near.length ? `did you mean ${near.join(', ')}? ` : ''}see \`faultline fault list\`` });
+      const near = this.list()
+        .filter((x) => x.name.includes(name) || name.includes(x.name.split('-')[0] ?? ''))
+        .map((x) => x.name);
+      throw new FaultlineError('UNKNOWN_FAULT', `unknown fault "${name}"`, {
+        hint: `${near.length ? `did you mean ${near.join(', ')}? ` : ''}see \`faultline fault list\``,
+      });
     }
     return d;
   }

@@ -32,24 +32,37 @@ async function applyResource(ctx: FaultContext, record: FaultRecord<ResourceData
       );
     }),
   );
-  await ctx.store.update(record.id, { data: { ...record.data, servers: record.data.servers.map((s) => ({ ...s, ...(ids[s.hostId] ? { helperId: ids[s.hostId] } : {}) })) } });
+  await ctx.store.update(record.id, {
+    data: { ...record.data, servers: record.data.servers.map((s) => ({ ...s, ...(ids[s.hostId] ? { helperId: ids[s.hostId] } : {}) })) },
+  });
   throwFirstRejection(outcomes);
 }
 
 async function revertResource(ctx: FaultContext, record: FaultRecord<ResourceData>): Promise<void> {
-  await removeFaultHelpers(ctx, record.id, record.data.servers.map((s) => s.helperId).filter((x): x is string => Boolean(x)));
+  await removeFaultHelpers(
+    ctx,
+    record.id,
+    record.data.servers.map((s) => s.helperId).filter((x): x is string => Boolean(x)),
+  );
   const left = await listHelpers(ctx, record.id);
   if (left.length) throw new FaultlineError('REVERT_FAILED', `${record.fault}: helper ${left.map((h) => h.id.slice(0, 12)).join(', ')} is still there`);
 }
 
 async function checkResource(ctx: FaultContext, record: FaultRecord<ResourceData>, signal: AbortSignal): Promise<FaultCheck> {
   const helpers = (await listHelpers(ctx, record.id)).filter((h) => h.state === 'running');
-  const busy = await Promise.all(helpers.map(async (h) => (await ctx.docker.exec(h.id, ['pgrep', '-c', 'stress-ng'], { signal }).catch(() => undefined))?.stdout.trim() ?? '0'));
+  const busy = await Promise.all(
+    helpers.map(async (h) => (await ctx.docker.exec(h.id, ['pgrep', '-c', 'stress-ng'], { signal }).catch(() => undefined))?.stdout.trim() ?? '0'),
+  );
   const n = busy.filter((b) => Number(b) > 0).length;
   return { active: n > 0 && n === record.data.servers.length, detail: `stress-ng running next to ${n}/${record.data.servers.length} servers` };
 }
 
-function resourceFault<P>(name: string, description: string, params: z.ZodType<P, z.ZodTypeDef, unknown>, command: (p: P) => string): FaultDefinition<P, ResourceData> {
+function resourceFault<P>(
+  name: string,
+  description: string,
+  params: z.ZodType<P, z.ZodTypeDef, unknown>,
+  command: (p: P) => string,
+): FaultDefinition<P, ResourceData> {
   return {
     name,
     kind: 'resource',
@@ -74,6 +87,16 @@ function resourceFault<P>(name: string, description: string, params: z.ZodType<P
 }
 
 export const resourceFaults = [
-  resourceFault('cpu-stress', 'keep CPUs busy beside a server (stress-ng --cpu)', z.object({ workers: integer(1, 64).default(1), load: percent({ min: 1 }).default(100) }).strict(), (p) => `stress-ng --cpu ${p.workers} --cpu-load ${p.load} --quiet`),
-  resourceFault('memory-pressure', 'hold memory beside a server (stress-ng --vm, pages kept resident)', z.object({ size: byteSize(4 * 1024 ** 3).default('256M'), workers: integer(1, 16).default(1) }).strict(), (p) => `stress-ng --vm ${p.workers} --vm-bytes ${Math.floor(p.size / p.workers)} --vm-keep --quiet`),
+  resourceFault(
+    'cpu-stress',
+    'keep CPUs busy beside a server (stress-ng --cpu)',
+    z.object({ workers: integer(1, 64).default(1), load: percent({ min: 1 }).default(100) }).strict(),
+    (p) => `stress-ng --cpu ${p.workers} --cpu-load ${p.load} --quiet`,
+  ),
+  resourceFault(
+    'memory-pressure',
+    'hold memory beside a server (stress-ng --vm, pages kept resident)',
+    z.object({ size: byteSize(4 * 1024 ** 3).default('256M'), workers: integer(1, 16).default(1) }).strict(),
+    (p) => `stress-ng --vm ${p.workers} --vm-bytes ${Math.floor(p.size / p.workers)} --vm-keep --quiet`,
+  ),
 ];

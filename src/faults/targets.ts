@@ -31,7 +31,10 @@ export function parseTarget(expr: string): TargetSelector {
     rest = rest.slice(prefix[0].length);
   }
   const match: TargetSelector['match'] = [];
-  for (const term of rest.split(',').map((t) => t.trim()).filter(Boolean)) {
+  for (const term of rest
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)) {
     const eq = term.indexOf('=');
     if (eq < 0) {
       match.push(['name', term]);
@@ -71,7 +74,9 @@ export function toRef(c: ContainerSummary): TargetRef {
 
 /** The stack's own service containers (fault helpers and every other container faultline started excluded). */
 export async function stackContainers(ctx: FaultContext): Promise<ContainerSummary[]> {
-  return (await ctx.docker.listContainers({ [LABEL.stack]: ctx.stack.project })).filter((c) => !c.labels[LABEL.fault] && !c.labels[LABEL.helper] && c.role !== 'vantage');
+  return (await ctx.docker.listContainers({ [LABEL.stack]: ctx.stack.project })).filter(
+    (c) => !c.labels[LABEL.fault] && !c.labels[LABEL.helper] && c.role !== 'vantage',
+  );
 }
 
 /** Filters, then applies the selector. Pure apart from ctx.random. */
@@ -79,7 +84,10 @@ export function select(containers: ContainerSummary[], selector: TargetSelector,
   const found = containers.filter((c) => selector.match.every(([k, v]) => matches(c, k, v)));
   if (selector.pick === 'random' && found.length > 0) return [found[Math.min(found.length - 1, Math.floor(random() * found.length))]!];
   if (selector.pick === 'one' && found.length > 1) {
-    throw invalidInput('target', `"${selector.source}" matches ${found.length} containers (${found.map((c) => c.service || c.name).join(', ')}); narrow it, or prefix all: or random:`);
+    throw invalidInput(
+      'target',
+      `"${selector.source}" matches ${found.length} containers (${found.map((c) => c.service || c.name).join(', ')}); narrow it, or prefix all: or random:`,
+    );
   }
   return found;
 }
@@ -98,7 +106,10 @@ export async function resolveContainers(ctx: FaultContext, expr: string, filter:
     const foreign = await ctx.docker.inspect(value).catch(() => undefined);
     if (foreign) {
       const label = foreign.labels[LABEL.stack];
-      throw new FaultlineError('UNSAFE_TARGET', `container ${foreign.name} does not belong to stack ${ctx.stack.project} (its ${LABEL.stack} label is ${label ? `"${label}"` : 'missing'}); faultline only touches its stack's containers`);
+      throw new FaultlineError(
+        'UNSAFE_TARGET',
+        `container ${foreign.name} does not belong to stack ${ctx.stack.project} (its ${LABEL.stack} label is ${label ? `"${label}"` : 'missing'}); faultline only touches its stack's containers`,
+      );
     }
   }
   const services = [...new Set(all.map((c) => c.service || c.name))].sort();

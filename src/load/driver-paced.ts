@@ -127,9 +127,7 @@ export class PacedDriver implements Driver {
       keepAliveTimeout: 30_000,
       connect: {
         timeout: o.timeoutMs + BACKSTOP_MS,
-        ...(tls
-          ? { rejectUnauthorized: !o.insecure, ...(o.ca ? { ca: o.ca } : {}), ...(o.servername ? { servername: o.servername } : {}) }
-          : {}),
+        ...(tls ? { rejectUnauthorized: !o.insecure, ...(o.ca ? { ca: o.ca } : {}), ...(o.servername ? { servername: o.servername } : {}) } : {}),
       },
     });
     this.headers = o.hostHeader ? { host: o.hostHeader } : {};

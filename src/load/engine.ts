@@ -123,4 +123,3 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
 export async function runLoad(input: LoadOptionsInput, context: LoadContext = {}): Promise<LoadResult> {
   return startLoad(input, context).result;
 }
-

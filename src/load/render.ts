@@ -45,12 +45,7 @@ function describeLoad(r: LoadResult): string {
 
 /** One line per second while load runs. */
 export function formatTick(t: LoadTick): string {
-  const parts = [
-    `${String(t.second).padStart(4)}s`,
-    `${num(t.sent).padStart(6)} req/s`,
-    `ok ${num(t.successes).padStart(6)}`,
-    `errors ${num(t.errors)}`,
-  ];
+  const parts = [`${String(t.second).padStart(4)}s`, `${num(t.sent).padStart(6)} req/s`, `ok ${num(t.successes).padStart(6)}`, `errors ${num(t.errors)}`];
   if (t.failedResponses > 0) parts.push(`non-2xx/3xx ${t.failedResponses}`);
   if (t.dropped > 0) parts.push(`dropped ${t.dropped}`);
   parts.push(`p99 ${ms(t.p99Ms)}`, `in flight ${t.inFlight}`);

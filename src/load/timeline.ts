@@ -249,7 +249,11 @@ export class Timeline {
     const first = parts[0];
     if (!first) throw new FaultlineError('INTERNAL', 'timeline: nothing to merge');
     if (parts.some((p) => p.bucketMs !== first.bucketMs)) throw new FaultlineError('INTERNAL', 'timeline: cannot merge different bucket widths');
-    const out = new Timeline({ bucketMs: first.bucketMs, startedAt: Math.min(...parts.map((p) => p.startedAt)), uncorrected: parts.every((p) => p.hasUncorrected) });
+    const out = new Timeline({
+      bucketMs: first.bucketMs,
+      startedAt: Math.min(...parts.map((p) => p.startedAt)),
+      uncorrected: parts.every((p) => p.hasUncorrected),
+    });
     for (const p of parts) {
       for (let i = 0; i < p.buckets.length; i++) {
         const src = p.buckets[i] as BucketState;

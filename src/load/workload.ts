@@ -42,7 +42,7 @@ export class Workload {
     this.urlPath = `${options.url.pathname}${options.url.search}`;
     this.idRange = options.idRange;
     this.rng = seedFrom(options.runId);
-    const only = active && active.length === 1 ? active[0]?.kind ?? null : null;
+    const only = active && active.length === 1 ? (active[0]?.kind ?? null) : null;
     this.staticKind = !this.selector ? 'url' : only === 'whoami' ? 'whoami' : null;
     this.isStatic = this.staticKind !== null;
   }

@@ -15,7 +15,11 @@ export interface DbTarget {
 export type Row = Record<string, unknown>;
 
 /** Opens a connection, runs fn, always closes; aborting (or the deadline) destroys the socket. */
-export async function withConnection<T>(target: DbTarget, fn: (conn: mysql.Connection) => Promise<T>, options: { signal: AbortSignal; timeoutMs?: number }): Promise<T> {
+export async function withConnection<T>(
+  target: DbTarget,
+  fn: (conn: mysql.Connection) => Promise<T>,
+  options: { signal: AbortSignal; timeoutMs?: number },
+): Promise<T> {
   const deadline = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? 10_000)]);
   deadline.throwIfAborted();
   let conn: mysql.Connection | undefined;
@@ -35,7 +39,9 @@ export async function withConnection<T>(target: DbTarget, fn: (conn: mysql.Conne
   } catch (err) {
     if (options.signal.aborted) throw new FaultlineError('ABORTED', 'interrupted', { cause: err });
     const code = (err as { code?: string }).code;
-    throw new FaultlineError('TARGET_UNREACHABLE', `MariaDB at ${target.host}:${target.port ?? 3306}: ${(err as Error).message}${code ? ` (${code})` : ''}`, { cause: err });
+    throw new FaultlineError('TARGET_UNREACHABLE', `MariaDB at ${target.host}:${target.port ?? 3306}: ${(err as Error).message}${code ? ` (${code})` : ''}`, {
+      cause: err,
+    });
   } finally {
     deadline.removeEventListener('abort', onAbort);
     await conn?.end().catch(() => conn?.destroy());

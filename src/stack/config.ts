@@ -41,11 +41,17 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
 export function resolveStackOptions(partial: Partial<StackOptions> = {}, env: NodeJS.ProcessEnv = process.env): StackOptions {
   const o = { ...defaultStackOptions(env), ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as StackOptions;
   if (!/^[a-z0-9][a-z0-9_-]{0,40}$/.test(o.project)) throw invalidInput('project', `"${o.project}" must be lowercase letters, digits, - or _`);
-  for (const [name, port] of [['http-port', o.httpPort], ['https-port', o.httpsPort]] as const) {
+  for (const [name, port] of [
+    ['http-port', o.httpPort],
+    ['https-port', o.httpsPort],
+  ] as const) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalidInput(name, `${port} is not a TCP port (1-65535)`);
   }
   if (o.httpPort === o.httpsPort) throw invalidInput('https-port', 'must differ from the HTTP port');
-  for (const [name, prefix] of [['net-prefix', o.netPrefix], ['edge-prefix', o.edgePrefix]] as const) {
+  for (const [name, prefix] of [
+    ['net-prefix', o.netPrefix],
+    ['edge-prefix', o.edgePrefix],
+  ] as const) {
     const parts = prefix.split('.');
     if (parts.length !== 3 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
       throw invalidInput(name, `"${prefix}" must be three octets, e.g. 10.213.7`);

@@ -256,7 +256,12 @@ export class DockerClient {
     const deadline = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])]);
     try {
       return await new Promise<string>((resolve, reject) => {
-        const onAbort = () => reject(options.signal?.aborted ? options.signal.reason : new FaultlineError('TIMEOUT', `no "${pattern.source}" from ${id.slice(0, 12)} within ${options.timeoutMs} ms: ${text.trim().slice(-500)}`));
+        const onAbort = () =>
+          reject(
+            options.signal?.aborted
+              ? options.signal.reason
+              : new FaultlineError('TIMEOUT', `no "${pattern.source}" from ${id.slice(0, 12)} within ${options.timeoutMs} ms: ${text.trim().slice(-500)}`),
+          );
         deadline.addEventListener('abort', onAbort, { once: true });
         out.on('data', (c: Buffer) => {
           text += c.toString('utf8');

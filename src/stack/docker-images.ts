@@ -29,9 +29,7 @@ export class DockerImages {
   async tryPull(tag: string, signal?: AbortSignal): Promise<boolean> {
     try {
       const stream = await this.api.pull(tag, { abortSignal: signal });
-      await new Promise<void>((resolve, reject) =>
-        this.api.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
-      );
+      await new Promise<void>((resolve, reject) => this.api.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
       return this.exists(tag);
     } catch {
       return false;
@@ -61,8 +59,6 @@ export class DockerImages {
   /** Imports a root filesystem tarball as an image (`docker import`). */
   async import(tarball: Readable, repo: string, tagName: string): Promise<void> {
     const stream = await this.api.importImage(tarball as unknown as string, { repo, tag: tagName });
-    await new Promise<void>((resolve, reject) =>
-      this.api.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
-    );
+    await new Promise<void>((resolve, reject) => this.api.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
   }
 }

@@ -83,7 +83,7 @@ export interface RunOptions {
 
 /** The content of the first file in a tar archive (what the archive API returns for one path). Pure. */
 export function firstTarEntry(tar: Buffer): Buffer | undefined {
-  for (let i = 0; i + 512 <= tar.length; ) {
+  for (let i = 0; i + 512 <= tar.length;) {
     const header = tar.subarray(i, i + 512);
     if (header.every((b) => b === 0)) return undefined;
     const size = parseInt(header.subarray(124, 136).toString('ascii').replace(/\0.*$/s, '').trim() || '0', 8);

@@ -17,7 +17,13 @@ export interface DoctorCheck {
 
 async function onPath(cmd: string): Promise<boolean> {
   for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (await access(`${dir}/${cmd}`).then(() => true, () => false)) return true;
+    if (
+      await access(`${dir}/${cmd}`).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   }
   return false;
 }
@@ -67,28 +73,35 @@ export async function runDoctor(options: StackOptions, docker = new DockerClient
         name: 'base image',
         status: canMake ? 'warn' : 'fail',
         detail: `${UPSTREAM_BASE} not present${canMake ? '; it will be made with debootstrap on first build' : ''}`,
-        hint: canMake ? 'faultline stack build' : 'apt-get install -y debootstrap and run as root, or docker pull debian:bookworm-slim, or set FAULTLINE_BASE_IMAGE',
+        hint: canMake
+          ? 'faultline stack build'
+          : 'apt-get install -y debootstrap and run as root, or docker pull debian:bookworm-slim, or set FAULTLINE_BASE_IMAGE',
       });
     }
   }
 
   const ours = engine ? await docker.listContainers({ [LABEL.stack]: options.project }) : [];
   const published = new Set(ours.flatMap((c) => c.ports.map((p) => Number(/:(\d+)->/.exec(p)?.[1]))));
-  for (const [name, port] of [['http-port', options.httpPort], ['https-port', options.httpsPort]] as const) {
+  for (const [name, port] of [
+    ['http-port', options.httpPort],
+    ['https-port', options.httpsPort],
+  ] as const) {
     if (published.has(port)) checks.push({ name: `port ${port}`, status: 'ok', detail: `published by stack ${options.project}` });
     else if (await portFree(port)) checks.push({ name: `port ${port}`, status: 'ok', detail: 'free' });
     else checks.push({ name: `port ${port}`, status: 'fail', detail: 'in use by another program', hint: `free it or pass --${name}` });
   }
   if (engine) {
     const running = ours.filter((c) => c.state === 'running').length;
-    checks.push({ name: 'stack', status: 'ok', detail: ours.length ? `${options.project}: ${running}/${ours.length} containers running` : `${options.project}: not running` });
+    checks.push({
+      name: 'stack',
+      status: 'ok',
+      detail: ours.length ? `${options.project}: ${running}/${ours.length} containers running` : `${options.project}: not running`,
+    });
   }
   return checks;
 }
 
 export function formatDoctor(checks: DoctorCheck[]): string {
   const mark = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
-  return checks
-    .map((c) => `${mark[c.status]}  ${c.name.padEnd(14)} ${c.detail}${c.hint && c.status !== 'ok' ? `\n      fix: ${c.hint}` : ''}`)
-    .join('\n');
+  return checks.map((c) => `${mark[c.status]}  ${c.name.padEnd(14)} ${c.detail}${c.hint && c.status !== 'ok' ? `\n      fix: ${c.hint}` : ''}`).join('\n');
 }

@@ -7,11 +7,25 @@ export function formatStatus(servers: ServerStatus[]): string {
   const rows: string[][] = [['SERVER', 'ROLE', 'ADDRESS', 'COMPONENT', 'STATE', 'HEALTH']];
   for (const s of servers) {
     s.components.forEach((c, i) => {
-      rows.push([i === 0 ? s.server : '', i === 0 ? s.role : '', i === 0 ? (s.address ?? '-') : '', c.component, c.state, c.health === 'none' ? '-' : c.health]);
+      rows.push([
+        i === 0 ? s.server : '',
+        i === 0 ? s.role : '',
+        i === 0 ? (s.address ?? '-') : '',
+        c.component,
+        c.state,
+        c.health === 'none' ? '-' : c.health,
+      ]);
     });
   }
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, col) => cell.padEnd(widths[col]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatUp(d: StackDescription, ms: number): string {

@@ -29,7 +29,10 @@ export async function contextTag(name: ImageName, baseImageId: string): Promise<
   const dir = join(imagesDir, name);
   const files = (await listFiles(dir)).map((f) => relative(dir, f));
   const h = createHash('sha256').update(`base:${baseImageId}\n`);
-  for (const f of files) h.update(`${f}\n`).update(await readFile(join(dir, f))).update('\n');
+  for (const f of files)
+    h.update(`${f}\n`)
+      .update(await readFile(join(dir, f)))
+      .update('\n');
   return { tag: `faultline/${name}:${h.digest('hex').slice(0, 12)}`, files };
 }
 

@@ -63,7 +63,10 @@ export function groupServers(containers: ContainerSummary[], internalNetwork: st
   }
   const order = ['lb', 'web', 'db-primary', 'db-replica', 'monitor'];
   return [...byServer.values()]
-    .map((s) => ({ ...s, components: s.components.sort((a, b) => (a.component === 'host' ? -1 : b.component === 'host' ? 1 : a.component.localeCompare(b.component))) }))
+    .map((s) => ({
+      ...s,
+      components: s.components.sort((a, b) => (a.component === 'host' ? -1 : b.component === 'host' ? 1 : a.component.localeCompare(b.component))),
+    }))
     .sort((a, b) => order.indexOf(a.role) - order.indexOf(b.role) || a.server.localeCompare(b.server));
 }
 
@@ -95,4 +98,3 @@ export function staleNamespaceServices(list: NamespaceUse[]): string[] {
 export function isReady(c: Pick<ContainerSummary, 'state' | 'health'>): boolean {
   return c.state === 'running' && (c.health === 'healthy' || c.health === 'none');
 }
-

@@ -72,7 +72,8 @@ export class ReferenceStack {
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     await chmod(this.stateDir, 0o700);
     const tls = await ensureStackTls(join(this.stateDir, 'tls'), this.options.project, this.options.domain);
-    if (tls.renewed.ca) log(`made a new CA for ${this.options.project} (the old one: ${tls.renewed.ca}): import ${tls.caPath} again where you trusted the old one`);
+    if (tls.renewed.ca)
+      log(`made a new CA for ${this.options.project} (the old one: ${tls.renewed.ca}): import ${tls.caPath} again where you trusted the old one`);
     const secrets = await ensureDbSecrets(this.stateDir);
     const record: StackRecord = { options: this.options, images, startedAt: new Date().toISOString() };
     await writeFile(join(this.stateDir, 'stack.json'), JSON.stringify(record, null, 2), { mode: 0o600 });
@@ -122,7 +123,10 @@ export class ReferenceStack {
   /** Fails before anything starts when a port the LB would publish is taken by something else. */
   private async checkPorts(existing: ContainerSummary[]): Promise<void> {
     const ours = new Set(existing.flatMap((c) => c.ports.map((p) => Number(/:(\d+)->/.exec(p)?.[1]))));
-    for (const [name, port] of [['https-port', this.options.httpsPort], ['http-port', this.options.httpPort]] as const) {
+    for (const [name, port] of [
+      ['https-port', this.options.httpsPort],
+      ['http-port', this.options.httpPort],
+    ] as const) {
       if (ours.has(port)) continue;
       if (!(await portFree(port))) {
         throw new FaultlineError('PORT_IN_USE', `port ${port} on 127.0.0.1 (${name}) is already in use`, {
@@ -216,9 +220,13 @@ export class StartedStack {
         const ready = services.filter(isReady).length;
         const failed = services.filter((c) => c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy');
         if (failed.length) {
-          throw new FaultlineError('STACK_FAILED', `${failed.map((c) => `${c.service || c.name} is ${c.health === 'unhealthy' ? 'unhealthy' : c.state}`).join(', ')}`, {
-            hint: `see \`faultline stack logs ${failed[0]?.service ?? ''}\``,
-          });
+          throw new FaultlineError(
+            'STACK_FAILED',
+            `${failed.map((c) => `${c.service || c.name} is ${c.health === 'unhealthy' ? 'unhealthy' : c.state}`).join(', ')}`,
+            {
+              hint: `see \`faultline stack logs ${failed[0]?.service ?? ''}\``,
+            },
+          );
         }
         const report = `${ready}/${expected} containers ready`;
         if (report !== lastReport) options.log?.(report);
@@ -240,7 +248,12 @@ export class StartedStack {
       },
       // A stack with no web label still has to answer once.
       () => (webs.length ? webs.every((w) => seen.has(w)) : seen.size > 0),
-      { timeoutMs: Math.max(5000, deadline - Date.now()), intervalMs: 100, what: `HTTPS answers from every web server (${webs.join(', ')}) at ${this.httpsUrl}`, ...(options.signal ? { signal: options.signal } : {}) },
+      {
+        timeoutMs: Math.max(5000, deadline - Date.now()),
+        intervalMs: 100,
+        what: `HTTPS answers from every web server (${webs.join(', ')}) at ${this.httpsUrl}`,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
     );
     options.log?.(webs.length ? `load balancer serves HTTPS from ${listWords(webs)}` : 'load balancer serves HTTPS');
   }
@@ -257,7 +270,12 @@ export class StartedStack {
     if (flavour && before.some((c) => c.labels['com.docker.compose.project'] === this.project)) {
       const images = Object.fromEntries(IMAGE_NAMES.map((n) => [n, 'none']));
       const env = composeEnv(this.options, images, this.tls.dir);
-      await compose(flavour, ['down', '-v', '--remove-orphans', '--timeout', '2'], { project: this.project, file: composeFile, env, ...(options.signal ? { signal: options.signal } : {}) });
+      await compose(flavour, ['down', '-v', '--remove-orphans', '--timeout', '2'], {
+        project: this.project,
+        file: composeFile,
+        env,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     }
     // Anything left with the stack's label: helpers from faults and probes, a stack started without compose.
     const label = { [LABEL.stack]: this.project };

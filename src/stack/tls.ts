@@ -45,7 +45,11 @@ const SITE_RENEW_DAYS = 7;
 
 /** A new RSA key from Node's native generator (forge's pure-JS one takes seconds for 2048 bits). */
 function rsaKeyPem(bits: number): string {
-  return generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+  return generateKeyPairSync('rsa', {
+    modulusLength: bits,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey;
 }
 
 function serial(): string {
@@ -94,7 +98,10 @@ export function issueCertificate(spec: CertificateSpec): KeyPair {
   const oid = forge.pki.oids[hash === 'sha1' ? 'sha1WithRSAEncryption' : 'sha256WithRSAEncryption'] as string;
   cert.siginfo.algorithmOid = oid;
   cert.signatureOid = oid;
-  const tbs = Buffer.from(forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes(), 'binary');
+  const tbs = Buffer.from(
+    forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes(),
+    'binary',
+  );
   cert.signature = sign(hash, tbs, createPrivateKey(signingKeyPem)).toString('binary');
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };
 }
@@ -133,9 +140,10 @@ function nameConstraintsAsn1(p: PermittedNames): forge.asn1.Asn1 {
 
 /** The name constraints a certificate carries (permitted subtrees), or undefined when it has none. Pure. */
 export function permittedNamesOf(certPem: string): PermittedNames | undefined {
-  const ext = forge.pki.certificateFromPem(certPem).getExtension('nameConstraints') as unknown as
-    | { permittedSubtrees?: Array<{ type: number; value: string }>; excludedSubtrees?: unknown[] }
-    | null;
+  const ext = forge.pki.certificateFromPem(certPem).getExtension('nameConstraints') as unknown as {
+    permittedSubtrees?: Array<{ type: number; value: string }>;
+    excludedSubtrees?: unknown[];
+  } | null;
   if (!ext?.permittedSubtrees) return undefined;
   const dns = ext.permittedSubtrees.filter((s) => s.type === 2).map((s) => s.value);
   const ips = ext.permittedSubtrees
@@ -176,7 +184,6 @@ export function caPermittedNames(domain: string): PermittedNames {
   return { dns: names.filter((n) => !isIp(n)), ips: names.filter(isIp) };
 }
 
-
 /**
  * Why an existing CA must be made anew, or undefined when it can stay (pure): it has no name constraints
  * or others than wanted (made by an older faultline, or for another domain), lives longer than two years,
@@ -187,7 +194,8 @@ export function caRenewalReason(certPem: string, wanted: PermittedNames, now = n
   const permitted = permittedNamesOf(certPem);
   const same = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
   if (!permitted) return 'it has no name constraints';
-  if (!same(permitted.dns, wanted.dns) || !same(permitted.ips, wanted.ips)) return `its name constraints (${[...permitted.dns, ...permitted.ips].join(', ')}) are not the stack's`;
+  if (!same(permitted.dns, wanted.dns) || !same(permitted.ips, wanted.ips))
+    return `its name constraints (${[...permitted.dns, ...permitted.ips].join(', ')}) are not the stack's`;
   const from = Date.parse(x.validFrom);
   const to = Date.parse(x.validTo);
   if (to - from > 2 * 366 * DAY) return `it lives ${Math.round((to - from) / DAY)} days`;
@@ -249,7 +257,8 @@ export async function ensureStackTls(dir: string, project: string, domain: strin
     const certPem = pem.slice(0, pem.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length) + '\n';
     const keyPem = privateKeyOf(pem);
     const x = new X509Certificate(certPem);
-    if (keyPem && new Date(x.validTo).getTime() - now.getTime() > SITE_RENEW_DAYS * DAY && x.checkIssued(new X509Certificate(ca.certPem))) site = { certPem, keyPem };
+    if (keyPem && new Date(x.validTo).getTime() - now.getTime() > SITE_RENEW_DAYS * DAY && x.checkIssued(new X509Certificate(ca.certPem)))
+      site = { certPem, keyPem };
   }
   const renewed: StackTls['renewed'] = { ...(caReason ? { ca: caReason } : {}), site: site === undefined };
   if (!site) {

@@ -169,7 +169,13 @@ export const PROJECT = 'flunit';
 
 /** A labelled stack container. */
 export function stackLabels(server: string, component: string, service = `${server}-${component}`): Record<string, string> {
-  return { [LABEL.stack]: PROJECT, [LABEL.server]: server, [LABEL.component]: component, [LABEL.role]: server.replace(/\d+$/, ''), 'com.docker.compose.service': component === 'host' ? server : service };
+  return {
+    [LABEL.stack]: PROJECT,
+    [LABEL.server]: server,
+    [LABEL.component]: component,
+    [LABEL.role]: server.replace(/\d+$/, ''),
+    'com.docker.compose.service': component === 'host' ? server : service,
+  };
 }
 
 /** A fault context over a FakeDocker, with a real state file in a fresh temporary folder. */

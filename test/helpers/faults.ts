@@ -159,7 +159,9 @@ export function startCli(args: string[]): HeldCli {
   let stderr = '';
   child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   const waitFor = (pattern: RegExp, timeoutMs: number) =>
     new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => finish(new Error(`no ${pattern} within ${timeoutMs} ms; stdout: ${stdout.trim()} stderr: ${stderr.trim()}`)), timeoutMs);

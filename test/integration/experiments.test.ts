@@ -54,7 +54,10 @@ test.serial('db-primary-kill: a write outage while reads go on, a time to recove
   // Writes were down while the primary was, and reads kept being answered (from the replica).
   t.true(typeof m.write_outage_s === 'number' && m.write_outage_s > 0, `write outage ${m.write_outage_s}`);
   t.true(typeof m.write_error_ratio === 'number' && m.write_error_ratio > 0);
-  t.true(typeof m.read_error_ratio_during_faults === 'number' && m.read_error_ratio_during_faults <= 0.05, `read errors during fault ${m.read_error_ratio_during_faults}`);
+  t.true(
+    typeof m.read_error_ratio_during_faults === 'number' && m.read_error_ratio_during_faults <= 0.05,
+    `read errors during fault ${m.read_error_ratio_during_faults}`,
+  );
   t.not(m.time_to_recover_s, null, 'a time to recover was measured');
   t.true(['valid', 'invalid'].includes(String(m.data_loss_status)), `data-loss verdict ${m.data_loss_status}`);
   t.is(m.lost_writes, 0, 'no acknowledged write was lost (the replica never took writes)');
@@ -85,7 +88,10 @@ test.serial('the HTML report shows its charts in headless Chromium, one point pe
   const expected = Math.ceil(dpk.journal.load!.durationMs / 1000);
   const chromium = (args: string[]) =>
     new Promise<{ code: number | null; out: string }>((resolve) => {
-      const p = spawn('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000 });
+      const p = spawn('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 90_000,
+      });
       let out = '';
       p.stdout.on('data', (c: Buffer) => (out += c.toString()));
       p.on('close', (code) => resolve({ code, out }));
@@ -133,7 +139,7 @@ test.serial('firewall-hole-db: the hole is found during the fault and gone after
   const res = await runCli(['run', 'experiments/firewall-hole-db.yaml', '--out', dir], { env: { CI: '1' } });
   t.true(res.code === ExitCode.ok || res.code === ExitCode.failed, res.stderr);
   const j = await readJournal(dir);
-  const holesOf = (a: { output?: unknown }) => ((a.output as { value?: { holes?: number } }).value?.holes ?? -1);
+  const holesOf = (a: { output?: unknown }) => (a.output as { value?: { holes?: number } }).value?.holes ?? -1;
   const during = j.method.filter((a) => a.kind === 'probe' && a.name === 'exposure');
   t.true(during.length > 0 && during.every((a) => holesOf(a) >= 1), 'the exposure probe during the fault found the hole');
   const details = JSON.stringify(during.map((a) => (a.output as { details?: unknown }).details));
@@ -191,7 +197,11 @@ method:
     for: 50s
 `,
   );
-  const child = spawn(process.execPath, ['--import=tsx', 'src/cli/main.ts', 'run', file, '--out', dir], { cwd: repoRoot, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import=tsx', 'src/cli/main.ts', 'run', file, '--out', dir], {
+    cwd: repoRoot,
+    env: { ...process.env, CI: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   const injected = new Promise<void>((resolve) => {
     child.stderr.on('data', (c: Buffer) => {

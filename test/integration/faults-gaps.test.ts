@@ -175,7 +175,11 @@ test.serial('item 7: the vantage container of a SIGKILLed `probe exposure` is la
     t.is(vantage[0]!.labels[LABEL.helper], 'vantage');
     const revert = await runCli(['revert']);
     t.is(revert.code, 0, revert.stderr);
-    t.deepEqual((await stack.containers()).filter((c) => c.role === 'vantage'), [], 'gone (removed by revert, or by itself when done)');
+    t.deepEqual(
+      (await stack.containers()).filter((c) => c.role === 'vantage'),
+      [],
+      'gone (removed by revert, or by itself when done)',
+    );
     t.deepEqual(await snapshot(stack), before);
   });
 });

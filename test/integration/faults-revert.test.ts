@@ -60,7 +60,10 @@ test.serial('faultline SIGKILLed while holding three faults: `revert --all` rest
 
     for (const h of held) h.child.kill('SIGKILL');
     const exits = await Promise.all(held.map((h) => h.exited));
-    t.deepEqual(exits.map((e) => e.signal), ['SIGKILL', 'SIGKILL', 'SIGKILL']);
+    t.deepEqual(
+      exits.map((e) => e.signal),
+      ['SIGKILL', 'SIGKILL', 'SIGKILL'],
+    );
 
     // Nothing reverted them: each effect is still there, seen without the fault code.
     t.true(await connectFrom(stack.docker, monitor, ip(31), 3306), 'the firewall hole outlived faultline');
@@ -129,7 +132,10 @@ test.serial('a firewall fault whose saved table never reached the record (faultl
 
     const summary = await revertRecorded(ctx, registry, { all: true });
     t.deepEqual(summary.failed, []);
-    t.deepEqual(summary.reverted.map((r) => r.id), [active.id]);
+    t.deepEqual(
+      summary.reverted.map((r) => r.id),
+      [active.id],
+    );
     t.not(await tcpConnect(ip(21), 80), 'open', 'the firewall is back');
     const copies = await stack.docker.exec(await hostOf(stack, 'web1'), ['sh', '-c', 'ls /run/faultline 2>/dev/null | wc -l']);
     t.is(copies.stdout.trim(), '0', 'the copy in the server is removed after the revert');
@@ -167,9 +173,22 @@ test.serial('bad input: one error line naming the field, exit code 2, nothing in
 test.serial('a container without the stack’s label is refused, by name and by id, and left alone', async (t) => {
   const image = 'faultline/base:bookworm';
   const docker = stack.docker;
-  const plain = await docker.runDetached({ image, entrypoint: ['sleep', '300'], cmd: [], labels: {}, networkMode: 'none', name: `flfaults-foreign-${process.pid}` });
+  const plain = await docker.runDetached({
+    image,
+    entrypoint: ['sleep', '300'],
+    cmd: [],
+    labels: {},
+    networkMode: 'none',
+    name: `flfaults-foreign-${process.pid}`,
+  });
   // Claims to be a faultline container, but of another stack: just as foreign.
-  const other = await docker.runDetached({ image, entrypoint: ['sleep', '300'], cmd: [], labels: { [LABEL.stack]: 'someone-else', [LABEL.component]: 'app' }, networkMode: 'none' });
+  const other = await docker.runDetached({
+    image,
+    entrypoint: ['sleep', '300'],
+    cmd: [],
+    labels: { [LABEL.stack]: 'someone-else', [LABEL.component]: 'app' },
+    networkMode: 'none',
+  });
   t.teardown(async () => {
     await docker.remove(plain).catch(() => undefined);
     await docker.remove(other).catch(() => undefined);
@@ -209,7 +228,8 @@ test.serial('--dry-run prints the plan and changes nothing', async (t) => {
   ];
   await exclusive(stack, async () => {
     const before = await snapshot(stack);
-    const startedAt = async () => Object.fromEntries(await Promise.all((await stack.containers()).map(async (c) => [c.service, (await stack.docker.inspect(c.id)).startedAt] as const)));
+    const startedAt = async () =>
+      Object.fromEntries(await Promise.all((await stack.containers()).map(async (c) => [c.service, (await stack.docker.inspect(c.id)).startedAt] as const)));
     const started = await startedAt();
     for (const args of cases) {
       const res = await runCli(['fault', 'inject', ...args, '--dry-run']);

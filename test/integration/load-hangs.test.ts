@@ -42,7 +42,11 @@ function assertOutcomes(t: ExecutionContext, j: ExperimentJournal): Timeline {
 }
 
 test.serial('container-pause of the LB for 5 s: every request has an outcome and the hang shows in p99', async (t) => {
-  const { code, stderr, journal: j } = await runExperiment(`
+  const {
+    code,
+    stderr,
+    journal: j,
+  } = await runExperiment(`
 title: The load balancer freezes
 load: { driver: paced, rate: 80, mix: "whoami=1", duration: 15s, warmup: 2s }
 method:
@@ -64,7 +68,11 @@ method:
 });
 
 test.serial('net-partition LB ↔ web for 12 s: failures where they happened, detected within 1 s, the report agrees', async (t) => {
-  const { code, stderr, journal: j } = await runExperiment(`
+  const {
+    code,
+    stderr,
+    journal: j,
+  } = await runExperiment(`
 title: The load balancer loses every web server
 load: { driver: paced, rate: 80, mix: "whoami=1", duration: 26s, warmup: 2s }
 method:
@@ -79,7 +87,9 @@ method:
   t.true(f.endMs !== null && f.endMs - f.startMs >= 11_500, JSON.stringify(f));
   const during = timeline.window(f.startMs, f.endMs as number);
   const failedShare = (during.outcomes - during.successes) / during.outcomes;
-  t.log(`during the partition: ${during.outcomes} intended, ${during.successes} ok, statuses ${JSON.stringify(during.statuses)}, errors ${JSON.stringify(during.errorCodes)}`);
+  t.log(
+    `during the partition: ${during.outcomes} intended, ${during.successes} ok, statuses ${JSON.stringify(during.statuses)}, errors ${JSON.stringify(during.errorCodes)}`,
+  );
   t.true(during.outcomes >= 900, `${during.outcomes} requests intended during the partition`);
   t.true(failedShare >= 0.98, `${(failedShare * 100).toFixed(1)} % of the requests intended during the partition failed`);
   t.true(typeof j.metrics.time_to_detect_s === 'number' && j.metrics.time_to_detect_s <= 1, `time to detect ${j.metrics.time_to_detect_s} s`);

@@ -7,7 +7,19 @@ import { exclusive, faultContext, hostOf } from '../helpers/faults.js';
 import type { StartedStack } from '../../src/stack/stack.js';
 import { runLoad } from '../../src/load/index.js';
 import { defaultRegistry, handshake, injectFault, type FaultContext } from '../../src/faults/index.js';
-import { runProbe, getProbe, renderObservation, type Observation, type ProbeContext, type TlsValue, type TlsFacts, type QpsValue, type ReplicationValue, type ExposureCheck, type InternalEncryptionValue } from '../../src/probes/index.js';
+import {
+  runProbe,
+  getProbe,
+  renderObservation,
+  type Observation,
+  type ProbeContext,
+  type TlsValue,
+  type TlsFacts,
+  type QpsValue,
+  type ReplicationValue,
+  type ExposureCheck,
+  type InternalEncryptionValue,
+} from '../../src/probes/index.js';
 
 let stack: StartedStack;
 let ctx: ProbeContext;
@@ -35,7 +47,10 @@ test.serial('healthy stack: the TLS probe passes (valid chain, TLS 1.0/1.1 refus
     t.true(f.handshake.authorized);
     t.regex(f.hsts ?? '', /max-age=\d+/);
     t.true(o.value.daysToExpiry! > 14);
-    t.deepEqual(o.findings.filter((x) => x.scope === 'public'), []);
+    t.deepEqual(
+      o.findings.filter((x) => x.scope === 'public'),
+      [],
+    );
     // Weakness 1 of the design: LB → web is plaintext, and the app's DB sessions need no TLS.
     t.true(findingIds(o).includes('internal-plaintext-http'));
     t.true(findingIds(o).includes('internal-plaintext-db'));
@@ -64,7 +79,10 @@ test.serial('healthy stack: exposure reports no hole from the internet or the in
     const open = (o.details.open as ExposureCheck[]).map((c) => `${c.vantage}:${c.server}:${c.port}`).sort();
     t.deepEqual(open, ['insider:lb:443', 'insider:lb:80', 'internet:lb:443', 'internet:lb:80']);
     // No vantage helper is left behind.
-    t.deepEqual((await stack.containers()).filter((c) => c.role === 'vantage'), []);
+    t.deepEqual(
+      (await stack.containers()).filter((c) => c.role === 'vantage'),
+      [],
+    );
   });
 });
 
@@ -90,7 +108,9 @@ test.serial('QPS: the client and server views agree within 5% over a 10 s paced 
       { signal: AbortSignal.timeout(90_000) },
     );
     const s = result.summary;
-    t.log(`sent ${s.sent}, dropped ${s.dropped}, answered ${s.responses}, errors ${JSON.stringify(s.errorCodes)}, p50 ${s.latency.p50} ms (uncorrected ${s.uncorrected?.p50} ms)`);
+    t.log(
+      `sent ${s.sent}, dropped ${s.dropped}, answered ${s.responses}, errors ${JSON.stringify(s.errorCodes)}, p50 ${s.latency.p50} ms (uncorrected ${s.uncorrected?.p50} ms)`,
+    );
     t.is(s.sent + s.dropped, 2000, 'the schedule was 200 req/s for 10 s');
     // Drops mean the machine could not serve 200 req/s (seen here with three stacks on two cores); the views
     // must still agree on what was sent, so only a floor on the sample size is asserted.
@@ -153,7 +173,12 @@ test.serial('fault firewall-open-port (3306 on the primary): exposure reports ex
     const host = await hostOf(stack, 'db-primary');
     const listing = async () => (await stack.docker.exec(host, ['nft', 'list', 'ruleset'])).stdout;
     const original = await listing();
-    const active = await injectFault(faults, registry.configure('firewall-open-port', { target: 'server=db-primary', params: { port: 3306 } }), AbortSignal.timeout(60_000), { holdMs: 300_000 });
+    const active = await injectFault(
+      faults,
+      registry.configure('firewall-open-port', { target: 'server=db-primary', params: { port: 3306 } }),
+      AbortSignal.timeout(60_000),
+      { holdMs: 300_000 },
+    );
     t.teardown(() => active.revert());
     let o: Observation;
     try {
@@ -164,8 +189,14 @@ test.serial('fault firewall-open-port (3306 on the primary): exposure reports ex
     t.log(renderObservation(o));
     t.is(o.error, undefined);
     t.false(o.passed);
-    t.deepEqual((o.details.holes as ExposureCheck[]).map((h) => `${h.vantage}:${h.server}:${h.port}`), ['insider:db-primary:3306']);
-    t.deepEqual(o.findings.filter((f) => f.id === 'hole').map((f) => f.severity), ['critical']);
+    t.deepEqual(
+      (o.details.holes as ExposureCheck[]).map((h) => `${h.vantage}:${h.server}:${h.port}`),
+      ['insider:db-primary:3306'],
+    );
+    t.deepEqual(
+      o.findings.filter((f) => f.id === 'hole').map((f) => f.severity),
+      ['critical'],
+    );
     t.is(await listing(), original, 'the firewall is exactly as before');
     const after = await probe('exposure');
     t.true(after.passed, 'and exposure reports no hole again');

@@ -20,8 +20,17 @@ async function leftovers(project: string) {
 
 test('stack down leaves no container, network or volume with the stack label, and nothing else is touched', async (t) => {
   const shared = await sharedStack();
-  const sharedBefore = (await shared.containers()).filter((c) => c.state === 'running').map((c) => c.id).sort();
-  const env = { FAULTLINE_PROJECT: 'fltest-down', FAULTLINE_HTTP_PORT: '18080', FAULTLINE_HTTPS_PORT: '18443', FAULTLINE_NET_PREFIX: '10.215.7', FAULTLINE_EDGE_PREFIX: '10.215.8' };
+  const sharedBefore = (await shared.containers())
+    .filter((c) => c.state === 'running')
+    .map((c) => c.id)
+    .sort();
+  const env = {
+    FAULTLINE_PROJECT: 'fltest-down',
+    FAULTLINE_HTTP_PORT: '18080',
+    FAULTLINE_HTTPS_PORT: '18443',
+    FAULTLINE_NET_PREFIX: '10.215.7',
+    FAULTLINE_EDGE_PREFIX: '10.215.8',
+  };
   const up = await runCli(['stack', 'up'], { env });
   t.is(up.code, 0, up.stderr);
   t.regex(up.stdout, /https:\/\/localhost:18443/);
@@ -34,7 +43,10 @@ test('stack down leaves no container, network or volume with the stack label, an
   const down = await runCli(['stack', 'down'], { env });
   t.is(down.code, 0, down.stderr);
   t.deepEqual(await leftovers('fltest-down'), { containers: 0, networks: 0, volumes: 0 });
-  const sharedAfter = (await shared.containers()).filter((c) => c.state === 'running').map((c) => c.id).sort();
+  const sharedAfter = (await shared.containers())
+    .filter((c) => c.state === 'running')
+    .map((c) => c.id)
+    .sort();
   t.deepEqual(sharedAfter, sharedBefore, 'the shared stack is untouched');
 });
 
@@ -42,10 +54,19 @@ test('stack up with the LB port taken fails with one line naming the port and le
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(18444, '127.0.0.1', resolve));
   t.teardown(() => blocker.close());
-  const env = { FAULTLINE_PROJECT: 'fltest-port', FAULTLINE_HTTP_PORT: '18081', FAULTLINE_HTTPS_PORT: '18444', FAULTLINE_NET_PREFIX: '10.216.7', FAULTLINE_EDGE_PREFIX: '10.216.8' };
+  const env = {
+    FAULTLINE_PROJECT: 'fltest-port',
+    FAULTLINE_HTTP_PORT: '18081',
+    FAULTLINE_HTTPS_PORT: '18444',
+    FAULTLINE_NET_PREFIX: '10.216.7',
+    FAULTLINE_EDGE_PREFIX: '10.216.8',
+  };
   const res = await runCli(['stack', 'up'], { env });
   t.is(res.code, 3);
-  const lines = res.stderr.trim().split('\n').filter((l) => l.startsWith('faultline:'));
+  const lines = res.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('faultline:'));
   t.is(lines.length, 1, res.stderr);
   t.regex(lines[0]!, /port 18444/);
   t.deepEqual(await leftovers('fltest-port'), { containers: 0, networks: 0, volumes: 0 });

@@ -39,7 +39,18 @@ test('the state folder is 0700; stack.json and secrets.json are 0600, and stack.
 async function loginFrom(service: string, user: string, password: string, sql = 'SELECT 1'): Promise<{ code: number; out: string }> {
   const c = (await stack.containers()).find((x) => x.service === service);
   if (!c) throw new Error(`no ${service}`);
-  const res = await stack.docker.exec(c.id, ['mariadb', '-h', stack.addresses['db-primary']!, '-u', user, `-p${password}`, '--connect-timeout=3', '-N', '-e', sql]);
+  const res = await stack.docker.exec(c.id, [
+    'mariadb',
+    '-h',
+    stack.addresses['db-primary']!,
+    '-u',
+    user,
+    `-p${password}`,
+    '--connect-timeout=3',
+    '-N',
+    '-e',
+    sql,
+  ]);
   return { code: res.exitCode, out: `${res.stdout}${res.stderr}` };
 }
 
@@ -64,12 +75,23 @@ test("the old shared password 'faultline' opens no account, and the old admin fr
   }
   const conn = await mysql.createConnection({ host: stack.addresses['db-primary'], ...(await stack.dbOperator()), connectTimeout: 3000 });
   t.teardown(() => conn.end());
-  const [users] = (await conn.query("SELECT CONCAT(user, '@', host) AS u FROM mysql.user WHERE user NOT IN ('root', 'mysql', 'mariadb.sys') ORDER BY u")) as unknown as [Array<{ u: string }>];
-  t.deepEqual(users.map((r) => r.u), ['app@%', 'exporter@127.0.0.1', `faultline@${stack.options.netPrefix}.1`, 'repl@%']);
+  const [users] = (await conn.query(
+    "SELECT CONCAT(user, '@', host) AS u FROM mysql.user WHERE user NOT IN ('root', 'mysql', 'mariadb.sys') ORDER BY u",
+  )) as unknown as [Array<{ u: string }>];
+  t.deepEqual(
+    users.map((r) => r.u),
+    ['app@%', 'exporter@127.0.0.1', `faultline@${stack.options.netPrefix}.1`, 'repl@%'],
+  );
 });
 
 test('the app account reads and inserts items and can do nothing else: no DROP, DELETE, UPDATE, CREATE or GRANT', async (t) => {
-  const app = await mysql.createConnection({ host: stack.addresses['db-primary'], user: 'app', password: secrets.app, database: 'faultline', connectTimeout: 3000 });
+  const app = await mysql.createConnection({
+    host: stack.addresses['db-primary'],
+    user: 'app',
+    password: secrets.app,
+    database: 'faultline',
+    connectTimeout: 3000,
+  });
   t.teardown(() => app.end());
   const key = `secrets-test-${Date.now()}`;
   await app.query('INSERT INTO items (item_key, value) VALUES (?, ?)', [key, 'x']);
@@ -87,17 +109,25 @@ test('the app account reads and inserts items and can do nothing else: no DROP, 
     const err = await t.throwsAsync(app.query(sql), undefined, sql);
     t.regex(String((err as { code?: string }).code), /ACCESS_DENIED|TABLEACCESS_DENIED|DBACCESS_DENIED|COLUMNACCESS_DENIED/, sql);
   }
-  t.is(((await app.query('SELECT COUNT(*) AS n FROM items WHERE item_key = ?', [key])) as unknown as [Array<{ n: number }>])[0][0]!.n, 1, 'the row is still there');
+  t.is(
+    ((await app.query('SELECT COUNT(*) AS n FROM items WHERE item_key = ?', [key])) as unknown as [Array<{ n: number }>])[0][0]!.n,
+    1,
+    'the row is still there',
+  );
 });
 
 test('replication and exporter accounts hold only their documented grants', async (t) => {
   const conn = await mysql.createConnection({ host: stack.addresses['db-primary'], ...(await stack.dbOperator()), connectTimeout: 3000 });
   t.teardown(() => conn.end());
   const grants = async (who: string) =>
-    ((await conn.query(`SHOW GRANTS FOR ${who}`)) as unknown as [Array<Record<string, string>>])[0].map((r) => String(Object.values(r)[0]).replace(/ IDENTIFIED BY PASSWORD '[^']+'/, ''));
+    ((await conn.query(`SHOW GRANTS FOR ${who}`)) as unknown as [Array<Record<string, string>>])[0].map((r) =>
+      String(Object.values(r)[0]).replace(/ IDENTIFIED BY PASSWORD '[^']+'/, ''),
+    );
   // REPLICATION CLIENT is BINLOG MONITOR in MariaDB 10.11.
   t.deepEqual(await grants("'repl'@'%'"), ['GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `repl`@`%`']);
-  t.deepEqual(await grants("'exporter'@'127.0.0.1'"), ['GRANT SELECT, PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO `exporter`@`127.0.0.1` WITH MAX_USER_CONNECTIONS 3']);
+  t.deepEqual(await grants("'exporter'@'127.0.0.1'"), [
+    'GRANT SELECT, PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO `exporter`@`127.0.0.1` WITH MAX_USER_CONNECTIONS 3',
+  ]);
   t.deepEqual(await grants("'app'@'%'"), ['GRANT USAGE ON *.* TO `app`@`%`', 'GRANT SELECT, INSERT ON `faultline`.`items` TO `app`@`%`']);
 });
 

@@ -35,7 +35,15 @@ test('plain HTTP answers 301 to https', async (t) => {
 function handshake(version: tls.SecureVersion): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect(
-      { host: '127.0.0.1', port: stack.options.httpsPort, servername: 'localhost', ca, minVersion: version, maxVersion: version, ciphers: 'DEFAULT:@SECLEVEL=0' },
+      {
+        host: '127.0.0.1',
+        port: stack.options.httpsPort,
+        servername: 'localhost',
+        ca,
+        minVersion: version,
+        maxVersion: version,
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      },
       () => {
         resolve(socket.getProtocol() ?? '');
         socket.end();

@@ -68,7 +68,10 @@ test.serial('paced: outage in the right buckets, errors bounded by what was due,
 
   const early = tl.bucketList().filter((b) => b.errors > 0 && b.index < killBucket - slack);
   t.deepEqual(early, [], 'errors before the outage');
-  const errorBuckets = tl.bucketList().filter((b) => b.errors > 0).map((b) => b.index);
+  const errorBuckets = tl
+    .bucketList()
+    .filter((b) => b.errors > 0)
+    .map((b) => b.index);
   t.true(errorBuckets.length > 0);
   const firstErr = errorBuckets[0] as number;
   const lastErr = errorBuckets[errorBuckets.length - 1] as number;

@@ -123,7 +123,10 @@ test.serial('paced: a hang past the end of load — the requests are timed out, 
   t.true(waiting.length >= 1, JSON.stringify(ticks.slice(-3)));
   // Each deadline is its request's dispatch + timeout; a sender that fell behind (it records by how much) dispatched late.
   const bound = 4000 + 2000 + (r.schedule?.lag.max ?? 0) + 50;
-  t.true(waiting.every((k) => (k.waitingUntilMs as number) <= bound), JSON.stringify(waiting));
+  t.true(
+    waiting.every((k) => (k.waitingUntilMs as number) <= bound),
+    JSON.stringify(waiting),
+  );
 });
 
 test.serial('paced: a hang that hits the in-flight bound — dropped requests are failures in every ratio', async (t) => {

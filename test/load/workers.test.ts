@@ -24,13 +24,18 @@ test.serial('2 workers: the merged timeline counts exactly what the server recei
   t.true(server.connections >= 6, `${server.connections} connections opened`);
   t.true(ticks.length >= 1);
   t.is(ticks[0]?.faults.join(), 'mark');
-  t.deepEqual(r.faults.map((f) => f.name), ['mark']);
+  t.deepEqual(
+    r.faults.map((f) => f.name),
+    ['mark'],
+  );
   t.not(r.faults[0]?.endMs, null);
 });
 
 test('workers: refused for the paced driver, with writes, or with fewer connections than workers', (t) => {
   t.throws(() => startLoad({ url: 'http://127.0.0.1:1/', rate: 10, workers: 2 }), { message: /^workers: only applies to the closed driver/ });
-  t.throws(() => startLoad({ url: 'http://127.0.0.1:1/', connections: 4, workers: 2, mix: 'read=1,write=1' }), { message: /^workers: a write mix needs one write ledger/ });
+  t.throws(() => startLoad({ url: 'http://127.0.0.1:1/', connections: 4, workers: 2, mix: 'read=1,write=1' }), {
+    message: /^workers: a write mix needs one write ledger/,
+  });
   t.throws(() => startLoad({ url: 'http://127.0.0.1:1/', connections: 1, workers: 2 }), { message: /^workers: 2 workers need at least as many connections/ });
 });
 

@@ -15,7 +15,20 @@ import { issueCertificate, serverAltNames } from '../../src/stack/tls.js';
 import { FakeDocker, fakeContext, PROJECT, stackLabels } from '../helpers/fake-docker.js';
 import { repoRoot } from '../helpers/stack.js';
 
-const record = (id: string): FaultRecord => ({ id, fault: 'x', stack: PROJECT, params: {}, targets: [], slots: [id], steps: [], status: 'active', createdAt: '', pid: process.pid, hostname: hostname(), data: {} });
+const record = (id: string): FaultRecord => ({
+  id,
+  fault: 'x',
+  stack: PROJECT,
+  params: {},
+  targets: [],
+  slots: [id],
+  steps: [],
+  status: 'active',
+  createdAt: '',
+  pid: process.pid,
+  hostname: hostname(),
+  data: {},
+});
 
 test('item 11: a lock whose pid now belongs to another process (reused pid) is taken over, not waited on for ever', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'faultline-lock-'));
@@ -38,11 +51,13 @@ test('item 11: processes racing to take over one stale lock never hold it at onc
 const store = new FaultStore(${JSON.stringify(dir)});
 const me = process.argv[1];
 for (let i = 0; i < 15; i++) await store.add({ id: me + '-' + i, fault: 'x', stack: 's', params: {}, targets: [], slots: [me + '-' + i], steps: [], status: 'active', createdAt: '', pid: process.pid, hostname: 'h', data: {} });`;
-  const runs = Array.from({ length: 6 }, (_, n) =>
-    new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', script, `p${n}`], { cwd: repoRoot, stdio: 'inherit' });
-      child.on('close', resolve);
-    }),
+  const runs = Array.from(
+    { length: 6 },
+    (_, n) =>
+      new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', script, `p${n}`], { cwd: repoRoot, stdio: 'inherit' });
+        child.on('close', resolve);
+      }),
   );
   t.deepEqual(await Promise.all(runs), [0, 0, 0, 0, 0, 0]);
   t.is((await new FaultStore(dir).list()).length, 90);
@@ -56,7 +71,7 @@ test('item 11: the state folder and file are private', async (t) => {
   t.is((await stat(join(dir, 'faults.json'))).mode & 0o777, 0o600);
 });
 
-test('item 10: netem is added under faultline\'s own handle and only a qdisc with that handle is deleted', (t) => {
+test("item 10: netem is added under faultline's own handle and only a qdisc with that handle is deleted", (t) => {
   const s = scriptsFor({ kind: 'netem', delayMs: 100, jitterMs: 10 });
   t.regex(s.apply, new RegExp(`tc qdisc add dev \\$i root handle ${NETEM_HANDLE} netem delay 100ms 10ms`));
   t.regex(s.revert, new RegExp(`tc qdisc del dev \\$i root handle ${NETEM_HANDLE}`));
@@ -81,7 +96,10 @@ test('item 12: a network record is reverted from validated fields; shell text in
 
   const legacy = netRecord([{ hostId: host.id, server: 'db-primary', apply: '', revert: 'touch /pwned', probe: 'true' }]);
   await t.throwsAsync(revertRecord(ctx, def, { ...legacy, id: tampered.id }, AbortSignal.timeout(5000)), { message: /recorded data/ });
-  t.false(docker.calls.some((c) => c.includes('pwned')), docker.calls.join('\n'));
+  t.false(
+    docker.calls.some((c) => c.includes('pwned')),
+    docker.calls.join('\n'),
+  );
 
   const good = netRecord([{ hostId: host.id, server: 'db-primary', effect: { kind: 'loss', table: 'fl_abc123', percent: 30 } }]);
   await revertRecord(ctx, def, { ...good, id: tampered.id }, AbortSignal.timeout(5000));
@@ -89,9 +107,19 @@ test('item 12: a network record is reverted from validated fields; shell text in
 });
 
 function lbStack(docker: FakeDocker) {
-  const key = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+  const key = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey;
   const now = Date.now();
-  const site = issueCertificate({ commonName: 'faultline.local', altNames: serverAltNames('faultline.local'), notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 30 * 86_400_000), keyPem: key });
+  const site = issueCertificate({
+    commonName: 'faultline.local',
+    altNames: serverAltNames('faultline.local'),
+    notBefore: new Date(now - 86_400_000),
+    notAfter: new Date(now + 30 * 86_400_000),
+    keyPem: key,
+  });
   const sitePem = Buffer.from(site.certPem + site.keyPem);
   const lb = docker.add({ name: 'lb-haproxy', labels: stackLabels('lb', 'haproxy', 'lb-haproxy'), files: {} });
   docker.handlers.push((_c, cmd) => {
@@ -118,7 +146,10 @@ test('item 16: a certificate fault records no private key, and --json output red
   const json = recordedTexts[0]!;
   const decoded = [...json.matchAll(/"base64":"([^"]*)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('latin1'));
   t.false(json.includes('PRIVATE KEY'));
-  t.false(decoded.some((d) => d.includes('PRIVATE KEY')), 'not even as base64');
+  t.false(
+    decoded.some((d) => d.includes('PRIVATE KEY')),
+    'not even as base64',
+  );
   t.regex(json, /"sha256":"[0-9a-f]{64}"/, 'the LB file is recorded by its hash');
   void lb;
 
@@ -140,7 +171,9 @@ test('item 16: revert takes the LB file back from the copy kept in the LB, check
   lb.state = 'exited';
   lb.files!['/run/faultline/cert-self-signed-1-site.pem'] = Buffer.from('tampered');
   await ctx.store.add(rec);
-  await t.throwsAsync(revertRecord(ctx, def, rec, AbortSignal.timeout(3000)), { message: /no copy of \/etc\/haproxy\/certs\/site\.pem with the recorded SHA-256/ });
+  await t.throwsAsync(revertRecord(ctx, def, rec, AbortSignal.timeout(3000)), {
+    message: /no copy of \/etc\/haproxy\/certs\/site\.pem with the recorded SHA-256/,
+  });
   lb.files!['/run/faultline/cert-self-signed-1-site.pem'] = sitePem;
   await revertRecord(ctx, def, rec, AbortSignal.timeout(3000));
   t.true(docker.calls.includes(`putArchive ${lb.id}`), 'put back although the LB is stopped');

@@ -91,7 +91,7 @@ test('item 2: a fault of this very process whose apply and own revert failed is 
   t.deepEqual(await ctx.store.list(), []);
 });
 
-test('item 2: the run\'s final revert fails (REVERT_FAILED) when such a fault cannot be reverted again, and succeeds once it can', async (t) => {
+test("item 2: the run's final revert fails (REVERT_FAILED) when such a fault cannot be reverted again, and succeeds once it can", async (t) => {
   const { revertRunFaults } = await import('../../src/experiment/runner.js');
   const ctx = await fakeContext(new FakeDocker());
   const def = flakyDefinition(2);
@@ -127,7 +127,17 @@ test('item 2: a suite stops at a failed revert even with continue_on_failure', a
       return { id: exp.id, status: 'error', rollbacks: [{ status: exp.id === 'a' ? 'error' : 'succeeded' }] } as never;
     },
   };
-  const suite = { suite: ['a', 'b'], id: 's', title: 's', file: 's.yaml', continue_on_failure: true, experiments: [{ id: 'a', title: 'a' }, { id: 'b', title: 'b' }] } as never;
+  const suite = {
+    suite: ['a', 'b'],
+    id: 's',
+    title: 's',
+    file: 's.yaml',
+    continue_on_failure: true,
+    experiments: [
+      { id: 'a', title: 'a' },
+      { id: 'b', title: 'b' },
+    ],
+  } as never;
   await runFile(suite, {} as never, { signal: new AbortController().signal }, runner as never);
   t.deepEqual(ran, ['a'], 'b never runs on the damaged stack');
 });
@@ -160,7 +170,10 @@ function firewallStack(docker: FakeDocker, applyMs: Record<string, number>, fail
         },
       };
     }
-    if (cmd[0] === 'cat') return saved[c.id] === undefined ? { result: { exitCode: 1, stdout: '', stderr: 'no such file' } } : { result: { exitCode: 0, stdout: saved[c.id]!, stderr: '' } };
+    if (cmd[0] === 'cat')
+      return saved[c.id] === undefined
+        ? { result: { exitCode: 1, stdout: '', stderr: 'no such file' } }
+        : { result: { exitCode: 0, stdout: saved[c.id]!, stderr: '' } };
     if (script.includes('nft -f - &&')) {
       // restore: the script is "table…; delete table…" followed by the saved text
       const text = (stdin ?? '').split('\n').slice(2).join('\n');
@@ -198,7 +211,11 @@ test('item 4: one server failing fast does not start the revert while another is
 function processStack(docker: FakeDocker) {
   const host = docker.add({ name: 'web1', labels: stackLabels('web1', 'host') });
   const app = docker.add({ name: 'web1-app', labels: stackLabels('web1', 'app'), networkMode: `container:${host.id}` });
-  const helper = docker.add({ name: 'helper', labels: { [LABEL.stack]: PROJECT, [LABEL.fault]: 'net-loss-1', [LABEL.helper]: 'fault' }, networkMode: `container:${host.id}` });
+  const helper = docker.add({
+    name: 'helper',
+    labels: { [LABEL.stack]: PROJECT, [LABEL.fault]: 'net-loss-1', [LABEL.helper]: 'fault' },
+    networkMode: `container:${host.id}`,
+  });
   return { host, app, helper };
 }
 
@@ -233,7 +250,7 @@ test('item 6: a record whose whole stack is gone is reverted (nothing left to br
   t.is(gone.reverted.length, 1);
 });
 
-test('item 8: killing a server\'s host restarts its components but never a fault helper in its namespace', async (t) => {
+test("item 8: killing a server's host restarts its components but never a fault helper in its namespace", async (t) => {
   const docker = new FakeDocker();
   const { host, app, helper } = processStack(docker);
   const ctx = await fakeContext(docker);
@@ -258,18 +275,31 @@ test('item 8 and 12: removing helpers tolerates one already gone, and refuses a 
   t.false(docker.containers.has(helper.id));
 });
 
-test('item 9: the dead man\'s switch fires only after the longest hold the runner may keep, with a margin', (t) => {
+test("item 9: the dead man's switch fires only after the longest hold the runner may keep, with a margin", (t) => {
   const holdMs = 8000;
   const ctx = createFaultContext({ stateDir: '/nonexistent', project: PROJECT, docker: {} } as unknown as StartedStack, { holdMs });
   t.is(ctx.maxDurationMs, deadMansSwitchMs(holdMs));
   t.true(ctx.maxDurationMs >= holdMs + MAX_HOLD_EXTENSION_MS + 10_000, `${ctx.maxDurationMs} ms`);
 });
 
-test('item 2: records carry the holder\'s start time, and own: true is limited to this process', async (t) => {
+test("item 2: records carry the holder's start time, and own: true is limited to this process", async (t) => {
   const ctx = await fakeContext(new FakeDocker());
   const def = flakyDefinition(0);
   const registry = new FaultRegistry([def]);
-  const other: FaultRecord = { id: 'other-1', fault: 'flaky', stack: PROJECT, params: {}, targets: [], slots: ['y'], steps: [], status: 'active', createdAt: '', pid: 1, hostname: hostname(), data: {} };
+  const other: FaultRecord = {
+    id: 'other-1',
+    fault: 'flaky',
+    stack: PROJECT,
+    params: {},
+    targets: [],
+    slots: ['y'],
+    steps: [],
+    status: 'active',
+    createdAt: '',
+    pid: 1,
+    hostname: hostname(),
+    data: {},
+  };
   await ctx.store.add(other);
   const summary = await revertRecorded(ctx, registry, { own: true });
   t.is(summary.skipped.length, 1, 'pid 1 is alive and not this process');
@@ -284,7 +314,20 @@ test('item 6: `stack down` drops the fault records whose effect went with the st
   const stack = new StartedStack({ ...ctx.stack.options, home, project: '' } as never, docker as never, { dir: home, caPath: join(home, 'ca.pem') });
   // the stack's folder is <home>/<project>; with an empty project that is the context's own folder
   t.is(stack.stateDir, ctx.store.dir);
-  await ctx.store.add({ id: 'container-kill-1', fault: 'container-kill', stack: '', params: {}, targets: [], slots: ['container:x'], steps: [], status: 'active', createdAt: '', pid: process.pid, hostname: hostname(), data: {} });
+  await ctx.store.add({
+    id: 'container-kill-1',
+    fault: 'container-kill',
+    stack: '',
+    params: {},
+    targets: [],
+    slots: ['container:x'],
+    steps: [],
+    status: 'active',
+    createdAt: '',
+    pid: process.pid,
+    hostname: hostname(),
+    data: {},
+  });
   await stack.down();
   t.deepEqual(await ctx.store.list(), []);
 });

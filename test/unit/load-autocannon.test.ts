@@ -25,7 +25,10 @@ test('a Client prototype without a patched method fails with one line naming it'
   t.deepEqual(missingPrototypeMethods(proto), ['Client.prototype._destroyConnection']);
   const err = t.throws(() => assertAutocannonPrototype(proto), { instanceOf: FaultlineError });
   t.is(err?.code, 'INTERNAL');
-  t.regex(err?.message ?? '', /^closed driver: autocannon [\d.]+ lacks Client\.prototype\._destroyConnection; faultline patches autocannon 8\.0\.0's internals \(run npm ci\)$/);
+  t.regex(
+    err?.message ?? '',
+    /^closed driver: autocannon [\d.]+ lacks Client\.prototype\._destroyConnection; faultline patches autocannon 8\.0\.0's internals \(run npm ci\)$/,
+  );
   t.false(err?.message.includes('\n'));
 });
 

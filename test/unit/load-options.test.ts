@@ -68,7 +68,10 @@ test('servername: URL name, else the Host header name for an IP target, never an
 });
 
 test('reconnect back-off doubles from 10 ms to a 1 s cap', (t) => {
-  t.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 20].map((n) => backoffDelay(n)), [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+  t.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7, 8, 20].map((n) => backoffDelay(n)),
+    [10, 20, 40, 80, 160, 320, 640, 1000, 1000],
+  );
   t.is(backoffDelay(0), 0);
 });
 

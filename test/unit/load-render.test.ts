@@ -12,7 +12,14 @@ function result(): LoadResult {
   }
   const ledger = new WriteLedger('abc');
   ledger.complete(ledger.begin(ledger.nextKey(), 1), 2, { status: 201, body: '{"id":1}', sent: true });
-  const options = { url: 'http://127.0.0.1:8080/', driver: 'paced', stages: [{ durationMs: 1000, from: 1000, to: 1000 }], connections: 64, pipelining: 1, insecure: false } as unknown as LoadSettings;
+  const options = {
+    url: 'http://127.0.0.1:8080/',
+    driver: 'paced',
+    stages: [{ durationMs: 1000, from: 1000, to: 1000 }],
+    connections: 64,
+    pipelining: 1,
+    insecure: false,
+  } as unknown as LoadSettings;
   return {
     runId: 'abc',
     driver: 'paced',
@@ -49,13 +56,37 @@ test('the terminal block names errors, latencies, schedule, writes and faults', 
 });
 
 test('after sending ends, the tick says what is still waited for and for how long at most', (t) => {
-  const tick = { second: 31, elapsedMs: 31_000, sent: 0, successes: 3, errors: 0, failedResponses: 0, dropped: 0, inFlight: 40, p99Ms: null, faults: [], waitingUntilMs: 38_500 };
+  const tick = {
+    second: 31,
+    elapsedMs: 31_000,
+    sent: 0,
+    successes: 3,
+    errors: 0,
+    failedResponses: 0,
+    dropped: 0,
+    inFlight: 40,
+    p99Ms: null,
+    faults: [],
+    waitingUntilMs: 38_500,
+  };
   t.regex(formatTick(tick), /sending done; waiting for 40 in flight, at most 7\.5 s more/);
   t.notRegex(formatTick({ ...tick, inFlight: 0 }), /waiting/);
 });
 
 test('ticks show the fault marker; progress only on a TTY outside CI', (t) => {
-  const tick = { second: 3, elapsedMs: 3000, sent: 2000, successes: 1990, errors: 10, failedResponses: 0, dropped: 0, inFlight: 2, p99Ms: 1.234, faults: ['kill-db'], waitingUntilMs: null };
+  const tick = {
+    second: 3,
+    elapsedMs: 3000,
+    sent: 2000,
+    successes: 1990,
+    errors: 10,
+    failedResponses: 0,
+    dropped: 0,
+    inFlight: 2,
+    p99Ms: 1.234,
+    faults: ['kill-db'],
+    waitingUntilMs: null,
+  };
   t.regex(formatTick(tick), /3s +2000 req\/s +ok +1990 +errors 10 +p99 1\.23 ms +in flight 2 +\[fault: kill-db\]/);
   t.false(isInteractive({ isTTY: true }, { CI: 'true' }));
   t.false(isInteractive({ isTTY: false }, {}));

@@ -4,7 +4,10 @@
 import test from 'ava';
 import { staleNamespaceServices, type NamespaceUse } from '../../src/stack/stack.js';
 
-const host = (server: string, id: string): NamespaceUse => ({ container: { id, server, component: 'host', service: server, state: 'running' }, networkMode: `${server}_internal` });
+const host = (server: string, id: string): NamespaceUse => ({
+  container: { id, server, component: 'host', service: server, state: 'running' },
+  networkMode: `${server}_internal`,
+});
 const part = (server: string, component: string, ns: string): NamespaceUse => ({
   container: { id: `${server}-${component}-id`, server, component, service: `${server}-${component}`, state: 'running' },
   networkMode: `container:${ns}`,
@@ -14,7 +17,14 @@ test('components left in a recreated server namespace are stale; those in the cu
   const web1 = 'a'.repeat(64);
   const web2 = 'b'.repeat(64);
   const gone = 'c'.repeat(64);
-  const list = [host('web1', web1), host('web2', web2), part('web1', 'nginx', gone), part('web1', 'app', web1), part('web2', 'nginx', web2), part('web2', 'nginx-exporter', gone)];
+  const list = [
+    host('web1', web1),
+    host('web2', web2),
+    part('web1', 'nginx', gone),
+    part('web1', 'app', web1),
+    part('web2', 'nginx', web2),
+    part('web2', 'nginx-exporter', gone),
+  ];
   t.deepEqual(staleNamespaceServices(list), ['web1-nginx', 'web2-nginx-exporter']);
 });
 

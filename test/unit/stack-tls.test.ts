@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { isIP, type AddressInfo } from 'node:net';
-import { caPermittedNames, caRenewalReason, createCa, ensureStackTls, issueCertificate, permittedNamesOf, serverAltNames, type KeyPair } from '../../src/stack/tls.js';
+import {
+  caPermittedNames,
+  caRenewalReason,
+  createCa,
+  ensureStackTls,
+  issueCertificate,
+  permittedNamesOf,
+  serverAltNames,
+  type KeyPair,
+} from '../../src/stack/tls.js';
 
 const DAY = 86_400_000;
 const domain = 'faultline.local';
@@ -40,7 +49,13 @@ async function clientVerdict(ca: string, leaf: KeyPair, servername: string): Pro
 }
 
 function leafFor(ca: KeyPair, names: string[]): KeyPair {
-  return issueCertificate({ commonName: names[0]!, altNames: names, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 30 * DAY), issuer: ca });
+  return issueCertificate({
+    commonName: names[0]!,
+    altNames: names,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 30 * DAY),
+    issuer: ca,
+  });
 }
 
 test("the stack CA carries critical name constraints for the LB's names and addresses only, and lives at most a year", async (t) => {
@@ -61,20 +76,26 @@ test('a TLS client trusting the stack CA accepts the LB certificate and refuses 
   t.is(await clientVerdict(ca.certPem, site, 'localhost'), null);
   t.is(await clientVerdict(ca.certPem, site, domain), null);
   // What an attacker with the CA key (it sits in the user's home) would mint: refused by the client itself.
-  t.regex(await clientVerdict(ca.certPem, leafFor(ca, ['www.example.com']), 'www.example.com') ?? '', /permitted subtree violation/);
-  t.regex(await clientVerdict(ca.certPem, leafFor(ca, ['10.0.0.1']), '10.0.0.1') ?? '', /permitted subtree violation/);
-  t.regex(await clientVerdict(ca.certPem, leafFor(ca, [`evil.${domain}.example.com`]), `evil.${domain}.example.com`) ?? '', /permitted subtree violation/);
+  t.regex((await clientVerdict(ca.certPem, leafFor(ca, ['www.example.com']), 'www.example.com')) ?? '', /permitted subtree violation/);
+  t.regex((await clientVerdict(ca.certPem, leafFor(ca, ['10.0.0.1']), '10.0.0.1')) ?? '', /permitted subtree violation/);
+  t.regex((await clientVerdict(ca.certPem, leafFor(ca, [`evil.${domain}.example.com`]), `evil.${domain}.example.com`)) ?? '', /permitted subtree violation/);
   // Subdomains of the domain are the stack's (the LB certificate has *.domain).
   t.is(await clientVerdict(ca.certPem, leafFor(ca, [`api.${domain}`]), `api.${domain}`), null);
   // cert-wrong-host still shows as a hostname mismatch, not as a constraint violation.
-  t.regex(await clientVerdict(ca.certPem, leafFor(ca, ['wrong-host.invalid']), 'localhost') ?? '', /^ERR_TLS_CERT_ALTNAME_INVALID:/);
+  t.regex((await clientVerdict(ca.certPem, leafFor(ca, ['wrong-host.invalid']), 'localhost')) ?? '', /^ERR_TLS_CERT_ALTNAME_INVALID:/);
 });
 
 test('an older CA (ten years, no name constraints) is made anew, and with it the LB certificate; the files stay private', async (t) => {
   const dir = await tempDir(t);
   await mkdir(join(dir, 'lb'), { recursive: true });
   const old = createCa('unit', undefined, new Date());
-  const oldSite = issueCertificate({ commonName: domain, altNames: serverAltNames(domain), notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 90 * DAY), issuer: old });
+  const oldSite = issueCertificate({
+    commonName: domain,
+    altNames: serverAltNames(domain),
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 90 * DAY),
+    issuer: old,
+  });
   await writeFile(join(dir, 'ca.pem'), old.certPem);
   await writeFile(join(dir, 'ca-key.pem'), old.keyPem, { mode: 0o644 });
   await writeFile(join(dir, 'lb', 'site.pem'), oldSite.certPem + oldSite.keyPem);

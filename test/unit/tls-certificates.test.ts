@@ -11,7 +11,13 @@ const DAY = 86_400_000;
 const now = Date.now();
 const ca = createCa('unit');
 const caX = new X509Certificate(ca.certPem);
-const leafSpec = { commonName: 'faultline.local', altNames: serverAltNames('faultline.local'), notBefore: new Date(now - DAY), notAfter: new Date(now + 90 * DAY), issuer: ca };
+const leafSpec = {
+  commonName: 'faultline.local',
+  altNames: serverAltNames('faultline.local'),
+  notBefore: new Date(now - DAY),
+  notAfter: new Date(now + 90 * DAY),
+  issuer: ca,
+};
 const leaf = issueCertificate(leafSpec);
 
 test('a CA-signed certificate verifies against the CA and carries the names and validity asked for', (t) => {

@@ -1,5 +1,6 @@
 // `faultline run | validate | list | report | compare`: experiments and their reports.
 
+import { VERSION } from '../../util/version.js';
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -67,7 +68,7 @@ export function registerExperimentCommands(program: Command): void {
               signal,
               log,
               stack: stackOptionsFrom(flags as never),
-              versions: { faultline: '0.1.0', node: process.versions.node, docker: (await docker.version()).version },
+              versions: { faultline: VERSION, node: process.versions.node, docker: (await docker.version()).version },
               ...(interactive ? { onLoadEvent: progressListener((text) => process.stderr.write(text)) } : {}),
               onExperimentDone: (j, i, n) => log(`${n > 1 ? `[${i + 1}/${n}] ` : ''}${j.id}: ${STATUS_LABEL[j.status] ?? j.status} — ${j.reason}`),
             },
