@@ -3,23 +3,12 @@
 import { describeParams } from './params.js';
 import type { RevertSummary } from './engine.js';
 import type { AnyFaultDefinition, FaultPlan, FaultRecord } from './types.js';
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, col) => cell.padEnd(widths[col]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
+import { textTable } from '../util/table.js';
 
 export function formatCatalogue(defs: AnyFaultDefinition[]): string {
   const rows = [['NAME', 'KIND', 'DEFAULT TARGET', 'PARAMETERS', 'WHAT IT DOES']];
   for (const d of defs) rows.push([d.name, d.kind, d.defaultTarget ?? '(required)', describeParams(d.params).join(' ') || '-', d.description]);
-  return table(rows);
+  return textTable(rows);
 }
 
 export function formatPlan(name: string, plan: FaultPlan): string {
@@ -31,7 +20,7 @@ export function formatRecords(records: FaultRecord[]): string {
   if (records.length === 0) return 'no faults recorded';
   const rows = [['ID', 'FAULT', 'STATUS', 'TARGETS', 'SINCE', 'HOLDER']];
   for (const r of records) rows.push([r.id, r.fault, r.status, r.targets.map((t) => t.service || t.name).join(','), r.createdAt, `${r.pid}@${r.hostname}`]);
-  return table(rows);
+  return textTable(rows);
 }
 
 export function formatRevertSummary(s: RevertSummary): string {

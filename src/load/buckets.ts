@@ -8,47 +8,44 @@ export function isSuccessStatus(status: number): boolean {
   return status >= 200 && status < 400;
 }
 
-export interface BucketState {
+/**
+ * The outcome counts every view of requests shares. Every intended request has one outcome: a response (a success
+ * or a failed status), an error (by code; `timedOut` of them hit their deadline, code ETIMEDOUT), or dropped (never
+ * sent: the in-flight bound was hit). `sent` counts the ones that left, whatever became of them.
+ */
+export interface OutcomeCounts {
+  /** Requests that left (paced: dispatched; a dropped request is not sent). */
   sent: number;
   responses: number;
+  /** 2xx and 3xx responses. */
   successes: number;
+  /** Requests that failed without a response (connection refused, reset, TLS, timed out …). */
   errors: number;
+  /** Of the errors: no answer by the request's deadline (code ETIMEDOUT). */
   timedOut: number;
+  /** Never sent because the in-flight bound was hit; a failure in every ratio. */
   dropped: number;
+}
+
+export interface BucketState extends OutcomeCounts {
   statuses: Map<number, number>;
   errorCodes: Map<string, number>;
   latency: HistogramCell;
   uncorrected: HistogramCell | null;
 }
 
-/**
- * Counts of one bucket, as plain data. Every intended request has one outcome: a response (a success or a
- * failed status), an error (by code; `timedOut` of them hit their deadline, code ETIMEDOUT), or dropped (never
- * sent: the in-flight bound was hit). `sent` counts the ones that left, whatever became of them.
- */
-export interface TimelineBucket {
+/** Counts of one bucket, as plain data. */
+export interface TimelineBucket extends OutcomeCounts {
   index: number;
   startMs: number;
-  sent: number;
-  responses: number;
-  successes: number;
-  errors: number;
-  timedOut: number;
-  dropped: number;
   statuses: Record<string, number>;
   errorCodes: Record<string, number>;
 }
 
 /** Several buckets merged: a second, the whole run, or any span. */
-export interface TimelineWindow {
+export interface TimelineWindow extends OutcomeCounts {
   startMs: number;
   endMs: number;
-  sent: number;
-  responses: number;
-  successes: number;
-  errors: number;
-  timedOut: number;
-  dropped: number;
   /** Requests with a known outcome: responses + errors + dropped (after a run, every intended request). */
   outcomes: number;
   statuses: Record<string, number>;

@@ -70,6 +70,12 @@ export class HistogramCell {
   }
 
   record(us: number): void {
+    this.ensureLive().recordValue(clampUs(us));
+    this.n += 1;
+  }
+
+  /** The live histogram, re-opened from the encoding when sealed. */
+  private ensureLive(): Histogram {
     if (!this.live) {
       this.live = newHistogram();
       // A decoded histogram cannot auto-resize, so a late value goes into a fresh one with the old values added.
@@ -80,8 +86,7 @@ export class HistogramCell {
       }
     }
     this.encoded = null;
-    this.live.recordValue(clampUs(us));
-    this.n += 1;
+    return this.live;
   }
 
   /** Encode and free the live histogram; a late value simply re-opens it. */
@@ -107,16 +112,7 @@ export class HistogramCell {
   /** Adds another cell's values into this one (merging timelines of worker threads). */
   absorb(other: HistogramCell): void {
     if (other.count === 0) return;
-    if (!this.live) {
-      this.live = newHistogram();
-      if (this.encoded) {
-        const old = decodeHistogram(this.encoded);
-        this.live.add(old);
-        old.destroy();
-        this.encoded = null;
-      }
-    }
-    other.addTo(this.live);
+    other.addTo(this.ensureLive());
     this.n += other.count;
   }
 

@@ -3,6 +3,7 @@
 
 import type { Timeline } from './timeline.js';
 import type { WriteLedger } from './ledger.js';
+import type { OutcomeCounts } from './buckets.js';
 
 /** closed: N connections, each sends as soon as its last answer came (autocannon). paced: an arrival schedule (undici). */
 export type DriverKind = 'closed' | 'paced';
@@ -116,21 +117,10 @@ export interface LatencySummary {
  * Whole-run figures. Every intended request has exactly one outcome, filed under its intended send time:
  * intended = responses + errors + dropped, and errors include the timed-out ones. Ratios divide by intended.
  */
-export interface LoadSummary {
+export interface LoadSummary extends OutcomeCounts {
   durationMs: number;
   /** Requests the run meant to send: sent + dropped (closed driver: sent). */
   intended: number;
-  /** Requests that left (paced: dispatched; a dropped request is not sent). */
-  sent: number;
-  responses: number;
-  /** 2xx and 3xx responses. */
-  successes: number;
-  /** Requests that failed without a response (connection refused, reset, TLS, timed out …). */
-  errors: number;
-  /** Of the errors: no answer by the request's deadline (code ETIMEDOUT). */
-  timedOut: number;
-  /** Never sent because the in-flight bound was hit; a failure in every ratio. */
-  dropped: number;
   statuses: Record<string, number>;
   errorCodes: Record<string, number>;
   /** sent / duration. */

@@ -1,6 +1,7 @@
 // Pure renderers for stack descriptions (what `stack up` and `stack status` print).
 
 import type { ServerStatus, StackDescription } from './stack.js';
+import { textTable } from '../util/table.js';
 
 export function formatStatus(servers: ServerStatus[]): string {
   if (servers.length === 0) return 'no containers (stack is down)';
@@ -17,15 +18,7 @@ export function formatStatus(servers: ServerStatus[]): string {
       ]);
     });
   }
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, col) => cell.padEnd(widths[col]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return textTable(rows);
 }
 
 export function formatUp(d: StackDescription, ms: number): string {
