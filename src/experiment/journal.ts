@@ -101,3 +101,33 @@ export function suiteStatus(list: ExperimentJournal[]): ExperimentStatus {
   if (list.some((e) => e.status !== 'passed')) return 'failed';
   return 'passed';
 }
+
+/** A journal before anything ran: status `error` until the run says otherwise. */
+export function newJournal(
+  what: Pick<ExperimentJournal, 'id' | 'title' | 'description' | 'file'>,
+  versions: Record<string, string>,
+  now: string,
+): ExperimentJournal {
+  return {
+    version: 1,
+    kind: 'experiment',
+    ...what,
+    status: 'error',
+    reason: '',
+    startedAt: now,
+    endedAt: now,
+    durationMs: 0,
+    versions,
+    stack: null,
+    steadyStateBefore: { met: null, activities: [] },
+    method: [],
+    steadyStateAfter: { met: null, activities: [] },
+    rollbacks: [],
+    faultWindows: [],
+    loadStartedAt: null,
+    load: null,
+    metrics: {},
+    findings: {},
+    assertions: [],
+  };
+}

@@ -15,6 +15,7 @@ import { iso, probeOnce } from './activities.js';
 import { measure, verdict } from './judge.js';
 import { runMethod } from './scheduler.js';
 import type { Experiment, RollbackStep } from './schema.js';
+import { newJournal } from './journal.js';
 import type { ActivityRecord, ExperimentJournal, Phase } from './journal.js';
 
 export interface ProbeCatalogue {
@@ -94,32 +95,7 @@ async function seedItems(baseUrl: string, ca: string | Buffer | undefined, signa
 }
 
 function emptyJournal(exp: Experiment, versions: Record<string, string>): ExperimentJournal {
-  const now = iso();
-  return {
-    version: 1,
-    kind: 'experiment',
-    id: exp.id,
-    title: exp.title,
-    description: exp.description,
-    file: exp.file,
-    status: 'error',
-    reason: '',
-    startedAt: now,
-    endedAt: now,
-    durationMs: 0,
-    versions,
-    stack: null,
-    steadyStateBefore: { met: null, activities: [] },
-    method: [],
-    steadyStateAfter: { met: null, activities: [] },
-    rollbacks: [],
-    faultWindows: [],
-    loadStartedAt: null,
-    load: null,
-    metrics: {},
-    findings: {},
-    assertions: [],
-  };
+  return newJournal({ id: exp.id, title: exp.title, description: exp.description, file: exp.file }, versions, iso());
 }
 
 export class ExperimentRunner {

@@ -9,6 +9,7 @@ import * as tar from 'tar';
 import { loadFile } from '../../src/experiment/schema.js';
 import { writeBundle } from '../../src/report/bundle.js';
 import { FaultlineError } from '../../src/errors.js';
+import { newJournal } from '../../src/experiment/journal.js';
 
 test('item 13: a suite that lists itself is refused (exit 2) naming the cycle, instead of loading without end', async (t) => {
   t.timeout(20_000);
@@ -34,32 +35,11 @@ test('item 14: writing the bundle into a folder leaves the user\'s own "artifact
   const out = await mkdtemp(join(tmpdir(), 'faultline-out-'));
   await mkdir(join(out, 'artifacts'));
   await writeFile(join(out, 'artifacts', 'mine.txt'), "the user's file");
-  const now = new Date().toISOString();
   const journal = {
-    version: 1,
-    kind: 'experiment',
-    id: 'x',
-    title: 'x',
-    description: '',
-    file: 'x.yaml',
-    status: 'passed',
+    ...newJournal({ id: 'x', title: 'x', description: '', file: 'x.yaml' }, {}, new Date().toISOString()),
+    status: 'passed' as const,
     reason: 'ok',
-    startedAt: now,
-    endedAt: now,
-    durationMs: 0,
-    versions: {},
-    stack: null,
-    steadyStateBefore: { met: null, activities: [] },
-    method: [],
-    steadyStateAfter: { met: null, activities: [] },
-    rollbacks: [],
-    faultWindows: [],
-    loadStartedAt: null,
-    load: null,
-    metrics: {},
-    findings: {},
-    assertions: [],
-  } as never;
+  };
   const files = await writeBundle(journal, out);
   t.is(await readFile(join(out, 'artifacts', 'mine.txt'), 'utf8'), "the user's file");
   const entries: string[] = [];
