@@ -199,3 +199,15 @@ export function staleLock(content: string): boolean {
   if (!host || !Number.isInteger(pid) || pid <= 0) return false; // being written, or not ours: wait
   return !holderAlive(pid, host, start === '-' ? undefined : start);
 }
+
+/**
+ * After `down`, every fault of the stack went with its containers (a killed container, a firewall or qdisc in
+ * a removed namespace, a helper, the LB's swapped files): its records are dropped, so the next stack's
+ * reverts and runs do not fail on containers that no longer exist. Returns the ids dropped.
+ */
+export async function dropStackRecords(dir: string, project: string): Promise<string[]> {
+  const store = new FaultStore(dir);
+  const gone = (await store.list().catch(() => [])).filter((r) => r.stack === project);
+  for (const r of gone) await store.remove(r.id);
+  return gone.map((r) => r.id);
+}

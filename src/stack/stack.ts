@@ -15,7 +15,6 @@ import { ensureBaseImage } from './base-image.js';
 import { buildImages, IMAGE_NAMES, type ImageTags, type BuildProgress } from './images.js';
 import { ensureStackTls, type StackTls } from './tls.js';
 import { portFree } from './ports.js';
-import { FaultStore } from '../faults/state-store.js';
 import { groupServers, isHelper, isReady, listWords, serverAddresses, staleNamespaceServices, webServersOf } from './servers.js';
 import type { NamespaceUse, ServerStatus, StackDescription } from './servers.js';
 
@@ -264,7 +263,13 @@ export class StartedStack {
   }
 
   /** Removes every container, network and volume of this stack (by compose, then by label) and nothing else. */
-  async down(options: { signal?: AbortSignal; log?: Log } = {}): Promise<{ containers: number; networks: number; volumes: number }> {
+  /**
+   * Removes the stack's containers, networks and volumes. `forget` is told the state folder and project once they are
+   * gone (the CLI drops the fault records whose effect went with the stack; the stack layer knows nothing of faults).
+   */
+  async down(
+    options: { signal?: AbortSignal; log?: Log; forget?: (stateDir: string, project: string) => Promise<string[]> } = {},
+  ): Promise<{ containers: number; networks: number; volumes: number }> {
     const flavour = await detectCompose();
     const before = await this.containers();
     if (flavour && before.some((c) => c.labels['com.docker.compose.project'] === this.project)) {
@@ -288,22 +293,10 @@ export class StartedStack {
     await rm(join(this.stateDir, 'stack.json'), { force: true });
     // The passwords went with the volumes; the next stack gets new ones.
     await removeDbSecrets(this.stateDir);
-    const faults = await reconcileFaultRecords(this.stateDir, this.project);
+    const faults = (await options.forget?.(this.stateDir, this.project)) ?? [];
     if (faults.length) options.log?.(`dropped ${faults.length} fault record(s) whose effect went with the stack: ${faults.join(', ')}`);
     return { containers: before.length, networks: networks.length, volumes: volumes.length };
   }
-}
-
-/**
- * After `down`, every fault of the stack went with its containers (a killed container, a firewall or qdisc in
- * a removed namespace, a helper, the LB's swapped files): its records are dropped, so the next stack's
- * reverts and runs do not fail on containers that no longer exist. Returns the ids dropped.
- */
-async function reconcileFaultRecords(dir: string, project: string): Promise<string[]> {
-  const store = new FaultStore(dir);
-  const gone = (await store.list().catch(() => [])).filter((r) => r.stack === project);
-  for (const r of gone) await store.remove(r.id);
-  return gone.map((r) => r.id);
 }
 
 /** Attaches to a running stack by its project label (also one faultline did not start). */

@@ -14,6 +14,7 @@ import type { StartedStack } from '../../src/stack/stack.js';
 import { FakeDocker, fakeContext, hexId, PROJECT, stackLabels, type FakeContainer } from '../helpers/fake-docker.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { dropStackRecords } from '../../src/faults/state-store.js';
 
 function fakeActive(revert: () => Promise<void>): ActiveFault {
   let done = false;
@@ -328,6 +329,6 @@ test('item 6: `stack down` drops the fault records whose effect went with the st
     hostname: hostname(),
     data: {},
   });
-  await stack.down();
+  await stack.down({ forget: dropStackRecords });
   t.deepEqual(await ctx.store.list(), []);
 });

@@ -13,6 +13,7 @@ import { IMAGE_NAMES } from '../../stack/images.js';
 import { DockerClient, LABEL } from '../../stack/docker-client.js';
 import { FaultlineError, ExitCode, invalidInput } from '../../errors.js';
 import { interruptSignal } from '../run-command.js';
+import { dropStackRecords } from '../../faults/state-store.js';
 
 interface StackFlags {
   project?: string;
@@ -93,7 +94,7 @@ export function registerStackCommands(program: Command): void {
     action(async (flags: StackFlags) => {
       const s = await attachStack(stackOptionsFrom(flags));
       const started = Date.now();
-      const removed = await s.down({ log });
+      const removed = await s.down({ log, forget: dropStackRecords });
       log(`stack ${s.project} removed (${removed.containers} containers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }),
   );
