@@ -302,6 +302,11 @@ export class DockerClient {
       await container.start();
       const result = await exited;
       await ended;
+      // The container removes itself on exit; callers (and the next `stack up`) must not see it going. Bounded.
+      await Promise.race([
+        (container.wait({ condition: 'removed' }) as Promise<unknown>).catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
+      ]);
       return { exitCode: result.StatusCode, stdout: Buffer.concat(chunks.out).toString('utf8'), stderr: Buffer.concat(chunks.err).toString('utf8') };
     } catch (e) {
       removeNow();
