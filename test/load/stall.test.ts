@@ -181,9 +181,14 @@ test.serial('closed: a 4 s hang in a 9 s run — timed-out requests, availabilit
   t.true(Math.abs((s.availability ?? 0) - server.answered / s.intended) <= 0.02);
   // The hang shows in latency: the timed-out requests are in it at their deadline.
   t.true((s.latency.max ?? 0) >= timeoutMs - 1, `max ${s.latency.max} ms`);
-  const rec = analyzeRecovery(r.timeline, [{ name: 'hang', startMs: stalledAt, endMs: resumedAt }]);
-  const ttd = rec.faults[0]?.timeToDetectMs;
-  t.true(ttd !== null && ttd !== undefined && ttd <= BUCKET, `time to detect ${ttd} ms`);
+  // The hang is filed where it began: the first timed-out requests are the ones sent in the bucket of the stall.
+  // (A per-bucket success ratio cannot date a closed model's hang: that bucket also holds the thousands of answers
+  // before it, and the closed model sends nothing more until a deadline passes, so what it shows depends on speed.)
+  const firstTimeout = r.timeline.bucketList().find((b) => b.timedOut > 0);
+  t.true(
+    firstTimeout !== undefined && Math.abs(firstTimeout.startMs - r.timeline.indexOf(stalledAt) * BUCKET) <= BUCKET,
+    `first timeout in ${firstTimeout?.startMs} ms`,
+  );
   // Nothing succeeds inside the hang; successes are back by the first deadline after it (plus a reconnect).
   t.is(r.timeline.window(stalledAt + BUCKET, resumedAt as number).successes, 0);
   const back = firstSuccessAfter(r, stalledAt);
