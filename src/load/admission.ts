@@ -31,21 +31,21 @@ export class Admission {
   }
 
   /**
-   * Whether one more request may go onto a socket. `handedAtMs`: when each request now on a socket was handed to it,
-   * oldest first.
+   * Whether one more request may go onto a socket: when fewer than the base pool of those on sockets still work (are
+   * younger than the hang threshold). `handedAtMs`: when each was handed to its socket, newest first, so at most
+   * `base` of them are read, however many hang.
    */
   mayHandOff(nowMs: number, handedAtMs: Iterable<number>, onSockets: number): boolean {
     if (onSockets < this.baseConnections) return true;
     const hangAfter = this.hangAfterMs(nowMs);
-    // Allowed when more than (onSockets − base) of them are hung: the ones still working are fewer than the base.
-    const need = onSockets - this.baseConnections + 1;
-    let hung = 0;
+    let working = 0;
     for (const t of handedAtMs) {
-      if (nowMs - t < hangAfter) return false;
-      hung += 1;
-      if (hung >= need) return true;
+      // Handed in time order: past the first hung one, every older one hangs too.
+      if (nowMs - t >= hangAfter) break;
+      working += 1;
+      if (working >= this.baseConnections) return false;
     }
-    return false;
+    return true;
   }
 
   private roll(nowMs: number): void {

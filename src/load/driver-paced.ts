@@ -108,6 +108,8 @@ export class PacedDriver implements Driver {
   private queueHead = 0;
   /** Handed to undici and not settled, in hand-off order: one socket each (pipelining 1). */
   private readonly onSockets = new Set<PacedRequest>();
+  /** The same requests in hand-off order, settled ones left in place until compacted: read newest first. */
+  private readonly handOffOrder: PacedRequest[] = [];
   private readonly admission: Admission;
   private sweeper: NodeJS.Timeout | null = null;
   private resolve: ((r: DriverReport) => void) | null = null;
@@ -233,19 +235,29 @@ export class PacedDriver implements Driver {
       this.queueHead += 1;
       req.handedMs = nowMs;
       this.onSockets.add(req);
+      this.handOffOrder.push(req);
       const opts = req.opts as Dispatcher.DispatchOptions;
       req.opts = null;
       this.pool.dispatch(opts, req as unknown as Dispatcher.DispatchHandler);
     }
-    // Keep the array short: drop the consumed head once it is most of it.
+    // Keep the arrays short: drop the consumed head once it is most of the queue, and settled hand-offs.
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue.splice(0, this.queueHead);
       this.queueHead = 0;
     }
+    if (this.handOffOrder.length > 2 * this.onSockets.size + 1024) {
+      const still = this.handOffOrder.filter((r) => !r.settled);
+      this.handOffOrder.length = 0;
+      this.handOffOrder.push(...still);
+    }
   }
 
+  /** Hand-off times of the requests on sockets, newest first. */
   private *handedTimes(): Generator<number> {
-    for (const req of this.onSockets) yield req.handedMs;
+    for (let i = this.handOffOrder.length - 1; i >= 0; i--) {
+      const req = this.handOffOrder[i] as PacedRequest;
+      if (!req.settled) yield req.handedMs;
+    }
   }
 
   /**
@@ -321,6 +333,7 @@ export class PacedDriver implements Driver {
     if (this.sweeper) clearInterval(this.sweeper);
     this.queue.length = 0;
     this.queueHead = 0;
+    this.handOffOrder.length = 0;
     // Every request has its outcome by now; whatever undici still holds fails with "destroyed", which is ignored.
     this.pool.destroy().catch(() => undefined);
     const endedMs = this.sendingEndedMs ?? this.ctx.now();
