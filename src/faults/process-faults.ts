@@ -42,7 +42,7 @@ async function planContainers(ctx: FaultContext, target: string, action: Action,
   for (const c of found) {
     const info = await ctx.docker.inspect(c.id);
     const dependents: string[] = [];
-    if (c.component === 'host') {
+    if (c.host) {
       for (const other of all) {
         if (other.id === c.id) continue;
         const mode = (await ctx.docker.inspect(other.id)).networkMode;

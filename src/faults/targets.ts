@@ -2,7 +2,7 @@
 // `random:` selectors, and refusing anything that does not carry the stack's label (UNSAFE_TARGET).
 
 import { FaultlineError, invalidInput } from '../errors.js';
-import { LABEL, type ContainerState, type ContainerSummary } from '../stack/docker-client.js';
+import { COMPOSE_PROJECT, LABEL, type ContainerState, type ContainerSummary } from '../stack/docker-client.js';
 import type { FaultContext, TargetRef } from './types.js';
 
 export type Pick = 'one' | 'all' | 'random';
@@ -74,9 +74,7 @@ export function toRef(c: ContainerSummary): TargetRef {
 
 /** The stack's own service containers (fault helpers and every other container faultline started excluded). */
 export async function stackContainers(ctx: FaultContext): Promise<ContainerSummary[]> {
-  return (await ctx.docker.listContainers({ [LABEL.stack]: ctx.stack.project })).filter(
-    (c) => !c.labels[LABEL.fault] && !c.labels[LABEL.helper] && c.role !== 'vantage',
-  );
+  return (await ctx.stack.containers()).filter((c) => !c.labels[LABEL.fault] && !c.labels[LABEL.helper] && c.role !== 'vantage');
 }
 
 /** Filters, then applies the selector. Pure apart from ctx.random. */
@@ -105,10 +103,10 @@ export async function resolveContainers(ctx: FaultContext, expr: string, filter:
     if (key !== 'name' && key !== 'id') continue;
     const foreign = await ctx.docker.inspect(value).catch(() => undefined);
     if (foreign) {
-      const label = foreign.labels[LABEL.stack];
+      const label = foreign.labels[LABEL.stack] ?? foreign.labels[COMPOSE_PROJECT];
       throw new FaultlineError(
         'UNSAFE_TARGET',
-        `container ${foreign.name} does not belong to stack ${ctx.stack.project} (its ${LABEL.stack} label is ${label ? `"${label}"` : 'missing'}); faultline only touches its stack's containers`,
+        `container ${foreign.name} does not belong to stack ${ctx.stack.project} (its stack is ${label ? `"${label}"` : 'not labelled'}); faultline only touches its stack's containers`,
       );
     }
   }
@@ -122,7 +120,7 @@ export async function resolveContainers(ctx: FaultContext, expr: string, filter:
 export async function resolveServers(ctx: FaultContext, expr: string): Promise<ContainerSummary[]> {
   const selector = parseTarget(expr);
   const all = await stackContainers(ctx);
-  const hosts = all.filter((c) => c.component === 'host');
+  const hosts = all.filter((c) => c.host);
   // A selector that matches components of one server (e.g. service=db-primary-mariadb) means that server.
   const matched = all.filter((c) => selector.match.every(([k, v]) => matchesLoose(c, k, v)));
   if (matched.length === 0) await resolveContainers(ctx, expr); // throws UNKNOWN_TARGET / UNSAFE_TARGET
@@ -146,8 +144,15 @@ export async function assertStackContainer(ctx: FaultContext, id: string): Promi
 
 /** The same check on an inspect result the caller already has (a revert inspects to see if it is running). */
 export function assertStackLabels(ctx: FaultContext, info: { name: ContainerState['name']; labels: ContainerState['labels'] }): void {
-  const label = info.labels[LABEL.stack];
-  if (label !== ctx.stack.project) {
-    throw new FaultlineError('UNSAFE_TARGET', `container ${info.name} does not carry ${LABEL.stack}=${ctx.stack.project}; refusing to touch it`);
+  if (!belongsToStack(info.labels, ctx.stack.project)) {
+    throw new FaultlineError(
+      'UNSAFE_TARGET',
+      `container ${info.name} carries neither ${LABEL.stack}=${ctx.stack.project} nor ${COMPOSE_PROJECT}=${ctx.stack.project}; refusing to touch it`,
+    );
   }
+}
+
+/** A container is the stack's when it carries its faultline.stack label or its compose project's label (pure). */
+export function belongsToStack(labels: Record<string, string>, project: string): boolean {
+  return labels[LABEL.stack] === project || labels[COMPOSE_PROJECT] === project;
 }

@@ -34,7 +34,7 @@ export function parsePublished(text: string): PublishedPort | null {
 export function serversFrom(containers: ContainerSummary[], internalNetwork: string, edgeNetwork: string): ServerTarget[] {
   const out: ServerTarget[] = [];
   for (const c of containers) {
-    if (c.component !== 'host' || !c.server || c.labels[LABEL.fault] || c.role === 'vantage') continue;
+    if (!c.host || !c.server || c.labels[LABEL.fault] || c.role === 'vantage') continue;
     out.push({
       server: c.server,
       role: c.role ?? '',

@@ -256,7 +256,7 @@ export const tlsProbe: Probe<Params, TlsValue> = {
         host: '127.0.0.1',
         port: Number(url.port),
         servername: url.hostname,
-        ca: await s.ca(),
+        ca: (await s.ca()) ?? '',
         httpsUrl: s.httpsUrl,
         httpUrl: s.httpUrl,
         hostnames: [url.hostname, s.options.domain],

@@ -67,7 +67,7 @@ async function collectArtifacts(journal: Journal, stack: StartedStack | undefine
     const cfg = await stack.docker.exec(lb.id, ['cat', '/etc/haproxy/haproxy.active.cfg']).catch(() => null);
     if (cfg) await writeFile(join(dir, 'config', 'haproxy.cfg'), cfg.stdout);
   }
-  const hosts = (await stack.containers().catch(() => [])).filter((c) => c.component === 'host' && c.state === 'running');
+  const hosts = (await stack.containers().catch(() => [])).filter((c) => c.host && c.state === 'running');
   for (const h of hosts) {
     const rules = await stack.docker.exec(h.id, ['nft', 'list', 'table', 'inet', 'faultline']).catch(() => null);
     if (rules) await writeFile(join(dir, 'config', `nftables-${h.server}.nft`), rules.stdout || rules.stderr);

@@ -9,7 +9,7 @@ import { DockerImages } from './docker-images.js';
 import type { ContainerState, ContainerSummary, ExecResult, RunOptions } from './docker-types.js';
 
 // The vocabulary lives in docker-types.ts (no dockerode there); callers keep importing it from here.
-export { demuxBuffer, firstTarEntry, LABEL } from './docker-types.js';
+export { COMPOSE_PROJECT, demuxBuffer, firstTarEntry, LABEL } from './docker-types.js';
 export type { ContainerState, ContainerSummary, ExecResult, RunOptions } from './docker-types.js';
 
 export function toContainerState(info: Docker.ContainerInspectInfo): ContainerState {
@@ -102,6 +102,8 @@ export class DockerClient {
         labels: l,
         addresses,
         ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`),
+        networkMode: c.HostConfig?.NetworkMode ?? '',
+        host: l[LABEL.component] === 'host',
       };
     });
   }

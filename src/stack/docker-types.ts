@@ -30,7 +30,14 @@ export interface ContainerSummary {
   addresses: Record<string, string>;
   /** Published ports as "ip:hostPort->containerPort/proto". */
   ports: string[];
+  /** Docker's network mode: "container:<id>" for one that joined another's namespace. */
+  networkMode: string;
+  /** The server's host: the container that owns its network identity (firewall, address). */
+  host: boolean;
 }
+
+/** The compose project label every compose container carries: how a stack faultline did not start is found. */
+export const COMPOSE_PROJECT = 'com.docker.compose.project';
 
 /**
  * One container as faultline reads it (from Docker's inspect): what faults, targets and the stack need, in

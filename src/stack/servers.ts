@@ -58,7 +58,7 @@ export function groupServers(containers: ContainerSummary[], internalNetwork: st
       s = { server: c.server, role: c.role ?? '', address: undefined, components: [] };
       byServer.set(c.server, s);
     }
-    if (c.component === 'host') s.address = c.addresses[internalNetwork] ?? Object.values(c.addresses)[0];
+    if (c.host) s.address = c.addresses[internalNetwork] ?? Object.values(c.addresses)[0];
     s.components.push({ component: c.component ?? '?', container: c.name, id: c.id, state: c.state, health: c.health });
   }
   const order = ['lb', 'web', 'db-primary', 'db-replica', 'monitor'];

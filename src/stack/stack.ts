@@ -6,15 +6,16 @@ import { join } from 'node:path';
 import { FaultlineError } from '../errors.js';
 import { retryUntil } from '../util/retry.js';
 import { request } from '../util/http.js';
-import { DockerClient, LABEL, type ContainerSummary } from './docker-client.js';
+import { COMPOSE_PROJECT, DockerClient, LABEL, type ContainerSummary } from './docker-client.js';
 import { compose, requireCompose, detectCompose } from './compose.js';
 import { referenceCompose } from './compose-model.js';
-import { composeEnv, composeFile, pickStackOptions, resolveStackOptions, stateDir, type StackOptions } from './config.js';
+import { composeDir, composeEnv, composeFile, pickStackOptions, resolveStackOptions, stateDir, type StackOptions } from './config.js';
 import { ensureDbSecrets, operatorLogin, removeDbSecrets, type DbLogin } from './secrets.js';
 import { ensureBaseImage } from './base-image.js';
 import { buildImages, IMAGE_NAMES, type ImageTags, type BuildProgress } from './images.js';
 import { ensureStackTls, type StackTls } from './tls.js';
 import { portFree } from './ports.js';
+import { loadStackSpec, missingServices, roleOf, InvalidStackSpecError, type StackSpec } from './spec.js';
 import { groupServers, isHelper, isReady, listWords, serverAddresses, staleNamespaceServices, webServersOf } from './servers.js';
 import type { NamespaceUse, ServerStatus, StackDescription } from './servers.js';
 
@@ -78,7 +79,7 @@ export class ReferenceStack {
     await writeFile(join(this.stateDir, 'stack.json'), JSON.stringify(record, null, 2), { mode: 0o600 });
     await chmod(join(this.stateDir, 'stack.json'), 0o600);
     const env = composeEnv(this.options, images, tls.lbDir, secrets);
-    const started = new StartedStack(this.options, this.docker, tls);
+    const started = new StartedStack(this.options, this.docker, tls, await referenceSpec(this.options));
     try {
       log(`starting ${this.options.project} with ${flavour.argv.join(' ')} ${flavour.version}`);
       const run = { project: this.options.project, file: composeFile, env, ...(signal ? { signal } : {}) };
@@ -141,32 +142,51 @@ export class StartedStack {
     readonly options: StackOptions,
     readonly docker: DockerClient,
     readonly tls: Pick<StackTls, 'caPath' | 'dir'> & Partial<StackTls>,
+    /** What faultline knows of the stack: the reference stack's own description, or the user's (--stack FILE). */
+    readonly spec: StackSpec,
   ) {}
+
+  /** True for the stack faultline builds and starts itself (compose/docker-compose.yml). */
+  get isReference(): boolean {
+    return this.spec.file === referenceSpecFile;
+  }
 
   get project(): string {
     return this.options.project;
   }
+  /** The public endpoint's URL, without a trailing slash. */
   get httpsUrl(): string {
-    return `https://localhost:${this.options.httpsPort}`;
+    return this.spec.endpoint.url.replace(/\/+$/, '');
   }
+  /** The plain-HTTP entry; the HTTPS URL when the description declares none. */
   get httpUrl(): string {
-    return `http://localhost:${this.options.httpPort}`;
+    return (this.spec.endpoint.http_url ?? this.spec.endpoint.url).replace(/\/+$/, '');
   }
   get stateDir(): string {
     return stateDir(this.options);
   }
   get internalNetwork(): string {
-    return `${this.project}_internal`;
+    return this.spec.exposure.networks.internal ?? `${this.project}_internal`;
   }
   get edgeNetwork(): string {
-    return `${this.project}_edge`;
+    return this.spec.exposure.networks.edge ?? `${this.project}_edge`;
   }
   get addresses(): Record<string, string> {
     return serverAddresses(this.options.netPrefix);
   }
 
-  async ca(): Promise<string> {
-    return readFile(this.tls.caPath, 'utf8');
+  /** The PEM the endpoint's certificate is verified against; undefined when the description says insecure. */
+  async ca(): Promise<string | undefined> {
+    const path = this.spec.endpoint.ca;
+    if (!path) return undefined;
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      throw new FaultlineError('INVALID_INPUT', `stack.endpoint.ca: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+        cause: err,
+        hint: this.isReference ? 'start the stack with `faultline stack up` (it makes the CA)' : undefined,
+      });
+    }
   }
 
   /** The operator's MariaDB login (admitted from the Docker host only), from the 0700 state folder. */
@@ -174,8 +194,17 @@ export class StartedStack {
     return operatorLogin(this.stateDir);
   }
 
+  /**
+   * The stack's containers: those of its compose project and those labelled faultline.stack=<project> (what
+   * faultline itself started for it), with role, server and component from their labels or the description.
+   */
   async containers(): Promise<ContainerSummary[]> {
-    return this.docker.listContainers({ [LABEL.stack]: this.project });
+    const [labelled, composed] = await Promise.all([
+      this.docker.listContainers({ [LABEL.stack]: this.project }),
+      this.docker.listContainers({ [COMPOSE_PROJECT]: this.project }),
+    ]);
+    const byId = new Map([...labelled, ...composed].map((c) => [c.id, c]));
+    return withRoles([...byId.values()], this.spec);
   }
 
   /**
@@ -183,8 +212,8 @@ export class StartedStack {
    * found through a running host container, so it also works for a stack faultline did not start.
    */
   async helperImage(): Promise<string> {
-    const hosts = (await this.containers()).filter((c) => c.component === 'host' && c.state === 'running');
-    const first = hosts[0];
+    const hosts = (await this.containers()).filter((c) => c.host && c.state === 'running');
+    const first = hosts.find((c) => c.component === 'host') ?? hosts[0];
     if (!first) throw new FaultlineError('STACK_FAILED', `stack ${this.project} has no running server; start it with \`faultline stack up\``);
     return (await this.docker.inspect(first.id)).image;
   }
@@ -207,10 +236,25 @@ export class StartedStack {
     };
   }
 
+  /**
+   * A described stack: the project must exist, and every service the description names must be in it (one line
+   * per missing name, exit 2). Nothing is touched before this passes.
+   */
+  async checkDescription(): Promise<void> {
+    const list = (await this.containers()).filter((c) => !isHelper(c));
+    if (list.length === 0) {
+      throw new FaultlineError('STACK_FAILED', `stack.project: no container of compose project "${this.project}" is running`, {
+        hint: `start it (docker compose -p ${this.project} up -d), or fix project in ${this.spec.file}`,
+      });
+    }
+    const problems = missingServices(this.spec, list.map((c) => c.service).filter(Boolean));
+    if (problems.length) throw new InvalidStackSpecError(this.spec.file, problems);
+  }
+
   /** Waits for every container to be running and healthy, then for HTTPS answers from all web servers. */
   async waitReady(options: { timeoutMs: number; signal?: AbortSignal; log?: Log }): Promise<void> {
     const deadline = Date.now() + options.timeoutMs;
-    const expected = await this.expectedServiceCount();
+    const expected = this.isReference ? await this.expectedServiceCount() : 1;
     let lastReport = '';
     const settled = await retryUntil(
       () => this.containers(),
@@ -236,12 +280,28 @@ export class StartedStack {
     ).catch((err: unknown) => {
       throw err instanceof FaultlineError && err.code !== 'TIMEOUT' ? err : new FaultlineError('STACK_FAILED', (err as Error).message, { cause: err });
     });
+    if (this.isReference) await this.waitServesEveryWeb(settled, deadline, options);
+    else await this.waitEndpoint(deadline, options);
+  }
+
+  /** How a client verifies the endpoint: against the CA, or not at all when the description says insecure. */
+  tlsOptions(ca: string | undefined): { ca?: string; insecure?: boolean; servername?: string } {
+    const sni = this.spec.endpoint.sni;
+    return { ...(ca ? { ca } : { insecure: true }), ...(sni ? { servername: sni } : {}) };
+  }
+
+  /** The reference stack: HTTPS answers from every web server through the LB (its /whoami names the server). */
+  private async waitServesEveryWeb(settled: ContainerSummary[], deadline: number, options: { signal?: AbortSignal; log?: Log }): Promise<void> {
     const webs = webServersOf(settled);
     const ca = await this.ca();
     const seen = new Set<string>();
     await retryUntil(
       async () => {
-        const res = await request(`${this.httpsUrl}/whoami`, { ca, timeoutMs: 2000, ...(options.signal ? { signal: options.signal } : {}) });
+        const res = await request(`${this.httpsUrl}/whoami`, {
+          ...this.tlsOptions(ca),
+          timeoutMs: 2000,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
         if (res.status === 200) seen.add((JSON.parse(res.body) as { server: string }).server);
         return seen.size;
       },
@@ -255,6 +315,25 @@ export class StartedStack {
       },
     );
     options.log?.(webs.length ? `load balancer serves HTTPS from ${listWords(webs)}` : 'load balancer serves HTTPS');
+  }
+
+  /** Any described stack: its endpoint answers the ready path with a 2xx. */
+  private async waitEndpoint(deadline: number, options: { signal?: AbortSignal; log?: Log }): Promise<void> {
+    const ca = await this.ca();
+    const url = `${this.httpsUrl}${this.spec.endpoint.ready_path}`;
+    await retryUntil(
+      async () => (await request(url, { ...this.tlsOptions(ca), timeoutMs: 2000, ...(options.signal ? { signal: options.signal } : {}) })).status,
+      (status) => status >= 200 && status < 300,
+      {
+        timeoutMs: Math.max(2000, deadline - Date.now()),
+        intervalMs: 200,
+        what: `a 2xx answer from ${url}`,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    ).catch((err: unknown) => {
+      throw new FaultlineError('TARGET_UNREACHABLE', `stack.endpoint.url: ${url} did not answer with a 2xx: ${(err as Error).message}`, { cause: err });
+    });
+    options.log?.(`${this.httpsUrl} answers`);
   }
 
   /** One container per service of the compose file. */
@@ -299,16 +378,68 @@ export class StartedStack {
   }
 }
 
-/** Attaches to a running stack by its project label (also one faultline did not start). */
-export async function attachStack(partial: Partial<StackOptions> = {}, docker = new DockerClient()): Promise<StartedStack> {
-  let options = resolveStackOptions(partial);
+/** The reference stack's own description, shipped beside its compose file. */
+export const referenceSpecFile = join(composeDir, 'faultline.stack.yaml');
+
+/** Fills role, server and component from the description where labels are missing, and marks each server's host (pure). */
+export function withRoles(list: ContainerSummary[], spec: StackSpec | undefined): ContainerSummary[] {
+  const mapped = list.map((c) => ({ ...c, ...roleOf(spec, c.service, c) }));
+  const labelledHost = new Set(mapped.filter((c) => c.component === 'host' && c.server).map((c) => c.server));
+  // A server without a host container (a service that is its own machine) is hosted by the container that owns
+  // the network namespace: not one that joined another's (network_mode service:/container:).
+  return mapped.map((c) => ({
+    ...c,
+    host: c.component === 'host' || (Boolean(c.server) && !labelledHost.has(c.server) && !c.networkMode.startsWith('container:') && !isHelper(c)),
+  }));
+}
+
+/** The variables the reference description interpolates, from the stack's options. */
+export function referenceVars(o: StackOptions): Record<string, string> {
+  return {
+    FAULTLINE_PROJECT: o.project,
+    FAULTLINE_HTTPS_PORT: String(o.httpsPort),
+    FAULTLINE_HTTP_PORT: String(o.httpPort),
+    FAULTLINE_NET_PREFIX: o.netPrefix,
+    FAULTLINE_EDGE_PREFIX: o.edgePrefix,
+    FAULTLINE_DOMAIN: o.domain,
+    FAULTLINE_STATE_DIR: stateDir(o),
+  };
+}
+
+export async function referenceSpec(o: StackOptions): Promise<StackSpec> {
+  return loadStackSpec(referenceSpecFile, referenceVars(o));
+}
+
+export interface AttachOptions extends Partial<StackOptions> {
+  /** A stack description file (a stack faultline did not start); without it, the reference stack's own. */
+  stackFile?: string;
+  /** An already-read description (an experiment's inline `stack:`). */
+  spec?: StackSpec;
+}
+
+/**
+ * Attaches to a running stack: the reference stack by its project (also one started elsewhere), or any stack
+ * through its description. A description that names services its project lacks fails here, naming the field.
+ */
+export async function attachStack(partial: AttachOptions = {}, docker = new DockerClient()): Promise<StartedStack> {
+  const { stackFile, spec: given, ...rest } = partial;
+  const described = given ?? (stackFile ? await loadStackSpec(stackFile) : undefined);
+  if (described) {
+    const options = resolveStackOptions({ ...rest, project: described.project });
+    await docker.ping();
+    const dir = join(stateDir(options), 'tls');
+    const stack = new StartedStack(options, docker, { dir, caPath: described.endpoint.ca ?? join(dir, 'ca.pem') }, described);
+    await stack.checkDescription();
+    return stack;
+  }
+  let options = resolveStackOptions(rest);
   try {
     const record = JSON.parse(await readFile(join(stateDir(options), 'stack.json'), 'utf8')) as { options: Record<string, unknown> };
-    options = { ...options, ...pickStackOptions(record.options), ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
+    options = { ...options, ...pickStackOptions(record.options), ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
   } catch {
     // not started by faultline here: the defaults (or the caller's options) describe it
   }
   await docker.ping();
   const dir = join(stateDir(options), 'tls');
-  return new StartedStack(options, docker, { dir, caPath: join(dir, 'ca.pem') });
+  return new StartedStack(options, docker, { dir, caPath: join(dir, 'ca.pem') }, await referenceSpec(options));
 }

@@ -62,6 +62,8 @@ export class FakeDocker {
         labels: c.labels,
         addresses: {},
         ports: [],
+        networkMode: '',
+        host: c.labels[LABEL.component] === 'host',
       }));
   }
 
@@ -187,6 +189,8 @@ export async function fakeContext(docker: FakeDocker, log: string[] = []): Promi
     internalNetwork: `${PROJECT}_internal`,
     options: { project: PROJECT, httpsPort: 1, httpPort: 2, domain: 'faultline.local', netPrefix: '10.0.0', edgePrefix: '10.0.1', home: stateDir },
     helperImage: async () => 'fake/host',
+    spec: { services: {} },
+    containers: async () => docker.listContainers({ [LABEL.stack]: PROJECT }),
   } as unknown as StartedStack;
   return { stack, docker: docker as unknown as DockerClient, store: new FaultStore(stateDir), log: (l) => log.push(l), random: () => 0, maxDurationMs: 60_000 };
 }

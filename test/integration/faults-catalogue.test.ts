@@ -24,7 +24,7 @@ const soon = { timeoutMs: 15_000, intervalMs: 50 };
 test.before(async () => {
   stack = await sharedStack();
   ctx = faultContext(stack);
-  ca = await stack.ca();
+  ca = (await stack.ca())!;
 });
 
 /**

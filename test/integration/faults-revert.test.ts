@@ -18,7 +18,7 @@ const ip = (last: number) => `${stack.options.netPrefix}.${last}`;
 
 test.before(async () => {
   stack = await sharedStack();
-  ca = await stack.ca();
+  ca = (await stack.ca())!;
 });
 
 /** The state file as it is on disk (read directly, not through FaultStore); [] when there is none. */

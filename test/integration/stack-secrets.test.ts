@@ -132,7 +132,7 @@ test('replication and exporter accounts hold only their documented grants', asyn
 });
 
 test("the LB's certificate chains to a CA that lives at most two years and carries name constraints", async (t) => {
-  const ca = new X509Certificate(await stack.ca());
+  const ca = new X509Certificate((await stack.ca())!);
   const served = await new Promise<X509Certificate>((resolve, reject) => {
     const s = tls.connect({ host: '127.0.0.1', port: stack.options.httpsPort, servername: 'localhost', ca: ca.toString() }, () => {
       resolve(s.getPeerX509Certificate()!);

@@ -14,7 +14,7 @@ let ca: string;
 
 test.before(async () => {
   stack = await sharedStack();
-  ca = await stack.ca();
+  ca = (await stack.ca())!;
 });
 
 test('HTTPS through the LB answers 200, verified against the generated CA, with HSTS', async (t) => {

@@ -62,6 +62,8 @@ function c(server: string, component: string, extra: Partial<ContainerSummary> =
     labels: {},
     addresses: {},
     ports: [],
+    networkMode: '',
+    host: component === 'host',
     ...extra,
   };
 }

@@ -1,0 +1,307 @@
+// A stack description: what faultline needs to know about a live stack it did not start (its compose project,
+// which service plays which part, the public endpoint, the workload, how to read written data back, the exposure
+// policy, Prometheus). The reference stack ships its own (compose/faultline.stack.yaml), so both run one code path.
+
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { FaultlineError } from '../errors.js';
+import { workloadSpecSchema } from '../load/workload-spec.js';
+import { durationField, zodProblems, type Problem } from '../util/zod.js';
+import { interpolate } from './compose-model.js';
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lowercase letters, digits, ., - or _');
+
+/** Where labels are missing: the part a compose service plays. */
+const serviceRole = z
+  .object({
+    role: z.string().min(1),
+    /** The server it runs on (its own network identity); default: the service's name. */
+    server: z.string().min(1).optional(),
+    /** What it is (nginx, mariadb, app …); default: the service's name. */
+    component: z.string().min(1).optional(),
+  })
+  .strict();
+
+const endpoint = z
+  .object({
+    /** The public HTTPS (or HTTP) URL load and probes use; loopback unless --allow-remote-target. */
+    url: z.string().url(),
+    /** The plain-HTTP entry, when there is one (its redirect to HTTPS is checked). */
+    http_url: z.string().url().optional(),
+    /** PEM file of the CA that signed the endpoint's certificate (relative to this file). */
+    ca: z.string().min(1).optional(),
+    /** Skip certificate verification (an explicit, recorded choice). */
+    insecure: z.boolean().default(false),
+    /** TLS server name (SNI) and the name the certificate is checked against; default: the URL's host. */
+    sni: z.string().min(1).optional(),
+    /** Other names the certificate must be valid for. */
+    hostnames: z.array(z.string().min(1)).default([]),
+    /** GET path that answers 2xx when the stack serves (readiness). */
+    ready_path: z.string().startsWith('/').default('/'),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.ca && e.insecure) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['insecure'], message: 'give either ca or insecure: true, not both' });
+    if (e.url.startsWith('https:') && !e.ca && !e.insecure)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['ca'],
+        message: 'an https URL needs the CA that signed its certificate (ca: FILE), or insecure: true',
+      });
+  });
+
+/** A database faultline reads as the operator: found by service (or server), login from an environment variable or a file. */
+const database = z
+  .object({
+    service: z.string().min(1).optional(),
+    server: z.string().min(1).optional(),
+    /** A loopback address (a port published on 127.0.0.1), instead of a service. */
+    host: z.enum(['127.0.0.1', '::1', 'localhost']).optional(),
+    port: z.number().int().min(1).max(65535).default(3306),
+    user: z.string().min(1),
+    /** Name of the environment variable holding the password. */
+    password_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .optional(),
+    /** A JSON file holding the password, and the dot path to it (e.g. db.admin). */
+    password_file: z.string().min(1).optional(),
+    password_key: z.string().min(1).optional(),
+    database: z.string().min(1).optional(),
+    role: z.enum(['primary', 'replica']).default('primary'),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    const where = [d.service, d.server, d.host].filter((x) => x !== undefined).length;
+    if (where !== 1) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['service'], message: 'give exactly one of service, server or host' });
+    if (!d.password_env && !d.password_file)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['password_env'], message: 'give password_env (or password_file)' });
+  });
+
+/** Reading back what a run wrote: by SQL on a declared database, or over HTTP. */
+const sqlReadback = z
+  .object({
+    /** A database name from `databases`. */
+    db: z.string().min(1),
+    /** Returns the keys written in this run, one per row in the first column; `?` is bound to the run's LIKE pattern (prefix%). */
+    query: z
+      .string()
+      .min(1)
+      .refine((q) => /^\s*(select|with)\b/i.test(q), 'must be a SELECT'),
+  })
+  .strict();
+
+const httpReadback = z
+  .object({
+    /** GET per key: path template with ${key}; the key is present when the answer has this status. */
+    get: z.string().startsWith('/').optional(),
+    found: z.number().int().default(200),
+    missing: z.number().int().default(404),
+    /** Or one list endpoint: path template with ${prefix}; its JSON answer holds the keys. */
+    list: z.string().startsWith('/').optional(),
+    /** Dot path of the array in the list answer (default: the answer itself). */
+    array: z.string().optional(),
+    /** Field of each array element that holds the key (default: the element is the key). */
+    field: z.string().optional(),
+  })
+  .strict()
+  .superRefine((h, ctx) => {
+    if (Boolean(h.get) === Boolean(h.list)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['get'], message: 'give either get (per key) or list' });
+    if (h.get && !h.get.includes('${key}')) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['get'], message: 'must contain ${key}' });
+  });
+
+const readback = z
+  .object({
+    /** How the read is named in reports (default: its db, or "http"). */
+    name: z.string().min(1).optional(),
+    sql: sqlReadback.optional(),
+    http: httpReadback.optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (Boolean(r.sql) === Boolean(r.http)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sql'], message: 'give either sql or http' });
+  });
+
+const policyRule = z
+  .object({
+    /** A role of the stack, or * for every server. */
+    role: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    /** Who may connect: any (everyone, also a stranger on the network), or roles/operator (not a stranger). */
+    from: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+const exposure = z
+  .object({
+    /** Docker networks the vantage points join: "the internet" (edge) and "an insider" (internal); default: the project's networks. */
+    networks: z
+      .object({ edge: z.string().min(1).optional(), internal: z.string().min(1).optional() })
+      .strict()
+      .default({}),
+    /** Ports tried on every server (at most 64). */
+    ports: z.array(z.number().int().min(1).max(65535)).min(1).max(64).optional(),
+    policy: z.array(policyRule).default([]),
+    /** Which role may publish which container ports on the Docker host, and on which addresses. */
+    publish: z
+      .object({
+        role: z.string().min(1),
+        ports: z.array(z.number().int().min(1).max(65535)),
+        host_ips: z.array(z.string()).default(['127.0.0.1', '::1']),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const prometheus = z
+  .object({
+    /** The server running Prometheus (reached on its internal address) … */
+    server: z.string().min(1).optional(),
+    service: z.string().min(1).optional(),
+    port: z.number().int().default(9090),
+    /** … or a loopback URL. */
+    url: z.string().url().optional(),
+    /** PromQL for the server-side requests counter (summed per server by `by`); default: HAProxy's per-backend-server responses. */
+    qps_query: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const stackSpecSchema = z
+  .object({
+    /** Compose project name: its containers carry com.docker.compose.project=<project>. */
+    project: name,
+    /** Human words for reports. */
+    title: z.string().default(''),
+    /** Where labels are missing: service → role, server, component. faultline.* labels win where present. */
+    services: z.record(serviceRole).default({}),
+    /** Every service that must be running for the stack to count as ready (default: every service of the project). */
+    required: z.array(z.string().min(1)).optional(),
+    endpoint,
+    workload: workloadSpecSchema.optional(),
+    databases: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lowercase name'), database).default({}),
+    readback: z.array(readback).default([]),
+    exposure: exposure.default({}),
+    prometheus: prometheus.optional(),
+    /** How long `faultline run` waits for a stack to be ready before it gives up. */
+    ready_timeout: durationField({ min: 1000, max: 600_000 }).default('60s'),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    s.readback.forEach((r, i) => {
+      if (r.sql && !s.databases[r.sql.db])
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['readback', i, 'sql', 'db'],
+          message: `no database "${r.sql.db}" in databases (${Object.keys(s.databases).join(', ') || 'none declared'})`,
+        });
+    });
+  });
+
+export type StackSpecInput = z.input<typeof stackSpecSchema>;
+export interface StackSpec extends z.output<typeof stackSpecSchema> {
+  /** Absolute path of the description, or "<inline>"; relative paths inside it are resolved from its folder. */
+  file: string;
+}
+export type ServiceRole = z.output<typeof serviceRole>;
+export type EndpointSpec = z.output<typeof endpoint>;
+export type DatabaseSpec = z.output<typeof database>;
+export type ReadbackSpec = z.output<typeof readback>;
+export type ExposureSpec = z.output<typeof exposure>;
+export type PolicyRuleSpec = z.output<typeof policyRule>;
+export type PrometheusSpec = z.output<typeof prometheus>;
+
+/** Every problem of a description at once, one line each, naming the file and the field. */
+export class InvalidStackSpecError extends FaultlineError {
+  constructor(
+    readonly file: string,
+    readonly problems: Problem[],
+  ) {
+    super('INVALID_INPUT', problems.map((p) => `${file}: ${p.path ? `stack.${p.path}` : 'stack'}: ${p.message}`).join('\n'));
+  }
+}
+
+/** Replaces ${VAR}, ${VAR:-default} in every string of a parsed document (pure). */
+function substitute(value: unknown, vars: Record<string, string | undefined>): unknown {
+  if (typeof value === 'string') return interpolate(value, vars);
+  if (Array.isArray(value)) return value.map((v) => substitute(v, vars));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, vars)]));
+  return value;
+}
+
+/**
+ * Validates a parsed description (pure apart from `vars`): `${VAR}` is replaced from vars first; relative paths
+ * (the CA, password files) are resolved from the file's folder. Throws InvalidStackSpecError with every problem.
+ */
+export function parseStackSpec(raw: unknown, file: string, vars: Record<string, string | undefined> = process.env): StackSpec {
+  let substituted: unknown;
+  try {
+    substituted = substitute(raw, vars);
+  } catch (err) {
+    throw new InvalidStackSpecError(file, [{ path: '', message: (err as Error).message }]);
+  }
+  const parsed = stackSpecSchema.safeParse(substituted);
+  if (!parsed.success) throw new InvalidStackSpecError(file, zodProblems(parsed.error));
+  const base = file === '<inline>' ? process.cwd() : dirname(file);
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const s = parsed.data;
+  return {
+    ...s,
+    file,
+    endpoint: { ...s.endpoint, ...(s.endpoint.ca ? { ca: abs(s.endpoint.ca) } : {}) },
+    databases: Object.fromEntries(
+      Object.entries(s.databases).map(([k, d]) => [k, { ...d, ...(d.password_file ? { password_file: abs(d.password_file) } : {}) }]),
+    ),
+  };
+}
+
+/** Reads and validates a description file (YAML or JSON). */
+export async function loadStackSpec(path: string, vars: Record<string, string | undefined> = process.env): Promise<StackSpec> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new FaultlineError('INVALID_INPUT', `stack: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length) {
+    const line = text.slice(0, doc.errors[0]!.pos[0]).split('\n').length;
+    throw new InvalidStackSpecError(file, [{ path: '', message: `line ${line}: not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}` }]);
+  }
+  return parseStackSpec(doc.toJS(), file, vars);
+}
+
+/** A compose service's part: its faultline.* labels where present, else the description's map (pure). */
+export function roleOf(
+  spec: Pick<StackSpec, 'services'> | undefined,
+  service: string,
+  labels: { role: string | undefined; server: string | undefined; component: string | undefined },
+): { role: string | undefined; server: string | undefined; component: string | undefined } {
+  const m = spec?.services[service];
+  return {
+    role: labels.role ?? m?.role,
+    server: labels.server ?? (m ? (m.server ?? service) : undefined),
+    component: labels.component ?? (m ? (m.component ?? service) : undefined),
+  };
+}
+
+/**
+ * Services a description names that the project lacks (pure): each as a problem naming the field, so that a typo
+ * is one clear line before anything is touched.
+ */
+export function missingServices(spec: Pick<StackSpec, 'services' | 'databases' | 'required' | 'prometheus' | 'project'>, present: string[]): Problem[] {
+  const have = new Set(present);
+  const out: Problem[] = [];
+  const list = [...have].sort().join(', ') || 'none running';
+  const check = (path: string, service: string | undefined) => {
+    if (service !== undefined && !have.has(service)) out.push({ path, message: `project ${spec.project} has no service "${service}" (services: ${list})` });
+  };
+  for (const s of Object.keys(spec.services)) check(`services.${s}`, s);
+  for (const s of spec.required ?? []) check('required', s);
+  for (const [k, d] of Object.entries(spec.databases)) check(`databases.${k}.service`, d.service);
+  check('prometheus.service', spec.prometheus?.service);
+  return out;
+}
