@@ -2,6 +2,7 @@
 
 import { invalidInput } from '../errors.js';
 import type { Problem } from '../util/zod.js';
+import { TEMPLATE_VARIABLES } from '../load/workload-spec.js';
 
 const PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -13,6 +14,8 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path = '',
   if (typeof value === 'string') {
     const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(value);
     const replaced = value.replace(PATTERN, (match, name: string, fallback: string | undefined) => {
+      // ${key}, ${id}, … in a workload's templates are filled per request, not from the environment.
+      if (fallback === undefined && (TEMPLATE_VARIABLES as readonly string[]).includes(name)) return match;
       const v = env[name] ?? fallback;
       if (v !== undefined) return v;
       const message = `environment variable ${name} is not set and has no default`;

@@ -7,7 +7,7 @@ import { startLoad, Timeline, loadResultToJSON, type LoadEvent, type LoadJob } f
 import { createFaultContext, revertRecorded, type ActiveFault, type FaultContext, type FaultRegistry } from '../faults/index.js';
 import { runProbe } from '../probes/runner.js';
 import type { AnyProbe, Observation, ProbeContext } from '../probes/types.js';
-import { ReferenceStack, attachStack, isHelper, isReady, type StartedStack } from '../stack/stack.js';
+import { ReferenceStack, attachStack, isHelper, isReady, type AttachOptions, type StartedStack } from '../stack/stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { retryUntil } from '../util/retry.js';
 import { request } from '../util/http.js';
@@ -32,8 +32,8 @@ export interface RunOptions {
   signal: AbortSignal;
   log?: (line: string) => void;
   onLoadEvent?: (event: LoadEvent) => void;
-  /** Stack options from the command line; the experiment's own stack.project wins. */
-  stack?: Partial<StackOptions>;
+  /** Stack options from the command line (--stack FILE among them); the experiment's own stack wins. */
+  stack?: AttachOptions;
   versions?: Record<string, string>;
 }
 
@@ -127,8 +127,15 @@ export class ExperimentRunner {
   }
 
   private async acquireStack(exp: Experiment, options: RunOptions, log: (l: string) => void): Promise<StartedStack> {
-    const overrides: Partial<StackOptions> = { ...options.stack, ...(exp.stack.project ? { project: exp.stack.project } : {}) };
-    if (exp.stack.bring_up) return new ReferenceStack(overrides).up({ signal: options.signal, log });
+    const { stackFile, spec: _spec, ...cli } = options.stack ?? {};
+    if (exp.stackSpec || stackFile) {
+      // A described stack is not faultline's to start: attach, then wait until it is ready (or say why not).
+      const stack = await attachStack({ ...cli, ...(exp.stackSpec ? { spec: exp.stackSpec } : { stackFile }) });
+      await stack.waitReady({ timeoutMs: stack.spec.ready_timeout, signal: options.signal, log });
+      return stack;
+    }
+    const overrides: Partial<StackOptions> = { ...cli, ...(exp.stack.project ? { project: exp.stack.project } : {}) };
+    if (exp.stack.bring_up ?? true) return new ReferenceStack(overrides).up({ signal: options.signal, log });
     const stack = await attachStack(overrides);
     const containers = await stack.containers();
     if (!containers.length || !containers.every(isReady)) {

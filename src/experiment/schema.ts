@@ -1,6 +1,7 @@
 // Experiment and suite files: the YAML a user writes, validated whole before anything runs. Errors name the
 // file, the field path and what was expected; the runner only ever sees the typed Experiment.
 
+import { InvalidStackSpecError, loadStackSpec, parseStackSpec, type StackSpec } from '../stack/spec.js';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve, basename } from 'node:path';
 import YAML from 'yaml';
@@ -135,10 +136,21 @@ export const experimentSchema = z
     stack: z
       .object({
         project: z.string().optional(),
-        /** Bring the reference stack up when it is not running (false: attach only). */
-        bring_up: z.boolean().default(true),
+        /** Bring the reference stack up when it is not running (false: attach only; default true). */
+        bring_up: z.boolean().optional(),
+        /** A stack description file (relative to the experiment): a stack faultline did not start, attached, never brought up. */
+        file: z.string().min(1).optional(),
+        /** The same description, inline. */
+        description: z.record(z.unknown()).optional(),
       })
       .strict()
+      .superRefine((s, ctx) => {
+        const add = (path: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message });
+        if (s.file && s.description) add('description', 'give either file or description, not both');
+        if ((s.file || s.description) && s.bring_up)
+          add('bring_up', 'a described stack is attached, not brought up: faultline starts only its reference stack');
+        if ((s.file || s.description) && s.project) add('project', 'the description names the project (its project field)');
+      })
       .default({}),
     load,
     steady_state: z.array(probeActivity).default([]),
@@ -172,6 +184,8 @@ export type AssertionSpec = z.output<typeof assertion>;
 export interface Experiment extends ExperimentSpec {
   /** Absolute path of the file, or "<inline>". */
   file: string;
+  /** The stack it runs against, when it names a description (stack.file or stack.description); else the reference stack. */
+  stackSpec?: StackSpec;
   /** File name without extension: the experiment's id in suites and reports. */
   id: string;
 }
@@ -233,7 +247,35 @@ export function validateExperiment(raw: unknown, file: string, catalogue: Catalo
   const problems = [...(parsed.success ? [] : zodProblems(parsed.error)), ...(catalogue ? catalogueProblems(substituted, catalogue) : [])];
   if (problems.length || !parsed.success) throw new InvalidFileError(file, inFileOrder(problems, raw));
   const id = basename(file).replace(/\.ya?ml$/, '');
-  return { ...parsed.data, file, id };
+  const inline = parsed.data.stack.description;
+  if (!inline) return { ...parsed.data, file, id };
+  try {
+    return { ...parsed.data, file, id, stackSpec: parseStackSpec(inline, file === '<inline>' ? '<inline>' : file, env) };
+  } catch (err) {
+    if (!(err instanceof InvalidStackSpecError)) throw err;
+    throw new InvalidFileError(
+      file,
+      err.problems.map((p) => ({ path: `stack.description${p.path ? `.${p.path}` : ''}`, message: p.message })),
+    );
+  }
+}
+
+/** Reads the description an experiment's stack.file names (relative to the experiment); its problems are the experiment's. */
+async function withStackFile(exp: Experiment, env: NodeJS.ProcessEnv): Promise<Experiment> {
+  if (!exp.stack.file) return exp;
+  const path = resolve(dirname(exp.file), exp.stack.file);
+  try {
+    return { ...exp, stackSpec: await loadStackSpec(path, env) };
+  } catch (err) {
+    if (err instanceof InvalidStackSpecError) {
+      throw new InvalidFileError(
+        exp.file,
+        err.problems.map((p) => ({ path: 'stack.file', message: `${path}: ${p.path ? `stack.${p.path}` : 'stack'}: ${p.message}` })),
+      );
+    }
+    if (err instanceof FaultlineError) throw new InvalidFileError(exp.file, [{ path: 'stack.file', message: err.message.replace(/^stack: /, '') }]);
+    throw err;
+  }
 }
 
 async function readText(file: string): Promise<string> {
@@ -265,7 +307,7 @@ export async function loadFile(
     throw new InvalidFileError(chain[chain.length - 1]!, [{ path: 'suite', message: `lists itself: ${cycle.join(' → ')}` }]);
   }
   const raw = parseYaml(file, await readText(file));
-  if (!isSuite(raw)) return validateExperiment(raw, file, catalogue, env);
+  if (!isSuite(raw)) return withStackFile(validateExperiment(raw, file, catalogue, env), env);
   const parsed = suiteSchema.safeParse(raw);
   if (!parsed.success) throw new InvalidFileError(file, zodProblems(parsed.error));
   const experiments: Experiment[] = [];

@@ -12,8 +12,9 @@ import { stackServers, type ServerTarget } from './targets.js';
 import type { Finding, Observation, Probe, ProbeContext, Severity } from './types.js';
 
 /** Who a rule admits: anyone, a server role of the stack, or the operator (the network's gateway, .1). */
-export type Source = 'any' | 'lb' | 'monitor' | 'apps' | 'replica' | 'operator';
+export type Source = string;
 
+/** One rule of a stack's declared policy (its description's exposure.policy). */
 export interface PolicyRule {
   /** Server role the rule is on ('*' = every server). */
   role: string;
@@ -21,23 +22,12 @@ export interface PolicyRule {
   from: Source[];
 }
 
-/** The reference stack's declared policy: compose/images/host/firewall/*.nft and README's table. */
-export const REFERENCE_POLICY: readonly PolicyRule[] = [
-  { role: 'lb', port: 80, from: ['any'] },
-  { role: 'lb', port: 443, from: ['any'] },
-  { role: 'lb', port: 8404, from: ['monitor'] },
-  { role: 'web', port: 80, from: ['lb'] },
-  { role: 'web', port: 9113, from: ['monitor'] },
-  { role: 'db-primary', port: 3306, from: ['apps', 'replica', 'operator'] },
-  { role: 'db-primary', port: 9104, from: ['monitor'] },
-  { role: 'db-replica', port: 3306, from: ['apps', 'operator'] },
-  { role: 'db-replica', port: 9104, from: ['monitor'] },
-  { role: 'monitor', port: 9090, from: ['operator'] },
-  { role: '*', port: 9100, from: ['monitor'] },
-];
-
-/** Only the LB publishes, only these container ports, only on loopback. */
-export const PUBLISH_POLICY = { role: 'lb', ports: [80, 443], hostIps: ['127.0.0.1', '::1'] } as const;
+/** Which role may publish which container ports on the Docker host, and on which addresses. */
+export interface PublishPolicy {
+  role: string;
+  ports: readonly number[];
+  hostIps: readonly string[];
+}
 
 export const DEFAULT_PORTS = [22, 80, 443, 3306, 4567, 8404, 9090, 9100, 9104, 9113] as const;
 
@@ -98,7 +88,7 @@ const HOLE_SEVERITY: Record<number, Severity> = {
 };
 
 /** Holes (open, not allowed), blocked services (allowed, closed) and publishing outside policy. Pure. */
-export function judgeExposure(checks: ExposureCheck[], servers: ServerTarget[]): { holes: ExposureCheck[]; findings: Finding[] } {
+export function judgeExposure(checks: ExposureCheck[], servers: ServerTarget[], publish?: PublishPolicy): { holes: ExposureCheck[]; findings: Finding[] } {
   const holes = checks.filter((c) => c.open && !c.allowed);
   const findings: Finding[] = holes.map((h) => ({
     id: 'hole',
@@ -114,12 +104,14 @@ export function judgeExposure(checks: ExposureCheck[], servers: ServerTarget[]):
       where: `${c.vantage} → ${c.server} (${c.address}):${c.port}`,
     });
   }
+  // Without a declared publish policy, nothing is expected on the Docker host but loopback.
+  const allowed = publish ?? { role: '', ports: [], hostIps: ['127.0.0.1', '::1'] };
   for (const s of servers) {
     for (const p of s.published) {
       const where = `${p.hostIp}:${p.hostPort} → ${s.server}:${p.containerPort}`;
-      if (!(PUBLISH_POLICY.hostIps as readonly string[]).includes(p.hostIp))
+      if (!allowed.hostIps.includes(p.hostIp))
         findings.push({ id: 'published-public', severity: 'high', message: `port published on ${p.hostIp}, not loopback`, where });
-      if (s.role !== PUBLISH_POLICY.role || !(PUBLISH_POLICY.ports as readonly number[]).includes(p.containerPort))
+      if (s.role !== allowed.role || !allowed.ports.includes(p.containerPort))
         findings.push({ id: 'published-unexpected', severity: 'medium', message: `${s.server} publishes ${p.containerPort}`, where });
     }
   }
@@ -137,7 +129,7 @@ export function parseScanOutput(stdout: string): Map<string, boolean> {
 }
 
 /**
- * Runs `nc -z` against each target ("address:port") in batches of `concurrency`, each bounded by `timeout`.
+ * Connects (bash /dev/tcp) to each target ("address:port") in batches of `concurrency`, each bounded by `timeout`.
  * A target marked "+address:port" is one the policy allows, so expected open: when it does not answer it
  * gets two more tries with 2× and 3× the timeout, because on a starved machine a first connect from a fresh
  * container can miss, and a false "closed" there would hide what the vantage really reaches.
@@ -145,7 +137,8 @@ export function parseScanOutput(stdout: string): Map<string, boolean> {
 export const SCAN_SCRIPT = [
   'set -u',
   'conc=$1; secs=$2; shift 2; n=0',
-  'try() { timeout $(($3 + 1)) nc -z -w "$3" "$1" "$2" >/dev/null 2>&1; }',
+  // bash's /dev/tcp, not nc: a user's image has bash and coreutils more often than a netcat.
+  'try() { timeout "$3" bash -c \'exec 3<>"/dev/tcp/$0/$1"\' "$1" "$2" >/dev/null 2>&1; }',
   'check() { t=${1#+}; a=${t%:*}; p=${t##*:}',
   '  if try "$a" "$p" "$secs"; then echo "R $a $p open"; return; fi',
   '  if [ "$t" != "$1" ]; then for s in $((secs * 2)) $((secs * 3)); do if try "$a" "$p" "$s"; then echo "R $a $p open"; return; fi; done; fi',
@@ -193,7 +186,8 @@ async function scanFrom(
 
 const params = z
   .object({
-    ports: portListField.default([...DEFAULT_PORTS]),
+    /** Default: the description's exposure.ports, else DEFAULT_PORTS. */
+    ports: portListField.optional(),
     concurrency: numberField({ min: 1, max: 32, int: true }).default(16),
     timeout: numberField({ min: 1, max: 5, int: true }).default(1),
     vantages: z
@@ -234,11 +228,19 @@ export const exposureProbe: Probe<Params, ExposureValue> = {
   async run(ctx, p, signal): Promise<Observation<ExposureValue>> {
     const started = startMark();
     const servers = await stackServers(ctx.stack);
+    const declared = ctx.stack.spec.exposure;
+    const policy: readonly PolicyRule[] = declared.policy;
+    const publish: PublishPolicy | undefined = declared.publish && {
+      role: declared.publish.role,
+      ports: declared.publish.ports,
+      hostIps: declared.publish.host_ips,
+    };
+    const ports = p.ports ?? declared.ports ?? [...DEFAULT_PORTS];
     const vantages = VANTAGES.filter((v) => p.vantages.includes(v.name));
     const perVantage = await Promise.all(
       vantages.map(async (v) => {
-        const planned = plannedTargets(servers, v, p.ports);
-        const targets = planned.map((t) => ({ address: t.address, port: t.port, expectOpen: allowedBy(REFERENCE_POLICY, t.server.role, t.port, v.counts) }));
+        const planned = plannedTargets(servers, v, ports);
+        const targets = planned.map((t) => ({ address: t.address, port: t.port, expectOpen: allowedBy(policy, t.server.role, t.port, v.counts) }));
         const seen = await scanFrom(ctx, v, targets, { concurrency: p.concurrency, timeoutS: p.timeout }, signal);
         return planned.map((t): ExposureCheck => ({
           vantage: v.name,
@@ -247,17 +249,17 @@ export const exposureProbe: Probe<Params, ExposureValue> = {
           address: t.address,
           port: t.port,
           open: seen.get(`${t.address}:${t.port}`) === true,
-          allowed: allowedBy(REFERENCE_POLICY, t.server.role, t.port, v.counts),
+          allowed: allowedBy(policy, t.server.role, t.port, v.counts),
         }));
       }),
     );
     const checks = perVantage.flat();
-    const j = judgeExposure(checks, servers);
+    const j = judgeExposure(checks, servers, publish);
     return observation('exposure', started, {
       value: { holes: j.holes.length, checked: checks.length },
       tolerance: { type: 'atMost', max: 0 },
       passed: j.holes.length === 0 && !j.findings.some((f) => f.id === 'published-public'),
-      details: { holes: j.holes, open: checks.filter((c) => c.open), checks, ports: p.ports },
+      details: { holes: j.holes, open: checks.filter((c) => c.open), checks, ports, policy: ctx.stack.spec.file },
       findings: j.findings,
     });
   },

@@ -13,7 +13,7 @@ export { tlsProbe, gatherTls, publicFindings, judgeTls, TLS_VERSIONS } from './t
 export type { TlsFacts, TlsValue, VersionResult, CertificateFacts } from './tls.js';
 export { internalEncryptionProbe, internalFindings, gatherInternal } from './internal-encryption.js';
 export type { InternalFacts, InternalEncryptionValue } from './internal-encryption.js';
-export { exposureProbe, REFERENCE_POLICY, DEFAULT_PORTS, VANTAGES, allowedBy, judgeExposure, plannedTargets } from './exposure.js';
+export { exposureProbe, DEFAULT_PORTS, VANTAGES, allowedBy, judgeExposure, plannedTargets } from './exposure.js';
 export type { ExposureCheck, ExposureValue, PolicyRule, Source } from './exposure.js';
 export { qpsProbe, compareQps, clientPerSecond, QPS_QUERIES } from './qps.js';
 export type { QpsValue, QpsDetails } from './qps.js';

@@ -11,11 +11,29 @@ export interface RangeSeries {
   values: Array<[number, number]>;
 }
 
+/**
+ * The stack's Prometheus, as its description declares it: a loopback URL, or the internal address of a server
+ * (or service) of the stack. Nothing else is ever asked.
+ */
 export async function prometheusUrl(stack: StartedStack): Promise<string> {
-  const monitor = (await stackServers(stack)).find((s) => s.role === 'monitor');
-  const host = monitor?.internal ?? stack.addresses.monitor;
-  if (!host) throw new FaultlineError('UNKNOWN_TARGET', `stack ${stack.project} has no monitor server`);
-  return `http://${host}:9090`;
+  const p = stack.spec.prometheus;
+  if (!p) throw new FaultlineError('UNKNOWN_TARGET', `stack.prometheus: not declared for stack ${stack.project} (${stack.spec.file})`);
+  if (p.url) {
+    const host = new URL(p.url).hostname.replace(/^\[|\]$/g, '');
+    if (!['127.0.0.1', '::1', 'localhost'].includes(host))
+      throw new FaultlineError('UNSAFE_TARGET', `stack.prometheus.url: ${p.url} is not a loopback address`);
+    return p.url.replace(/\/+$/, '');
+  }
+  const servers = await stackServers(stack);
+  const containers = p.service ? await stack.containers() : [];
+  const server = p.server ?? containers.find((c) => c.service === p.service)?.server;
+  const host = servers.find((s) => s.server === server)?.internal;
+  if (!host)
+    throw new FaultlineError(
+      'UNKNOWN_TARGET',
+      `stack.prometheus: stack ${stack.project} has no running ${p.server ? `server ${p.server}` : `service ${p.service}`}`,
+    );
+  return `http://${host}:${p.port}`;
 }
 
 interface ApiAnswer {

@@ -3,6 +3,8 @@
 // nginx per web server) read with query_range at a 1 s step and differenced per step, so no extrapolation
 // (as increase() does) blurs the totals. The verdict compares totals over a window covering the run.
 
+import { FaultlineError } from '../errors.js';
+import type { StackSpec } from '../stack/spec.js';
 import { z } from 'zod';
 import type { Timeline } from '../load/timeline.js';
 import { retryUntil, systemClock } from '../util/retry.js';
@@ -47,6 +49,19 @@ export const QPS_QUERIES = {
   lbPerServer: 'sum by (exported_server) (haproxy_server_http_responses_total{proxy="web"})',
   nginxPerServer: 'sum by (server) (nginx_http_requests_total)',
 } as const;
+
+type QpsQueries = { [K in keyof typeof QPS_QUERIES]: string | null };
+
+/**
+ * The reference stack's queries, or a described stack's: its qps_query is the per-server counter; its sum is the
+ * total and its newest sample the freshness (pure).
+ */
+export function qpsQueries(spec: Pick<StackSpec, 'prometheus'>, isReference: boolean): QpsQueries {
+  if (isReference) return QPS_QUERIES;
+  const q = spec.prometheus?.qps_query;
+  if (!q) throw new FaultlineError('INVALID_INPUT', 'stack.prometheus.qps_query: not declared; the server view needs the query of a requests counter');
+  return { frontend: `sum(${q})`, freshness: `max(timestamp(${q}))`, lbPerServer: q, nginxPerServer: null };
+}
 
 function total(series: RangeSeries | undefined): number {
   return series ? counterDeltas(series.values).reduce((s, [, d]) => s + d, 0) : 0;
@@ -140,6 +155,7 @@ export const qpsProbe: Probe<Params, QpsValue> = {
     const tl = ctx.timeline;
     const marginS = Math.ceil(p.margin / 1000);
     const base = await prometheusUrl(ctx.stack);
+    const queries = qpsQueries(ctx.stack.spec, ctx.stack.isReference);
     let window: { startS: number; endS: number };
     let fresh = true;
     if (tl) {
@@ -148,7 +164,7 @@ export const qpsProbe: Probe<Params, QpsValue> = {
       if (wait > 0) await clock.sleep(Math.min(wait, 60_000 + p.margin), signal);
       // Scrapes run every second but lag on a busy machine: wait (bounded) until one lies past the window's end.
       fresh = await retryUntil(
-        () => queryScalar(base, QPS_QUERIES.freshness, signal),
+        () => queryScalar(base, queries.freshness!, signal),
         (t) => t !== null && t >= window.endS,
         { timeoutMs: FRESH_TIMEOUT_MS, intervalMs: 500, signal, clock, what: 'a Prometheus scrape past the window' },
       ).then(
@@ -164,9 +180,9 @@ export const qpsProbe: Probe<Params, QpsValue> = {
     }
     const range = { ...window, stepS: 1 };
     const [frontend, lbPerServer, nginxPerServer] = await Promise.all([
-      queryRange(base, QPS_QUERIES.frontend, range, signal),
-      queryRange(base, QPS_QUERIES.lbPerServer, range, signal),
-      queryRange(base, QPS_QUERIES.nginxPerServer, range, signal),
+      queryRange(base, queries.frontend!, range, signal),
+      queryRange(base, queries.lbPerServer!, range, signal),
+      queries.nginxPerServer ? queryRange(base, queries.nginxPerServer, range, signal) : Promise.resolve([]),
     ]);
     const { value, details } = compareQps({
       window,
@@ -195,7 +211,7 @@ export const qpsProbe: Probe<Params, QpsValue> = {
       value,
       tolerance: { type: 'atMost', max: p.maxDifference },
       passed: frontend[0] !== undefined && (value.difference === null || value.difference <= p.maxDifference),
-      details: { ...details, queries: QPS_QUERIES },
+      details: { ...details, queries },
       findings,
     });
   },

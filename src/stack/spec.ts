@@ -7,9 +7,12 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
-import { workloadSpecSchema } from '../load/workload-spec.js';
+import { TEMPLATE_VARIABLES, workloadSpecSchema } from '../load/workload-spec.js';
 import { durationField, zodProblems, type Problem } from '../util/zod.js';
 import { interpolate } from './compose-model.js';
+
+/** Splits a string around the workload's own template variables (kept in the odd parts). */
+const TEMPLATE_VARIABLE = new RegExp(`(\\$\\{(?:${TEMPLATE_VARIABLES.join('|')})\\})`);
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lowercase letters, digits, ., - or _');
 
@@ -225,7 +228,12 @@ export class InvalidStackSpecError extends FaultlineError {
 
 /** Replaces ${VAR}, ${VAR:-default} in every string of a parsed document (pure). */
 function substitute(value: unknown, vars: Record<string, string | undefined>): unknown {
-  if (typeof value === 'string') return interpolate(value, vars);
+  // ${key}, ${id}, … in a workload's templates are filled per request, not from the environment.
+  if (typeof value === 'string')
+    return value
+      .split(TEMPLATE_VARIABLE)
+      .map((part, i) => (i % 2 ? part : interpolate(part, vars)))
+      .join('');
   if (Array.isArray(value)) return value.map((v) => substitute(v, vars));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, vars)]));
   return value;

@@ -240,10 +240,12 @@ export class StartedStack {
    * A described stack: the project must exist, and every service the description names must be in it (one line
    * per missing name, exit 2). Nothing is touched before this passes.
    */
-  async checkDescription(): Promise<void> {
+  async checkDescription(options: { requireRunning?: boolean } = {}): Promise<void> {
     const list = (await this.containers()).filter((c) => !isHelper(c));
+    // A project with no containers at all is down, not misdescribed (`revert` still works on it).
     if (list.length === 0) {
-      throw new FaultlineError('STACK_FAILED', `stack.project: no container of compose project "${this.project}" is running`, {
+      if (!options.requireRunning) return;
+      throw new FaultlineError('STACK_FAILED', `stack.project: no container of compose project "${this.project}" exists`, {
         hint: `start it (docker compose -p ${this.project} up -d), or fix project in ${this.spec.file}`,
       });
     }
@@ -254,7 +256,10 @@ export class StartedStack {
   /** Waits for every container to be running and healthy, then for HTTPS answers from all web servers. */
   async waitReady(options: { timeoutMs: number; signal?: AbortSignal; log?: Log }): Promise<void> {
     const deadline = Date.now() + options.timeoutMs;
-    const expected = this.isReference ? await this.expectedServiceCount() : 1;
+    if (!this.isReference) await this.checkDescription({ requireRunning: true });
+    const expected = this.isReference
+      ? await this.expectedServiceCount()
+      : Math.max(1, new Set([...Object.keys(this.spec.services), ...(this.spec.required ?? [])]).size);
     let lastReport = '';
     const settled = await retryUntil(
       () => this.containers(),

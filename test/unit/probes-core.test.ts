@@ -1,5 +1,7 @@
 // Tolerances, parameter errors, the continuous runner (fake clock), grades and the pure verdicts of each probe.
 
+import { loadStackSpec } from '../../src/stack/spec.js';
+import { referenceSpecFile } from '../../src/stack/stack.js';
 import test from 'ava';
 import { parseTolerance, withinTolerance } from '../../src/probes/tolerance.js';
 import { parseProbeParams } from '../../src/probes/params.js';
@@ -8,7 +10,7 @@ import { gradeOf } from '../../src/probes/grade.js';
 import { getProbe } from '../../src/probes/registry.js';
 import { publicFindings, judgeTls, type TlsFacts } from '../../src/probes/tls.js';
 import { internalFindings, grantsRequireTls } from '../../src/probes/internal-encryption.js';
-import { REFERENCE_POLICY, allowedBy, judgeExposure, parseScanOutput, plannedTargets, VANTAGES, type ExposureCheck } from '../../src/probes/exposure.js';
+import { allowedBy, judgeExposure, parseScanOutput, plannedTargets, VANTAGES, type ExposureCheck } from '../../src/probes/exposure.js';
 import { compareQps } from '../../src/probes/qps.js';
 import { counterDeltas } from '../../src/probes/prometheus.js';
 import { judgeReplication, nodeFacts } from '../../src/probes/replication.js';
@@ -200,8 +202,9 @@ const servers: ServerTarget[] = [
   { server: 'db-primary', role: 'db-primary', hostId: 'c', internal: '10.0.0.31', edge: undefined, published: [], state: 'running' },
 ];
 
-test('exposure policy: strangers reach only the LB on 80/443; 3306 only from apps, replica, operator', (t) => {
-  const stranger = ['any'] as const;
+test("exposure policy (the reference stack's description): strangers reach only the LB on 80/443; 3306 only from apps, replica, operator", async (t) => {
+  const REFERENCE_POLICY = (await loadStackSpec(referenceSpecFile, { FAULTLINE_STATE_DIR: '/nonexistent' })).exposure.policy;
+  const stranger = ['any'];
   t.true(allowedBy(REFERENCE_POLICY, 'lb', 443, stranger));
   t.false(allowedBy(REFERENCE_POLICY, 'lb', 8404, stranger));
   t.true(allowedBy(REFERENCE_POLICY, 'lb', 8404, ['monitor']));
@@ -225,7 +228,7 @@ test("exposure: targets are the servers' own addresses on the vantage's network;
     { vantage: 'insider', server: 'web1', role: 'web', address: '10.0.0.21', port: 80, open: false, allowed: false },
     { vantage: 'insider', server: 'lb', role: 'lb', address: '10.0.0.10', port: 80, open: false, allowed: true },
   ];
-  const j = judgeExposure(checks, servers);
+  const j = judgeExposure(checks, servers, { role: 'lb', ports: [80, 443], hostIps: ['127.0.0.1'] });
   t.deepEqual(
     j.holes.map((h) => `${h.vantage}:${h.server}:${h.port}`),
     ['insider:db-primary:3306'],
@@ -234,7 +237,11 @@ test("exposure: targets are the servers' own addresses on the vantage's network;
     j.findings.map((f) => `${f.id}:${f.severity}`),
     ['hole:critical', 'blocked:info'],
   );
-  const publicPublish = judgeExposure([], [{ ...servers[0]!, published: [{ hostIp: '0.0.0.0', hostPort: 8443, containerPort: 443, proto: 'tcp' }] }]);
+  const publicPublish = judgeExposure([], [{ ...servers[0]!, published: [{ hostIp: '0.0.0.0', hostPort: 8443, containerPort: 443, proto: 'tcp' }] }], {
+    role: 'lb',
+    ports: [443],
+    hostIps: ['127.0.0.1'],
+  });
   t.deepEqual(
     publicPublish.findings.map((f) => f.id),
     ['published-public'],

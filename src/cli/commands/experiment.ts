@@ -74,7 +74,8 @@ export function registerExperimentCommands(program: Command): void {
             },
           );
           const out = resolve(String(flags.out ?? 'out'));
-          const stack = await attachStack(stackOptionsFrom(flags as never)).catch(() => undefined);
+          const described = 'experiments' in target ? target.experiments.find((e) => e.stackSpec)?.stackSpec : target.stackSpec;
+          const stack = await attachStack({ ...stackOptionsFrom(flags as never), ...(described ? { spec: described } : {}) }).catch(() => undefined);
           const files = flags.bundle === false ? await writeReports(journal, out) : await writeBundle(journal, out, stack);
           process.stdout.write(
             `${STATUS_LABEL[journal.status] ?? journal.status}: ${journal.title}\n  report: ${files.markdown}\n  html:   ${files.html}\n  junit:  ${files.junit}\n${files.bundle ? `  bundle: ${files.bundle}\n` : ''}`,

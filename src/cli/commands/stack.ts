@@ -2,20 +2,21 @@
 
 import type { Command } from 'commander';
 import { action } from '../run-command.js';
-import { ReferenceStack, attachStack } from '../../stack/stack.js';
-import type { StackOptions } from '../../stack/config.js';
+import { ReferenceStack, attachStack, type AttachOptions } from '../../stack/stack.js';
 import { resolveStackOptions } from '../../stack/config.js';
 import { formatStatus, formatUp } from '../../stack/format.js';
 import { runDoctor, formatDoctor } from '../../stack/doctor.js';
 import { detectCompose, compose } from '../../stack/compose.js';
 import { composeEnv, composeFile } from '../../stack/config.js';
 import { IMAGE_NAMES } from '../../stack/images.js';
-import { DockerClient, LABEL } from '../../stack/docker-client.js';
+import { DockerClient } from '../../stack/docker-client.js';
 import { FaultlineError, ExitCode, invalidInput } from '../../errors.js';
+import type { StackOptions } from '../../stack/config.js';
 import { interruptSignal } from '../run-command.js';
 import { dropStackRecords } from '../../faults/state-store.js';
 
 interface StackFlags {
+  stack?: string;
   project?: string;
   httpPort?: string;
   httpsPort?: string;
@@ -29,8 +30,9 @@ function intFlag(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-export function stackOptionsFrom(flags: StackFlags): Partial<StackOptions> {
-  const o: Partial<StackOptions> = {};
+export function stackOptionsFrom(flags: StackFlags): AttachOptions {
+  const o: AttachOptions = {};
+  if (flags.stack) o.stackFile = flags.stack;
   if (flags.project) o.project = flags.project;
   const http = intFlag('http-port', flags.httpPort);
   if (http !== undefined) o.httpPort = http;
@@ -43,6 +45,7 @@ export function stackOptionsFrom(flags: StackFlags): Partial<StackOptions> {
 
 export function addStackFlags(cmd: Command): Command {
   return cmd
+    .option('--stack <file>', 'a stack description (YAML) of a stack faultline did not start; without it, the reference stack', process.env.FAULTLINE_STACK)
     .option('--project <name>', 'stack (compose project) name', process.env.FAULTLINE_PROJECT)
     .option('--http-port <port>', 'loopback port for HTTP (default 8080)')
     .option('--https-port <port>', 'loopback port for HTTPS (default 8443)')
@@ -52,12 +55,37 @@ export function addStackFlags(cmd: Command): Command {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/** The options of a command that only the reference stack has (build, down): a description is refused by name. */
+function referenceOnly(flags: StackFlags, command: string): Partial<StackOptions> {
+  if (flags.stack) {
+    throw invalidInput('stack', `\`faultline ${command}\` works on the reference stack only; faultline does not build or remove a stack it did not start`);
+  }
+  const { stackFile: _ignored, ...options } = stackOptionsFrom(flags);
+  return options;
+}
+
+/** `stack up --stack FILE`: a described stack is not started by faultline; wait until it is ready and describe it. */
+async function waitDescribed(flags: StackFlags & { timeout: string; json?: boolean }): Promise<number> {
+  const s = await attachStack(stackOptionsFrom(flags));
+  const { signal, dispose } = interruptSignal();
+  try {
+    await s.waitReady({ timeoutMs: (intFlag('timeout', flags.timeout) ?? 180) * 1000, signal, log });
+    const d = await s.describe();
+    process.stdout.write(
+      flags.json ? `${JSON.stringify(d, null, 2)}\n` : `stack ${d.project}  ${d.httpsUrl}  (described by ${s.spec.file})\n${formatStatus(d.servers)}\n`,
+    );
+    return ExitCode.ok;
+  } finally {
+    dispose();
+  }
+}
+
 export function registerStackCommands(program: Command): void {
   const stack = program.command('stack').description('build, start, inspect and remove the reference stack');
 
   addStackFlags(stack.command('build').description('make the base image if needed and build the stack images (only what changed)')).action(
     action(async (flags: StackFlags) => {
-      const s = new ReferenceStack(stackOptionsFrom(flags));
+      const s = new ReferenceStack(referenceOnly(flags, 'stack build'));
       const started = Date.now();
       await s.build({
         log,
@@ -72,7 +100,8 @@ export function registerStackCommands(program: Command): void {
     .option('--json', 'print the stack description as JSON')
     .action(
       action(async (flags: StackFlags & { timeout: string; json?: boolean }) => {
-        const s = new ReferenceStack(stackOptionsFrom(flags));
+        if (flags.stack) return waitDescribed(flags);
+        const s = new ReferenceStack(referenceOnly(flags, 'stack up'));
         const { signal, dispose } = interruptSignal();
         const started = Date.now();
         try {
@@ -92,7 +121,7 @@ export function registerStackCommands(program: Command): void {
 
   addStackFlags(stack.command('down').description('remove every container, network and volume of the stack (and nothing else)')).action(
     action(async (flags: StackFlags) => {
-      const s = await attachStack(stackOptionsFrom(flags));
+      const s = await attachStack(referenceOnly(flags, 'stack down'));
       const started = Date.now();
       const removed = await s.down({ log, forget: dropStackRecords });
       log(`stack ${s.project} removed (${removed.containers} containers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -123,7 +152,7 @@ export function registerStackCommands(program: Command): void {
       action(async (services: string[], flags: StackFlags & { tail: string; follow?: boolean }) => {
         const s = await attachStack(stackOptionsFrom(flags));
         const flavour = await detectCompose();
-        if (flavour) {
+        if (flavour && s.isReference) {
           const env = composeEnv(s.options, Object.fromEntries(IMAGE_NAMES.map((n) => [n, 'none'])), s.tls.dir);
           await compose(flavour, ['logs', '--no-color', '--tail', flags.tail, ...(flags.follow ? ['-f'] : []), ...services], {
             project: s.project,
@@ -134,7 +163,7 @@ export function registerStackCommands(program: Command): void {
           return;
         }
         const docker = new DockerClient();
-        const list = (await docker.listContainers({ [LABEL.stack]: s.project })).filter((c) => !services.length || services.includes(c.service));
+        const list = (await s.containers()).filter((c) => !services.length || services.includes(c.service));
         if (!list.length) throw new FaultlineError('UNKNOWN_TARGET', `no containers match ${services.join(', ') || s.project}`);
         for (const c of list) process.stdout.write(`==> ${c.service || c.name} <==\n${await docker.logs(c.id, Number(flags.tail))}\n`);
       }),
@@ -142,7 +171,8 @@ export function registerStackCommands(program: Command): void {
 
   addStackFlags(program.command('doctor').description('check the engine, compose, base image and ports, with fix hints')).action(
     action(async (flags: StackFlags) => {
-      const checks = await runDoctor(resolveStackOptions(stackOptionsFrom(flags)));
+      const { stackFile: _file, ...options } = stackOptionsFrom(flags);
+      const checks = await runDoctor(resolveStackOptions(options));
       process.stdout.write(`${formatDoctor(checks)}\n`);
       return checks.some((c) => c.status === 'fail') ? ExitCode.environment : ExitCode.ok;
     }),
