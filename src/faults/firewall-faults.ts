@@ -10,7 +10,11 @@ import { integer } from './params.js';
 import { assertStackContainer, assertStackLabels, resolveServers, toRef } from './targets.js';
 import type { FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord, RecordUpdate } from './types.js';
 
-const TABLE = ['inet', 'faultline'] as const;
+/** The reference stack's firewall; a description names its own (`firewall: { table, chain }`). */
+export const DEFAULT_FIREWALL = { table: 'inet faultline', chain: 'input' } as const;
+/** "family name": what goes into nft commands, so only that shape is accepted (it comes from files). */
+const TABLE_NAME = /^(inet|ip|ip6) [A-Za-z0-9_-]{1,64}$/;
+const CHAIN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 const dataSchema = z.object({
   servers: z.array(
@@ -31,12 +35,15 @@ const dataSchema = z.object({
     }),
   ),
   marker: z.string(),
+  /** The nft table and input chain the fault changed (absent in records of older versions: the defaults). */
+  table: z.string().regex(TABLE_NAME, 'not an nft table (family name)').optional(),
+  chain: z.string().regex(CHAIN_NAME, 'not an nft chain name').optional(),
 });
 type FirewallData = z.infer<typeof dataSchema>;
 
 /** The table as `nft list` prints it, or null when there is none. */
-export async function listTable(ctx: FaultContext, hostId: string, signal: AbortSignal): Promise<string | null> {
-  const res = await ctx.docker.exec(hostId, ['nft', 'list', 'table', ...TABLE], { signal });
+export async function listTable(ctx: FaultContext, hostId: string, signal: AbortSignal, table: string = DEFAULT_FIREWALL.table): Promise<string | null> {
+  const res = await ctx.docker.exec(hostId, ['nft', 'list', 'table', ...table.split(' ')], { signal });
   if (res.exitCode !== 0) {
     if (/No such file|does not exist/i.test(res.stderr)) return null;
     throw new FaultlineError('INTERNAL', `nft list table failed: ${res.stderr.trim()}`);
@@ -45,9 +52,9 @@ export async function listTable(ctx: FaultContext, hostId: string, signal: Abort
 }
 
 /** One atomic nft transaction that makes the table exactly `saved` again (or removes it). Pure. */
-export function restoreScript(saved: string | null): string {
+export function restoreScript(saved: string | null, table: string = DEFAULT_FIREWALL.table): string {
   // "table …; delete table …" first makes the delete valid whether or not the table exists now.
-  const reset = `table ${TABLE.join(' ')}\ndelete table ${TABLE.join(' ')}\n`;
+  const reset = `table ${table}\ndelete table ${table}\n`;
   return saved === null ? reset : `${reset}${saved}`;
 }
 
@@ -58,8 +65,7 @@ const SAVE_DIR = '/run/faultline';
  * applies the nft script from stdin, and prints the saved copy: one exec on the way to the effect instead of
  * two (an exec is most of a firewall fault's cost). Pure.
  */
-export function saveAndApplyScript(path: string): string {
-  const table = TABLE.join(' ');
+export function saveAndApplyScript(path: string, table: string = DEFAULT_FIREWALL.table): string {
   return [
     'set -e',
     `mkdir -p ${SAVE_DIR}`,
@@ -69,20 +75,23 @@ export function saveAndApplyScript(path: string): string {
   ].join('\n');
 }
 
-async function planFirewall(ctx: FaultContext, target: string, build: (server: string) => { script: string; step: string }): Promise<FaultPlan<FirewallData>> {
+type Build = (server: string, fw: { table: string; chain: string }) => { script: string; step: string };
+
+async function planFirewall(ctx: FaultContext, target: string, build: Build): Promise<FaultPlan<FirewallData>> {
   const hosts = await resolveServers(ctx, target);
+  const fw = ctx.stack.spec?.firewall ?? DEFAULT_FIREWALL;
   const marker = `faultline-fault-${Date.now().toString(36)}`;
   const servers: FirewallData['servers'] = [];
   const steps: string[] = [];
   for (const h of hosts) {
     const server = h.server ?? h.name;
-    const { script, step } = build(server);
+    const { script, step } = build(server, fw);
     const savedPath = `${SAVE_DIR}/${marker}.nft`;
     servers.push({ hostId: h.id, server, savedPath, script: script.replaceAll('@MARK@', marker) });
-    steps.push(`${server}: save table inet faultline (into the record, and ${savedPath} in the server); ${step}`);
+    steps.push(`${server}: save table ${fw.table} (into the record, and ${savedPath} in the server); ${step}`);
   }
   steps.push('revert: replace the table with the saved text in one nft transaction, then compare');
-  return { targets: hosts.map(toRef), steps, slots: servers.map((s) => `${s.server}:firewall`), data: { servers, marker } };
+  return { targets: hosts.map(toRef), steps, slots: servers.map((s) => `${s.server}:firewall`), data: { servers, marker, table: fw.table, chain: fw.chain } };
 }
 
 async function applyFirewall(ctx: FaultContext, record: FaultRecord<FirewallData>, update: RecordUpdate<FirewallData>, signal: AbortSignal): Promise<void> {
@@ -92,7 +101,7 @@ async function applyFirewall(ctx: FaultContext, record: FaultRecord<FirewallData
     record.data.servers.map(async (s) => {
       await assertStackContainer(ctx, s.hostId);
       if (!s.savedPath) throw new FaultlineError('INTERNAL', `${record.fault}: no place to save the firewall of ${s.server}`);
-      const res = await execOk(ctx, s.hostId, ['sh', '-c', saveAndApplyScript(s.savedPath)], {
+      const res = await execOk(ctx, s.hostId, ['sh', '-c', saveAndApplyScript(s.savedPath, record.data.table)], {
         stdin: s.script,
         what: `${record.fault} on ${s.server}`,
         toEnd: true,
@@ -129,8 +138,9 @@ async function revertFirewall(ctx: FaultContext, record: FaultRecord<FirewallDat
       if (saved === 'never-applied') return;
       // One exec restores, drops the copy in the server and prints the result: the comparison costs no extra round trip.
       const drop = s.savedPath ? `rm -f '${s.savedPath}'; ` : '';
-      const res = await execOk(ctx, s.hostId, ['sh', '-c', `nft -f - && ${drop}nft list table ${TABLE.join(' ')} 2>/dev/null; true`], {
-        stdin: restoreScript(saved),
+      const table = record.data.table ?? DEFAULT_FIREWALL.table;
+      const res = await execOk(ctx, s.hostId, ['sh', '-c', `nft -f - && ${drop}nft list table ${table} 2>/dev/null; true`], {
+        stdin: restoreScript(saved, table),
         signal,
         what: `restoring the firewall of ${s.server}`,
       });
@@ -145,7 +155,7 @@ async function checkFirewall(ctx: FaultContext, record: FaultRecord<FirewallData
   const changed = await Promise.all(
     record.data.servers.map(async (s) => {
       const saved = await savedTable(ctx, s, signal).catch(() => 'never-applied' as const);
-      return saved !== 'never-applied' && (await listTable(ctx, s.hostId, signal).catch(() => saved)) !== saved;
+      return saved !== 'never-applied' && (await listTable(ctx, s.hostId, signal, record.data.table).catch(() => saved)) !== saved;
     }),
   );
   const n = changed.filter(Boolean).length;
@@ -157,7 +167,7 @@ function firewallFault<P>(
   description: string,
   defaultTarget: string,
   params: z.ZodType<P, z.ZodTypeDef, unknown>,
-  build: (params: P, server: string) => { script: string; step: string },
+  build: (params: P, server: string, fw: { table: string; chain: string }) => { script: string; step: string },
 ): FaultDefinition<P, FirewallData> {
   return {
     name,
@@ -166,7 +176,7 @@ function firewallFault<P>(
     defaultTarget,
     params,
     data: dataSchema,
-    plan: (ctx, target, p) => planFirewall(ctx, target ?? defaultTarget, (server) => build(p, server)),
+    plan: (ctx, target, p) => planFirewall(ctx, target ?? defaultTarget, (server, fw) => build(p, server, fw)),
     apply: (ctx, record, update, signal) => applyFirewall(ctx, record, update, signal),
     revert: (ctx, record, signal) => revertFirewall(ctx, record, signal),
     check: (ctx, record, signal) => checkFirewall(ctx, record, signal),
@@ -176,18 +186,18 @@ function firewallFault<P>(
 const openPortParams = z.object({ port: integer(1, 65535).default(3306), proto: z.enum(['tcp', 'udp']).default('tcp') }).strict();
 
 export const firewallFaults = [
-  firewallFault('firewall-open-port', 'open one port to everyone (default 3306 on the db primary)', 'server=db-primary', openPortParams, (p) => ({
-    script: `insert rule inet faultline input ${p.proto} dport ${p.port} accept comment "@MARK@"\n`,
+  firewallFault('firewall-open-port', 'open one port to everyone (default 3306 on the db primary)', 'role=db-primary', openPortParams, (p, _server, fw) => ({
+    script: `insert rule ${fw.table} ${fw.chain} ${p.proto} dport ${p.port} accept comment "@MARK@"\n`,
     step: `accept ${p.proto}/${p.port} from anywhere (first rule of the input chain)`,
   })),
   firewallFault(
     'firewall-flush',
     "remove a server's firewall entirely (as `nft flush ruleset` would): every port open",
-    'server=db-primary',
+    'role=db-primary',
     z.object({}).strict(),
-    () => ({
-      script: `delete table inet faultline\n`,
-      step: 'delete table inet faultline (default accept)',
+    (_p, _server, fw) => ({
+      script: `delete table ${fw.table}\n`,
+      step: `delete table ${fw.table} (default accept)`,
     }),
   ),
   firewallFault(
@@ -195,8 +205,8 @@ export const firewallFaults = [
     'web servers accept HTTP from anyone, so the LB can be bypassed',
     'all:role=web',
     z.object({ port: integer(1, 65535).default(80) }).strict(),
-    (p) => ({
-      script: `insert rule inet faultline input tcp dport ${p.port} accept comment "@MARK@"\n`,
+    (p, _server, fw) => ({
+      script: `insert rule ${fw.table} ${fw.chain} tcp dport ${p.port} accept comment "@MARK@"\n`,
       step: `accept tcp/${p.port} from anywhere, not only from the LB`,
     }),
   ),

@@ -188,6 +188,17 @@ export const stackSpecSchema = z
     readback: z.array(readback).default([]),
     exposure: exposure.default({}),
     prometheus: prometheus.optional(),
+    /** The nftables table ("family name") and input chain firewall faults change in each server. */
+    firewall: z
+      .object({
+        table: z.string().regex(/^(inet|ip|ip6) [A-Za-z0-9_-]{1,64}$/, 'an nft table as "family name", e.g. inet filter'),
+        chain: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, 'an nft chain name')
+          .default('input'),
+      })
+      .strict()
+      .default({ table: 'inet faultline', chain: 'input' }),
     /** How long `faultline run` waits for a stack to be ready before it gives up. */
     ready_timeout: durationField({ min: 1000, max: 600_000 }).default('60s'),
   })
