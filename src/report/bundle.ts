@@ -54,8 +54,10 @@ const PROM_QUERIES: Record<string, string> = {
 async function collectArtifacts(journal: Journal, stack: StartedStack | undefined, dir: string): Promise<string[]> {
   const notes: string[] = [];
   await mkdir(join(dir, 'config'), { recursive: true });
-  await copyFile(composeFile, join(dir, 'config', 'docker-compose.yml')).catch(() => undefined);
   if (!stack) return ['no stack attached: logs and Prometheus samples not collected'];
+  // The stack's own description (with ${VAR} as written: it may name password variables, never their values).
+  await copyFile(stack.spec.file, join(dir, 'config', 'stack.yaml')).catch(() => undefined);
+  if (stack.isReference) await copyFile(composeFile, join(dir, 'config', 'docker-compose.yml')).catch(() => undefined);
   await writeFile(join(dir, 'config', 'stack.json'), JSON.stringify(await stack.describe().catch(() => null), null, 2));
   await mkdir(join(dir, 'logs'), { recursive: true });
   for (const c of await stack.containers().catch(() => [])) {
@@ -69,7 +71,7 @@ async function collectArtifacts(journal: Journal, stack: StartedStack | undefine
   }
   const hosts = (await stack.containers().catch(() => [])).filter((c) => c.host && c.state === 'running');
   for (const h of hosts) {
-    const rules = await stack.docker.exec(h.id, ['nft', 'list', 'table', 'inet', 'faultline']).catch(() => null);
+    const rules = await stack.docker.exec(h.id, ['nft', 'list', 'table', ...stack.spec.firewall.table.split(' ')]).catch(() => null);
     if (rules) await writeFile(join(dir, 'config', `nftables-${h.server}.nft`), rules.stdout || rules.stderr);
   }
   const list = experimentsOf(journal).filter((e) => e.loadStartedAt);
@@ -82,7 +84,8 @@ async function collectArtifacts(journal: Journal, stack: StartedStack | undefine
       return null;
     });
     if (base) {
-      for (const [name, query] of Object.entries(PROM_QUERIES)) {
+      const queries = stack.isReference ? PROM_QUERIES : stack.spec.prometheus?.qps_query ? { requests: stack.spec.prometheus.qps_query } : {};
+      for (const [name, query] of Object.entries(queries)) {
         const range = { startS: start, endS: end, stepS: 1 };
         const sample = await queryRange(base, query, range, AbortSignal.timeout(15_000)).then(
           (series) => ({ query, ...range, series }),
