@@ -71,6 +71,8 @@ export interface ExperimentJournal {
   findings: Record<string, unknown>;
   assertions: AssertionResult[];
   error?: string | undefined;
+  /** The error's stable code (INVALID_INPUT, TARGET_UNREACHABLE, …): it decides the exit status of a run that could not run. */
+  errorCode?: string | undefined;
 }
 
 export interface SuiteJournal {

@@ -10,7 +10,11 @@ import type { AnyProbe, Observation, ProbeContext } from '../probes/types.js';
 import { ReferenceStack, attachStack, isHelper, isReady, type AttachOptions, type StartedStack } from '../stack/stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { retryUntil } from '../util/retry.js';
-import { request } from '../util/http.js';
+import { request, type SimpleRequest } from '../util/http.js';
+import { parseMix } from '../load/mix.js';
+import { isExpectedStatus, parseId, type WriteId } from '../load/ledger.js';
+import { compileRequest, expandTemplate } from '../load/workload.js';
+import { usesId, workloadRequests, type RequestSpec } from '../load/workload-spec.js';
 import { iso, probeOnce } from './activities.js';
 import { measure, verdict } from './judge.js';
 import { runMethod } from './scheduler.js';
@@ -75,23 +79,41 @@ export function settleAfterRollbacks(journal: ExperimentJournal): void {
   journal.reason = `${interrupted ? 'interrupted, and ' : ''}a rollback failed: ${failed.map((r) => r.error).join('; ')}`;
 }
 
-/** Writes a few rows before load so that reads by id find something; answers the range of their ids. */
-async function seedItems(baseUrl: string, ca: string | Buffer | undefined, signal: AbortSignal): Promise<{ min: number; max: number }> {
-  const ids: number[] = [];
+/**
+ * Does a few of the workload's writes before load (not part of the run: their keys do not carry its prefix) so that
+ * reads by ${id} find rows from the first request on; answers their ids.
+ */
+async function seedItems(baseUrl: string, name: string, write: RequestSpec, tls: SimpleRequest, signal: AbortSignal): Promise<WriteId[]> {
+  const stamp = Date.now().toString(36);
+  const compiled = compileRequest(name, write, { basePath: new URL(baseUrl).pathname.replace(/\/+$/, ''), prefix: `seed-${stamp}-`, hostHeader: null });
+  const ids: WriteId[] = [];
   for (let i = 0; i < SEED_ITEMS; i++) {
-    const key = `seed-${Date.now().toString(36)}-${i}`;
-    const res = await request(`${baseUrl}/items`, {
-      method: 'POST',
-      body: JSON.stringify({ key, value: key }),
-      ...(ca ? { ca } : { insecure: true }),
+    const key = `seed-${stamp}-${i}`;
+    const body = compiled.body === null ? undefined : expandTemplate(compiled.body, key, String(i + 1), '');
+    const res = await request(`${new URL(baseUrl).origin}${expandTemplate(compiled.path, key, String(i + 1), '')}`, {
+      method: compiled.method,
+      headers: { ...compiled.headers },
+      ...(body !== undefined ? { body } : {}),
+      ...tls,
       signal,
       timeoutMs: 10_000,
     });
-    const id = res.status === 201 ? Number((JSON.parse(res.body) as { id?: unknown }).id) : NaN;
-    if (!Number.isInteger(id)) throw new FaultlineError('STACK_FAILED', `seeding rows for reads: POST /items answered ${res.status}`);
+    const id = isExpectedStatus(res.status, compiled.expect) && compiled.idPath ? parseId(res.body, compiled.idPath) : null;
+    if (id === null)
+      throw new FaultlineError(
+        'STACK_FAILED',
+        `seeding rows for reads: ${write.method} ${write.path} (${name}) answered ${res.status} without an id at ${write.id ?? 'id'}`,
+      );
     ids.push(id);
   }
-  return { min: Math.min(...ids), max: Math.max(...ids) };
+  return ids;
+}
+
+/** The write that seeds reads: a write of the mix that answers with an id (and needs none), else any such write of the workload. */
+function seedingWrite(requests: Record<string, RequestSpec>, mixNames: string[]): [string, RequestSpec] | null {
+  const fits = ([, r]: [string, RequestSpec]) => r.write && !usesId(r);
+  const all = Object.entries(requests);
+  return all.filter(([n]) => mixNames.includes(n)).find(fits) ?? all.find(fits) ?? null;
 }
 
 function emptyJournal(exp: Experiment, versions: Record<string, string>): ExperimentJournal {
@@ -117,6 +139,7 @@ export class ExperimentRunner {
       journal.status = interrupted ? 'interrupted' : 'error';
       journal.reason = interrupted ? 'interrupted; rollbacks ran' : `the run failed: ${e.message}`;
       journal.error = e.message;
+      journal.errorCode = e.code;
     } finally {
       // Rollbacks always run, with fresh signals: an interrupt must never cancel a cleanup.
       await this.rollbacks(exp, stack, active, journal, log);
@@ -222,26 +245,42 @@ export class ExperimentRunner {
   /** Starts the experiment's load against the stack (seeding rows first when the mix reads by id). */
   private async startLoad(exp: Experiment, stack: StartedStack, options: RunOptions, log: (l: string) => void): Promise<LoadJob> {
     const l = exp.load;
-    // With a mix, request kinds pick their own paths under the URL's path, so the URL is the stack's root.
-    const url = l.mix ? `${stack.httpsUrl}/` : `${stack.httpsUrl}${l.path}`;
+    const workload = l.workload ?? stack.spec.workload;
+    // An experiment that names a path (and no mix) GETs it, as before workloads existed; otherwise the workload's mix.
+    const mix = l.mix ?? (l.path === undefined ? workload?.mix : undefined);
+    const path = l.path ?? (stack.isReference ? '/whoami' : stack.spec.endpoint.ready_path);
+    // With a mix, requests pick their own paths under the URL's path, so the URL is the stack's root.
+    const url = mix ? `${stack.httpsUrl}/` : `${stack.httpsUrl}${path}`;
     log(
-      `load: ${l.driver} ${l.rate !== undefined ? `${typeof l.rate === 'number' ? l.rate : `${l.rate.from}→${l.rate.to}`} req/s` : `${l.connections ?? 10} connections`} for ${l.duration / 1000} s against ${url}`,
+      `load: ${l.driver} ${l.rate !== undefined ? `${typeof l.rate === 'number' ? l.rate : `${l.rate.from}→${l.rate.to}`} req/s` : `${l.connections ?? 10} connections`} for ${l.duration / 1000} s against ${url}${mix ? ` (mix ${mix})` : ''}`,
     );
     const ca = l.insecure ? undefined : await stack.ca();
-    // Reads by id need rows to read: a fresh stack has none until the run's first writes are acknowledged.
-    const idRange = l.mix && /\bread\s*=\s*[1-9]/.test(l.mix) ? await seedItems(stack.httpsUrl, ca, options.signal) : undefined;
+    const https = url.startsWith('https:');
+    // TLS options only mean something for https; the load engine refuses them for http.
+    const tls = https ? stack.tlsOptions(ca) : {};
+    let seedIds: WriteId[] | undefined;
+    if (mix) {
+      const requests = workloadRequests(workload);
+      const names = parseMix(mix, 'load.mix', Object.keys(requests)).map((e) => e.kind);
+      // Reads by id need rows to read: a fresh stack has none until the run's first writes are acknowledged.
+      if (names.some((n) => usesId(requests[n] as RequestSpec))) {
+        const seeder = seedingWrite(requests, names);
+        if (seeder) seedIds = await seedItems(stack.httpsUrl, seeder[0], seeder[1], tls, options.signal);
+        else log('load: the mix reads by ${id} but no write of the workload answers with an id (its `id:`); reads use ids 1..100');
+      }
+    }
     return startLoad(
       {
         url,
-        ...(idRange ? { idRange } : {}),
+        ...(seedIds ? { seedIds } : {}),
         ...(l.rate !== undefined ? { rate: l.rate } : {}),
         ...(l.connections !== undefined ? { connections: l.connections } : {}),
-        ...(l.mix ? { mix: l.mix } : {}),
+        ...(mix ? { mix, ...(workload ? { workload } : {}) } : {}),
         durationMs: l.duration,
         bucketMs: l.bucket,
         ...(l.max_in_flight ? { maxInFlight: l.max_in_flight } : {}),
         ...(l.timeout ? { timeoutMs: l.timeout } : {}),
-        ...(ca === undefined ? { insecure: true } : { ca }),
+        ...tls,
       },
       { signal: options.signal, ...(options.onLoadEvent ? { onEvent: options.onLoadEvent } : {}) },
     );

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { action, interruptSignal } from '../run-command.js';
 import { addStackFlags, stackOptionsFrom } from './stack.js';
-import { ExitCode, FaultlineError } from '../../errors.js';
+import { ExitCode, FaultlineError, type ErrorCode } from '../../errors.js';
 import { loadFile } from '../../experiment/schema.js';
 import { catalogue, probeCatalogue } from '../../experiment/catalogue.js';
 import { runFile } from '../../experiment/suite.js';
@@ -32,8 +32,14 @@ export function exitCodeFor(j: Journal): number {
       return ExitCode.failed;
     case 'interrupted':
       return ExitCode.interrupted;
-    default:
-      return experimentsOf(j).some((e) => e.rollbacks.some((r) => r.status !== 'succeeded')) ? ExitCode.revertFailed : ExitCode.environment;
+    default: {
+      const runs = experimentsOf(j);
+      if (runs.some((e) => e.rollbacks.some((r) => r.status !== 'succeeded'))) return ExitCode.revertFailed;
+      // Bad input found only once the stack was looked at (a description naming a missing service) is still exit 2.
+      return runs.some((e) => e.errorCode && new FaultlineError(e.errorCode as ErrorCode, '').exitCode === ExitCode.invalidInput)
+        ? ExitCode.invalidInput
+        : ExitCode.environment;
+    }
   }
 }
 
