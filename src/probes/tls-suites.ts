@@ -235,7 +235,8 @@ export function cipherFindings(accepted: AcceptedByVersion, where: string): Find
     const hits = all.filter((h) => weakClass(h.suite) === cls);
     if (!hits.length) continue;
     const sha1 = cls === 'cbc' ? hits.filter((h) => sha1Mac(h.suite)) : [];
-    const note = sha1.length ? `; with a SHA-1 MAC: ${[...new Set(sha1.map((h) => h.suite.name))].join(', ')}` : '';
+    const sha1Names = [...new Set(sha1.map((h) => h.suite.name))];
+    const note = !sha1.length ? '' : sha1.length === hits.length ? '; all with a SHA-1 MAC' : `; with a SHA-1 MAC: ${sha1Names.join(', ')}`;
     out.push({ id: info.id, severity: info.severity, message: `accepts ${info.what}: ${listSuites(hits)}${note}`, where, scope: 'public' });
   }
   const staticKx = all.filter((h) => !forwardSecret(h.suite));

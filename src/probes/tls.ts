@@ -1,27 +1,27 @@
-// TLS probe of the public endpoint with Node's own TLS client: chain against the stack's CA, expiry,
-// hostname, key, signature algorithm, each protocol version tried alone, negotiated cipher, HSTS and the
-// HTTP → HTTPS redirect; plus (separately graded) whether hops inside the stack are encrypted.
+// TLS probe of a public endpoint with Node's own TLS client: chain (against the endpoint's CA, or Node's default
+// trust store), expiry, hostname, key, signature algorithm, each protocol version tried alone, the cipher suites
+// accepted per version (tls-ciphers.ts), HSTS and the HTTP → HTTPS redirect; on the reference stack, plus
+// (separately graded) whether hops inside the stack are encrypted.
 
+import { isIP } from 'node:net';
 import tls from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
+import { FaultlineError } from '../errors.js';
 import { request } from '../util/http.js';
-import { handshake, signatureAlgorithm, type HandshakeResult } from '../util/tls-handshake.js';
+import { handshake, signatureAlgorithm } from '../util/tls-handshake.js';
 import { booleanField, numberField } from './params.js';
 import { observation, startMark } from './runner.js';
 import { atLeast, gradeAtLeast, gradeOf, gradeTolerance, GRADES, type Grade } from './grade.js';
 import { gatherInternal, internalFindings, type InternalFacts } from './internal-encryption.js';
+import { scanCiphers, tryVersion, type CipherScan, type VersionResult } from './tls-ciphers.js';
+import { cipherFindings, TLS_VERSIONS, type TlsVersion } from './tls-suites.js';
+import { stackTlsTarget, type TlsTarget } from './tls-target.js';
 import type { Finding, Observation, Probe, Severity } from './types.js';
 
-export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
-export type TlsVersion = (typeof TLS_VERSIONS)[number];
-
-/** accepted: handshake completed; refused: the server sent an alert or closed; error: anything else (timeout …). */
-export interface VersionResult {
-  version: TlsVersion;
-  outcome: 'accepted' | 'refused' | 'error';
-  detail: string | null;
-}
+export { TLS_VERSIONS, type TlsVersion } from './tls-suites.js';
+export type { TlsTarget } from './tls-target.js';
+export { tryVersion, type VersionResult } from './tls-ciphers.js';
 
 export interface CertificateFacts {
   subject: string;
@@ -51,7 +51,14 @@ export interface TlsFacts {
   hsts: string | null;
   httpsStatus: number | null;
   redirect: { status: number | null; location: string | null; error: string | null };
+  /** What the chain was verified against: the endpoint's CA, Node's default trust store, or nothing (insecure). */
+  trust?: 'ca' | 'system' | 'none';
+  /** The accepted cipher suites per version; absent when not enumerated (ciphers=false). */
+  ciphers?: CipherScan;
 }
+
+/** The redirect's error when there is no HTTP entry to check. */
+export const REDIRECT_NOT_CHECKED = 'not checked: no HTTP URL';
 
 export function certificateFacts(x: X509Certificate): CertificateFacts {
   const key = x.publicKey;
@@ -76,30 +83,18 @@ function curveBits(curve: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** A refusal is the server's when it alerts or hangs up; the client allows every version and cipher. */
-function isServerRefusal(hs: HandshakeResult): boolean {
-  return /ALERT|ECONNRESET|WRONG_VERSION|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS/i.test(`${hs.error ?? ''} ${hs.errorMessage ?? ''}`);
+/** Connection errors that mean no TLS server was reached at all (not a TLS failure). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
+
+export interface GatherOptions {
+  /** Enumerate the accepted cipher suites per version (a few hundred handshakes at most). */
+  ciphers?: boolean;
+  now?: number;
 }
 
-export async function tryVersion(host: string, port: number, servername: string, version: TlsVersion, signal: AbortSignal): Promise<VersionResult> {
-  const hs = await handshake({ host, port, servername, minVersion: version, maxVersion: version, ciphers: 'DEFAULT:@SECLEVEL=0', timeoutMs: 3000, signal });
-  if (hs.ok) return { version, outcome: 'accepted', detail: hs.cipher?.name ?? null };
-  return { version, outcome: isServerRefusal(hs) ? 'refused' : 'error', detail: hs.error ?? null };
-}
-
-export interface TlsTarget {
-  host: string;
-  port: number;
-  servername: string;
-  ca: string;
-  httpsUrl: string;
-  httpUrl: string;
-  /** Names the certificate must be valid for. */
-  hostnames: string[];
-}
-
-export async function gatherTls(t: TlsTarget, signal: AbortSignal, now = Date.now()): Promise<TlsFacts> {
-  const hs = await handshake({ host: t.host, port: t.port, servername: t.servername, ca: t.ca, timeoutMs: 5000, signal });
+export async function gatherTls(t: TlsTarget, signal: AbortSignal, o: GatherOptions = {}): Promise<TlsFacts> {
+  const now = o.now ?? Date.now();
+  const hs = await handshake({ host: t.host, port: t.port, servername: t.servername, ...(t.ca ? { ca: t.ca } : {}), timeoutMs: 5000, signal });
   signal.throwIfAborted();
   const cert = hs.certificate ?? null;
   const hostnames: Record<string, string | null> = {};
@@ -107,27 +102,35 @@ export async function gatherTls(t: TlsTarget, signal: AbortSignal, now = Date.no
     const legacy = cert.toLegacyObject();
     for (const name of t.hostnames) hostnames[name] = tls.checkServerIdentity(name, legacy)?.message ?? null;
   }
+  // Nothing listening (or no route): every further look at the HTTPS port would only wait out its own timeout.
+  const gone = !hs.ok && UNREACHABLE.has(hs.error ?? '');
   const versions: VersionResult[] = [];
-  for (const v of TLS_VERSIONS) versions.push(await tryVersion(t.host, t.port, t.servername, v, signal));
+  for (const v of TLS_VERSIONS)
+    versions.push(gone ? { version: v, outcome: 'error', detail: hs.error ?? null } : await tryVersion(t.host, t.port, t.servername, v, signal));
+  const accepted = versions.filter((v) => v.outcome === 'accepted').map((v) => v.version);
+  const ciphers = o.ciphers && hs.ok ? await scanCiphers({ host: t.host, port: t.port, servername: t.servername, versions: accepted, signal }) : undefined;
   let hsts: string | null = null;
   let httpsStatus: number | null = null;
-  try {
-    // Verification off here on purpose: a broken chain is already reported; HSTS is still worth knowing.
-    const res = await request(`${t.httpsUrl}/`, { insecure: true, timeoutMs: 5000, signal });
-    httpsStatus = res.status;
-    const h = res.headers['strict-transport-security'];
-    hsts = Array.isArray(h) ? h.join(', ') : (h ?? null);
-  } catch (err) {
-    if (signal.aborted) throw err;
-  }
-  let redirect: TlsFacts['redirect'];
-  try {
-    const res = await request(`${t.httpUrl}/`, { timeoutMs: 5000, signal });
-    const loc = res.headers.location;
-    redirect = { status: res.status, location: typeof loc === 'string' ? loc : null, error: null };
-  } catch (err) {
-    if (signal.aborted) throw err;
-    redirect = { status: null, location: null, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  if (!gone)
+    try {
+      // Verification off here on purpose: a broken chain is already reported; HSTS is still worth knowing.
+      const res = await request(`${t.httpsUrl}/`, { insecure: true, ...(isIP(t.servername) ? {} : { servername: t.servername }), timeoutMs: 5000, signal });
+      httpsStatus = res.status;
+      const h = res.headers['strict-transport-security'];
+      hsts = Array.isArray(h) ? h.join(', ') : (h ?? null);
+    } catch (err) {
+      if (signal.aborted) throw err;
+    }
+  let redirect: TlsFacts['redirect'] = { status: null, location: null, error: REDIRECT_NOT_CHECKED };
+  if (t.httpUrl) {
+    try {
+      const res = await request(`${t.httpUrl}/`, { timeoutMs: 5000, signal });
+      const loc = res.headers.location;
+      redirect = { status: res.status, location: typeof loc === 'string' ? loc : null, error: null };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      redirect = { status: null, location: null, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+    }
   }
   return {
     host: t.host,
@@ -148,7 +151,23 @@ export async function gatherTls(t: TlsTarget, signal: AbortSignal, now = Date.no
     hsts,
     httpsStatus,
     redirect,
+    trust: t.insecure ? 'none' : t.ca ? 'ca' : 'system',
+    ...(ciphers ? { ciphers } : {}),
   };
+}
+
+/** TARGET_UNREACHABLE when the endpoint could not be reached at all; null when something answered (pure). */
+export function unreachableError(f: Pick<TlsFacts, 'host' | 'port' | 'handshake'>): FaultlineError | null {
+  const e = f.handshake.error;
+  return !f.handshake.ok && e && UNREACHABLE.has(e) ? new FaultlineError('TARGET_UNREACHABLE', `${f.host}:${f.port}: no TLS server reached (${e})`) : null;
+}
+
+/** Why a chain does not verify, in words: an issuer nobody trusts, a self-signed certificate, a missing link. */
+function untrustedReason(code: string, selfSigned: boolean): string {
+  if (selfSigned || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') return 'self-signed certificate';
+  if (code === 'SELF_SIGNED_CERT_IN_CHAIN') return 'untrusted issuer (self-signed CA in the chain)';
+  if (/UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT)/.test(code)) return 'untrusted issuer (self-signed or private CA, or an incomplete chain)';
+  return 'untrusted chain';
 }
 
 const DAY = 86_400_000;
@@ -169,8 +188,11 @@ export function publicFindings(f: TlsFacts): Finding[] {
     if (Date.parse(c.validFrom) > f.now) add('cert-not-yet-valid', 'critical', `certificate is valid only from ${c.validFrom}`);
     const authErr = f.handshake.authorizationError;
     // Expiry and name mismatches have findings of their own; Node also reports the latter as authorizationError.
-    if (authErr && !['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID'].includes(authErr)) {
-      add('cert-untrusted', 'critical', `chain does not verify against the stack's CA: ${authErr}${c.selfSigned ? ' (self-signed)' : ''}`);
+    // With --insecure the chain is deliberately not judged; that choice is recorded as info.
+    if (f.trust === 'none') add('cert-not-verified', 'info', 'chain not verified (insecure: an explicit choice)');
+    else if (authErr && !['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID'].includes(authErr)) {
+      const anchor = f.trust === 'system' ? "Node's default trust store" : "the endpoint's CA";
+      add('cert-untrusted', 'critical', `${untrustedReason(authErr, c.selfSigned)}: the chain does not verify against ${anchor} (${authErr})`);
     }
     for (const [name, err] of Object.entries(f.hostnames)) if (err) add('hostname-mismatch', 'critical', `certificate not valid for ${name}: ${err}`);
     if (c.keyType === 'rsa' && c.keyBits !== null && c.keyBits < 2048) add('weak-key', 'high', `RSA key of ${c.keyBits} bits (< 2048)`);
@@ -186,9 +208,21 @@ export function publicFindings(f: TlsFacts): Finding[] {
     if (v.outcome === 'error') add('version-test-error', 'info', `${v.version} could not be tested: ${v.detail}`);
   }
   const cipher = f.handshake.cipher ?? '';
+  // What a default client gets: worth its own finding even when the enumeration lists the suite too.
   if (f.handshake.ok && f.handshake.protocol !== 'TLSv1.3' && !/ECDHE|DHE/.test(cipher))
     add('no-forward-secrecy', 'medium', `negotiated cipher ${cipher} has no forward secrecy`);
-  if (/CBC|RC4|3DES|NULL|EXPORT/i.test(cipher)) add('weak-cipher', /RC4|NULL|EXPORT/i.test(cipher) ? 'high' : 'low', `negotiated cipher ${cipher}`);
+  if (f.ciphers) {
+    out.push(...cipherFindings(f.ciphers.accepted, where));
+    if (!f.ciphers.complete || f.ciphers.undecidedCount > 0)
+      add(
+        'cipher-scan-incomplete',
+        'info',
+        `${f.ciphers.undecidedCount} suite(s) undecided${f.ciphers.complete ? '' : ' (the scan ran out of time)'}, e.g. ${f.ciphers.undecided
+          .map((u) => `${u.name} on ${u.version}: ${u.error}`)
+          .slice(0, 3)
+          .join('; ')}`,
+      );
+  } else if (/CBC|RC4|3DES|NULL|EXPORT/i.test(cipher)) add('weak-cipher', /RC4|NULL|EXPORT/i.test(cipher) ? 'high' : 'low', `negotiated cipher ${cipher}`);
   if (f.httpsStatus !== null) {
     if (!f.hsts) add('no-hsts', 'medium', 'no Strict-Transport-Security header on HTTPS answers');
     else {
@@ -197,6 +231,7 @@ export function publicFindings(f: TlsFacts): Finding[] {
     }
   }
   const r = f.redirect;
+  if (r.error === REDIRECT_NOT_CHECKED) return out;
   if (r.status === null) add('no-http-redirect', 'info', `HTTP port did not answer (${r.error})`);
   else if (!(r.status >= 301 && r.status <= 308 && r.location?.startsWith('https://')))
     add('no-http-redirect', 'medium', `HTTP answers ${r.status} without redirecting to HTTPS`);
@@ -208,6 +243,8 @@ export interface TlsValue {
   internalGrade: Grade | null;
   daysToExpiry: number | null;
   protocols: Record<string, VersionResult['outcome']>;
+  /** Accepted suites per enumerated version (IANA names where known); absent when not enumerated. */
+  ciphers?: Partial<Record<TlsVersion, string[]>>;
 }
 
 const severities = ['critical', 'high', 'medium', 'low', 'info'] as const;
@@ -223,15 +260,17 @@ const params = z
     failOn: z.enum(severities).default('medium'),
     /** Warn when fewer days remain (a finding of its own). */
     minDays: numberField({ min: 0 }).default(14),
+    /** Enumerate the accepted cipher suites per version (off for a quick look repeated during a fault). */
+    ciphers: booleanField.default(true),
   })
   .strict();
-type Params = z.infer<typeof params>;
+export type TlsParams = z.infer<typeof params>;
 
 /** Verdict from findings (pure). */
 export function judgeTls(
   pub: Finding[],
   internal: Finding[] | null,
-  p: Pick<Params, 'minGrade' | 'failOn' | 'failOnInternal'>,
+  p: Pick<TlsParams, 'minGrade' | 'failOn' | 'failOnInternal'>,
 ): { grade: Grade; internalGrade: Grade | null; passed: boolean } {
   const grade = gradeOf(pub);
   const internalGrade = internal ? gradeOf(internal) : null;
@@ -243,50 +282,47 @@ export function judgeTls(
   return { grade, internalGrade, passed };
 }
 
-export const tlsProbe: Probe<Params, TlsValue> = {
+/**
+ * One look at a TLS endpoint, judged: the library call behind the probe, and behind `faultline probe tls <url>`
+ * where there is no stack. `internal` gathers the inside of the stack when there is one to look at.
+ */
+export async function observeTls(t: TlsTarget, p: TlsParams, signal: AbortSignal, internal?: () => Promise<InternalFacts>): Promise<Observation<TlsValue>> {
+  const started = startMark();
+  const facts = await gatherTls(t, signal, { ciphers: p.ciphers });
+  const pub = publicFindings(facts).map((f) =>
+    f.id === 'cert-expiring' && facts.certificate && (Date.parse(facts.certificate.validTo) - facts.now) / DAY >= p.minDays
+      ? { ...f, severity: 'info' as const }
+      : f,
+  );
+  const inside = p.internal && internal ? await internal() : null;
+  const intFindings = inside ? internalFindings(inside) : null;
+  const j = judgeTls(pub, intFindings, p);
+  const c = facts.certificate;
+  const scan = facts.ciphers;
+  return observation('tls', started, {
+    value: {
+      grade: j.grade,
+      internalGrade: j.internalGrade,
+      daysToExpiry: c ? Math.floor((Date.parse(c.validTo) - facts.now) / DAY) : null,
+      protocols: Object.fromEntries(facts.versions.map((v) => [v.version, v.outcome])),
+      ...(scan ? { ciphers: Object.fromEntries(scan.versions.map((v) => [v, scan.accepted[v].map((x) => x.standardName ?? x.name)])) } : {}),
+    },
+    tolerance: gradeTolerance(p.minGrade),
+    passed: j.passed,
+    details: { public: facts, ...(scan ? { ciphers: scan.accepted } : {}), ...(inside ? { internal: inside } : {}) },
+    findings: [...pub, ...(intFindings ?? [])],
+  });
+}
+
+export const tlsProbe: Probe<TlsParams, TlsValue> = {
   name: 'tls',
-  description: 'TLS of the public endpoint (chain, expiry, hostname, key, protocols, cipher, HSTS, redirect) and encryption inside the stack',
+  description:
+    'TLS of the public endpoint (chain, expiry, hostname, key, protocols, accepted cipher suites, HSTS, redirect) and, on the reference stack, encryption inside it',
   params,
   async run(ctx, p, signal): Promise<Observation<TlsValue>> {
-    const started = startMark();
-    const s = ctx.stack;
-    const url = new URL(s.httpsUrl);
-    const facts = await gatherTls(
-      {
-        host: '127.0.0.1',
-        port: Number(url.port),
-        servername: url.hostname,
-        ca: (await s.ca()) ?? '',
-        httpsUrl: s.httpsUrl,
-        httpUrl: s.httpUrl,
-        hostnames: [url.hostname, s.options.domain],
-      },
-      signal,
-    );
-    const pub = publicFindings(facts).map((f) =>
-      f.id === 'cert-expiring' && facts.certificate && (Date.parse(facts.certificate.validTo) - facts.now) / DAY >= p.minDays
-        ? { ...f, severity: 'info' as const }
-        : f,
-    );
-    let internal: InternalFacts | null = null;
-    let intFindings: Finding[] | null = null;
-    if (p.internal) {
-      internal = await gatherInternal(ctx, signal);
-      intFindings = internalFindings(internal);
-    }
-    const j = judgeTls(pub, intFindings, p);
-    const c = facts.certificate;
-    return observation('tls', started, {
-      value: {
-        grade: j.grade,
-        internalGrade: j.internalGrade,
-        daysToExpiry: c ? Math.floor((Date.parse(c.validTo) - facts.now) / DAY) : null,
-        protocols: Object.fromEntries(facts.versions.map((v) => [v.version, v.outcome])),
-      },
-      tolerance: gradeTolerance(p.minGrade),
-      passed: j.passed,
-      details: { public: facts, ...(internal ? { internal } : {}) },
-      findings: [...pub, ...(intFindings ?? [])],
-    });
+    // The hops inside (LB → web servers over port 80, the MariaDB accounts) are the reference stack's own
+    // layout; a described stack has no such roles to look at, so its inside is not judged at all.
+    const inside = ctx.stack.isReference ? () => gatherInternal(ctx, signal) : undefined;
+    return observeTls(await stackTlsTarget(ctx.stack), p, signal, inside);
   },
 };
