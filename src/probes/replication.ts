@@ -1,9 +1,11 @@
 // Replication probe: is the replica's IO/SQL threads running, how far behind (seconds and GTID gap), who is
-// read-only and which node accepts writes. Facts are gathered over mysql2; the verdict is pure.
+// read-only and which node accepts writes, for the description's primary and replica. Facts are gathered over
+// mysql2; the verdict is pure.
 
 import { z } from 'zod';
 import { gtidGap, queryRows, withConnection, type Row } from './mysql.js';
-import { dbTarget } from './targets.js';
+import { FaultlineError } from '../errors.js';
+import { databaseLabel, databasesByRole, resolveDatabase, type DatabaseRole } from './databases.js';
 import { numberField } from './params.js';
 import { observation, startMark } from './runner.js';
 import type { Finding, Observation, Probe, ProbeContext } from './types.js';
@@ -99,9 +101,11 @@ export function judgeReplication(f: ReplicationFacts, maxLagSeconds: number): { 
   return { value: { running, lagSeconds: lag, gtidGap: gap, writers }, passed, findings };
 }
 
-async function readNode(ctx: ProbeContext, server: 'db-primary' | 'db-replica', signal: AbortSignal): Promise<DbNodeFacts> {
+async function readNode(ctx: ProbeContext, role: DatabaseRole, signal: AbortSignal): Promise<DbNodeFacts> {
+  const [name, db] = databasesByRole(ctx.stack.spec, role)[0]!;
+  const server = databaseLabel(db);
   try {
-    const target = await dbTarget(ctx.stack, server);
+    const target = await resolveDatabase(ctx.stack, name);
     return await withConnection(
       target,
       async (conn) => {
@@ -117,8 +121,19 @@ async function readNode(ctx: ProbeContext, server: 'db-primary' | 'db-replica', 
   }
 }
 
+/**
+ * The first declared primary and replica, each read over its own connection. A description without both cannot be
+ * judged: UNKNOWN_TARGET, which the probe runner records as an error observation with this message.
+ */
 export async function gatherReplication(ctx: ProbeContext, signal: AbortSignal): Promise<ReplicationFacts> {
-  const [primary, replica] = await Promise.all([readNode(ctx, 'db-primary', signal), readNode(ctx, 'db-replica', signal)]);
+  const missing = (['primary', 'replica'] as const).filter((role) => databasesByRole(ctx.stack.spec, role).length === 0);
+  if (missing.length) {
+    throw new FaultlineError(
+      'UNKNOWN_TARGET',
+      `stack.databases: no ${missing.join(' and no ')} database declared; the replication probe needs a primary and a replica (role: primary | replica)`,
+    );
+  }
+  const [primary, replica] = await Promise.all([readNode(ctx, 'primary', signal), readNode(ctx, 'replica', signal)]);
   return { primary, replica };
 }
 

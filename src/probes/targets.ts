@@ -1,10 +1,11 @@
-// The stack's servers as probes see them, found by label only (faultline.stack / server / component):
-// host container, addresses on the internal and edge networks, published ports.
+// The stack's servers as probes see them, found by label (or the description's service map): host container,
+// addresses on the internal and edge networks, published ports; and the declared databases by role.
 
 import { FaultlineError } from '../errors.js';
 import { LABEL, type ContainerSummary } from '../stack/docker-client.js';
 import type { StartedStack } from '../stack/stack.js';
 import type { DbTarget } from './mysql.js';
+import { resolveRole } from './databases.js';
 
 export interface PublishedPort {
   hostIp: string;
@@ -39,7 +40,8 @@ export function serversFrom(containers: ContainerSummary[], internalNetwork: str
       server: c.server,
       role: c.role ?? '',
       hostId: c.id,
-      internal: c.addresses[internalNetwork],
+      // A described stack may name its networks otherwise: any address of the server is still its own.
+      internal: c.addresses[internalNetwork] ?? Object.values(c.addresses)[0],
       edge: c.addresses[edgeNetwork],
       published: c.ports.map(parsePublished).filter((p): p is PublishedPort => p !== null),
       state: c.state,
@@ -62,12 +64,10 @@ export async function componentContainer(stack: StartedStack, server: string, co
 }
 
 /**
- * The operator's connection to a database server: its internal address from the labels, and the stack's
- * admin login (admitted from the Docker host only) from the 0700 state folder.
+ * The operator's connection to the stack's primary or replica database: the first database the description
+ * declares with that role (the reference stack's own description names db-primary and db-replica with the admin
+ * login from its state folder), so the probes that use it work on any described stack.
  */
 export async function dbTarget(stack: StartedStack, server: 'db-primary' | 'db-replica'): Promise<DbTarget> {
-  const s = (await stackServers(stack)).find((x) => x.server === server);
-  const host = s?.internal ?? stack.addresses[server];
-  if (!host) throw new FaultlineError('UNKNOWN_TARGET', `stack ${stack.project} has no ${server}`);
-  return { host, ...(await stack.dbOperator()), database: 'faultline' };
+  return (await resolveRole(stack, server === 'db-primary' ? 'primary' : 'replica')).target;
 }
