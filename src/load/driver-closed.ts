@@ -70,16 +70,15 @@ export class ClosedDriver implements Driver {
     assertAutocannonPrototype();
     const workload = this.ctx.workload;
     const first = workload.isStatic ? workload.next() : null;
+    // autocannon writes Content-Length into the headers it is given: each request gets its own copy of the plan's.
     const request = first
-      ? { method: first.method, path: first.path }
+      ? { method: first.method, path: first.path, headers: { ...first.headers }, ...(first.body !== null ? { body: first.body } : {}) }
       : {
           // Built per request by autocannon's iterator; the plan rides on the per-connection context.
           setupRequest: (req: Record<string, unknown>, context: { plan?: PlannedRequest }) => {
             const plan = workload.next();
             context.plan = plan;
-            const headers = { ...(req.headers as Record<string, string>) };
-            if (plan.body !== null) headers['content-type'] = 'application/json';
-            return { ...req, method: plan.method, path: plan.path, body: plan.body ?? undefined, headers };
+            return { ...req, method: plan.method, path: plan.path, body: plan.body ?? undefined, headers: { ...plan.headers } };
           },
         };
     return new Promise((resolve, reject) => {
@@ -223,7 +222,7 @@ export class ClosedDriver implements Driver {
     if (client.reqsMade > 0) it.nextRequest();
     client.pipelinedRequests.insertRequest(it.currentRequest);
     const plan = it.context.plan;
-    const handle = plan && plan.key !== null ? this.ctx.ledger.begin(plan.key, tMs) : -1;
+    const handle = plan && plan.key !== null ? this.ctx.ledger.begin(plan.key, tMs, plan.request ?? undefined) : -1;
     state.inflight.push({ tMs, ledger: handle });
     this.inflightTotal += 1;
     this.sent += 1;

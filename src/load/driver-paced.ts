@@ -87,8 +87,6 @@ export class PacedDriver implements Driver {
   private readonly schedule: RateSchedule;
   private readonly total: number;
   private readonly pool: Pool;
-  private readonly headers: Record<string, string>;
-  private readonly writeHeaders: Record<string, string>;
   private readonly lag = newHistogram();
   private next = 0;
   private nextDueMs = 0;
@@ -132,8 +130,6 @@ export class PacedDriver implements Driver {
         ...(tls ? { rejectUnauthorized: !o.insecure, ...(o.ca ? { ca: o.ca } : {}), ...(o.servername ? { servername: o.servername } : {}) } : {}),
       },
     });
-    this.headers = o.hostHeader ? { host: o.hostHeader } : {};
-    this.writeHeaders = { ...this.headers, 'content-type': 'application/json' };
   }
 
   run(): Promise<DriverReport> {
@@ -203,7 +199,7 @@ export class PacedDriver implements Driver {
       return;
     }
     const plan = workload.next();
-    const handle = plan.key !== null ? ledger.begin(plan.key, dueMs) : -1;
+    const handle = plan.key !== null ? ledger.begin(plan.key, dueMs, plan.request ?? undefined) : -1;
     timeline.recordSent(dueMs);
     this.lag.recordValue(clampUs((nowMs - dueMs) * 1000));
     this.inflight += 1;
@@ -213,7 +209,7 @@ export class PacedDriver implements Driver {
     req.opts = {
       path: plan.path,
       method: plan.method,
-      headers: plan.body !== null ? this.writeHeaders : this.headers,
+      headers: plan.headers,
       ...(plan.body !== null ? { body: plan.body } : {}),
     };
     this.live.add(req);

@@ -5,6 +5,25 @@ import { FaultlineError } from '../errors.js';
 
 export type WriteOutcome = 'ok' | 'fail' | 'unknown';
 
+/** An id a write's answer carried: a positive integer, or a short URL- and JSON-safe string (e.g. a UUID). */
+export type WriteId = number | string;
+
+/** What makes a write acknowledged, and where its id is: from the workload's request (workload.ts). */
+export interface WriteRule {
+  /** Statuses that acknowledge the write; null: any 2xx. */
+  expect: readonly number[] | null;
+  /** Dot path of the id in the JSON answer, split at the dots; null: no id. */
+  idPath: readonly string[] | null;
+}
+
+/** The reference app's writes: any 2xx acknowledges, the id is the answer's `id`. */
+export const DEFAULT_WRITE_RULE: WriteRule = { expect: null, idPath: ['id'] };
+
+/** Whether a status counts as success: one of `expect`, or any 2xx when none is given. */
+export function isExpectedStatus(status: number, expect: readonly number[] | null): boolean {
+  return expect === null ? status >= 200 && status < 300 : expect.includes(status);
+}
+
 export interface WriteRecord {
   key: string;
   /** ms since t = 0 of the load (the intended send time for the paced driver, the send time for closed). */
@@ -13,7 +32,7 @@ export interface WriteRecord {
   completedMs: number | null;
   outcome: WriteOutcome;
   /** The id the app answered with (ok only). */
-  id: number | null;
+  id: WriteId | null;
   status: number | null;
   error: string | null;
 }
@@ -48,36 +67,55 @@ export interface WriteAnswer {
 }
 
 /**
- * Classifies one write, Jepsen style: `ok` only when the app acknowledged it (2xx; id taken from the body),
- * `fail` only when it definitely did not happen, `unknown` whenever it might have.
+ * Classifies one write, Jepsen style: `ok` only when the app acknowledged it (an expected status, default any 2xx;
+ * id taken from the body), `fail` only when it definitely did not happen, `unknown` whenever it might have.
  */
-export function classifyWrite(answer: WriteAnswer): { outcome: WriteOutcome; id: number | null } {
+export function classifyWrite(answer: WriteAnswer, rule: WriteRule = DEFAULT_WRITE_RULE): { outcome: WriteOutcome; id: WriteId | null } {
   if (answer.status !== undefined) {
     const s = answer.status;
-    if (s >= 200 && s < 300) return { outcome: 'ok', id: parseId(answer.body) };
+    if (isExpectedStatus(s, rule.expect)) return { outcome: 'ok', id: rule.idPath ? parseId(answer.body, rule.idPath) : null };
     // A proxy's 502/504 says the backend did not answer in time, not that the write was refused: it may have committed.
     if (s === 502 || s === 504) return { outcome: 'unknown', id: null };
     if (s >= 400) return { outcome: 'fail', id: null };
-    // 1xx/3xx to a POST: the app never does this; we cannot know what happened.
+    // 1xx/3xx, or a 2xx the request does not expect: not the app's acknowledgement; we cannot know what happened.
     return { outcome: 'unknown', id: null };
   }
   return { outcome: answer.sent ? 'unknown' : 'fail', id: null };
 }
 
-/** The id from `{"id": <n>, ...}`; null when the body does not carry a positive integer id. */
-export function parseId(body: string | undefined): number | null {
-  if (!body) return null;
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null) {
-      const id = (parsed as { id?: unknown }).id;
-      if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) return id;
-      if (typeof id === 'string' && /^[1-9]\d{0,15}$/.test(id)) return Number(id);
-    }
-  } catch {
-    // Not JSON: the write is still acknowledged by its status, just without an id.
+const DEFAULT_ID_PATH = ['id'];
+
+/** String ids go into paths and JSON bodies as they are: only characters that need no escaping in either. */
+const STRING_ID = /^[A-Za-z0-9._~:-]{1,128}$/;
+
+/** An id as a write answer may carry it, or null: a positive safe integer (also as digits in a string), or a safe string. */
+export function idValue(v: unknown): WriteId | null {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v > 0 ? v : null;
+  if (typeof v !== 'string' || !STRING_ID.test(v)) return null;
+  if (/^[1-9]\d{0,15}$/.test(v)) {
+    const n = Number(v);
+    return Number.isSafeInteger(n) ? n : v;
   }
-  return null;
+  return v;
+}
+
+/**
+ * The id at a dot path of a JSON answer (`id`, `order.order_id`); null when the body is not JSON or carries no usable
+ * id there. A write without one is still acknowledged by its status, only reads cannot use it.
+ */
+export function parseId(body: string | undefined, path: string | readonly string[] = DEFAULT_ID_PATH): WriteId | null {
+  if (!body) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  for (const step of typeof path === 'string' ? path.split('.') : path) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, step)) return null;
+    v = (v as Record<string, unknown>)[step];
+  }
+  return idValue(v);
 }
 
 /** Run ids go into SQL LIKE patterns: letters and digits only, so `_` and `%` can never act as wildcards. */
@@ -94,6 +132,8 @@ export class WriteLedger {
   readonly runId: string;
   readonly startedAt: number;
   private readonly writes: WriteRecord[] = [];
+  /** By handle: how each write is classified (kept beside the records, which are plain data for the JSON). */
+  private readonly rules: Array<WriteRule | undefined> = [];
   private seq = 0;
 
   constructor(runId: string, startedAt: number = Date.now()) {
@@ -120,16 +160,20 @@ export class WriteLedger {
     return `${this.runId}-${this.seq}`;
   }
 
-  /** Records a write as it is sent; returns its handle for complete(). Outcome stays `unknown` until completed. */
-  begin(key: string, intendedMs: number): number {
+  /**
+   * Records a write as it is sent; returns its handle for complete(). Outcome stays `unknown` until completed. `rule`:
+   * its request's expected statuses and id path (default: the reference app's).
+   */
+  begin(key: string, intendedMs: number, rule?: WriteRule): number {
     this.writes.push({ key, intendedMs: round3(intendedMs), completedMs: null, outcome: 'unknown', id: null, status: null, error: null });
+    this.rules.push(rule);
     return this.writes.length - 1;
   }
 
   complete(handle: number, completedMs: number, answer: WriteAnswer): WriteRecord {
     const w = this.writes[handle];
     if (!w) throw new FaultlineError('INTERNAL', `ledger: no write with handle ${handle}`);
-    const { outcome, id } = classifyWrite(answer);
+    const { outcome, id } = classifyWrite(answer, this.rules[handle]);
     w.completedMs = round3(completedMs);
     w.outcome = outcome;
     w.id = id;
@@ -159,8 +203,8 @@ export class WriteLedger {
   }
 
   /** Ids the app answered with (ok writes that carried one). */
-  okIds(): number[] {
-    return this.writes.filter((w) => w.outcome === 'ok' && w.id !== null).map((w) => w.id as number);
+  okIds(): WriteId[] {
+    return this.writes.filter((w) => w.outcome === 'ok' && w.id !== null).map((w) => w.id as WriteId);
   }
 
   attemptedKeys(): string[] {

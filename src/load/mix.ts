@@ -1,38 +1,47 @@
-// Workload mixes: parse "read=9,write=1" and pick kinds in exact proportion (smooth weighted round robin, no randomness,
-// so two runs with the same mix send the same sequence).
+// Workload mixes: parse "read=9,write=1" over a workload's request names and pick them in exact proportion (smooth
+// weighted round robin, no randomness, so two runs with the same mix send the same sequence).
 
 import { invalidInput } from '../errors.js';
+import { REFERENCE_REQUESTS, REQUEST_NAME } from './workload-spec.js';
 import type { MixEntry, MixKind } from './types.js';
 
-export const MIX_KINDS: readonly MixKind[] = ['read', 'whoami', 'write'];
+/** The reference preset's request names: what a mix may name when no workload is given. */
+export const MIX_KINDS: readonly MixKind[] = Object.keys(REFERENCE_REQUESTS).sort();
 
-function isMixKind(s: string): s is MixKind {
-  return (MIX_KINDS as readonly string[]).includes(s);
+function known(names: readonly string[]): string {
+  return names.length ? names.join(', ') : 'none';
 }
 
-/** Parses "read=9,write=1" (weights are positive integers; a bare kind means weight 1). Throws INVALID_INPUT. */
-export function parseMix(spec: string, field = 'mix'): MixEntry[] {
+/**
+ * Parses "read=9,write=1" (weights are whole numbers; a bare name means weight 1) and checks every name against
+ * `names` (the workload's requests; default the reference preset's). Throws INVALID_INPUT naming `field`.
+ */
+export function parseMix(spec: string, field = 'mix', names: readonly string[] = MIX_KINDS): MixEntry[] {
   const trimmed = spec.trim();
-  if (trimmed === '') throw invalidInput(field, `empty; expected e.g. read=9,write=1 (kinds: ${MIX_KINDS.join(', ')})`);
+  if (trimmed === '') throw invalidInput(field, `empty; expected name=weight pairs such as ${names[0] ?? 'read'}=9 (requests: ${known(names)})`);
   const entries: MixEntry[] = [];
   for (const part of trimmed.split(',')) {
-    const m = /^\s*([a-zA-Z]+)\s*(?:=\s*(\S+)\s*)?$/.exec(part);
-    if (!m) throw invalidInput(field, `cannot read ${JSON.stringify(part.trim())}; expected kind=weight, e.g. read=9`);
+    const m = /^\s*([A-Za-z][A-Za-z0-9_-]*)\s*(?:=\s*(\S+)\s*)?$/.exec(part);
+    if (!m) throw invalidInput(field, `cannot read ${JSON.stringify(part.trim())}; expected name=weight, e.g. ${names[0] ?? 'read'}=9`);
     const kind = (m[1] ?? '').toLowerCase();
-    if (!isMixKind(kind)) throw invalidInput(field, `unknown kind ${JSON.stringify(m[1])} (kinds: ${MIX_KINDS.join(', ')})`);
     const weightText = m[2] ?? '1';
     if (!/^\d+$/.test(weightText)) throw invalidInput(field, `weight of ${kind} must be a whole number, got ${JSON.stringify(weightText)}`);
     entries.push({ kind, weight: Number(weightText) });
   }
-  return validateMix(entries, field);
+  return validateMix(entries, field, names);
 }
 
-/** Checks parsed entries (also those a library caller passes directly). */
-export function validateMix(entries: readonly MixEntry[], field = 'mix'): MixEntry[] {
-  if (entries.length === 0) throw invalidInput(field, 'needs at least one kind');
+/**
+ * Checks parsed entries (also those a library caller passes directly); `names`: the requests they may name (without
+ * it, only the form of each name is checked). Entries of weight 0 are dropped.
+ */
+export function validateMix(entries: readonly MixEntry[], field = 'mix', names?: readonly string[]): MixEntry[] {
+  if (entries.length === 0) throw invalidInput(field, 'needs at least one request');
   const seen = new Set<string>();
   for (const e of entries) {
-    if (!isMixKind(e.kind)) throw invalidInput(field, `unknown kind ${JSON.stringify(e.kind)} (kinds: ${MIX_KINDS.join(', ')})`);
+    if (typeof e.kind !== 'string' || !REQUEST_NAME.test(e.kind))
+      throw invalidInput(field, `${JSON.stringify(e.kind)} is not a request name (lowercase letters, digits, - or _)`);
+    if (names && !names.includes(e.kind)) throw invalidInput(field, `unknown request ${JSON.stringify(e.kind)} (requests: ${known(names)})`);
     if (seen.has(e.kind)) throw invalidInput(field, `${e.kind} is given twice`);
     seen.add(e.kind);
     if (!Number.isSafeInteger(e.weight) || e.weight < 0 || e.weight > 1_000_000) {
@@ -48,30 +57,36 @@ export function formatMix(entries: readonly MixEntry[]): string {
 }
 
 /**
- * Smooth weighted round robin (as nginx does it): over any sum(weights) consecutive picks each kind comes
+ * Smooth weighted round robin (as nginx does it): over any sum(weights) consecutive picks each name comes
  * exactly `weight` times, spread out rather than in runs.
  */
 export class MixSelector {
-  private readonly kinds: MixKind[];
+  /** The names picked from, in the order nextIndex() refers to. */
+  readonly names: readonly MixKind[];
   private readonly weights: number[];
   private readonly current: number[];
   private readonly total: number;
 
   constructor(entries: readonly MixEntry[]) {
     const valid = validateMix(entries);
-    this.kinds = valid.map((e) => e.kind);
+    this.names = valid.map((e) => e.kind);
     this.weights = valid.map((e) => e.weight);
     this.current = valid.map(() => 0);
     this.total = this.weights.reduce((a, b) => a + b, 0);
   }
 
-  next(): MixKind {
+  /** The next pick as an index into `names` (what the workload keeps its compiled requests by). */
+  nextIndex(): number {
     let best = 0;
-    for (let i = 0; i < this.kinds.length; i++) {
+    for (let i = 0; i < this.names.length; i++) {
       this.current[i] = (this.current[i] as number) + (this.weights[i] as number);
       if ((this.current[i] as number) > (this.current[best] as number)) best = i;
     }
     this.current[best] = (this.current[best] as number) - this.total;
-    return this.kinds[best] as MixKind;
+    return best;
+  }
+
+  next(): MixKind {
+    return this.names[this.nextIndex()] as MixKind;
   }
 }

@@ -3,8 +3,11 @@
 
 import { isIP } from 'node:net';
 import { invalidInput } from '../errors.js';
-import { newRunId, RUN_ID_PATTERN } from './ledger.js';
+import { idValue, newRunId, RUN_ID_PATTERN } from './ledger.js';
+import type { WriteId } from './ledger.js';
 import { parseMix, validateMix } from './mix.js';
+import { parseWorkload, workloadRequests } from './workload-spec.js';
+import type { RequestSpec } from './workload-spec.js';
 import { RateSchedule, rateStages } from './schedule.js';
 import type { LoadOptions, LoadOptionsInput, LoadSettings } from './types.js';
 
@@ -57,6 +60,33 @@ function headerSafe(field: string, v: string): string {
   // Only visible ASCII: a host name with whitespace or control characters would split the request's headers.
   if (v.length === 0 || v.length > 255 || !/^[\x21-\x7e]+$/.test(v)) throw invalidInput(field, `not a valid host name: ${JSON.stringify(v)}`);
   return v;
+}
+
+/**
+ * The mix and the requests it names: the caller's mix, else the workload's own; names checked against the workload's
+ * requests (the reference preset's without one). Only the named requests are kept, so the result records what was sent.
+ */
+function resolveWorkload(input: LoadOptionsInput): { mix: LoadOptions['mix']; workload: LoadOptions['workload'] } {
+  const spec = input.workload === undefined ? undefined : parseWorkload(input.workload);
+  const requests = workloadRequests(spec);
+  const names = Object.keys(requests);
+  let mix: LoadOptions['mix'] = null;
+  if (input.mix !== undefined) mix = typeof input.mix === 'string' ? parseMix(input.mix, 'mix', names) : validateMix(input.mix, 'mix', names);
+  else if (spec?.mix !== undefined) mix = parseMix(spec.mix, 'workload.mix', names);
+  if (mix === null) return { mix, workload: null };
+  const used: Record<string, RequestSpec> = {};
+  for (const e of mix) used[e.kind] = requests[e.kind] as RequestSpec;
+  return { mix, workload: used };
+}
+
+function validSeedIds(ids: unknown): WriteId[] {
+  if (ids === undefined) return [];
+  if (!Array.isArray(ids) || ids.length > 100_000) throw invalidInput('seedIds', 'must be a list of at most 100000 ids');
+  return ids.map((v) => {
+    const id = idValue(v);
+    if (id === null) throw invalidInput('seedIds', `${JSON.stringify(v)} is not an id (a positive whole number, or letters, digits and ._~:-)`);
+    return id;
+  });
 }
 
 /** Validates everything and fills defaults. Pure: reads no files and opens no sockets. */
@@ -133,9 +163,9 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
   }
 
   // workload
-  let mix = null;
-  if (input.mix !== undefined) mix = typeof input.mix === 'string' ? parseMix(input.mix) : validateMix(input.mix);
-  if (workers > 1 && mix?.some((m) => m.kind === 'write')) throw invalidInput('workers', 'a write mix needs one write ledger: use one worker');
+  const { mix, workload } = resolveWorkload(input);
+  if (workers > 1 && mix?.some((m) => workload?.[m.kind]?.write)) throw invalidInput('workers', 'a write mix needs one write ledger: use one worker');
+  const seedIds = validSeedIds(input.seedIds);
   let idRange: { min: number; max: number } = { ...DEFAULTS.idRange };
   if (input.idRange !== undefined) {
     const min = positiveInt('idRange', input.idRange.min, Number.MAX_SAFE_INTEGER);
@@ -176,6 +206,8 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
     durationMs,
     requests,
     mix,
+    workload,
+    seedIds,
     ca,
     insecure,
     servername,

@@ -4,14 +4,16 @@
 import type { Timeline } from './timeline.js';
 import type { WriteLedger } from './ledger.js';
 import type { OutcomeCounts } from './buckets.js';
+import type { RequestSpec, WorkloadInput } from './workload-spec.js';
+import type { WriteId } from './ledger.js';
 
 /** closed: N connections, each sends as soon as its last answer came (autocannon). paced: an arrival schedule (undici). */
 export type DriverKind = 'closed' | 'paced';
 
-/** Kinds a --mix may name. */
-export type MixKind = 'read' | 'whoami' | 'write';
-/** `url` is the default workload: GET exactly the URL given. */
-export type RequestKind = MixKind | 'url';
+/** What a mix names: a request of the workload (lowercase letters, digits, - or _), e.g. read, write, place-order. */
+export type MixKind = string;
+/** A request's name, or `url` for the default: GET exactly the URL given (without a mix). */
+export type RequestKind = MixKind;
 
 export interface MixEntry {
   kind: MixKind;
@@ -46,8 +48,18 @@ export interface LoadOptionsInput {
   durationMs?: number;
   /** Stop after this many requests have been sent (paced: scheduled). */
   requests?: number;
-  /** "read=9,write=1" or parsed entries; without it every request is GET <url>. */
+  /**
+   * "read=9,write=1" or parsed entries, naming the workload's requests; default the workload's own mix; without either,
+   * every request is GET <url>.
+   */
   mix?: string | MixEntry[];
+  /**
+   * The named requests a mix picks from (as `workload:` in a stack description, or just its `requests` map); default
+   * the reference app's (whoami, read, write). Paths are under the URL's path.
+   */
+  workload?: WorkloadInput;
+  /** Ids reads (${id}) use until this run's writes returned some, e.g. rows written before the run. */
+  seedIds?: WriteId[];
   /** PEM of the CA(s) to trust; verification is on unless `insecure`. */
   ca?: string | Buffer;
   /** Skip certificate verification: an explicit, recorded choice. */
@@ -66,7 +78,7 @@ export interface LoadOptionsInput {
   allowRemoteTarget?: boolean;
   /** Prefix of every write key (letters and digits); default a fresh one per run. */
   runId?: string;
-  /** Ids that reads use until writes in this run have produced some (default 1..100). */
+  /** Ids that reads use until writes in this run (or seedIds) have produced some (default 1..100). */
   idRange?: { min: number; max: number };
 }
 
@@ -82,6 +94,9 @@ export interface LoadOptions {
   durationMs: number;
   requests: number | null;
   mix: MixEntry[] | null;
+  /** The requests the mix names, validated and defaulted; null without a mix. */
+  workload: Record<string, RequestSpec> | null;
+  seedIds: WriteId[];
   ca: string | null;
   insecure: boolean;
   servername: string | null;

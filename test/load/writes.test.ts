@@ -25,7 +25,7 @@ for (const [name, driver] of drivers) {
     t.deepEqual(check.lost, []);
     t.is(r.ledger.likePattern(), `w${name}-%`);
     for (const w of r.ledger.records()) {
-      t.is(store.keys.get(w.key), w.id ?? undefined, w.key);
+      t.is<unknown, unknown>(store.keys.get(w.key), w.id ?? undefined, w.key);
       t.true(w.completedMs !== null && w.completedMs >= w.intendedMs);
     }
     // After the first write, reads ask for ids that exist: nearly every read is a 200.

@@ -1,8 +1,9 @@
 // Write outcome classification and the ledger's bookkeeping (pure).
 import test from 'ava';
 import { WriteLedger, checkWrites, classifyWrite, parseId } from '../../src/load/index.js';
+import { isExpectedStatus } from '../../src/load/ledger.js';
 
-test('2xx is ok and carries the id from the body', (t) => {
+test('without a rule, 2xx is ok and carries the id from the body', (t) => {
   t.deepEqual(classifyWrite({ status: 201, body: '{"id": 42, "key": "r-1"}', sent: true }), { outcome: 'ok', id: 42 });
   t.deepEqual(classifyWrite({ status: 200, body: 'not json', sent: true }), { outcome: 'ok', id: null });
 });
@@ -22,6 +23,53 @@ test('anything that may have reached the database is unknown', (t) => {
   // A proxy's gateway errors do not say the backend refused.
   t.is(classifyWrite({ status: 502, sent: true }).outcome, 'unknown');
   t.is(classifyWrite({ status: 504, sent: true }).outcome, 'unknown');
+});
+
+test("a request's expected statuses decide what acknowledges a write; the id is at its dot path", (t) => {
+  const rule = { expect: [201], idPath: ['order', 'order_id'] };
+  t.deepEqual(classifyWrite({ status: 201, body: '{"order":{"order_id":"ord-7"}}', sent: true }, rule), { outcome: 'ok', id: 'ord-7' });
+  t.deepEqual(classifyWrite({ status: 201, body: '{"order":{"order_id":12}}', sent: true }, rule), { outcome: 'ok', id: 12 });
+  t.deepEqual(classifyWrite({ status: 201, body: '{"id":12}', sent: true }, rule), { outcome: 'ok', id: null }, 'acknowledged, no id there');
+  // A 2xx the request does not expect is not its acknowledgement: it may or may not have been written.
+  t.is(classifyWrite({ status: 200, body: '{"order":{"order_id":1}}', sent: true }, rule).outcome, 'unknown');
+  t.is(classifyWrite({ status: 500, sent: true }, rule).outcome, 'fail');
+  t.is(classifyWrite({ status: 502, sent: true }, rule).outcome, 'unknown');
+  // An expected 409 (already there) acknowledges too.
+  t.is(classifyWrite({ status: 409, sent: true }, { expect: [201, 409], idPath: null }).outcome, 'ok');
+  t.is(classifyWrite({ errorCode: 'ECONNRESET', sent: true }, rule).outcome, 'unknown');
+  t.is(isExpectedStatus(204, null), true);
+  t.is(isExpectedStatus(302, null), false, 'the default is any 2xx');
+  t.is(isExpectedStatus(404, [404]), true);
+});
+
+test('the ledger classifies each write by the rule it began with', (t) => {
+  const l = new WriteLedger('r2');
+  const custom = l.begin(l.nextKey(), 1, { expect: [201], idPath: ['data', 'ref'] });
+  const plain = l.begin(l.nextKey(), 2);
+  l.complete(custom, 3, { status: 200, body: '{"data":{"ref":"x"}}', sent: true });
+  l.complete(plain, 4, { status: 200, body: '{"id":5}', sent: true });
+  t.deepEqual(
+    l.records().map((w) => [w.outcome, w.id]),
+    [
+      ['unknown', null],
+      ['ok', 5],
+    ],
+  );
+});
+
+test('parseId reads a dot path; ids are positive integers or short safe strings', (t) => {
+  t.is(parseId('{"order":{"order_id":3}}', 'order.order_id'), 3);
+  t.is(parseId('{"order":{"order_id":"8b1c-44"}}', ['order', 'order_id']), '8b1c-44');
+  t.is(parseId('{"order":[{"order_id":3}]}', 'order.order_id'), null, 'no arrays on the way');
+  t.is(parseId('{"order":null}', 'order.order_id'), null);
+  t.is(parseId('{"order":{}}', 'order.order_id'), null);
+  t.is(parseId('{"id":"a b"}'), null, 'would need escaping in a path');
+  t.is(parseId('{"id":"a\\"b"}'), null, 'would need escaping in JSON');
+  t.is(parseId('{"id":"99999999999999999"}'), '99999999999999999', 'digits past a safe integer stay text');
+  t.is(parseId('{"id":true}'), null);
+  t.is(parseId(`{"id":"${'x'.repeat(129)}"}`), null);
+  t.is(parseId('{"__proto__":{"id":1}}', '__proto__.id'), 1, 'own keys only, read as data');
+  t.is(parseId('{}', 'constructor'), null);
 });
 
 test('parseId accepts positive integer ids only', (t) => {
