@@ -1,4 +1,4 @@
-// MariaDB access for probes (replication, data loss): one short-lived connection per question, as the
+// MariaDB access for probes (replication, data-loss read-backs): one short-lived connection per question, as the
 // operator (the Docker host, which the DB firewalls admit), with a deadline and an abort signal.
 
 import mysql from 'mysql2/promise';
@@ -51,6 +51,21 @@ export async function withConnection<T>(
 export async function queryRows(conn: mysql.Connection, sql: string, values: unknown[] = []): Promise<Row[]> {
   const [rows] = await conn.query(sql, values);
   return rows as Row[];
+}
+
+/**
+ * The first column of every row, as text (NULLs skipped): a read-back query names its key column however it likes,
+ * so it is taken by position, not by name.
+ */
+export async function firstColumn(conn: mysql.Connection, sql: string, values: unknown[] = []): Promise<string[]> {
+  const [rows] = await conn.query({ sql, values, rowsAsArray: true });
+  const out: string[] = [];
+  for (const row of rows as unknown[][]) {
+    const v = row[0];
+    if (v === null || v === undefined) continue;
+    out.push(Buffer.isBuffer(v) ? v.toString('utf8') : v instanceof Date ? v.toISOString() : String(v));
+  }
+  return out;
 }
 
 /** MariaDB GTID positions ("0-1-42,1-1-7") as domain → sequence number. Pure. */
