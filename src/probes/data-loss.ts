@@ -1,55 +1,107 @@
-// Data-loss probe: the Jepsen "set" check (docs/architecture.md) of the write ledger against the primary's final
-// contents, after the replica caught up, plus primary-vs-replica divergence of the run's rows.
+// Data-loss probe: the Jepsen "set" check (docs/architecture.md) of the write ledger against what the stack's first
+// read-back finds once the replicas caught up, plus the divergence of the run's keys between every pair of read-backs.
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { checkWrites, type SetCheck, type WriteLedger } from '../load/ledger.js';
 import { retryUntil } from '../util/retry.js';
+import type { StartedStack } from '../stack/stack.js';
+import { databasesByRole, resolveDatabase } from './databases.js';
 import { gtidGap, queryRows, withConnection, type DbTarget } from './mysql.js';
-import { dbTarget } from './targets.js';
+import { readBack, type FinalRead, type NamedRead } from './readback.js';
 import { durationField } from './params.js';
 import { observation, startMark } from './runner.js';
 import type { Finding, Observation, Probe } from './types.js';
 
+export type { FinalRead, NamedRead } from './readback.js';
+
 export type DataLossStatus = 'valid' | 'invalid' | 'unknown';
 
+/** Keys of this run on one read-back and not on the other, for one pair of read-backs (in declaration order). */
 export interface Divergence {
-  /** Run rows on the primary but not on the replica. */
-  onlyPrimary: string[];
-  onlyReplica: string[];
+  between: [string, string];
+  /** Read-back name → the run's keys only it holds. */
+  only: Record<string, string[]>;
+}
+
+/** One read-back as the result keeps it: how many of the run's keys it found, or why it failed. */
+export interface ReadSummary {
+  name: string;
+  ok: boolean;
+  keys: number | null;
+  error: string | null;
 }
 
 export interface DataLossResult {
   status: DataLossStatus;
+  /** The set check against the first (authoritative) read-back. */
   check: SetCheck | null;
-  divergence: Divergence | null;
-  /** Why the status is unknown, or why divergence could not be measured. */
+  /** The read-back the set check used. */
+  authority: string | null;
+  reads: ReadSummary[];
+  /** Every pair of read-backs that both answered. */
+  divergences: Divergence[];
+  /**
+   * The first pair in the primary/replica words of before (onlyPrimary = only on the first read-back): kept for the
+   * readers of that shape (the probe renderer) until they read `divergences`; then it goes.
+   */
+  divergence: { onlyPrimary: string[]; onlyReplica: string[] } | null;
+  /** Why the status is unknown, or why a divergence could not be measured. */
   error: string | null;
+  /** Every declared replica caught up with the primary; null when the description does not declare both. */
   replicaCaughtUp: boolean | null;
+  /** Per replica database; null as above. */
+  caughtUp: Record<string, boolean> | null;
 }
 
-/** Keys of this run held by the database, or the error that stopped the read. */
-export type FinalRead = { ok: true; keys: string[] } | { ok: false; error: string };
-
-/** The set check and its status (pure): unknown when the final read failed. */
-export function judgeDataLoss(ledger: WriteLedger, primary: FinalRead, replica: FinalRead | null, replicaCaughtUp: boolean | null): DataLossResult {
-  if (!primary.ok) return { status: 'unknown', check: null, divergence: null, error: `final read failed: ${primary.error}`, replicaCaughtUp };
-  const check = checkWrites(ledger, primary.keys);
-  let divergence: Divergence | null = null;
-  let error: string | null = null;
-  if (replica?.ok)
-    divergence = diverge(
-      primary.keys.filter((k) => k.startsWith(ledger.keyPrefix)),
-      replica.keys.filter((k) => k.startsWith(ledger.keyPrefix)),
-    );
-  else if (replica) error = `replica read failed: ${replica.error}`;
-  return { status: check.valid ? 'valid' : 'invalid', check, divergence, error, replicaCaughtUp };
+/** The run's keys one read-back holds and the other does not, both ways (pure). */
+export function diverge(a: string, aKeys: Iterable<string>, b: string, bKeys: Iterable<string>): Divergence {
+  const x = new Set(aKeys);
+  const y = new Set(bKeys);
+  return {
+    between: [a, b],
+    only: { [a]: [...x].filter((k) => !y.has(k)).sort(), [b]: [...y].filter((k) => !x.has(k)).sort() },
+  };
 }
 
-export function diverge(primaryKeys: Iterable<string>, replicaKeys: Iterable<string>): Divergence {
-  const p = new Set(primaryKeys);
-  const r = new Set(replicaKeys);
-  return { onlyPrimary: [...p].filter((k) => !r.has(k)).sort(), onlyReplica: [...r].filter((k) => !p.has(k)).sort() };
+/** Whether a divergence found any key on one side only. */
+export function diverges(d: Divergence): boolean {
+  return Object.values(d.only).some((keys) => keys.length > 0);
+}
+
+/**
+ * The set check and its status (pure): the first read-back is authoritative (unknown when it failed); every pair
+ * of read-backs that answered is compared over this run's keys.
+ */
+export function judgeDataLoss(ledger: WriteLedger, reads: NamedRead[], caughtUp: Record<string, boolean> | null): DataLossResult {
+  const runKeys = (r: FinalRead) => (r.ok ? r.keys.filter((k) => k.startsWith(ledger.keyPrefix)) : []);
+  const summaries = reads.map(({ name, read }) => ({
+    name,
+    ok: read.ok,
+    keys: read.ok ? new Set(runKeys(read)).size : null,
+    error: read.ok ? null : read.error,
+  }));
+  const divergences: Divergence[] = [];
+  for (let i = 0; i < reads.length; i += 1)
+    for (let j = i + 1; j < reads.length; j += 1)
+      if (reads[i]!.read.ok && reads[j]!.read.ok) divergences.push(diverge(reads[i]!.name, runKeys(reads[i]!.read), reads[j]!.name, runKeys(reads[j]!.read)));
+  const first = divergences.find((d) => d.between[0] === reads[0]?.name && d.between[1] === reads[1]?.name);
+  const waited = Object.values(caughtUp ?? {});
+  const replicaCaughtUp = waited.length ? waited.every(Boolean) : null;
+  const authority = reads[0];
+  const others = reads.slice(1).flatMap(({ name, read }) => (read.ok ? [] : [`${name} read failed: ${read.error}`]));
+  const base = {
+    authority: authority?.name ?? null,
+    reads: summaries,
+    divergences,
+    divergence: first ? { onlyPrimary: first.only[first.between[0]]!, onlyReplica: first.only[first.between[1]]! } : null,
+    replicaCaughtUp,
+    caughtUp,
+  };
+  if (!authority) return { ...base, status: 'unknown', check: null, error: 'no read-back declared' };
+  if (!authority.read.ok) return { ...base, status: 'unknown', check: null, error: [`final read failed: ${authority.read.error}`, ...others].join('; ') };
+  const check = checkWrites(ledger, authority.read.keys);
+  return { ...base, status: check.valid ? 'valid' : 'invalid', check, error: others.length ? others.join('; ') : null };
 }
 
 export function dataLossFindings(r: DataLossResult): Finding[] {
@@ -64,28 +116,18 @@ export function dataLossFindings(r: DataLossResult): Finding[] {
     out.push({ id: 'recovered-writes', severity: 'info', message: `${r.check.recovered.length} unacknowledged write(s) committed anyway` });
   if (r.check?.failedButPresent.length)
     out.push({ id: 'failed-but-present', severity: 'medium', message: `${r.check.failedButPresent.length} write(s) answered as failed are in the database` });
-  if (r.divergence && (r.divergence.onlyPrimary.length || r.divergence.onlyReplica.length)) {
+  for (const d of r.divergences.filter(diverges)) {
+    const [a, b] = d.between;
     out.push({
       id: 'divergence',
       severity: 'high',
-      message: `primary and replica differ: ${r.divergence.onlyPrimary.length} only on the primary, ${r.divergence.onlyReplica.length} only on the replica`,
+      message: `${a} and ${b} differ: ${d.only[a]!.length} only on ${a}, ${d.only[b]!.length} only on ${b}`,
+      where: `${a}/${b}`,
     });
   }
-  if (r.replicaCaughtUp === false) out.push({ id: 'replica-behind', severity: 'medium', message: 'the replica did not catch up before the deadline' });
+  for (const [name, ok] of Object.entries(r.caughtUp ?? {}))
+    if (!ok) out.push({ id: 'replica-behind', severity: 'medium', message: `${name} did not catch up with the primary before the deadline`, where: name });
   return out;
-}
-
-async function readKeys(target: DbTarget, pattern: string, signal: AbortSignal): Promise<FinalRead> {
-  try {
-    const rows = await withConnection(target, (c) => queryRows(c, 'SELECT item_key FROM items WHERE item_key LIKE ?', [pattern]), {
-      signal,
-      timeoutMs: 30_000,
-    });
-    return { ok: true, keys: rows.map((r) => String(r.item_key)) };
-  } catch (err) {
-    if (signal.aborted) throw err;
-    return { ok: false, error: (err as Error).message };
-  }
 }
 
 /** Waits (bounded) until the replica's gtid_slave_pos reaches the primary's gtid_binlog_pos. */
@@ -106,29 +148,66 @@ export async function waitReplicaCaughtUp(primary: DbTarget, replica: DbTarget, 
   }
 }
 
-/** Reads the final state and judges it; never throws for an unreachable database (that is "unknown"). */
-export async function checkDataLoss(
-  ctx: { stack: Parameters<typeof dbTarget>[0] },
-  ledger: WriteLedger,
-  options: { catchUpMs: number; signal: AbortSignal },
-): Promise<DataLossResult> {
-  const [p, r] = await Promise.all([dbTarget(ctx.stack, 'db-primary'), dbTarget(ctx.stack, 'db-replica')]);
-  const caughtUp = await waitReplicaCaughtUp(p, r, { timeoutMs: options.catchUpMs, signal: options.signal });
-  const [primary, replica] = await Promise.all([readKeys(p, ledger.likePattern(), options.signal), readKeys(r, ledger.likePattern(), options.signal)]);
-  return judgeDataLoss(ledger, primary, replica, caughtUp);
+/**
+ * Waits (bounded, all at once) for every declared replica database to catch up with the first declared primary;
+ * null when the description does not declare both. One that cannot be reached in time counts as behind; one that
+ * cannot even be resolved (no such server, no password) is left out, since its read-back already says why, and a
+ * primary that cannot be resolved leaves nothing to wait for (null).
+ */
+export async function waitReplicasCaughtUp(
+  stack: StartedStack,
+  options: { timeoutMs: number; signal: AbortSignal; env?: Record<string, string | undefined> },
+): Promise<Record<string, boolean> | null> {
+  const primary = databasesByRole(stack.spec, 'primary')[0];
+  const replicas = databasesByRole(stack.spec, 'replica');
+  if (!primary || replicas.length === 0) return null;
+  const p = await resolveDatabase(stack, primary[0], options.env).catch(() => null);
+  if (!p) return null;
+  const waited = await Promise.all(
+    replicas.map(async ([name]) => {
+      const r = await resolveDatabase(stack, name, options.env).catch(() => null);
+      return r ? [[name, await waitReplicaCaughtUp(p, r, options)] as const] : [];
+    }),
+  );
+  return Object.fromEntries(waited.flat());
 }
 
-const params = z.object({ catchUp: durationField({ min: 0, max: 600_000 }).default('30s') }).strict();
+/**
+ * Waits for the replicas, reads every read-back the description declares and judges; an unreachable database or
+ * a failing read is "unknown", never a throw. No read-back declared is an error (UNKNOWN_TARGET) naming the field.
+ */
+export async function checkDataLoss(
+  ctx: { stack: StartedStack },
+  ledger: WriteLedger,
+  options: { catchUpMs: number; readTimeoutMs?: number; signal: AbortSignal; env?: Record<string, string | undefined> },
+): Promise<DataLossResult> {
+  if (ctx.stack.spec.readback.length === 0)
+    throw new FaultlineError('UNKNOWN_TARGET', 'stack.readback: none declared; the data-loss check needs one', {
+      hint: `declare how written keys are read back (sql or http) in ${ctx.stack.spec.file}`,
+    });
+  const env = options.env ? { env: options.env } : {};
+  const caughtUp = await waitReplicasCaughtUp(ctx.stack, { timeoutMs: options.catchUpMs, signal: options.signal, ...env });
+  const reads = await readBack(ctx.stack, ledger, { signal: options.signal, timeoutMs: options.readTimeoutMs ?? 30_000, ...env });
+  return judgeDataLoss(ledger, reads, caughtUp);
+}
+
+const params = z
+  .object({
+    catchUp: durationField({ min: 0, max: 600_000 }).default('30s'),
+    /** Deadline of each read-back (a query, or all the GETs of one). */
+    readTimeout: durationField({ min: 1000, max: 600_000 }).default('30s'),
+  })
+  .strict();
 type Params = z.infer<typeof params>;
 
 export const dataLossProbe: Probe<Params, DataLossStatus> = {
   name: 'data-loss',
-  description: 'Jepsen set check of the write ledger against the primary; primary/replica divergence',
+  description: "Jepsen set check of the write ledger against the stack's first read-back; divergence between read-backs",
   params,
   async run(ctx, p, signal): Promise<Observation<DataLossStatus>> {
     if (!ctx.ledger) throw new FaultlineError('INVALID_INPUT', 'probe data-loss: ledger: needs the write ledger of a load run');
     const started = startMark();
-    const result = await checkDataLoss(ctx, ctx.ledger, { catchUpMs: p.catchUp, signal });
+    const result = await checkDataLoss(ctx, ctx.ledger, { catchUpMs: p.catchUp, readTimeoutMs: p.readTimeout, signal });
     const findings = dataLossFindings(result);
     return observation('data-loss', started, {
       value: result.status,
