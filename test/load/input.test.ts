@@ -34,7 +34,16 @@ test('the CLI refuses bad input with one line, exit code 2, and sends nothing', 
   t.teardown(() => server.close());
   const cases: Array<[string, string[], RegExp]> = [
     ['rate 0', [server.url, '--rate', '0', '--duration', '1s'], /^faultline: rate: /],
-    ['unknown mix kind', [server.url, '--mix', 'read=9,delete=1', '--duration', '1s'], /^faultline: mix: unknown kind "delete"/],
+    [
+      'unknown mix name',
+      [server.url, '--mix', 'read=9,delete=1', '--duration', '1s'],
+      /^faultline: mix: unknown request "delete" \(requests: whoami, read, write\)$/,
+    ],
+    [
+      'missing workload file',
+      [server.url, '--workload', '/nonexistent/w.yaml', '--mix', 'a=1'],
+      /^faultline: workload: cannot read \/nonexistent\/w\.yaml: ENOENT/,
+    ],
     ['malformed URL', ['http//127.0.0.1:8080', '--duration', '1s'], /^faultline: url: not a valid URL/],
     ['remote target', ['http://example.com/', '--duration', '1s'], /^faultline: url: example\.com is not a loopback address/],
     ['rate and connections', [server.url, '--rate', '10', '--connections', '5'], /^faultline: rate: cannot be combined with --connections/],

@@ -3,13 +3,16 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import { ExitCode, invalidInput } from '../../errors.js';
 import { parseDurationMs } from '../../util/duration.js';
 import { action, interruptSignal } from '../run-command.js';
 import { formatResult, formatResultLine, isInteractive, loadResultToJSON, parseRate, progressListener, startLoad } from '../../load/index.js';
 import type { LoadOptionsInput } from '../../load/index.js';
+import { parseWorkload } from '../../load/workload-spec.js';
+import type { WorkloadSpec } from '../../load/workload-spec.js';
 
-interface LoadFlags {
+export interface LoadFlags {
   rate?: string;
   connections?: string;
   pipelining?: string;
@@ -17,6 +20,7 @@ interface LoadFlags {
   duration?: string;
   requests?: string;
   mix?: string;
+  workload?: string;
   idRange?: string;
   ca?: string;
   insecure?: boolean;
@@ -42,8 +46,29 @@ function duration(field: string, text: string): number {
   return ms;
 }
 
-/** Flags to library input; reads the CA file (no network). Exported for tests. */
-export function loadInputFromFlags(url: string, f: LoadFlags): LoadOptionsInput {
+/** A workload file (YAML or JSON, the shape of `workload:` in a stack description); errors name the file and the field. */
+export function readWorkloadFile(file: string): WorkloadSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw invalidInput('workload', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    // YAML is a superset of JSON: one parser reads both.
+    value = parseYaml(text);
+  } catch (err) {
+    throw invalidInput('workload', `${file} is neither YAML nor JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return parseWorkload(value, `workload: ${file}`);
+}
+
+/**
+ * Flags to library input; reads the CA and workload files (no network). `workload`: the one a stack description
+ * gives (--stack), used unless --workload names a file. Exported for tests.
+ */
+export function loadInputFromFlags(url: string, f: LoadFlags, workload?: WorkloadSpec): LoadOptionsInput {
   if (f.rate !== undefined && f.connections !== undefined) {
     throw invalidInput('rate', 'cannot be combined with --connections: use --rate for paced load or --connections for closed load');
   }
@@ -55,6 +80,8 @@ export function loadInputFromFlags(url: string, f: LoadFlags): LoadOptionsInput 
   if (f.duration !== undefined) input.durationMs = duration('duration', f.duration);
   if (f.requests !== undefined) input.requests = wholeNumber('requests', f.requests);
   if (f.mix !== undefined) input.mix = f.mix;
+  const w = f.workload !== undefined ? readWorkloadFile(f.workload) : workload;
+  if (w) input.workload = w;
   if (f.idRange !== undefined) {
     const m = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(f.idRange);
     if (!m) throw invalidInput('id-range', `expected min..max like 1..1000, got ${JSON.stringify(f.idRange)}`);
@@ -89,7 +116,8 @@ export function registerLoadCommand(program: Command): void {
     .option('--workers <n>', 'closed model: run on this many threads, connections split between them, timelines merged (default 1; not with writes)')
     .option('--duration <d>', 'how long to send, e.g. 30s, 2m (default 30s)')
     .option('--requests <n>', 'stop after this many requests')
-    .option('--mix <spec>', 'workload by ratio, e.g. read=9,write=1 (kinds: read, whoami, write); default GET <url>')
+    .option('--mix <spec>', "requests by ratio, e.g. read=9,write=1 (the workload's request names); default the workload's mix, else GET <url>")
+    .option('--workload <file>', "named requests (YAML or JSON, as `workload:` in a stack description); default the reference app's: whoami, read, write")
     .option('--id-range <min..max>', 'ids reads use until writes in this run returned some (default 1..100)')
     .option('--ca <file>', 'verify the server certificate against this CA (PEM)')
     .option('--insecure', 'do not verify the server certificate (an explicit choice, shown in the result)')
@@ -105,24 +133,28 @@ export function registerLoadCommand(program: Command): void {
     .option('--ledger <file>', 'also write the write ledger as JSON to this file')
     .option('--json', 'print the full result (timeline, ledger, summary) as JSON')
     .option('--allow-remote-target', 'allow a target that is not a loopback address')
-    .action(
-      action(async (url: string, flags: LoadFlags) => {
-        const input = loadInputFromFlags(url, flags);
-        const interactive = !flags.json && isInteractive(process.stderr);
-        const interrupt = interruptSignal();
-        try {
-          const job = startLoad(input, {
-            signal: interrupt.signal,
-            ...(interactive ? { onEvent: progressListener((text) => process.stderr.write(text)) } : {}),
-          });
-          const result = await job.result;
-          if (flags.ledger) writeFileSync(flags.ledger, `${JSON.stringify(result.ledger.toJSON(), null, 2)}\n`);
-          if (flags.json) process.stdout.write(`${JSON.stringify(loadResultToJSON(result))}\n`);
-          else process.stdout.write(`${interactive ? formatResult(result) : formatResultLine(result)}\n`);
-          return result.stopReason === 'aborted' ? ExitCode.interrupted : ExitCode.ok;
-        } finally {
-          interrupt.dispose();
-        }
-      }),
-    );
+    .action(action(async (url: string, flags: LoadFlags) => runLoadCommand(url, flags)));
+}
+
+/**
+ * The load command's core: flags (and a stack description's workload, when one is given) to a run, progress and the
+ * printed result; answers the exit code.
+ */
+export async function runLoadCommand(url: string, flags: LoadFlags, workload?: WorkloadSpec): Promise<number> {
+  const input = loadInputFromFlags(url, flags, workload);
+  const interactive = !flags.json && isInteractive(process.stderr);
+  const interrupt = interruptSignal();
+  try {
+    const job = startLoad(input, {
+      signal: interrupt.signal,
+      ...(interactive ? { onEvent: progressListener((text) => process.stderr.write(text)) } : {}),
+    });
+    const result = await job.result;
+    if (flags.ledger) writeFileSync(flags.ledger, `${JSON.stringify(result.ledger.toJSON(), null, 2)}\n`);
+    if (flags.json) process.stdout.write(`${JSON.stringify(loadResultToJSON(result))}\n`);
+    else process.stdout.write(`${interactive ? formatResult(result) : formatResultLine(result)}\n`);
+    return result.stopReason === 'aborted' ? ExitCode.interrupted : ExitCode.ok;
+  } finally {
+    interrupt.dispose();
+  }
 }
