@@ -10,10 +10,9 @@ import type { AnyProbe, Observation, ProbeContext } from '../probes/types.js';
 import { ReferenceStack, attachStack, isHelper, isReady, type AttachOptions, type StartedStack } from '../stack/stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { retryUntil } from '../util/retry.js';
-import { request, type SimpleRequest } from '../util/http.js';
 import { parseMix } from '../load/mix.js';
-import { isExpectedStatus, parseId, type WriteId } from '../load/ledger.js';
-import { compileRequest, expandTemplate } from '../load/workload.js';
+import type { WriteId } from '../load/ledger.js';
+import { seedWrites, seedingWrite } from '../load/workload.js';
 import { usesId, workloadRequests, type RequestSpec } from '../load/workload-spec.js';
 import { iso, probeOnce } from './activities.js';
 import { measure, verdict } from './judge.js';
@@ -77,43 +76,6 @@ export function settleAfterRollbacks(journal: ExperimentJournal): void {
   const interrupted = journal.status === 'interrupted';
   journal.status = 'error';
   journal.reason = `${interrupted ? 'interrupted, and ' : ''}a rollback failed: ${failed.map((r) => r.error).join('; ')}`;
-}
-
-/**
- * Does a few of the workload's writes before load (not part of the run: their keys do not carry its prefix) so that
- * reads by ${id} find rows from the first request on; answers their ids.
- */
-async function seedItems(baseUrl: string, name: string, write: RequestSpec, tls: SimpleRequest, signal: AbortSignal): Promise<WriteId[]> {
-  const stamp = Date.now().toString(36);
-  const compiled = compileRequest(name, write, { basePath: new URL(baseUrl).pathname.replace(/\/+$/, ''), prefix: `seed-${stamp}-`, hostHeader: null });
-  const ids: WriteId[] = [];
-  for (let i = 0; i < SEED_ITEMS; i++) {
-    const key = `seed-${stamp}-${i}`;
-    const body = compiled.body === null ? undefined : expandTemplate(compiled.body, key, String(i + 1), '');
-    const res = await request(`${new URL(baseUrl).origin}${expandTemplate(compiled.path, key, String(i + 1), '')}`, {
-      method: compiled.method,
-      headers: { ...compiled.headers },
-      ...(body !== undefined ? { body } : {}),
-      ...tls,
-      signal,
-      timeoutMs: 10_000,
-    });
-    const id = isExpectedStatus(res.status, compiled.expect) && compiled.idPath ? parseId(res.body, compiled.idPath) : null;
-    if (id === null)
-      throw new FaultlineError(
-        'STACK_FAILED',
-        `seeding rows for reads: ${write.method} ${write.path} (${name}) answered ${res.status} without an id at ${write.id ?? 'id'}`,
-      );
-    ids.push(id);
-  }
-  return ids;
-}
-
-/** The write that seeds reads: a write of the mix that answers with an id (and needs none), else any such write of the workload. */
-function seedingWrite(requests: Record<string, RequestSpec>, mixNames: string[]): [string, RequestSpec] | null {
-  const fits = ([, r]: [string, RequestSpec]) => r.write && !usesId(r);
-  const all = Object.entries(requests);
-  return all.filter(([n]) => mixNames.includes(n)).find(fits) ?? all.find(fits) ?? null;
 }
 
 function emptyJournal(exp: Experiment, versions: Record<string, string>): ExperimentJournal {
@@ -261,11 +223,11 @@ export class ExperimentRunner {
     let seedIds: WriteId[] | undefined;
     if (mix) {
       const requests = workloadRequests(workload);
-      const names = parseMix(mix, 'load.mix', Object.keys(requests)).map((e) => e.kind);
+      const names = parseMix(mix, l.mix ? 'load.mix' : 'workload.mix', Object.keys(requests)).map((e) => e.kind);
       // Reads by id need rows to read: a fresh stack has none until the run's first writes are acknowledged.
       if (names.some((n) => usesId(requests[n] as RequestSpec))) {
         const seeder = seedingWrite(requests, names);
-        if (seeder) seedIds = await seedItems(stack.httpsUrl, seeder[0], seeder[1], tls, options.signal);
+        if (seeder) seedIds = await seedWrites(stack.httpsUrl, seeder, SEED_ITEMS, tls, options.signal);
         else log('load: the mix reads by ${id} but no write of the workload answers with an id (its `id:`); reads use ids 1..100');
       }
     }

@@ -11,6 +11,7 @@ import { ASSERTABLE_METRICS } from '../metric-table.js';
 import { GRADES, isGrade } from '../probes/grade.js';
 import { durationField, zodProblems, type Problem } from '../util/zod.js';
 import { substituteEnv } from './env.js';
+import { workloadRequests, workloadSpecSchema } from '../load/workload-spec.js';
 import { catalogueProblems, inFileOrder } from './catalogue-check.js';
 
 const duration = durationField({ max: Number.POSITIVE_INFINITY });
@@ -107,11 +108,15 @@ const load = z
       })
       .optional(),
     connections: z.number().int().positive().max(10_000).optional(),
+    /** Request names of the workload with weights; default the workload's own mix (unless a path is given). */
     mix: z
       .string()
-      .regex(/^\s*[a-z]+\s*=\s*\d+(\s*,\s*[a-z]+\s*=\s*\d+)*\s*$/, 'expected kind=weight pairs such as "read=8,write=2"')
+      .regex(/^\s*[a-z][a-z0-9_-]*\s*=\s*\d+(\s*,\s*[a-z][a-z0-9_-]*\s*=\s*\d+)*\s*$/, 'expected name=weight pairs such as "read=8,write=2"')
       .optional(),
-    path: z.string().startsWith('/').default('/whoami'),
+    /** The requests a mix names; default the stack description's workload, else the reference app's. */
+    workload: workloadSpecSchema.optional(),
+    /** Without a mix: GET this path (default /whoami on the reference stack, the endpoint's ready_path on others). */
+    path: z.string().startsWith('/').optional(),
     duration,
     warmup: duration.default('3s'),
     bucket: duration.default('100ms'),
@@ -126,6 +131,16 @@ const load = z
     if (l.driver === 'closed' && l.rate !== undefined)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rate'], message: 'the closed driver takes connections, not a rate' });
     if (l.warmup >= l.duration) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['warmup'], message: 'must be shorter than the duration' });
+    if (l.mix && l.path)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['path'], message: "give a mix or a path, not both: a mix's requests carry their own paths" });
+    // With the workload inline its names are known now; against a stack's workload they are checked when load starts.
+    if (l.mix && l.workload) {
+      const names = Object.keys(workloadRequests(l.workload));
+      for (const part of l.mix.split(',')) {
+        const n = (part.split('=')[0] ?? '').trim();
+        if (!names.includes(n)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['mix'], message: `unknown request "${n}" (requests: ${names.join(', ')})` });
+      }
+    }
   });
 
 export const experimentSchema = z
