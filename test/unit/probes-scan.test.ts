@@ -1,5 +1,6 @@
-// The exposure probe's in-container scan script, run here with a fake `nc`: expected-open targets ("+") get
-// two more, longer tries before they count as closed; every other target is tried once.
+// The exposure probe's in-container scan script, run here with a fake `timeout` (which runs each bash /dev/tcp
+// connect), so no packet leaves: expected-open targets ("+") get two more, longer tries before they count as
+// closed; every other target is tried once.
 
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
@@ -21,12 +22,13 @@ test('scanArgs marks allowed targets with "+"', (t) => {
 test('an expected-open port that misses its first connect is retried; others are tried once', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'fl-scan-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  // Fake nc: logs "<host>:<port> -w <secs>", fails the first attempt on port 443, succeeds on port 80.
+  // Fake timeout (called as: timeout <secs> bash -c <connect> <host> <port>): logs "<host>:<port> -w <secs>",
+  // fails the first attempt on port 443, succeeds on port 80, never connects.
   writeFileSync(
-    join(dir, 'nc'),
-    `#!/bin/bash\nh=$4; p=$5; echo "$h:$p $2 $3" >> ${dir}/log\nif [ "$p" = 80 ]; then exit 0; fi\nif [ "$p" = 443 ] && [ -f ${dir}/seen ]; then exit 0; fi\n[ "$p" = 443 ] && touch ${dir}/seen\nexit 1\n`,
+    join(dir, 'timeout'),
+    `#!/bin/bash\nh=$5; p=$6; echo "$h:$p -w $1" >> ${dir}/log\nif [ "$p" = 80 ]; then exit 0; fi\nif [ "$p" = 443 ] && [ -f ${dir}/seen ]; then exit 0; fi\n[ "$p" = 443 ] && touch ${dir}/seen\nexit 1\n`,
   );
-  chmodSync(join(dir, 'nc'), 0o755);
+  chmodSync(join(dir, 'timeout'), 0o755);
   const out = execFileSync('bash', ['-c', SCAN_SCRIPT, 'scan', '4', '1', '+10.0.0.10:443', '10.0.0.10:22', '+10.0.0.10:8404', '10.0.0.10:80'], {
     encoding: 'utf8',
     env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
