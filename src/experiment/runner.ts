@@ -2,6 +2,7 @@
 // schedule → revert → steady state after → judge → rollbacks, always (also after Ctrl-C or a failed step).
 // Every activity lands in the journal; a failed activity is recorded, not thrown through the run.
 
+import { checkReadbacks } from '../probes/readback.js';
 import { FaultlineError, asFaultlineError } from '../errors.js';
 import { startLoad, Timeline, loadResultToJSON, type LoadEvent, type LoadJob } from '../load/index.js';
 import { createFaultContext, revertRecorded, type ActiveFault, type FaultContext, type FaultRegistry } from '../faults/index.js';
@@ -154,6 +155,7 @@ export class ExperimentRunner {
     log: (l: string) => void,
   ): Promise<void> {
     const { signal } = options;
+    await checkReadbacks(stack, signal);
     log(`steady state before: ${exp.steady_state.length} probe(s)`);
     journal.steadyStateBefore = await this.steadyState(exp, stack, 'steady-state-before', signal);
     if (journal.steadyStateBefore.met === false) {

@@ -4,7 +4,7 @@
 
 import { FaultlineError } from '../errors.js';
 import { request } from '../util/http.js';
-import type { WriteLedger } from '../load/ledger.js';
+import { WriteLedger } from '../load/ledger.js';
 import type { ReadbackSpec } from '../stack/spec.js';
 import type { StartedStack } from '../stack/stack.js';
 import { atDotPath, resolveDatabase } from './databases.js';
@@ -217,4 +217,21 @@ export async function readBack(stack: StartedStack, ledger: WriteLedger, o: Read
   );
   if (o.signal.aborted) throw new FaultlineError('ABORTED', 'interrupted');
   return reads.map((read, i) => ({ name: names[i]!, read }));
+}
+
+/**
+ * Runs every read-back once for a run that wrote nothing, before anything is injected: a query that fails (a
+ * misspelt table, a refused login, an unset password variable) is one line naming the field, not an "unknown"
+ * data-loss verdict found after the faults. Bad input is INVALID_INPUT; a database that does not answer, TARGET_UNREACHABLE.
+ */
+export async function checkReadbacks(stack: StartedStack, signal: AbortSignal): Promise<void> {
+  if (stack.spec.readback.length === 0) return;
+  const probeLedger = new WriteLedger(`preflight${Date.now().toString(36)}`);
+  const reads = await readBack(stack, probeLedger, { signal, timeoutMs: 15_000 });
+  const failed = reads.find((r) => !r.read.ok);
+  if (!failed || failed.read.ok) return;
+  const unreachable = /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|no answer|connect/i.test(failed.read.error) && !/\.query: /.test(failed.read.error);
+  throw new FaultlineError(unreachable ? 'TARGET_UNREACHABLE' : 'INVALID_INPUT', `stack.${failed.read.error}`.replace(/^stack\.stack\./, 'stack.'), {
+    hint: `fix it in ${stack.spec.file}; nothing was injected`,
+  });
 }

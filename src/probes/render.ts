@@ -137,7 +137,13 @@ function renderDataLoss(o: Observation): string[] {
     lines.push(
       `writes     attempted ${c.attempted}, acknowledged ${c.acknowledged}, read ${c.read}; lost ${c.lost.length}, unexpected ${c.unexpected.length}, recovered ${c.recovered.length}`,
     );
-  if (r.divergence) lines.push(`replica    only on primary ${r.divergence.onlyPrimary.length}, only on replica ${r.divergence.onlyReplica.length}`);
+  for (const d of r.divergences ?? []) {
+    const [a, b] = d.between;
+    lines.push(`diverge    ${a} vs ${b}: only on ${a} ${d.only[a]?.length ?? 0}, only on ${b} ${d.only[b]?.length ?? 0}`);
+  }
+  // Journals written before read-backs were named.
+  const old = (r as unknown as { divergence?: { onlyPrimary: string[]; onlyReplica: string[] } }).divergence;
+  if (!r.divergences && old) lines.push(`replica    only on primary ${old.onlyPrimary.length}, only on replica ${old.onlyReplica.length}`);
   return lines;
 }
 

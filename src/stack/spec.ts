@@ -81,6 +81,8 @@ const database = z
     if (where !== 1) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['service'], message: 'give exactly one of service, server or host' });
     if (!d.password_env && !d.password_file)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['password_env'], message: 'give password_env (or password_file)' });
+    if (d.password_file && !d.password_key)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['password_key'], message: 'the dot path of the password in password_file (e.g. db.reader)' });
   });
 
 /** Reading back what a run wrote: by SQL on a declared database, or over HTTP. */
@@ -204,6 +206,10 @@ export const stackSpecSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
+    const names = s.readback.map((r) => r.name).filter((n): n is string => n !== undefined);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['readback'], message: `two read-backs are named "${n}"` });
+    });
     s.readback.forEach((r, i) => {
       if (r.sql && !s.databases[r.sql.db])
         ctx.addIssue({
