@@ -126,3 +126,17 @@ test.serial('an endpoint that does not answer: `faultline run` stops before any 
   t.regex(res.stderr, /stack\.endpoint\.url: https:\/\/127\.0\.0\.1:9\/healthz did not answer/);
   t.deepEqual(await recordedFaults('shopit'), [], 'nothing injected');
 });
+
+test.serial('a read-back query that fails: `faultline run` stops before any fault, naming the field, exit 2', async (t) => {
+  const dir = await outDir();
+  const spec = (await readFile(shop.specFile, 'utf8')).replace('SELECT ref FROM orders WHERE', 'SELECT ref FROM orderz WHERE');
+  await writeFile(join(dir, 'typo.stack.yaml'), spec);
+  const exp = (await readFile(experiment('store-kill.yaml'), 'utf8')).replace('file: ../shop.stack.yaml', `file: ${join(dir, 'typo.stack.yaml')}`);
+  await writeFile(join(dir, 'exp.yaml'), exp);
+  const res = await runCli(['run', join(dir, 'exp.yaml'), '--out', join(dir, 'out')], { env: shop.env });
+  t.is(res.code, ExitCode.invalidInput, res.stderr);
+  t.regex(res.stderr, /stack\.readback\[0\]\.sql\.query: .*orderz/);
+  const j = await readJournal(join(dir, 'out'));
+  t.deepEqual(j.faultWindows, [], 'no fault was injected');
+  t.deepEqual(await recordedFaults('shopit'), []);
+});
