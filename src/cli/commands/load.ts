@@ -1,6 +1,7 @@
 // `faultline load <url>`: parse flags into LoadOptionsInput, run the engine, print progress and the result.
 // All checking happens before a socket opens; the library decides everything else.
 
+import { loadStackSpec } from '../../stack/spec.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
@@ -33,6 +34,7 @@ export interface LoadFlags {
   ledger?: string;
   json?: boolean;
   allowRemoteTarget?: boolean;
+  stack?: string;
 }
 
 function wholeNumber(field: string, text: string): number {
@@ -109,7 +111,7 @@ export function registerLoadCommand(program: Command): void {
   program
     .command('load')
     .description('Drive HTTP load at a target and measure it truthfully: a timeline of outcomes, errors by code, a ledger of writes.')
-    .argument('<url>', 'target URL; only 127.0.0.1, ::1 or localhost unless --allow-remote-target')
+    .argument('[url]', "target URL; only 127.0.0.1, ::1 or localhost unless --allow-remote-target (default with --stack: the description's endpoint)")
     .option('--rate <n>', 'paced (open model): arrival rate in req/s, or a ramp like 100..1000')
     .option('--connections <n>', 'closed model: concurrent connections (default 10)')
     .option('--pipelining <n>', 'closed model: requests in flight per connection (default 1)')
@@ -133,7 +135,23 @@ export function registerLoadCommand(program: Command): void {
     .option('--ledger <file>', 'also write the write ledger as JSON to this file')
     .option('--json', 'print the full result (timeline, ledger, summary) as JSON')
     .option('--allow-remote-target', 'allow a target that is not a loopback address')
-    .action(action(async (url: string, flags: LoadFlags) => runLoadCommand(url, flags)));
+    .option('--stack <file>', 'a stack description: its endpoint (URL, CA or insecure, SNI) and workload are the defaults', process.env.FAULTLINE_STACK)
+    .action(
+      action(async (url: string | undefined, flags: LoadFlags) => {
+        if (!flags.stack) {
+          if (!url) throw invalidInput('url', 'required (or --stack FILE, whose endpoint is then the target)');
+          return runLoadCommand(url, flags);
+        }
+        // The description gives what the flags leave out: the flags always win.
+        const spec = await loadStackSpec(flags.stack);
+        const e = spec.endpoint;
+        const fromStack: LoadFlags = {
+          ...(flags.ca === undefined && !flags.insecure ? (e.ca ? { ca: e.ca } : { insecure: true }) : {}),
+          ...(flags.servername === undefined && e.sni ? { servername: e.sni } : {}),
+        };
+        return runLoadCommand(url ?? e.url, { ...flags, ...fromStack }, spec.workload);
+      }),
+    );
 }
 
 /**
