@@ -120,19 +120,31 @@ export const MAX_SCAN_CONNECTIONS = 400;
 export async function scanCiphers(o: CipherScanOptions): Promise<CipherScan> {
   const t0 = performance.now();
   const timeoutMs = o.timeoutMs ?? 2000;
-  const budget = AbortSignal.any([o.signal, AbortSignal.timeout(o.budgetMs ?? 20_000)]);
+  // A timer of our own, not AbortSignal.timeout: inside AbortSignal.any, Node 20 may collect the timeout signal
+  // before it fires (nodejs/node#57736), and the scan then ran past its budget (75 s for 300 ms, under load).
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(o.signal.reason);
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  if (o.signal.aborted) onAbort();
+  const timer = setTimeout(() => stop.abort(new Error('cipher scan budget spent')), o.budgetMs ?? 20_000);
+  const budget = stop.signal;
   const versions = TLS_VERSIONS.filter((v) => o.versions.includes(v));
   const suites = knownSuites();
   const tasks = versions.flatMap((version) => candidatesFor(version, suites).map((suite) => ({ version, suite }))).slice(0, MAX_SCAN_CONNECTIONS);
   const results: (Trial | null)[] = tasks.map(() => null);
-  await inPool(
-    tasks.map((_, i) => i),
-    o.concurrency ?? 8,
-    async (i) => {
-      if (budget.aborted) return;
-      results[i] = await trySuite(o, tasks[i]!.version, tasks[i]!.suite, timeoutMs, budget);
-    },
-  );
+  try {
+    await inPool(
+      tasks.map((_, i) => i),
+      o.concurrency ?? 8,
+      async (i) => {
+        if (budget.aborted) return;
+        results[i] = await trySuite(o, tasks[i]!.version, tasks[i]!.suite, timeoutMs, budget);
+      },
+    );
+  } finally {
+    clearTimeout(timer);
+    o.signal.removeEventListener('abort', onAbort);
+  }
   o.signal.throwIfAborted();
   const accepted = Object.fromEntries(TLS_VERSIONS.map((v) => [v, [] as AcceptedSuite[]])) as AcceptedByVersion;
   const undecided: CipherScan['undecided'] = [];
