@@ -165,6 +165,9 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
   // workload
   const { mix, workload } = resolveWorkload(input);
   if (workers > 1 && mix?.some((m) => workload?.[m.kind]?.write)) throw invalidInput('workers', 'a write mix needs one write ledger: use one worker');
+  // autocannon's response parser is not told the request was a HEAD, so it would wait for a body that never comes.
+  const head = mix?.find((m) => workload?.[m.kind]?.method === 'HEAD');
+  if (!paced && head) throw invalidInput('mix', `${head.kind} is a HEAD request: use the paced driver (--rate); the closed driver cannot read HEAD answers`);
   const seedIds = validSeedIds(input.seedIds);
   let idRange: { min: number; max: number } = { ...DEFAULTS.idRange };
   if (input.idRange !== undefined) {

@@ -141,6 +141,11 @@ test('options: the workload mix is the default, names are checked, only the name
   t.is(msg({ workload: [] as never }), 'workload: must be a map (requests, mix, preset)');
   t.regex(msg({ workload: ORDERS, connections: 4, workers: 2 }) ?? '', /^workers: a write mix needs one write ledger/);
   t.regex(msg({ seedIds: ['a b'] }) ?? '', /^seedIds: "a b" is not an id/);
+  t.is(
+    msg({ workload: { h: { method: 'HEAD', path: '/h' } }, mix: 'h=1', connections: 2 }),
+    'mix: h is a HEAD request: use the paced driver (--rate); the closed driver cannot read HEAD answers',
+  );
+  t.is(validateLoadOptions({ url, workload: { h: { method: 'HEAD', path: '/h' } }, mix: 'h=1', rate: 10 }).workload?.h?.method, 'HEAD');
 });
 
 test('parseWorkload names its source (a file) and every problem, in one line', (t) => {
