@@ -230,7 +230,7 @@ export class ExperimentRunner {
       if (names.some((n) => usesId(requests[n] as RequestSpec))) {
         const seeder = seedingWrite(requests, names);
         if (seeder) seedIds = await seedWrites(stack.httpsUrl, seeder, SEED_ITEMS, tls, options.signal);
-        else log('load: the mix reads by ${id} but no write of the workload answers with an id (its `id:`); reads use ids 1..100');
+        else log('load: the mix reads by ${id} but the workload has no write (without ${id}) to seed ids with; reads use ids 1..100');
       }
     }
     return startLoad(
