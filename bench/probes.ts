@@ -6,9 +6,13 @@
 // see exactly what a stranger on that network sees; targets are the stack's servers (by label) and
 // 127.0.0.1 only, on the probe's bounded port list.
 //
-// Run (the stack must be up):  FAULTLINE_PROJECT=flprobes ... node --import=tsx bench/probes.ts [scenario ...]
-// Scenarios: healthy cert-expired cert-wrong-host cert-self-signed tls-legacy hsts-removed firewall-open-port
+// The `ciphers` scenario, and any https URL given, compare the accepted cipher suites per version and the weak-suite
+// classes with testssl.sh's (-E -s -f), in a table with both tools' times.
+//
+// Run (the stack must be up):  FAULTLINE_PROJECT=flprobes ... node --import=tsx bench/probes.ts [scenario | https-url ...]
+// Scenarios: healthy cert-expired cert-wrong-host cert-self-signed tls-legacy hsts-removed firewall-open-port ciphers
 // (default: all). A fault is always reverted, also on Ctrl-C or SIGTERM; `faultline revert --all` is the backstop.
+// A URL (e.g. the shop fixture's https://127.0.0.1:9443) is loopback only, like every faultline target.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +33,10 @@ import {
   type TlsValue,
 } from '../src/probes/index.js';
 import { stackServers } from '../src/probes/targets.js';
+import { observeTls, type TlsParams } from '../src/probes/tls.js';
+import { tlsTarget } from '../src/probes/tls-target.js';
+import { WEAK_CLASSES, forwardSecret, TLS_VERSIONS, type TlsVersion, type WeakClass } from '../src/probes/tls-suites.js';
+import { isLoopbackHost } from '../src/load/index.js';
 
 // testssl.sh forks openssl hundreds of times: minutes on a busy 2-core machine, seconds on an idle one.
 const TESTSSL_TIMEOUT_MS = 600_000;
@@ -49,7 +57,13 @@ const faults = createFaultContext(stack, { holdMs: 900_000 });
 const registry = defaultRegistry();
 const interrupt = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => interrupt.abort(new Error(`interrupted by ${sig}`)));
-const deadline = (ms: number) => AbortSignal.any([interrupt.signal, AbortSignal.timeout(ms)]);
+/** The interrupt or `ms`, whichever comes first (a timer of our own: AbortSignal.timeout inside any() can be collected, nodejs/node#57736). */
+function deadline(ms: number): AbortSignal {
+  const c = new AbortController();
+  setTimeout(() => c.abort(new Error(`no result within ${ms} ms`)), ms).unref();
+  interrupt.signal.addEventListener('abort', () => c.abort(interrupt.signal.reason), { once: true });
+  return c.signal;
+}
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -75,9 +89,13 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
 // The two sides of each comparison.
 
 type TestsslItem = { id: string; severity: string; finding: string };
-type TestsslSection = '-p' | '-S' | '-h';
+type TestsslSection = '-p' | '-S' | '-h' | '-E' | '-s' | '-f';
 
-async function testssl(sections: TestsslSection[]): Promise<{ items: TestsslItem[]; ms: number; error: string | null }> {
+/** testssl.sh on the stack's endpoint (its CA added), or on another loopback host:port. */
+async function testssl(
+  sections: TestsslSection[],
+  at = { host: 'localhost', port: stack.options.httpsPort, ca: stack.tls.caPath as string | undefined },
+): Promise<{ items: TestsslItem[]; ms: number; error: string | null }> {
   const dir = mkdtempSync(join(tmpdir(), 'fl-testssl-'));
   const jsonFile = join(dir, 'out.json');
   try {
@@ -85,8 +103,7 @@ async function testssl(sections: TestsslSection[]): Promise<{ items: TestsslItem
       '--openssl',
       '/usr/bin/openssl',
       ...sections,
-      '--add-ca',
-      stack.tls.caPath,
+      ...(at.ca ? ['--add-ca', at.ca] : []),
       '--ip',
       '127.0.0.1',
       '--connect-timeout',
@@ -94,7 +111,7 @@ async function testssl(sections: TestsslSection[]): Promise<{ items: TestsslItem
       '--openssl-timeout',
       '5',
     ];
-    args.push('--jsonfile', jsonFile, '--warnings', 'off', '--quiet', '--color', '0', `localhost:${stack.options.httpsPort}`);
+    args.push('--jsonfile', jsonFile, '--warnings', 'off', '--quiet', '--color', '0', `${at.host}:${at.port}`);
     const [res, ms] = await timed(() => run('testssl', args, TESTSSL_TIMEOUT_MS));
     try {
       return { items: JSON.parse(readFileSync(jsonFile, 'utf8')) as TestsslItem[], ms, error: null };
@@ -165,6 +182,8 @@ function parseGrepable(out: string): Set<string> {
 
 interface Report {
   scenario: string;
+  /** The cipher comparison's rows: class, faultline, testssl.sh, agree? */
+  table?: string[];
   agree: string[];
   differ: string[];
   notes: string[];
@@ -367,6 +386,85 @@ async function compareExposure(r: Report, o: Observation): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Cipher suites: faultline's enumeration against testssl.sh's, per version (by code point) and per weak class.
+
+const TESTSSL_VERSION: Record<string, TlsVersion> = { tls1: 'TLSv1', tls1_1: 'TLSv1.1', tls1_2: 'TLSv1.2', tls1_3: 'TLSv1.3' };
+/** testssl.sh's cipher categories (run_cipherlists) and the faultline classes that mean the same. */
+const CLASS_ROWS: [string, string, WeakClass[]][] = [
+  ['NULL', 'cipherlist_NULL', ['null']],
+  ['anonymous (aNULL)', 'cipherlist_aNULL', ['anon']],
+  ['EXPORT', 'cipherlist_EXPORT', ['export']],
+  ['LOW: DES, RC2, RC4', 'cipherlist_LOW', ['rc4', 'des']],
+  ['3DES / IDEA', 'cipherlist_3DES_IDEA', ['3des']],
+  ['obsolete CBC', 'cipherlist_AVERAGE', ['cbc']],
+];
+const CIPHER_PARAMS: TlsParams = { internal: false, failOnInternal: false, minGrade: 'A', failOn: 'medium', minDays: 14, ciphers: true };
+
+async function compareCiphers(r: Report, url: string): Promise<void> {
+  const u = new URL(url);
+  // Trust does not change which suites are accepted, so neither side verifies the chain here.
+  const o = await observeTls(tlsTarget(url, { insecure: true }), CIPHER_PARAMS, deadline(120_000));
+  const scan = (o.details.public as TlsFacts).ciphers;
+  const ts = await testssl(['-E', '-s', '-f'], { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 443), ca: undefined });
+  if (!scan || ts.error) return void r.differ.push(ts.error ?? 'faultline did not enumerate (no handshake)');
+  const rows: string[][] = [];
+  const row = (what: string, ours: string, theirs: string, agree: boolean, detail?: string) => {
+    rows.push([what, ours, theirs, agree ? 'yes' : 'NO']);
+    // The table shows the agreements; a difference also goes to the report's list, with what exactly differs.
+    if (!agree) r.differ.push(`${what}: faultline ${ours}, testssl.sh ${theirs}${detail ? ` (${detail})` : ''}`);
+  };
+  const theirs = new Map<TlsVersion, { code: number; name: string; iana: string }[]>(TLS_VERSIONS.map((v) => [v, []]));
+  for (const i of ts.items) {
+    const m = /^cipher-(tls1(?:_[123])?)_x([0-9a-f]+)$/i.exec(i.id);
+    const cols = i.finding.trim().split(/\s+/);
+    if (m && TESTSSL_VERSION[m[1]!]) theirs.get(TESTSSL_VERSION[m[1]!]!)!.push({ code: parseInt(m[2]!, 16), name: cols[3]!, iana: cols.at(-1)! });
+  }
+  for (const v of TLS_VERSIONS) {
+    const mine = scan.accepted[v];
+    const other = theirs.get(v)!;
+    const onlyUs = mine.filter((x) => !other.some((y) => y.code === x.code)).map((x) => x.name);
+    const onlyThem = other.filter((y) => !mine.some((x) => x.code === y.code)).map((y) => y.name);
+    const detail = [onlyUs.length ? `only faultline: ${onlyUs.join(' ')}` : '', onlyThem.length ? `only testssl.sh: ${onlyThem.join(' ')}` : '']
+      .filter(Boolean)
+      .join('; ');
+    row(`${v} suites`, `${mine.length}`, `${other.length}`, !detail, detail);
+  }
+  for (const [label, id, classes] of CLASS_ROWS) {
+    const found = o.findings.filter((f) => classes.some((c) => WEAK_CLASSES[c].id === f.id));
+    const ours = found.length ? `offered, ${found.map((f) => f.severity).join('/')}` : 'not offered';
+    const t = ts.items.find((i) => i.id === id);
+    const offered = /^offered/i.test(t?.finding ?? '');
+    row(
+      label,
+      ours,
+      t ? `${t.finding}, ${t.severity}` : 'not tested',
+      offered === found.length > 0 && (!offered || found.some((f) => f.severity === t?.severity.toLowerCase())),
+    );
+  }
+  // Forward secrecy: the static-key-exchange suites each tool saw, and whether any suite has it (testssl.sh's PFS).
+  const fs = o.findings.find((f) => f.id === 'no-forward-secrecy-suite');
+  const staticOurs = TLS_VERSIONS.flatMap((v) => scan.accepted[v]).filter((x) => !forwardSecret(x)).length;
+  const staticTheirs = [...theirs.values()].flat().filter((y) => !forwardSecret({ name: y.name, standardName: y.iana })).length;
+  const pfs = ts.items.find((i) => i.id === 'PFS');
+  row(
+    'no forward secrecy',
+    `${staticOurs} suite(s)${fs ? `, ${fs.severity}` : ''}`,
+    `${staticTheirs} suite(s); PFS ${pfs?.finding ?? '?'}, ${pfs?.severity ?? '?'}`,
+    staticOurs === staticTheirs && (fs?.severity === 'medium') === (pfs !== undefined && !/^offered/i.test(pfs.finding)),
+  );
+  r.agree.push(`${rows.filter((x) => x[3] === 'yes').length} of ${rows.length} rows of the table agree`);
+  rows.push(['time', `${secs(scan.ms)} (whole probe ${secs(o.durationMs)})`, secs(ts.ms), `×${(ts.ms / Math.max(1, scan.ms)).toFixed(0)}`]);
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...[['class', 'faultline', 'testssl.sh', 'agree?'], ...rows].map((x) => x[c]!.length)));
+  r.table = [['class', 'faultline', 'testssl.sh', 'agree?'], ...rows].map((x) =>
+    x
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+  r.timings.push(`faultline enumeration ${secs(scan.ms)} (${scan.handshakes} handshakes, ${scan.hellos} bare hellos)   testssl.sh -E -s -f ${secs(ts.ms)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Scenarios.
 
 interface Scenario {
@@ -374,6 +472,8 @@ interface Scenario {
   fault?: { name: string; input?: { target?: string; params?: Record<string, unknown> } };
   testssl?: TestsslSection[];
   exposure?: boolean;
+  /** Compare accepted cipher suites at this URL (the stack's endpoint when empty). */
+  ciphers?: string;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -384,6 +484,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'tls-legacy', fault: { name: 'tls-legacy' }, testssl: ['-p'] },
   { name: 'hsts-removed', fault: { name: 'hsts-removed' }, testssl: ['-h'] },
   { name: 'firewall-open-port', fault: { name: 'firewall-open-port', input: { target: 'server=db-primary', params: { port: 3306 } } }, exposure: true },
+  { name: 'ciphers', ciphers: '' },
 ];
 
 async function runScenario(s: Scenario): Promise<Report> {
@@ -401,6 +502,7 @@ async function runScenario(s: Scenario): Promise<Report> {
       );
     }
     if (s.exposure) await compareExposure(r, await runProbe(getProbe('exposure'), ctx, {}, deadline(120_000)));
+    if (s.ciphers !== undefined) await compareCiphers(r, s.ciphers || stack.httpsUrl);
   } finally {
     // A fresh signal: an interrupt must never cancel the revert.
     await active?.revert();
@@ -408,14 +510,22 @@ async function runScenario(s: Scenario): Promise<Report> {
   return r;
 }
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const urls = args.filter((a) => /^https:\/\//.test(a));
+const wanted = args.filter((a) => !urls.includes(a));
 const unknown = wanted.filter((w) => !SCENARIOS.some((s) => s.name === w));
-if (unknown.length) {
-  console.error(`unknown scenario(s): ${unknown.join(', ')} (one of ${SCENARIOS.map((s) => s.name).join(', ')})`);
+const remote = urls.filter((u) => !isLoopbackHost(new URL(u).hostname));
+if (unknown.length || remote.length) {
+  if (unknown.length) console.error(`unknown scenario(s): ${unknown.join(', ')} (one of ${SCENARIOS.map((s) => s.name).join(', ')}, or an https URL)`);
+  if (remote.length) console.error(`not a loopback address: ${remote.join(', ')} (the bench scans only 127.0.0.1, ::1 or localhost)`);
   process.exitCode = 2;
 }
+const chosen = [
+  ...SCENARIOS.filter((x) => (wanted.length === 0 && urls.length === 0) || wanted.includes(x.name)),
+  ...urls.map((u) => ({ name: `ciphers ${u}`, ciphers: u })),
+];
 const reports: Report[] = [];
-for (const s of unknown.length ? [] : SCENARIOS.filter((x) => wanted.length === 0 || wanted.includes(x.name))) {
+for (const s of process.exitCode === 2 ? [] : chosen) {
   if (interrupt.signal.aborted) break;
   process.stderr.write(`… ${s.name}\n`);
   try {
@@ -425,6 +535,7 @@ for (const s of unknown.length ? [] : SCENARIOS.filter((x) => wanted.length === 
   }
   const r = reports.at(-1)!;
   console.log(`\n== ${r.scenario}: ${r.differ.length ? `${r.differ.length} difference(s)` : 'faultline and testssl.sh/nmap agree'}`);
+  for (const line of r.table ?? []) console.log(`  ${line}`);
   for (const t of r.timings) console.log(`  time     ${t}`);
   for (const a of r.agree) console.log(`  agree    ${a}`);
   for (const d of r.differ) console.log(`  DIFFER   ${d}`);
