@@ -223,7 +223,7 @@ export class ClosedDriver implements Driver {
     client.pipelinedRequests.insertRequest(it.currentRequest);
     const plan = it.context.plan;
     const handle = plan && plan.key !== null ? this.ctx.ledger.begin(plan.key, tMs, plan.request ?? undefined) : -1;
-    state.inflight.push({ tMs, ledger: handle });
+    state.inflight.push({ tMs, ledger: handle, expect: plan?.request?.expect });
     this.inflightTotal += 1;
     this.sent += 1;
     this.ctx.timeline.recordSent(tMs);

@@ -41,6 +41,7 @@ class PacedRequest implements InFlightRequest {
     readonly tMs: number,
     readonly ledger: number,
     readonly dispatchedMs: number,
+    readonly expect: readonly number[] | null | undefined,
   ) {
     this.chunks = ledger >= 0 ? [] : null;
   }
@@ -205,7 +206,7 @@ export class PacedDriver implements Driver {
     this.inflight += 1;
     this.sent += 1;
     this.lastSendMs = nowMs;
-    const req = new PacedRequest(this, dueMs, handle, nowMs);
+    const req = new PacedRequest(this, dueMs, handle, nowMs, plan.request?.expect);
     req.opts = {
       path: plan.path,
       method: plan.method,

@@ -2,6 +2,7 @@
 // that turns an answer or a failure into timeline counts and ledger outcomes, so both count the same way.
 
 import type { Timeline } from './timeline.js';
+import { isExpectedStatus } from './ledger.js';
 import type { WriteLedger } from './ledger.js';
 import type { Workload } from './workload.js';
 import type { LoadOptions, ScheduleAccuracy } from './types.js';
@@ -41,6 +42,8 @@ export interface InFlightRequest {
   tMs: number;
   /** Ledger handle for writes, -1 otherwise. */
   ledger: number;
+  /** The statuses its request expects (null: any 2xx); undefined for GET <url>, where 2xx and 3xx succeed. */
+  expect?: readonly number[] | null | undefined;
 }
 
 /** Records an answer: latency from tMs (and, for paced, uncorrected from the actual send). */
@@ -52,7 +55,8 @@ export function recordResponse(
   nowMs: number,
   uncorrectedUs?: number,
 ): void {
-  ctx.timeline.recordResponse(req.tMs, status, (nowMs - req.tMs) * 1000, uncorrectedUs);
+  const ok = req.expect === undefined ? undefined : isExpectedStatus(status, req.expect);
+  ctx.timeline.recordResponse(req.tMs, status, (nowMs - req.tMs) * 1000, uncorrectedUs, ok);
   if (req.ledger >= 0) {
     const w = ctx.ledger.complete(req.ledger, nowMs, { status, body, sent: true });
     if (w.outcome === 'ok' && w.id !== null) ctx.workload.noteId(w.id);

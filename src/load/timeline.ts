@@ -77,11 +77,14 @@ export class Timeline {
     this.at(tMs).dropped += 1;
   }
 
-  /** A response to the request sent (or due) at tMs. Latencies in microseconds. */
-  recordResponse(tMs: number, status: number, latencyUs: number, uncorrectedUs?: number): void {
+  /**
+   * A response to the request sent (or due) at tMs. Latencies in microseconds. `ok`: whether its request expected this
+   * status (workload requests); default 2xx or 3xx, as for GET <url>.
+   */
+  recordResponse(tMs: number, status: number, latencyUs: number, uncorrectedUs?: number, ok = isSuccessStatus(status)): void {
     const b = this.at(tMs);
     b.responses += 1;
-    if (isSuccessStatus(status)) b.successes += 1;
+    if (ok) b.successes += 1;
     bump(b.statuses, status);
     b.latency.record(latencyUs);
     if (b.uncorrected && uncorrectedUs !== undefined) b.uncorrected.record(uncorrectedUs);

@@ -145,8 +145,9 @@ export function registerLoadCommand(program: Command): void {
         // The description gives what the flags leave out: the flags always win.
         const spec = await loadStackSpec(flags.stack);
         const e = spec.endpoint;
+        const https = (url ?? e.url).startsWith('https:');
         const fromStack: LoadFlags = {
-          ...(flags.ca === undefined && !flags.insecure ? (e.ca ? { ca: e.ca } : { insecure: true }) : {}),
+          ...(https && flags.ca === undefined && !flags.insecure ? (e.ca ? { ca: e.ca } : { insecure: true }) : {}),
           ...(flags.servername === undefined && e.sni ? { servername: e.sni } : {}),
         };
         return runLoadCommand(url ?? e.url, { ...flags, ...fromStack }, spec.workload);
