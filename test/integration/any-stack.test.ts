@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { itest as test, runCli } from '../helpers/stack.js';
-import { shopDir, shopStack, type ShopStack } from '../helpers/fixture.js';
+import { SHOP_TLS12_SUITES, shopDir, shopStack, type ShopStack } from '../helpers/fixture.js';
 import type { ExperimentJournal } from '../../src/experiment/journal.js';
 import { ExitCode } from '../../src/errors.js';
 import { FaultStore } from '../../src/faults/state-store.js';
@@ -140,3 +140,41 @@ test.serial('a read-back query that fails: `faultline run` stops before any faul
   t.deepEqual(j.faultWindows, [], 'no fault was injected');
   t.deepEqual(await recordedFaults('shopit'), []);
 });
+
+interface TlsJson {
+  findings: Array<{ id: string; message: string }>;
+  details: { ciphers: Record<string, Array<{ name: string }>> };
+}
+
+test.serial(
+  "probe tls on the shop's edge: an untrusted issuer without its CA, and exactly the suites its nginx policy accepts, the weak ones flagged",
+  async (t) => {
+    const bare = await runCli(['probe', 'tls', `${shop.url}/`, '--json'], { env: shop.env });
+    t.is(bare.code, ExitCode.failed, bare.stderr);
+    const o = JSON.parse(bare.stdout) as TlsJson;
+    const ids = o.findings.map((f) => f.id);
+    t.true(ids.includes('cert-untrusted'), ids.join(', '));
+    // The truth is the gate's own cipher policy (test/fixtures/shop/images/gate/nginx.conf).
+    t.deepEqual(o.details.ciphers['TLSv1.2']!.map((c) => c.name).sort(), [...SHOP_TLS12_SUITES].sort());
+    t.deepEqual(o.details.ciphers['TLSv1'], []);
+    t.deepEqual(o.details.ciphers['TLSv1.1'], []);
+    const cbc = o.findings.find((f) => f.id === 'weak-cipher-cbc')?.message ?? '';
+    for (const suite of ['AES128-SHA', 'AES256-SHA', 'ECDHE-RSA-AES128-SHA']) t.true(cbc.includes(suite), `CBC: ${suite} in ${cbc}`);
+    t.false(cbc.includes('GCM'));
+    const noFs = o.findings.find((f) => f.id === 'no-forward-secrecy-suite')?.message ?? '';
+    t.true(noFs.includes('AES128-SHA (') && noFs.includes('AES256-SHA ('), noFs);
+    t.false(noFs.includes('ECDHE'), 'ECDHE suites have forward secrecy');
+
+    // Through the description, its CA is trusted: the same weak suites, no untrusted issuer.
+    const described = await runCli(['probe', 'tls', '--stack', shop.specFile, '--json'], { env: shop.env });
+    const d = JSON.parse(described.stdout) as TlsJson;
+    t.false(
+      d.findings.some((f) => f.id === 'cert-untrusted'),
+      described.stdout.slice(0, 400),
+    );
+    t.true(d.findings.some((f) => f.id === 'weak-cipher-cbc'));
+
+    const remote = await runCli(['probe', 'tls', 'https://192.0.2.1/'], { env: shop.env });
+    t.is(remote.code, ExitCode.invalidInput, 'only loopback without --allow-remote-target');
+  },
+);
