@@ -312,7 +312,12 @@ test('item 6: `stack down` drops the fault records whose effect went with the st
   const docker = Object.assign(new FakeDocker(), { listNetworks: async () => [], listVolumes: async () => [] });
   const ctx = await fakeContext(docker);
   const home = ctx.stack.stateDir;
-  const stack = new StartedStack({ ...ctx.stack.options, home, project: '' } as never, docker as never, { dir: home, caPath: join(home, 'ca.pem') }, ctx.stack.spec);
+  const stack = new StartedStack(
+    { ...ctx.stack.options, home, project: '' } as never,
+    docker as never,
+    { dir: home, caPath: join(home, 'ca.pem') },
+    ctx.stack.spec,
+  );
   // the stack's folder is <home>/<project>; with an empty project that is the context's own folder
   t.is(stack.stateDir, ctx.store.dir);
   await ctx.store.add({
