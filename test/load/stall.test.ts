@@ -84,7 +84,9 @@ test.serial('paced: a 4 s hang in a 9 s run at 300 req/s — availability, p99, 
   // A hang always shows in latency: the timed-out requests are in it at their deadline.
   t.true((s.latency.p99 ?? 0) >= 4000, `p99 ${s.latency.p99} ms`);
   t.true(s.timedOut > 0 && s.errorCodes.ETIMEDOUT === s.timedOut, JSON.stringify(s.errorCodes));
-  t.true((s.uncorrected?.p99 ?? Infinity) < 1000, `answered-only p99 ${s.uncorrected?.p99} ms stays beside it`);
+  // Answered requests never waited out the 4 s hang (that would be the defect: answers queued behind hung
+  // sockets); a starved machine alone puts their p99 at 1-2 s (CI at load average 20: 1.8 s), so the bound is 3 s.
+  t.true((s.uncorrected?.p99 ?? Infinity) < 3000, `answered-only p99 ${s.uncorrected?.p99} ms stays beside it`);
 
   // Detected in the bucket of the stall (one bucket of slack, plus the sender's own measured lag).
   const rec = analyzeRecovery(r.timeline, [{ name: 'hang', startMs: stalledAt, endMs: resumedAt }]);
