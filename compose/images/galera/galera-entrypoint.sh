@@ -1,0 +1,144 @@
+#!/bin/bash
+# Starts one Galera data node: bootstraps a new cluster only when there is none to join, otherwise joins
+# (IST from a peer's gcache, or a full mariabackup SST when its datadir is empty or too far behind), so a
+# node that was SIGKILLed and started again rejoins without an operator. Also serves the health check on 9200.
+set -euo pipefail
+: "${NET_PREFIX:?NET_PREFIX must be set}"
+: "${GALERA_NODE_NAME:?GALERA_NODE_NAME must be set (e.g. galera1)}"
+: "${GALERA_NODES:?GALERA_NODES must list every data node address, comma separated}"
+for v in DB_APP_PASSWORD DB_ADMIN_PASSWORD; do
+  # The passwords go into SQL unquoted-safe only: URL-safe base64, nothing else.
+  if ! [[ "${!v:-}" =~ ^[A-Za-z0-9_-]{16,128}$ ]]; then echo "galera-entrypoint: $v must be 16-128 characters of A-Z a-z 0-9 _ -" >&2; exit 2; fi
+done
+log() { echo "galera-entrypoint[$GALERA_NODE_NAME]: $*" >&2; }
+
+# This node's address is the one its server (the host container whose network namespace it shares) has on
+# the cluster network: the address in GALERA_NODES that is bound here.
+IFS=', ' read -r -a nodes <<< "$GALERA_NODES"
+self=""
+for n in "${nodes[@]}"; do
+  if ip -4 -o addr show | grep -qw "inet ${n}"; then self="$n"; fi
+done
+[ -n "$self" ] || { log "none of GALERA_NODES ($GALERA_NODES) is an address of this server"; exit 2; }
+peers=()
+for n in "${nodes[@]}"; do [ "$n" = "$self" ] || peers+=("$n"); done
+
+# TLS material is mounted read-only and owned by the host's user; mariadbd (user mysql) needs its own copy,
+# the key readable by mysql only.
+tls=/etc/faultline/tls
+for f in ca.pem node.pem node-key.pem; do [ -s "$tls/$f" ] || { log "missing $tls/$f"; exit 2; }; done
+install -o mysql -g mysql -m 644 "$tls/ca.pem" /etc/mysql/ssl/ca.pem
+install -o mysql -g mysql -m 644 "$tls/node.pem" /etc/mysql/ssl/node.pem
+install -o mysql -g mysql -m 600 "$tls/node-key.pem" /etc/mysql/ssl/node-key.pem
+mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld /var/lib/mysql
+
+# A peer answering on the group port means a cluster exists (or is forming): never bootstrap then, or the
+# two halves would each be a Primary component with their own history.
+peer_up() {
+  local p
+  for p in "${peers[@]}"; do
+    if timeout 1 bash -c "exec 3<>/dev/tcp/$p/4567" 2> /dev/null; then return 0; fi
+  done
+  return 1
+}
+
+grastate=/var/lib/mysql/grastate.dat
+fresh=0
+[ -d /var/lib/mysql/mysql ] || fresh=1
+mode=join
+if peer_up; then
+  mode=join
+elif [ "$fresh" = 1 ] && [ "${GALERA_BOOTSTRAP:-0}" = 1 ]; then
+  # The designated first node with an empty datadir and nobody to join: the cluster does not exist yet.
+  mode=new
+elif [ -f "$grastate" ] && grep -q '^safe_to_bootstrap: *1' "$grastate"; then
+  # The whole cluster was shut down cleanly and this node left last: it has every transaction.
+  mode=restart
+fi
+# Otherwise join and wait: after a crash of every node, pc.recovery (gvwstate.dat) lets them form the
+# Primary component again once they all run; bootstrapping from one of them could lose the others' tail.
+
+args=(--user=mysql
+  "--wsrep-node-name=${GALERA_NODE_NAME}"
+  "--wsrep-node-address=${self}"
+  "--wsrep-sst-receive-address=${self}:4444"
+  "--wsrep-cluster-address=gcomm://${GALERA_NODES// /}")
+
+# Galera's own traffic (group messages and IST) over TLS with the node certificate; gcache big enough to
+# let a node that was down for minutes of writes rejoin by IST instead of a full SST. GALERA_EVS carries
+# the failure-detection timers (see compose/hardened/db-proto.yml for what the values mean and why).
+# A donor leaves the Synced state while it serves a transfer (even an IST), and the check then takes it out
+# of the LB: when the writer donates, writes fail over. GALERA_DONORS names the nodes that are least likely
+# to be the writer first (a trailing comma: any other node when those cannot).
+[ -z "${GALERA_DONORS:-}" ] || args+=("--wsrep-sst-donor=${GALERA_DONORS}")
+provider="socket.ssl=YES;socket.ssl_cert=/etc/mysql/ssl/node.pem;socket.ssl_key=/etc/mysql/ssl/node-key.pem;socket.ssl_ca=/etc/mysql/ssl/ca.pem"
+provider+=";gcache.size=64M;pc.recovery=TRUE"
+[ -z "${GALERA_EVS:-}" ] || provider+=";${GALERA_EVS}"
+args+=("--wsrep-provider-options=${provider}")
+
+case "$mode" in
+  new)
+    log "no cluster yet and an empty datadir: initialising and bootstrapping a new cluster"
+    # wsrep off: install-db runs mariadbd --bootstrap with this config, and Galera refuses to load there.
+    mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db --wsrep-on=OFF > /dev/null
+    # The operator (faultline's probes, the Docker host) is the cluster network's gateway.
+    operator="${NET_PREFIX}.1"
+    init=/run/mysqld/init.sql
+    umask 077
+    cat > "$init" <<SQL
+CREATE DATABASE IF NOT EXISTS faultline;
+CREATE TABLE IF NOT EXISTS faultline.items (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  item_key VARCHAR(128) NOT NULL,
+  value VARCHAR(1024) NOT NULL DEFAULT '',
+  server VARCHAR(32) NOT NULL DEFAULT '',
+  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  UNIQUE KEY item_key (item_key)
+) ENGINE=InnoDB;
+CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY '${DB_APP_PASSWORD}' REQUIRE SSL;
+GRANT SELECT, INSERT ON faultline.items TO 'app'@'%';
+CREATE USER IF NOT EXISTS 'faultline'@'${operator}' IDENTIFIED BY '${DB_ADMIN_PASSWORD}' REQUIRE SSL;
+GRANT SELECT ON faultline.* TO 'faultline'@'${operator}';
+GRANT SELECT ON mysql.* TO 'faultline'@'${operator}';
+SQL
+    umask 022
+    chown mysql:mysql "$init"
+    args+=(--wsrep-new-cluster "--init-file=${init}")
+    ;;
+  restart)
+    log "the cluster is down and this node left it last (safe_to_bootstrap): bootstrapping from its state"
+    args+=(--wsrep-new-cluster)
+    ;;
+  join)
+    if [ "$fresh" = 1 ]; then log "empty datadir: joining by full state transfer (SST)"; else log "joining (IST when the peers' gcache still holds what this node missed)"; fi
+    ;;
+esac
+
+# After a crash grastate.dat says seqno -1: without the position InnoDB actually reached, the node would ask
+# for a full SST (tens of seconds, and the donor leaves the Synced state). --wsrep-recover reads it from InnoDB
+# (what Debian's galera_recovery does for systemd); --wsrep-start-position hands it to Galera, which can
+# then ask a peer for IST, only the transactions it missed.
+if [ "$fresh" = 0 ] && [ "$mode" != new ] && { [ ! -f "$grastate" ] || grep -q '^seqno: *-1' "$grastate"; }; then
+  recover_log=$(mktemp /tmp/wsrep-recover.XXXXXX)
+  chown mysql:mysql "$recover_log"
+  # The same options as the real start (the SST method refuses to load without the cluster address).
+  if mariadbd "${args[@]}" --wsrep-recover --log-error="$recover_log" > /dev/null 2>&1; then
+    pos=$(sed -n 's/.*WSREP: Recovered position: *//p' "$recover_log" | tail -n 1)
+    if [ -n "$pos" ]; then
+      log "recovered position $pos from InnoDB"
+      args+=("--wsrep-start-position=${pos}")
+    else
+      log "no position recovered; the node will ask for a full SST"
+    fi
+  else
+    log "position recovery failed; the node will ask for a full SST: $(tail -n 5 "$recover_log")"
+  fi
+  rm -f "$recover_log"
+fi
+
+# The check HAProxy asks: the poller keeps the node's state in a file, socat answers each request with a
+# short-lived galera-check that reads it (socat forks; tini reaps what outlives its parent).
+galera-check --poll &
+socat -T 3 TCP-LISTEN:9200,reuseaddr,fork,backlog=32 EXEC:/usr/local/bin/galera-check &
+
+exec mariadbd "${args[@]}" "$@"
