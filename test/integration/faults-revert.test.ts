@@ -207,7 +207,7 @@ test.serial('a container without the stack’s label is refused, by name and by 
       const lines = errorLines(res.stderr);
       t.is(lines.length, 1, res.stderr);
       t.regex(lines[0] ?? '', new RegExp(`^faultline: container \\S+ does not belong to stack ${stack.project} `), res.stderr);
-      t.regex(lines[0] ?? '', id === plain ? /label is missing/ : /label is "someone-else"/);
+      t.regex(lines[0] ?? '', id === plain ? /its stack is not labelled/ : /its stack is "someone-else"/);
       const state = await docker.inspect(id);
       t.true(state.running && !state.paused, 'the foreign container is untouched');
     }
