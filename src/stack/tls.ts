@@ -292,3 +292,58 @@ export function fingerprintOf(certPem: string): string {
 export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+/** What a node certificate is for: its own name, and every name and address clients or peers dial it by. */
+export interface NodeCertificateSpec {
+  /** The node's name (e.g. galera1): the certificate's common name and first DNS name. */
+  name: string;
+  /** Further DNS names and IP addresses (IPs recognised by their shape), e.g. the node's address and the LB's. */
+  altNames: string[];
+  notBefore?: Date;
+  /** Default: 90 days after notBefore, never past the CA's own end. */
+  notAfter?: Date;
+}
+
+/**
+ * A certificate for one server inside a stack, such as a Galera data node (the hardened profile's database
+ * tier): TLS server for its clients and for the peers that connect to it, and TLS client when it connects
+ * to its peers (Galera's group and IST connections and mariabackup's SST stream present the node's own
+ * certificate, and OpenSSL checks the purpose of both ends), so it carries serverAuth and clientAuth.
+ * Sign it with a CA of its own for the inside (createCa with the internal names permitted), never with the
+ * stack's CA: that one may sign only the public names (caPermittedNames), so a verifier would refuse it.
+ * Apart from its two purposes it is what issueCertificate makes; that function is left as it is.
+ */
+export function issueNodeCertificate(ca: KeyPair, spec: NodeCertificateSpec, now = new Date()): KeyPair {
+  const keyPem = rsaKeyPem(2048);
+  const notBefore = spec.notBefore ?? new Date(now.getTime() - DAY);
+  const caEnd = Date.parse(new X509Certificate(ca.certPem).validTo);
+  const notAfter = spec.notAfter ?? new Date(Math.min(notBefore.getTime() + SITE_LIFE_DAYS * DAY, caEnd));
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(createPublicKey(keyPem).export({ type: 'spki', format: 'pem' }) as string);
+  cert.serialNumber = serial();
+  cert.validity.notBefore = notBefore;
+  cert.validity.notAfter = notAfter;
+  cert.setSubject([
+    { name: 'commonName', value: spec.name },
+    { name: 'organizationName', value: 'faultline' },
+  ]);
+  cert.setIssuer(forge.pki.certificateFromPem(ca.certPem).subject.attributes);
+  const names = [spec.name, ...spec.altNames.filter((n) => n !== spec.name)];
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+    { name: 'subjectAltName', altNames: names.map((n) => (isIp(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  // Signed by Node, as issueCertificate does (forge's pure-JS RSA signature is slow).
+  const oid = forge.pki.oids.sha256WithRSAEncryption as string;
+  cert.siginfo.algorithmOid = oid;
+  cert.signatureOid = oid;
+  const tbs = Buffer.from(
+    forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes(),
+    'binary',
+  );
+  cert.signature = sign('sha256', tbs, createPrivateKey(ca.keyPem)).toString('binary');
+  return { keyPem, certPem: forge.pki.certificateToPem(cert) };
+}
