@@ -15,21 +15,25 @@ state_file=$dir/state
 STALE_US=2000000
 
 poll() {
+  # No set -u here: bash unsets MDB the moment the client exits (e.g. while the server restarts for an SST),
+  # and an unbound expansion would end the poller for good; a failed read or write only starts a new client.
+  set +u
   mkdir -p "$dir"
   # A failed write to a client that died must return an error here, not kill the poller.
   trap '' PIPE
-  local pause name value state cluster ready
+  local pause name value state cluster ready to from pid
   # read -t on a pipe that never delivers is a sleep without forking sleep(1) four times a second.
   exec {pause}<> <(:)
   while true; do
     # Root over the unix socket (unix_socket authentication): no password, and it works while
     # require_secure_transport refuses plain TCP. -n: answers are flushed statement by statement.
     coproc MDB { exec mariadb --protocol=socket -uroot -N -B -n 2> /dev/null; }
-    while [ -n "${MDB[1]:-}" ]; do
-      printf '%s\n' "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state','wsrep_cluster_status','wsrep_ready');" >&"${MDB[1]}" 2> /dev/null || break
+    from="${MDB[0]}" to="${MDB[1]}" pid="$MDB_PID"
+    while true; do
+      printf '%s\n' "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state','wsrep_cluster_status','wsrep_ready');" >&"$to" 2> /dev/null || break
       state="" cluster="" ready=""
       for _ in 1 2 3; do
-        IFS=$'\t' read -r -t 2 name value <&"${MDB[0]}" || break 2
+        IFS=$'\t' read -r -t 2 name value <&"$from" 2> /dev/null || break 2
         case "$name" in
           wsrep_local_state) state="$value" ;;
           wsrep_cluster_status) cluster="$value" ;;
@@ -40,8 +44,8 @@ poll() {
       printf '%s %s %s %s\n' "${EPOCHREALTIME/./}" "$state" "$cluster" "$ready" > "$state_file.tmp" && mv -f "$state_file.tmp" "$state_file"
       read -r -t 0.25 -u "$pause" _
     done
-    [ -z "${MDB_PID:-}" ] || kill "$MDB_PID" 2> /dev/null
-    wait 2> /dev/null
+    kill "$pid" 2> /dev/null
+    wait "$pid" 2> /dev/null
     # The server is not up yet (or went away): try again shortly.
     read -r -t 1 -u "$pause" _
   done

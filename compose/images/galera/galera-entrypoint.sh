@@ -138,7 +138,8 @@ fi
 
 # The check HAProxy asks: the poller keeps the node's state in a file, socat answers each request with a
 # short-lived galera-check that reads it (socat forks; tini reaps what outlives its parent).
-galera-check --poll &
+# The poller is restarted should it ever end: without it every check would answer 503 (stale state).
+(while true; do galera-check --poll; sleep 1; done) &
 socat -T 3 TCP-LISTEN:9200,reuseaddr,fork,backlog=32 EXEC:/usr/local/bin/galera-check &
 
 exec mariadbd "${args[@]}" "$@"
