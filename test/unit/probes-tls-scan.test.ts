@@ -55,7 +55,7 @@ test('the scan finds exactly the suites the server accepts, and only on the vers
   const port = await listening(weakServer(), t);
   const started = performance.now();
   const scan = await scanCiphers({ host: '127.0.0.1', port, servername: 'localhost', versions: ['TLSv1.2'], signal });
-  t.true(performance.now() - started < 10_000, 'a local scan takes seconds at most');
+  t.true(performance.now() - started < 20_000, 'a local scan ends within its own 20 s budget');
   t.deepEqual(scan.accepted['TLSv1.2'].map((s) => s.name).sort(), [...SERVER_SUITES].sort());
   t.true(scan.accepted['TLSv1.2'].every((s) => s.via === 'handshake' && s.standardName?.startsWith('TLS_')));
   t.is(scan.accepted['TLSv1.2'].find((s) => s.name === 'AES128-SHA')?.standardName, 'TLS_RSA_WITH_AES_128_CBC_SHA');
