@@ -194,3 +194,24 @@ export async function fakeContext(docker: FakeDocker, log: string[] = []): Promi
   } as unknown as StartedStack;
   return { stack, docker: docker as unknown as DockerClient, store: new FaultStore(stateDir), log: (l) => log.push(l), random: () => 0, maxDurationMs: 60_000 };
 }
+
+/** A ContainerSummary with every field at a plain default (running, no labels, no addresses), for pure tests. */
+export function containerSummary(over: Partial<ContainerSummary> = {}): ContainerSummary {
+  return {
+    id: over.name ?? 'id',
+    name: 'c',
+    service: '',
+    stack: undefined,
+    role: undefined,
+    server: undefined,
+    component: undefined,
+    state: 'running',
+    health: 'none',
+    labels: {},
+    addresses: {},
+    ports: [],
+    networkMode: 'bridge',
+    host: false,
+    ...over,
+  };
+}

@@ -4,28 +4,10 @@
 import test from 'ava';
 import { FaultlineError } from '../../src/errors.js';
 import { atDotPath, databaseAddress, databaseLabel, databasePassword, databasesByRole, passwordFromJson } from '../../src/probes/databases.js';
-import type { ContainerSummary } from '../../src/stack/docker-types.js';
+import { containerSummary } from '../helpers/fake-docker.js';
 import type { DatabaseSpec } from '../../src/stack/spec.js';
 
-function container(over: Partial<ContainerSummary>): ContainerSummary {
-  return {
-    id: over.name ?? 'id',
-    name: 'c',
-    service: '',
-    stack: undefined,
-    role: undefined,
-    server: undefined,
-    component: undefined,
-    state: 'running',
-    health: 'none',
-    labels: {},
-    addresses: {},
-    ports: [],
-    networkMode: 'bridge',
-    host: false,
-    ...over,
-  };
-}
+const container = containerSummary;
 
 const db = (over: Partial<DatabaseSpec>): DatabaseSpec => ({ port: 3306, user: 'ops', role: 'primary', password_env: 'P', ...over }) as DatabaseSpec;
 

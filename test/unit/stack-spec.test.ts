@@ -10,6 +10,7 @@ import { referenceSpecFile, referenceVars, withRoles } from '../../src/stack/sta
 import { resolveStackOptions } from '../../src/stack/config.js';
 import { loadFile, type Experiment } from '../../src/experiment/schema.js';
 import type { ContainerSummary } from '../../src/stack/docker-types.js';
+import { containerSummary } from '../helpers/fake-docker.js';
 
 const minimal = { project: 'shop', endpoint: { url: 'https://127.0.0.1:9443', insecure: true } };
 
@@ -75,25 +76,8 @@ test('${VAR} comes from the environment, while the workload templates ${key}, ${
   t.true(problemsOf({ ...minimal, workload: { requests: { w: { method: 'POST', path: '/o', write: true } } } })[0]!.includes('a write must send its ${key}'));
 });
 
-function container(service: string, extra: Partial<ContainerSummary> = {}): ContainerSummary {
-  return {
-    id: `${service}-id`,
-    name: `shop-${service}-1`,
-    service,
-    stack: undefined,
-    role: undefined,
-    server: undefined,
-    component: undefined,
-    state: 'running',
-    health: 'none',
-    labels: {},
-    addresses: {},
-    ports: [],
-    networkMode: 'shop_back',
-    host: false,
-    ...extra,
-  };
-}
+const container = (service: string, extra: Partial<ContainerSummary> = {}): ContainerSummary =>
+  containerSummary({ id: `${service}-id`, name: `shop-${service}-1`, service, networkMode: 'shop_back', ...extra });
 
 test('services map to role, server and component where labels are missing; labels win; a service that is its own machine is its host', (t) => {
   const spec = parseStackSpec(
