@@ -86,12 +86,16 @@ method:
   const f = j.faultWindows[0]!;
   t.true(f.endMs !== null && f.endMs - f.startMs >= 11_500, JSON.stringify(f));
   const during = timeline.window(f.startMs, f.endMs as number);
-  const failedShare = (during.outcomes - during.successes) / during.outcomes;
+  // The fault's edges are recorded around the nft calls that apply and lift it; on a busy machine a request or two
+  // per 100 ms at either edge can still pass. Inside the window, away from the edges, every request must fail.
+  const core = timeline.window(f.startMs + 1000, (f.endMs as number) - 1000);
+  const failedShare = (core.outcomes - core.successes) / core.outcomes;
   t.log(
     `during the partition: ${during.outcomes} intended, ${during.successes} ok, statuses ${JSON.stringify(during.statuses)}, errors ${JSON.stringify(during.errorCodes)}`,
   );
   t.true(during.outcomes >= 900, `${during.outcomes} requests intended during the partition`);
-  t.true(failedShare >= 0.98, `${(failedShare * 100).toFixed(1)} % of the requests intended during the partition failed`);
+  t.true(during.successes <= 0.1 * during.outcomes, `${during.successes} of ${during.outcomes} requests intended during the partition succeeded`);
+  t.true(failedShare >= 0.99, `${(failedShare * 100).toFixed(1)} % of the requests intended 1 s inside the partition's edges failed`);
   t.true(typeof j.metrics.time_to_detect_s === 'number' && j.metrics.time_to_detect_s <= 1, `time to detect ${j.metrics.time_to_detect_s} s`);
   const before = timeline.window(2000, f.startMs - 200);
   t.is(before.successes, before.outcomes, 'nothing failed before the partition');
