@@ -8,7 +8,7 @@
 import type { Timeline } from '../load/timeline.js';
 import type { WriteLedger, WriteRecord } from '../load/ledger.js';
 import type { RecoveryReport } from '../probes/recovery.js';
-import type { FaultWindow } from './journal.js';
+import type { ActivityRecord, FaultWindow } from './journal.js';
 
 export interface ExcludedSpan {
   startMs: number;
@@ -104,4 +104,18 @@ export function readErrorRatioDuring(t: Timeline, ledger: WriteLedger | null, fa
     if (w.outcome !== 'ok') failed -= 1;
   }
   return completed > 0 ? Math.max(0, failed) / completed : null;
+}
+
+/**
+ * Share of the web servers a fault of the method took a component of (pure): the capacity one flaw costs. null
+ * when no fault touched a web server.
+ */
+export function webCapacityLost(method: ActivityRecord[], webServers: string[]): number | null {
+  const hit = new Set(
+    method
+      .filter((a) => a.kind === 'fault')
+      .flatMap((a) => (a.output as { servers?: string[] } | undefined)?.servers ?? [])
+      .filter((s) => webServers.includes(s)),
+  );
+  return hit.size && webServers.length ? hit.size / webServers.length : null;
 }

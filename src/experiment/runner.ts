@@ -8,7 +8,7 @@ import { startLoad, Timeline, loadResultToJSON, type LoadEvent, type LoadJob } f
 import { createFaultContext, revertRecorded, type ActiveFault, type FaultContext, type FaultRegistry } from '../faults/index.js';
 import { runProbe } from '../probes/runner.js';
 import type { AnyProbe, Observation, ProbeContext } from '../probes/types.js';
-import { ReferenceStack, attachStack, isHelper, isReady, type AttachOptions, type StartedStack } from '../stack/stack.js';
+import { ReferenceStack, attachStack, isHelper, isReady, webServersOf, type AttachOptions, type StartedStack } from '../stack/stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { retryUntil } from '../util/retry.js';
 import { parseMix } from '../load/mix.js';
@@ -17,6 +17,7 @@ import { seedWrites, seedingWrite } from '../load/workload.js';
 import { usesId, workloadRequests, type RequestSpec } from '../load/workload-spec.js';
 import { iso, probeOnce } from './activities.js';
 import { measure, verdict } from './judge.js';
+import { webCapacityLost } from './metrics.js';
 import { runMethod } from './scheduler.js';
 import type { Experiment, RollbackStep } from './schema.js';
 import { newJournal } from './journal.js';
@@ -139,10 +140,12 @@ export class ExperimentRunner {
     stack: StartedStack,
     phase: Phase,
     signal: AbortSignal,
+    extra: Partial<ProbeContext> = {},
   ): Promise<{ met: boolean | null; activities: ActivityRecord[] }> {
     if (!exp.steady_state.length) return { met: null, activities: [] };
     const activities: ActivityRecord[] = [];
-    for (const step of exp.steady_state) activities.push(await probeOnce(this.deps.probes.get(step.probe), step, phase, this.probeContext(stack), signal));
+    for (const step of exp.steady_state)
+      activities.push(await probeOnce(this.deps.probes.get(step.probe), step, phase, this.probeContext(stack, extra), signal));
     return { met: activities.every((a) => a.status === 'succeeded'), activities };
   }
 
@@ -198,8 +201,10 @@ export class ExperimentRunner {
       probes: this.deps.probes.list(),
     });
     journal.findings = measured.findings;
-    journal.steadyStateAfter = await this.steadyState(exp, stack, 'steady-state-after', signal);
-    journal.metrics = measured.metrics;
+    // After the run the probes know its load timeline: the QPS probe compares the client's count with monitoring's.
+    journal.steadyStateAfter = await this.steadyState(exp, stack, 'steady-state-after', signal, { timeline: method.load.timeline });
+    const capacityLost = webCapacityLost(journal.method, webServersOf(await stack.containers().catch(() => [])));
+    journal.metrics = capacityLost === null ? measured.metrics : { ...measured.metrics, web_capacity_lost_ratio: capacityLost };
     const v = verdict({ assertions: exp.assertions, metrics: measured.metrics, method: journal.method, steadyStateAfterMet: journal.steadyStateAfter.met });
     journal.assertions = v.assertions;
     journal.status = v.status;

@@ -113,7 +113,8 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
       windows.push(window);
       job.markFault(step.fault, true);
       record.target = fault.record.targets.map((t) => t.service || t.name).join(', ');
-      record.output = { id: fault.id, steps: fault.record.steps, effectiveAfterMs: job.elapsedMs() - record.startMs };
+      const servers = [...new Set(fault.record.targets.map((t) => t.server).filter((s): s is string => Boolean(s)))];
+      record.output = { id: fault.id, steps: fault.record.steps, effectiveAfterMs: job.elapsedMs() - record.startMs, servers };
       latch.set(step.fault, true);
       try {
         await sleep(step.for ?? 0, signal);

@@ -4,6 +4,7 @@
 import { FaultlineError, invalidInput } from '../errors.js';
 import { COMPOSE_PROJECT, LABEL, type ContainerState, type ContainerSummary } from '../stack/docker-client.js';
 import type { FaultContext, TargetRef } from './types.js';
+import { currentWriter, markWriter } from '../stack/writer.js';
 
 export type Pick = 'one' | 'all' | 'random';
 
@@ -77,6 +78,17 @@ export async function stackContainers(ctx: FaultContext): Promise<ContainerSumma
   return (await ctx.stack.containers()).filter((c) => !c.labels[LABEL.fault] && !c.labels[LABEL.helper] && c.role !== 'vantage');
 }
 
+/**
+ * What a target expression chooses from: the stack's containers, and where the description declares a writer LB,
+ * the node it sends writes to now carries the role db-primary (asked only when the expression names that role, so
+ * nothing else depends on the LB answering).
+ */
+async function targetContainers(ctx: FaultContext, selector: TargetSelector): Promise<ContainerSummary[]> {
+  const list = await stackContainers(ctx);
+  if (!ctx.stack.spec.writer || !selector.match.some(([k, v]) => k === 'role' && v === 'db-primary')) return list;
+  return markWriter(list, await currentWriter(ctx.stack.spec, list, (id, cmd) => ctx.docker.exec(id, cmd)));
+}
+
 /** Filters, then applies the selector. Pure apart from ctx.random. */
 export function select(containers: ContainerSummary[], selector: TargetSelector, random: () => number): ContainerSummary[] {
   const found = containers.filter((c) => selector.match.every(([k, v]) => matches(c, k, v)));
@@ -96,7 +108,7 @@ export function select(containers: ContainerSummary[], selector: TargetSelector,
  */
 export async function resolveContainers(ctx: FaultContext, expr: string, filter: (c: ContainerSummary) => boolean = () => true): Promise<ContainerSummary[]> {
   const selector = parseTarget(expr);
-  const all = (await stackContainers(ctx)).filter(filter);
+  const all = (await targetContainers(ctx, selector)).filter(filter);
   const found = select(all, selector, ctx.random);
   if (found.length > 0) return found;
   for (const [key, value] of selector.match) {
@@ -119,7 +131,7 @@ export async function resolveContainers(ctx: FaultContext, expr: string, filter:
 /** Resolves to servers: the host containers (network identity, firewall) of every matched container's server. */
 export async function resolveServers(ctx: FaultContext, expr: string): Promise<ContainerSummary[]> {
   const selector = parseTarget(expr);
-  const all = await stackContainers(ctx);
+  const all = await targetContainers(ctx, selector);
   const hosts = all.filter((c) => c.host);
   // A selector that matches components of one server (e.g. service=db-primary-mariadb) means that server.
   const matched = all.filter((c) => selector.match.every(([k, v]) => matchesLoose(c, k, v)));

@@ -126,7 +126,13 @@ export function dataLossFindings(r: DataLossResult): Finding[] {
     });
   }
   for (const [name, ok] of Object.entries(r.caughtUp ?? {}))
-    if (!ok) out.push({ id: 'replica-behind', severity: 'medium', message: `${name} did not catch up with the primary before the deadline`, where: name });
+    if (!ok)
+      out.push({
+        id: 'replica-behind',
+        severity: 'medium',
+        message: `${name} did not catch up (with the primary, or Synced in the cluster) before the deadline`,
+        where: name,
+      });
   return out;
 }
 
@@ -146,6 +152,63 @@ export async function waitReplicaCaughtUp(primary: DbTarget, replica: DbTarget, 
     if (options.signal.aborted) throw err;
     return false;
   }
+}
+
+/** Whether a cluster node is a Synced member of the Primary component (pure). */
+export function nodeSynced(status: Record<string, string>): boolean {
+  return status.wsrep_local_state === '4' && status.wsrep_cluster_status === 'Primary';
+}
+
+/**
+ * Waits (bounded, all at once) for every declared cluster node (role node) to be Synced in the Primary component, so
+ * that a node that was killed and rejoined (IST) is read with everything it missed; null when none is declared.
+ */
+export async function waitNodesSynced(
+  stack: StartedStack,
+  options: { timeoutMs: number; signal: AbortSignal; env?: Record<string, string | undefined> },
+): Promise<Record<string, boolean> | null> {
+  const nodes = databasesByRole(stack.spec, 'node');
+  if (nodes.length === 0) return null;
+  const waited = await Promise.all(
+    nodes.map(async ([name]) => {
+      const target = await resolveDatabase(stack, name, options.env).catch(() => null);
+      if (!target) return [];
+      const synced = await retryUntil(() => clusterStatus(target, options.signal).catch(() => ({})), nodeSynced, {
+        timeoutMs: options.timeoutMs,
+        intervalMs: 250,
+        signal: options.signal,
+        what: `${name} to be Synced`,
+      }).then(
+        () => true,
+        (err: unknown) => {
+          if (options.signal.aborted) throw err;
+          return false;
+        },
+      );
+      return [[name, synced] as const];
+    }),
+  );
+  return Object.fromEntries(waited.flat());
+}
+
+/** A cluster node's wsrep status (local state, cluster status, size, ready, provider options). */
+export async function clusterStatus(target: DbTarget, signal: AbortSignal): Promise<Record<string, string>> {
+  return withConnection(
+    target,
+    async (c) => {
+      const rows = await queryRows(
+        c,
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state','wsrep_cluster_status','wsrep_cluster_size','wsrep_ready')",
+      );
+      const [vars] = await queryRows(c, 'SELECT @@wsrep_provider_options AS provider, @@require_secure_transport AS rst');
+      return {
+        ...Object.fromEntries(rows.map((r) => [String(r.Variable_name), String(r.Value)])),
+        wsrep_provider_options: String(vars?.provider ?? ''),
+        require_secure_transport: String(vars?.rst ?? ''),
+      };
+    },
+    { signal, timeoutMs: 5000 },
+  );
 }
 
 /**
@@ -186,7 +249,9 @@ export async function checkDataLoss(
       hint: `declare how written keys are read back (sql or http) in ${ctx.stack.spec.file}`,
     });
   const env = options.env ? { env: options.env } : {};
-  const caughtUp = await waitReplicasCaughtUp(ctx.stack, { timeoutMs: options.catchUpMs, signal: options.signal, ...env });
+  const wait = { timeoutMs: options.catchUpMs, signal: options.signal, ...env };
+  const [replicas, nodes] = await Promise.all([waitReplicasCaughtUp(ctx.stack, wait), waitNodesSynced(ctx.stack, wait)]);
+  const caughtUp = replicas || nodes ? { ...replicas, ...nodes } : null;
   const reads = await readBack(ctx.stack, ledger, { signal: options.signal, timeoutMs: options.readTimeoutMs ?? 30_000, ...env });
   return judgeDataLoss(ledger, reads, caughtUp);
 }

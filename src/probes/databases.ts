@@ -133,7 +133,22 @@ export async function resolveDatabase(stack: StartedStack, name: string, env: Re
   const fallback = stack.isReference ? stack.addresses : {};
   const host = db.host ?? databaseAddress(name, db, await stack.containers(), stack.internalNetwork, fallback);
   const password = await databasePassword(name, db, env);
-  return { host, port: db.port, user: db.user, password, ...(db.database ? { database: db.database } : {}) };
+  const ca = db.ca ? await readCa(name, db.ca) : undefined;
+  return { host, port: db.port, user: db.user, password, ...(db.database ? { database: db.database } : {}), ...(ca ? { ca } : {}) };
+}
+
+async function readCa(name: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new FaultlineError(
+      'INVALID_INPUT',
+      `stack.databases.${name}.ca: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
 }
 
 /** The first declared database of a role, resolved; UNKNOWN_TARGET naming the role when none is declared. */

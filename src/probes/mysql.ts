@@ -10,6 +10,8 @@ export interface DbTarget {
   user: string;
   password: string;
   database?: string;
+  /** PEM of the CA that signed the server's certificate: TLS, verified against it for the address dialled. */
+  ca?: string;
 }
 
 export type Row = Record<string, unknown>;
@@ -32,6 +34,7 @@ export async function withConnection<T>(
       user: target.user,
       password: target.password,
       ...(target.database ? { database: target.database } : {}),
+      ...(target.ca ? { ssl: { ca: target.ca, rejectUnauthorized: true } } : {}),
       connectTimeout: 3000,
     });
     if (deadline.aborted) conn.destroy();

@@ -179,6 +179,8 @@ async function readSql(stack: StartedStack, index: number, sql: NonNullable<Read
       target,
       async (conn): Promise<FinalRead> => {
         try {
+          // A cluster node answers only once it has applied everything committed before the read (causal read).
+          if (stack.spec.databases[sql.db]?.role === 'node') await conn.query('SET SESSION wsrep_sync_wait = 1');
           return { ok: true, keys: await firstColumn(conn, sql.query, values) };
         } catch (err) {
           if (deadline.aborted) throw err;

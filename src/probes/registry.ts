@@ -1,6 +1,7 @@
 // The probe catalogue, by name.
 
 import { FaultlineError } from '../errors.js';
+import { clusterProbe } from './cluster.js';
 import { dataLossProbe } from './data-loss.js';
 import { exposureProbe } from './exposure.js';
 import { healthProbe } from './health.js';
@@ -21,6 +22,7 @@ export const PROBES: readonly AnyProbe[] = [
   exposureProbe,
   qpsProbe,
   replicationProbe,
+  clusterProbe,
   healthProbe,
   recoveryProbe,
   dataLossProbe,

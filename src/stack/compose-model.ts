@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { FaultlineError } from '../errors.js';
-import { composeFile } from './config.js';
+import { PROFILES, type ProfileName } from './profiles.js';
 import { LABEL } from './docker-client.js';
 
 export interface ComposeService {
@@ -72,10 +72,14 @@ export function serverAddressesOf(model: ComposeModel, env: Record<string, strin
   return out;
 }
 
-let reference: ComposeModel | undefined;
+const models = new Map<ProfileName, ComposeModel>();
 
-/** The reference stack's compose file, read once per process. */
-export function referenceCompose(): ComposeModel {
-  reference ??= parseComposeModel(readFileSync(composeFile, 'utf8'));
-  return reference;
+/** A profile's compose file (default: the baseline's), read once per process. */
+export function referenceCompose(profile: ProfileName = 'baseline'): ComposeModel {
+  let model = models.get(profile);
+  if (!model) {
+    model = parseComposeModel(readFileSync(PROFILES[profile].composeFile, 'utf8'));
+    models.set(profile, model);
+  }
+  return model;
 }

@@ -1,12 +1,17 @@
 // Stack options: defaults, validation, and where a stack keeps its state (CA, fault records, description).
 
 import { homedir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { invalidInput } from '../errors.js';
 import { DB_ACCOUNTS, type DbSecrets } from './secrets.js';
+import { PROFILES, profileNamed, type ProfileName } from './profiles.js';
+import { composeDir } from './paths.js';
+
+export { packageRoot, composeDir } from './paths.js';
 
 export interface StackOptions {
+  /** baseline (the classic design) or hardened (its three weaknesses fixed). */
+  profile: ProfileName;
   /** Compose project name; also the value of the faultline.stack label. */
   project: string;
   httpPort: number;
@@ -21,17 +26,19 @@ export interface StackOptions {
   domain: string;
 }
 
-export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const composeDir = join(packageRoot, 'compose');
+/** The baseline profile's compose file. */
 export const composeFile = join(composeDir, 'docker-compose.yml');
 
-export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): StackOptions {
+/** Defaults for a profile (FAULTLINE_PROFILE, else baseline); the environment's FAULTLINE_* win over them. */
+export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env, profile: string = env.FAULTLINE_PROFILE ?? 'baseline'): StackOptions {
+  const d = profileNamed(profile).defaults;
   return {
-    project: env.FAULTLINE_PROJECT ?? 'faultline',
-    httpPort: Number(env.FAULTLINE_HTTP_PORT ?? 8080),
-    httpsPort: Number(env.FAULTLINE_HTTPS_PORT ?? 8443),
-    netPrefix: env.FAULTLINE_NET_PREFIX ?? '10.213.7',
-    edgePrefix: env.FAULTLINE_EDGE_PREFIX ?? '10.213.8',
+    profile: profile as ProfileName,
+    project: env.FAULTLINE_PROJECT ?? d.project,
+    httpPort: Number(env.FAULTLINE_HTTP_PORT ?? d.httpPort),
+    httpsPort: Number(env.FAULTLINE_HTTPS_PORT ?? d.httpsPort),
+    netPrefix: env.FAULTLINE_NET_PREFIX ?? d.netPrefix,
+    edgePrefix: env.FAULTLINE_EDGE_PREFIX ?? d.edgePrefix,
     home: env.FAULTLINE_HOME ?? join(homedir(), '.faultline'),
     domain: env.FAULTLINE_DOMAIN ?? 'faultline.local',
   };
@@ -39,7 +46,7 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
 
 /** Validates options at the edge; errors name the option. */
 export function resolveStackOptions(partial: Partial<StackOptions> = {}, env: NodeJS.ProcessEnv = process.env): StackOptions {
-  const o = { ...defaultStackOptions(env), ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as StackOptions;
+  const o = { ...defaultStackOptions(env, partial.profile), ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as StackOptions;
   if (!/^[a-z0-9][a-z0-9_-]{0,40}$/.test(o.project)) throw invalidInput('project', `"${o.project}" must be lowercase letters, digits, - or _`);
   for (const [name, port] of [
     ['http-port', o.httpPort],
@@ -67,7 +74,7 @@ export function stateDir(o: Pick<StackOptions, 'home' | 'project'>): string {
 
 /** The options a stack record may carry; anything else in an older stack.json (its dbPassword) is dropped. Pure. */
 export function pickStackOptions(o: Record<string, unknown>): Partial<StackOptions> {
-  const keys: Array<keyof StackOptions> = ['project', 'httpPort', 'httpsPort', 'netPrefix', 'edgePrefix', 'home', 'domain'];
+  const keys: Array<keyof StackOptions> = ['profile', 'project', 'httpPort', 'httpsPort', 'netPrefix', 'edgePrefix', 'home', 'domain'];
   return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<StackOptions>;
 }
 
@@ -77,6 +84,7 @@ export function pickStackOptions(o: Record<string, unknown>): Partial<StackOptio
  */
 export function composeEnv(o: StackOptions, images: Record<string, string>, tlsDir: string, secrets?: DbSecrets): Record<string, string> {
   const env: Record<string, string> = {
+    FAULTLINE_INTERNAL_TLS_DIR: internalTlsDir(o),
     FAULTLINE_PROJECT: o.project,
     FAULTLINE_HTTP_PORT: String(o.httpPort),
     FAULTLINE_HTTPS_PORT: String(o.httpsPort),
@@ -85,6 +93,21 @@ export function composeEnv(o: StackOptions, images: Record<string, string>, tlsD
     FAULTLINE_TLS_DIR: tlsDir,
   };
   for (const a of DB_ACCOUNTS) env[`FAULTLINE_DB_${a.toUpperCase()}_PASSWORD`] = secrets?.[a] ?? 'none';
-  for (const [name, tag] of Object.entries(images)) env[`FAULTLINE_IMAGE_${name.toUpperCase()}`] = tag;
+  for (const [name, tag] of Object.entries(images)) env[imageVariable(name)] = tag;
   return env;
+}
+
+/** The compose variable naming an image: galera-lb → FAULTLINE_IMAGE_GALERA_LB (pure). */
+export function imageVariable(name: string): string {
+  return `FAULTLINE_IMAGE_${name.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Every image variable of a profile set to a placeholder: `down` creates nothing, but compose interpolates the whole file. */
+export function placeholderImages(o: Pick<StackOptions, 'profile'>): Record<string, string> {
+  return Object.fromEntries(PROFILES[o.profile].images.map((n) => [n, 'none']));
+}
+
+/** Where the hardened profile's internal certificates live: one folder per server, mounted into it. */
+export function internalTlsDir(o: Pick<StackOptions, 'home' | 'project'>): string {
+  return join(stateDir(o), 'tls', 'internal');
 }

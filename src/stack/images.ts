@@ -6,11 +6,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as tar from 'tar';
 import { DockerClient, LABEL } from './docker-client.js';
-import { composeDir } from './config.js';
+import { composeDir } from './paths.js';
+import { IMAGE_NAMES, PROFILES, type ImageName, type ProfileName } from './profiles.js';
 
-export const IMAGE_NAMES = ['host', 'lb', 'web', 'app', 'db', 'monitor'] as const;
-export type ImageName = (typeof IMAGE_NAMES)[number];
-export type ImageTags = Record<ImageName, string>;
+export { IMAGE_NAMES, type ImageName } from './profiles.js';
+/** The tag of each image a profile runs. */
+export type ImageTags = Partial<Record<ImageName, string>>;
 
 export const imagesDir = join(composeDir, 'images');
 
@@ -101,7 +102,8 @@ export async function buildImageSet<N extends string>(
   return tags;
 }
 
-/** Builds whatever of the reference stack's images is missing. */
-export function buildImages(docker: DockerClient, baseImage: string, options: BuildOptions = {}): Promise<ImageTags> {
-  return buildImageSet(docker, baseImage, REFERENCE_IMAGES, options);
+/** Builds whatever of a profile's images is missing (default: the baseline's). */
+export function buildImages(docker: DockerClient, baseImage: string, options: BuildOptions & { profile?: ProfileName } = {}): Promise<ImageTags> {
+  const { profile = 'baseline', ...rest } = options;
+  return buildImageSet(docker, baseImage, { ...REFERENCE_IMAGES, names: PROFILES[profile].images }, rest);
 }

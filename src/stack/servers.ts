@@ -3,6 +3,7 @@
 
 import { LABEL, type ContainerSummary } from './docker-types.js';
 import { referenceCompose, serverAddressesOf } from './compose-model.js';
+import type { ProfileName } from './profiles.js';
 
 export interface ComponentStatus {
   component: string;
@@ -22,6 +23,8 @@ export interface ServerStatus {
 
 export interface StackDescription {
   project: string;
+  /** The reference stack's profile (baseline or hardened); absent for a described stack. */
+  profile?: string;
   httpUrl: string;
   httpsUrl: string;
   caPath: string;
@@ -33,8 +36,8 @@ export interface StackDescription {
 }
 
 /** The internal addresses of the reference stack's servers, as compose/docker-compose.yml declares them. */
-export function serverAddresses(netPrefix: string): Record<string, string> {
-  return serverAddressesOf(referenceCompose(), { FAULTLINE_NET_PREFIX: netPrefix });
+export function serverAddresses(netPrefix: string, profile: ProfileName = 'baseline'): Record<string, string> {
+  return serverAddressesOf(referenceCompose(profile), { FAULTLINE_NET_PREFIX: netPrefix });
 }
 
 /** The web servers the LB balances over, as the stack's labels tell (pure). */

@@ -73,7 +73,10 @@ const database = z
     password_file: z.string().min(1).optional(),
     password_key: z.string().min(1).optional(),
     database: z.string().min(1).optional(),
-    role: z.enum(['primary', 'replica']).default('primary'),
+    /** primary/replica of asynchronous replication, or node: a data node of a synchronous cluster (Galera). */
+    role: z.enum(['primary', 'replica', 'node']).default('primary'),
+    /** PEM file of the CA that signed the server's certificate: the session runs over TLS, verified (relative to this file). */
+    ca: z.string().min(1).optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -190,6 +193,14 @@ export const stackSpecSchema = z
     readback: z.array(readback).default([]),
     exposure: exposure.default({}),
     prometheus: prometheus.optional(),
+    /**
+     * Where writes go when several data nodes could take them: the HAProxy (on `server`) whose `proxy` sends
+     * every session to one node. `db-primary-kill` and the targets `role=db-primary` mean that node.
+     */
+    writer: z
+      .object({ server: z.string().min(1), proxy: z.string().min(1), socket: z.string().min(1).default('/run/haproxy/admin.sock') })
+      .strict()
+      .optional(),
     /** The nftables table ("family name") and input chain firewall faults change in each server. */
     firewall: z
       .object({
@@ -277,7 +288,10 @@ export function parseStackSpec(raw: unknown, file: string, vars: Record<string, 
     file,
     endpoint: { ...s.endpoint, ...(s.endpoint.ca ? { ca: abs(s.endpoint.ca) } : {}) },
     databases: Object.fromEntries(
-      Object.entries(s.databases).map(([k, d]) => [k, { ...d, ...(d.password_file ? { password_file: abs(d.password_file) } : {}) }]),
+      Object.entries(s.databases).map(([k, d]) => [
+        k,
+        { ...d, ...(d.password_file ? { password_file: abs(d.password_file) } : {}), ...(d.ca ? { ca: abs(d.ca) } : {}) },
+      ]),
     ),
   };
 }

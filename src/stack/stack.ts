@@ -9,11 +9,12 @@ import { request } from '../util/http.js';
 import { COMPOSE_PROJECT, DockerClient, LABEL, type ContainerSummary } from './docker-client.js';
 import { compose, requireCompose, detectCompose } from './compose.js';
 import { referenceCompose } from './compose-model.js';
-import { composeDir, composeEnv, composeFile, pickStackOptions, resolveStackOptions, stateDir, type StackOptions } from './config.js';
+import { composeEnv, internalTlsDir, pickStackOptions, placeholderImages, resolveStackOptions, stateDir, type StackOptions } from './config.js';
+import { PROFILES, REFERENCE_SPEC_FILES } from './profiles.js';
 import { ensureDbSecrets, operatorLogin, removeDbSecrets, type DbLogin } from './secrets.js';
 import { ensureBaseImage } from './base-image.js';
-import { buildImages, IMAGE_NAMES, type ImageTags, type BuildProgress } from './images.js';
-import { ensureStackTls, type StackTls } from './tls.js';
+import { buildImages, type ImageTags, type BuildProgress } from './images.js';
+import { ensureInternalTls, ensureStackTls, type StackTls } from './tls.js';
 import { portFree } from './ports.js';
 import { loadStackSpec, missingServices, roleOf, InvalidStackSpecError, type StackSpec } from './spec.js';
 import { groupServers, isHelper, isReady, listWords, serverAddresses, staleNamespaceServices, webServersOf } from './servers.js';
@@ -50,6 +51,7 @@ export class ReferenceStack {
     const base = await ensureBaseImage(this.docker, { ...(options.signal ? { signal: options.signal } : {}), ...(options.log ? { log: options.log } : {}) });
     options.log?.(`base image: ${base.image} (${base.source})`);
     return buildImages(this.docker, base.image, {
+      profile: this.options.profile,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
@@ -74,6 +76,10 @@ export class ReferenceStack {
     const tls = await ensureStackTls(join(this.stateDir, 'tls'), this.options.project, this.options.domain);
     if (tls.renewed.ca)
       log(`made a new CA for ${this.options.project} (the old one: ${tls.renewed.ca}): import ${tls.caPath} again where you trusted the old one`);
+    if (PROFILES[this.options.profile].internalTls) {
+      const internal = await ensureInternalTls(internalTlsDir(this.options), tls, this.options.project, this.options.netPrefix);
+      if (internal.renewed.length) log(`internal certificates made for ${internal.renewed.join(', ')}`);
+    }
     const secrets = await ensureDbSecrets(this.stateDir);
     const record: StackRecord = { options: this.options, images, startedAt: new Date().toISOString() };
     await writeFile(join(this.stateDir, 'stack.json'), JSON.stringify(record, null, 2), { mode: 0o600 });
@@ -82,7 +88,7 @@ export class ReferenceStack {
     const started = new StartedStack(this.options, this.docker, tls, await referenceSpec(this.options));
     try {
       log(`starting ${this.options.project} with ${flavour.argv.join(' ')} ${flavour.version}`);
-      const run = { project: this.options.project, file: composeFile, env, ...(signal ? { signal } : {}) };
+      const run = { project: this.options.project, file: PROFILES[this.options.profile].composeFile, env, ...(signal ? { signal } : {}) };
       await compose(flavour, ['up', '-d', '--remove-orphans'], run);
       const stale = staleNamespaceServices(await this.namespaces());
       if (stale.length) {
@@ -146,9 +152,9 @@ export class StartedStack {
     readonly spec: StackSpec,
   ) {}
 
-  /** True for the stack faultline builds and starts itself (compose/docker-compose.yml). */
+  /** True for the stack faultline builds and starts itself (either profile of the reference stack). */
   get isReference(): boolean {
-    return this.spec.file === referenceSpecFile;
+    return REFERENCE_SPEC_FILES.includes(this.spec.file);
   }
 
   get project(): string {
@@ -172,7 +178,7 @@ export class StartedStack {
     return this.spec.exposure.networks.edge ?? `${this.project}_edge`;
   }
   get addresses(): Record<string, string> {
-    return serverAddresses(this.options.netPrefix);
+    return serverAddresses(this.options.netPrefix, this.options.profile);
   }
 
   /** The PEM the endpoint's certificate is verified against; undefined when the description says insecure. */
@@ -225,6 +231,7 @@ export class StartedStack {
   async describe(): Promise<StackDescription> {
     return {
       project: this.project,
+      ...(this.isReference ? { profile: this.options.profile } : {}),
       httpUrl: this.httpUrl,
       httpsUrl: this.httpsUrl,
       caPath: this.tls.caPath,
@@ -343,7 +350,7 @@ export class StartedStack {
 
   /** One container per service of the compose file. */
   private async expectedServiceCount(): Promise<number> {
-    return referenceCompose().services.length;
+    return referenceCompose(this.options.profile).services.length;
   }
 
   /** Removes every container, network and volume of this stack (by compose, then by label) and nothing else. */
@@ -357,11 +364,10 @@ export class StartedStack {
     const flavour = await detectCompose();
     const before = await this.containers();
     if (flavour && before.some((c) => c.labels['com.docker.compose.project'] === this.project)) {
-      const images = Object.fromEntries(IMAGE_NAMES.map((n) => [n, 'none']));
-      const env = composeEnv(this.options, images, this.tls.dir);
+      const env = composeEnv(this.options, placeholderImages(this.options), this.tls.dir);
       await compose(flavour, ['down', '-v', '--remove-orphans', '--timeout', '2'], {
         project: this.project,
-        file: composeFile,
+        file: PROFILES[this.options.profile].composeFile,
         env,
         ...(options.signal ? { signal: options.signal } : {}),
       });
@@ -383,8 +389,8 @@ export class StartedStack {
   }
 }
 
-/** The reference stack's own description, shipped beside its compose file. */
-export const referenceSpecFile = join(composeDir, 'faultline.stack.yaml');
+/** The reference stack's own description (baseline profile), shipped beside its compose file. */
+export const referenceSpecFile = PROFILES.baseline.specFile;
 
 /** Fills role, server and component from the description where labels are missing, and marks each server's host (pure). */
 export function withRoles(list: ContainerSummary[], spec: StackSpec | undefined): ContainerSummary[] {
@@ -408,11 +414,12 @@ export function referenceVars(o: StackOptions): Record<string, string> {
     FAULTLINE_EDGE_PREFIX: o.edgePrefix,
     FAULTLINE_DOMAIN: o.domain,
     FAULTLINE_STATE_DIR: stateDir(o),
+    FAULTLINE_INTERNAL_TLS_DIR: internalTlsDir(o),
   };
 }
 
 export async function referenceSpec(o: StackOptions): Promise<StackSpec> {
-  return loadStackSpec(referenceSpecFile, referenceVars(o));
+  return loadStackSpec(PROFILES[o.profile].specFile, referenceVars(o));
 }
 
 export interface AttachOptions extends Partial<StackOptions> {

@@ -347,3 +347,81 @@ export function issueNodeCertificate(ca: KeyPair, spec: NodeCertificateSpec, now
   cert.signature = sign('sha256', tbs, createPrivateKey(ca.keyPem)).toString('binary');
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };
 }
+
+/** A server inside the hardened stack and the names it is dialled by. */
+export interface InternalServer {
+  name: string;
+  altNames: string[];
+  /** File names in its folder: web servers read server.pem, Galera nodes node.pem. */
+  files: { cert: string; key: string };
+}
+
+/** The hardened profile's servers that serve TLS inside the stack (pure). */
+export function internalServers(netPrefix: string): InternalServer[] {
+  const web = [1, 2, 3].map((i) => ({ name: `web${i}`, altNames: [`${netPrefix}.2${i}`], files: { cert: 'server.pem', key: 'server-key.pem' } }));
+  // Clients dial the database LB (its name and address), which hands the session to whichever node writes: every
+  // node's certificate is valid for the LB's names too.
+  const db = [1, 2, 3].map((i) => ({
+    name: `galera${i}`,
+    altNames: [`${netPrefix}.3${i}`, 'db-lb', `${netPrefix}.30`, 'localhost', '127.0.0.1'],
+    files: { cert: 'node.pem', key: 'node-key.pem' },
+  }));
+  return [...web, ...db];
+}
+
+/** What the internal CA may sign: the inside servers' names and addresses, nothing public (pure). */
+export function internalPermittedNames(netPrefix: string): PermittedNames {
+  const names = [...new Set(internalServers(netPrefix).flatMap((s) => [s.name, ...s.altNames]))];
+  return { dns: names.filter((n) => !isIp(n)), ips: names.filter(isIp) };
+}
+
+/**
+ * The hardened profile's internal TLS under <stateDir>/tls/internal: a CA of its own (name-constrained to the
+ * stack's inside names), a folder per server with its certificate, key and the CA (mounted into that server
+ * only), app/ca.pem for the apps' database sessions, and internal-ca.pem beside the LB's certificate for its
+ * re-encryption to the web servers. Kept while fit, like the stack's CA; `renewed` names what was made.
+ */
+export async function ensureInternalTls(
+  dir: string,
+  stack: Pick<StackTls, 'lbDir'>,
+  project: string,
+  netPrefix: string,
+  now = new Date(),
+): Promise<{ caPath: string; renewed: string[] }> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const caPath = join(dir, 'ca.pem');
+  const wanted = internalPermittedNames(netPrefix);
+  let ca: KeyPair | undefined;
+  if ((await exists(caPath)) && (await exists(join(dir, 'ca-key.pem')))) {
+    const existing = { certPem: await readFile(caPath, 'utf8'), keyPem: await readFile(join(dir, 'ca-key.pem'), 'utf8') };
+    if (!caRenewalReason(existing.certPem, wanted, now)) ca = existing;
+  }
+  const renewed: string[] = [];
+  if (!ca) {
+    ca = createCa(`${project} internal`, wanted, now);
+    await writeFile(join(dir, 'ca-key.pem'), ca.keyPem, { mode: 0o600 });
+    await writeFile(caPath, ca.certPem);
+    renewed.push('the internal CA');
+  }
+  const caX = new X509Certificate(ca.certPem);
+  // The folders are mounted into containers whose servers may run as another user: readable inside, while the
+  // state folder above them stays 0700 on the host.
+  for (const s of internalServers(netPrefix)) {
+    const sub = join(dir, s.name);
+    await mkdir(sub, { recursive: true, mode: 0o755 });
+    const certPath = join(sub, s.files.cert);
+    if (await exists(certPath)) {
+      const x = new X509Certificate(await readFile(certPath, 'utf8'));
+      if (x.checkIssued(caX) && new Date(x.validTo).getTime() - now.getTime() > SITE_RENEW_DAYS * DAY) continue;
+    }
+    const pair = issueNodeCertificate(ca, { name: s.name, altNames: s.altNames }, now);
+    await writeFile(join(sub, s.files.key), pair.keyPem, { mode: 0o644 });
+    await writeFile(certPath, pair.certPem, { mode: 0o644 });
+    await writeFile(join(sub, 'ca.pem'), ca.certPem, { mode: 0o644 });
+    renewed.push(s.name);
+  }
+  await mkdir(join(dir, 'app'), { recursive: true, mode: 0o755 });
+  await writeFile(join(dir, 'app', 'ca.pem'), ca.certPem, { mode: 0o644 });
+  await writeFile(join(stack.lbDir, 'internal-ca.pem'), ca.certPem, { mode: 0o644 });
+  return { caPath, renewed };
+}

@@ -1,6 +1,7 @@
 // faultline reference app server: health, who-am-I, reads from the replica (falling back to the primary),
 // writes to the primary answered only after the commit, with the row's id.
 'use strict';
+const fs = require('fs');
 const http = require('http');
 const mysql = require('mysql');
 
@@ -8,8 +9,13 @@ const SERVER = process.env.SERVER_NAME || 'unknown';
 const PORT = Number(process.env.PORT || 3000);
 const QUERY_TIMEOUT_MS = Number(process.env.QUERY_TIMEOUT_MS || 2000);
 
+// DB_TLS_CA (hardened profile): the database session runs over TLS, the server's certificate verified against
+// this CA for the address dialled; without it the session is plaintext (the design's weakness 1).
+const tlsCa = process.env.DB_TLS_CA ? fs.readFileSync(process.env.DB_TLS_CA, 'utf8') : null;
+
 function pool(host) {
   return mysql.createPool({
+    ...(tlsCa ? { ssl: { ca: tlsCa, rejectUnauthorized: true } } : {}),
     host,
     port: 3306,
     user: 'app',

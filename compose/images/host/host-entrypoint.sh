@@ -10,6 +10,8 @@ define APPS = { ${NET_PREFIX}.21, ${NET_PREFIX}.22, ${NET_PREFIX}.23 }
 define PRIMARY = ${NET_PREFIX}.31
 define REPLICA = ${NET_PREFIX}.32
 define MGMT = ${NET_PREFIX}.1
+define DB_LB = ${NET_PREFIX}.30
+define GALERA_NODES = { ${NET_PREFIX}.31, ${NET_PREFIX}.32, ${NET_PREFIX}.33 }
 DEFS
 nft -f "/etc/faultline/firewall/${FIREWALL_ROLE}.nft"
 touch /run/firewall-ready

@@ -5,5 +5,5 @@
 set -euo pipefail
 install -m 600 /etc/faultline/tls/site.pem /etc/haproxy/certs/site.pem
 install -m 644 /etc/faultline/openssl.cnf.orig /etc/ssl/openssl.cnf
-cp /etc/haproxy/haproxy.cfg /etc/haproxy/haproxy.active.cfg
+cp "/etc/haproxy/${LB_CONFIG:-haproxy.cfg}" /etc/haproxy/haproxy.active.cfg
 exec haproxy -W -db -f /etc/haproxy/haproxy.active.cfg

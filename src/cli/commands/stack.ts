@@ -7,8 +7,8 @@ import { resolveStackOptions } from '../../stack/config.js';
 import { formatStatus, formatUp } from '../../stack/format.js';
 import { runDoctor, formatDoctor } from '../../stack/doctor.js';
 import { detectCompose, compose } from '../../stack/compose.js';
-import { composeEnv, composeFile } from '../../stack/config.js';
-import { IMAGE_NAMES } from '../../stack/images.js';
+import { composeEnv, placeholderImages } from '../../stack/config.js';
+import { PROFILES, profileNamed } from '../../stack/profiles.js';
 import { DockerClient } from '../../stack/docker-client.js';
 import { FaultlineError, ExitCode, invalidInput } from '../../errors.js';
 import type { StackOptions } from '../../stack/config.js';
@@ -17,6 +17,7 @@ import { dropStackRecords } from '../../faults/state-store.js';
 
 interface StackFlags {
   stack?: string;
+  profile?: string;
   project?: string;
   httpPort?: string;
   httpsPort?: string;
@@ -33,6 +34,7 @@ function intFlag(name: string, v: string | undefined): number | undefined {
 export function stackOptionsFrom(flags: StackFlags): AttachOptions {
   const o: AttachOptions = {};
   if (flags.stack) o.stackFile = flags.stack;
+  if (flags.profile) o.profile = profileNamed(flags.profile).name;
   if (flags.project) o.project = flags.project;
   const http = intFlag('http-port', flags.httpPort);
   if (http !== undefined) o.httpPort = http;
@@ -46,11 +48,16 @@ export function stackOptionsFrom(flags: StackFlags): AttachOptions {
 export function addStackFlags(cmd: Command): Command {
   return cmd
     .option('--stack <file>', 'a stack description (YAML) of a stack faultline did not start; without it, the reference stack', process.env.FAULTLINE_STACK)
-    .option('--project <name>', 'stack (compose project) name', process.env.FAULTLINE_PROJECT)
-    .option('--http-port <port>', 'loopback port for HTTP (default 8080)')
-    .option('--https-port <port>', 'loopback port for HTTPS (default 8443)')
-    .option('--net-prefix <a.b.c>', 'internal network, first three octets (default 10.213.7)')
-    .option('--edge-prefix <a.b.c>', 'edge network, first three octets (default 10.213.8)');
+    .option(
+      '--profile <name>',
+      "the reference stack's profile: baseline (the classic design) or hardened (its three weaknesses fixed); its defaults: project faultline-hardened, ports 8081/8444, networks 10.213.17/18",
+      process.env.FAULTLINE_PROFILE,
+    )
+    .option('--project <name>', 'stack (compose project) name (default faultline, or faultline-hardened)', process.env.FAULTLINE_PROJECT)
+    .option('--http-port <port>', 'loopback port for HTTP (default 8080; hardened 8081)')
+    .option('--https-port <port>', 'loopback port for HTTPS (default 8443; hardened 8444)')
+    .option('--net-prefix <a.b.c>', 'internal network, first three octets (default 10.213.7; hardened 10.213.17)')
+    .option('--edge-prefix <a.b.c>', 'edge network, first three octets (default 10.213.8; hardened 10.213.18)');
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -153,10 +160,10 @@ export function registerStackCommands(program: Command): void {
         const s = await attachStack(stackOptionsFrom(flags));
         const flavour = await detectCompose();
         if (flavour && s.isReference) {
-          const env = composeEnv(s.options, Object.fromEntries(IMAGE_NAMES.map((n) => [n, 'none'])), s.tls.dir);
+          const env = composeEnv(s.options, placeholderImages(s.options), s.tls.dir);
           await compose(flavour, ['logs', '--no-color', '--tail', flags.tail, ...(flags.follow ? ['-f'] : []), ...services], {
             project: s.project,
-            file: composeFile,
+            file: PROFILES[s.options.profile].composeFile,
             env,
             inherit: true,
           });
