@@ -8,6 +8,7 @@ import { registerLoadCommand } from './commands/load.js';
 import { registerProbeCommand } from './commands/probe.js';
 import { registerFaultCommands } from './commands/fault.js';
 import { registerExperimentCommands } from './commands/experiment.js';
+import { registerBeforeAfterCommand } from './commands/before-after.js';
 
 const program = new Command();
 program
@@ -22,6 +23,7 @@ registerLoadCommand(program);
 registerProbeCommand(program);
 registerFaultCommands(program);
 registerExperimentCommands(program);
+registerBeforeAfterCommand(program);
 
 try {
   await program.parseAsync(process.argv);

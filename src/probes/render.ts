@@ -47,9 +47,13 @@ function renderTls(o: Observation): string[] {
 function internalLines(internal: InternalFacts): string[] {
   const d = internal.db;
   return [
-    `inside     ${internal.http.map((h) => `${h.from}→${h.to}:80 ${h.plaintextStatus !== null ? `plaintext ${h.plaintextStatus}` : 'no answer'}`).join(', ') || 'no LB → web hop found'}`,
+    `inside     ${internal.http.map((h) => `${h.from}→${h.to}:80 ${h.plaintextStatus !== null ? `plaintext ${h.plaintextStatus}` : 'no answer'}${h.lbTls ? `, LB → ${h.to} ${h.lbTls}` : ''}`).join(', ') || 'no LB → web hop found'}`,
     d.reachable
-      ? `           database: have_ssl=${d.haveSsl ?? '?'} require_secure_transport=${d.requireSecureTransport ?? '?'} app REQUIRE SSL=${d.accountsRequireTls.app ?? '?'} replication SSL=${d.replicationSsl ?? '?'}`
+      ? `           database: have_ssl=${d.haveSsl ?? '?'} require_secure_transport=${d.requireSecureTransport ?? '?'} app REQUIRE SSL=${d.accountsRequireTls.app ?? '?'} ${
+          d.clusterSsl !== null && d.clusterSsl !== undefined
+            ? `Galera socket.ssl=${d.clusterSsl ? 'on every node' : 'off somewhere'}`
+            : `replication SSL=${d.replicationSsl ?? '?'}`
+        }`
       : `           database: not checked (${d.error})`,
   ];
 }

@@ -66,7 +66,7 @@ args=(--user=mysql
 
 # Galera's own traffic (group messages and IST) over TLS with the node certificate; gcache big enough to
 # let a node that was down for minutes of writes rejoin by IST instead of a full SST. GALERA_EVS carries
-# the failure-detection timers (see compose/hardened/db-proto.yml for what the values mean and why).
+# the failure-detection timers (compose/docker-compose.hardened.yml says what the values mean and why).
 # A donor leaves the Synced state while it serves a transfer (even an IST), and the check then takes it out
 # of the LB: when the writer donates, writes fail over. GALERA_DONORS names the nodes that are least likely
 # to be the writer first (a trailing comma: any other node when those cannot).

@@ -43,10 +43,11 @@ export function exitCodeFor(j: Journal): number {
   }
 }
 
-async function readJournal(path: string): Promise<Journal> {
+/** A journal.json from a run; anything else is one INVALID_INPUT line naming the file. */
+export async function readJournal(path: string): Promise<Journal> {
   try {
     const j = JSON.parse(await readFile(path, 'utf8')) as Journal;
-    if (j.version !== 1 || (j.kind !== 'experiment' && j.kind !== 'suite')) throw new Error('not a faultline journal');
+    if (j?.version !== 1 || (j.kind !== 'experiment' && j.kind !== 'suite')) throw new Error('not a faultline journal');
     return j;
   } catch (err) {
     throw new FaultlineError('INVALID_INPUT', `${path}: ${(err as Error).message}`);

@@ -1,0 +1,56 @@
+// The before/after HTML as a browser renders it: every weakness section with both profiles' cells, the monitoring
+// and price sections, in the DOM headless Chromium dumps. Without Chromium: skipped locally, failed in CI.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newJournal, type ExperimentJournal, type SuiteJournal } from '../../src/experiment/journal.js';
+import type { Metrics } from '../../src/metric-table.js';
+import { beforeAfterModel, renderBeforeAfterHtml } from '../../src/report/before-after.js';
+import { btest as test, renderedDom } from '../helpers/chromium.js';
+
+const experiment = (id: string, metrics: Metrics): ExperimentJournal => ({
+  ...newJournal({ id, title: id, description: '', file: `${id}.yaml` }, {}, new Date(0).toISOString()),
+  status: 'passed',
+  metrics,
+});
+
+const suite = (title: string, experiments: ExperimentJournal[]): SuiteJournal => ({
+  version: 1,
+  kind: 'suite',
+  id: 'before-after',
+  title,
+  description: '',
+  file: 'experiments/before-after.yaml',
+  status: 'passed',
+  startedAt: '',
+  endedAt: '',
+  durationMs: 0,
+  experiments,
+});
+
+test('Chromium renders each weakness section with a baseline and a hardened cell, plus monitoring and price', async (t) => {
+  const baseline = suite('baseline <profile>', [
+    experiment('db-primary-kill', { write_outage_s: 8.4, lost_writes: 0 }),
+    experiment('shared-component-outage', { web_capacity_lost_ratio: 1, read_error_ratio_during_faults: 1 }),
+  ]);
+  // The hardened run lacks one experiment: its section still has both columns.
+  const hardened = suite('hardened', [experiment('db-primary-kill', { write_outage_s: 1.7, lost_writes: 0 })]);
+  const model = beforeAfterModel({ baseline, hardened });
+  const dir = await mkdtemp(join(tmpdir(), 'fl-before-after-html-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'before-after.html');
+  await writeFile(file, renderBeforeAfterHtml(model));
+
+  const dom = await renderedDom(file);
+  for (const w of model.weaknesses) {
+    const section = dom.match(new RegExp(`<section class="weakness" data-weakness="${w.id}"[\\s\\S]*?</section>`))?.[0];
+    t.truthy(section, `section ${w.id} in the DOM`);
+    t.is(section?.match(/<td data-profile="baseline">/g)?.length, w.figures.length, `${w.id}: a baseline cell per figure`);
+    t.is(section?.match(/<td data-profile="hardened">/g)?.length, w.figures.length, `${w.id}: a hardened cell per figure`);
+    t.regex(section ?? '', /<svg class="chart"/, `${w.id}: its chart`);
+  }
+  t.regex(dom, /<section id="monitoring">/);
+  t.regex(dom, /<section id="price">/);
+  t.regex(dom, /<td data-profile="baseline">baseline &lt;profile&gt;<\/td>/, 'the title is text, not markup');
+});
