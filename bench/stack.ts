@@ -57,7 +57,8 @@ const [, cliMs] = await time(async () => {
 rows.push(['base image (debootstrap + import)', baseMs, '-', 0]);
 rows.push(['cold build, 6 images', buildMs, 'docker build --no-cache ×6', cliMs]);
 rows.push(['cold total (base + images)', baseMs + buildMs, 'docker build --no-cache ×6', cliMs]);
-for (const name of IMAGE_NAMES) spawnSync('docker', ['rmi', '-f', `flbench-ref/${name}`, (benchTags as ImageTags)[name] ?? `flbench-ref/${name}`], { stdio: 'ignore' });
+for (const name of IMAGE_NAMES)
+  spawnSync('docker', ['rmi', '-f', `flbench-ref/${name}`, (benchTags as ImageTags)[name] ?? `flbench-ref/${name}`], { stdio: 'ignore' });
 spawnSync('docker', ['rmi', '-f', benchBase], { stdio: 'ignore' });
 
 // --- warm up / down (images present), median of 3.

@@ -5,15 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh || { [ -n "${CI:-}" ] && exit 3; echo "test: continuing without Docker; integration tests will be skipped (they fail when CI is set)" >&2; }
 bash scripts/deps.sh
-# The HTML report test opens report.html in headless Chromium (Debian's package).
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test: installing chromium for the HTML report test" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
-  else
-    echo "test: chromium is missing (apt-get install chromium); the HTML report test will fail" >&2
-  fi
-fi
+# The HTML report tests open their HTML in headless Chromium (Debian's package).
+bash scripts/ensure-chromium.sh
 npx tsc -p tsconfig.test.json
 npx eslint .
 # One layout for everyone: prettier at 160 columns (npm run format fixes it).

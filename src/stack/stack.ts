@@ -85,7 +85,8 @@ export class ReferenceStack {
     await writeFile(join(this.stateDir, 'stack.json'), JSON.stringify(record, null, 2), { mode: 0o600 });
     await chmod(join(this.stateDir, 'stack.json'), 0o600);
     const env = composeEnv(this.options, images, tls.lbDir, secrets);
-    const started = new StartedStack(this.options, this.docker, tls, await referenceSpec(this.options));
+    const spec = await referenceSpec(this.options);
+    const started = new StartedStack(this.options, this.docker, tls, spec);
     try {
       log(`starting ${this.options.project} with ${flavour.argv.join(' ')} ${flavour.version}`);
       const run = { project: this.options.project, file: PROFILES[this.options.profile].composeFile, env, ...(signal ? { signal } : {}) };
@@ -96,7 +97,7 @@ export class ReferenceStack {
         await compose(flavour, ['up', '-d', '--no-deps', '--force-recreate', ...stale], run);
       }
       if (tls.renewed.site) await this.restartLbOnto(before, log);
-      await started.waitReady({ timeoutMs: options.timeoutMs ?? 120_000, ...(signal ? { signal } : {}), log });
+      await started.waitReady({ timeoutMs: options.timeoutMs ?? spec.ready_timeout, ...(signal ? { signal } : {}), log });
       return started;
     } catch (err) {
       if (before.length === 0) {

@@ -175,7 +175,15 @@ test('TLS: each certificate fault maps to its finding', (t) => {
 test('TLS: plaintext inside the stack gets its own grade and does not fail the public verdict by default', (t) => {
   const internal = internalFindings({
     http: [{ from: 'lb', to: 'web1', address: '10.0.0.21', plaintextStatus: 200, lbTls: 'plain', error: null }],
-    db: { reachable: true, error: null, haveSsl: 'DISABLED', requireSecureTransport: false, accountsRequireTls: { app: false }, replicationSsl: 'No', clusterSsl: null },
+    db: {
+      reachable: true,
+      error: null,
+      haveSsl: 'DISABLED',
+      requireSecureTransport: false,
+      accountsRequireTls: { app: false },
+      replicationSsl: 'No',
+      clusterSsl: null,
+    },
   });
   t.deepEqual(
     internal.map((f) => f.id),

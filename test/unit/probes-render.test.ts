@@ -49,14 +49,28 @@ test('health: one line per server; a container that is not fine is named with it
 test('internal-encryption: grade, plaintext hops and the database transport', (t) => {
   const facts: InternalFacts = {
     http: [{ from: 'lb', to: 'web1', address: '10.0.0.11', plaintextStatus: 200, lbTls: 'plain', error: null }],
-    db: { reachable: true, error: null, haveSsl: 'DISABLED', requireSecureTransport: false, accountsRequireTls: { app: false }, replicationSsl: 'No', clusterSsl: null },
+    db: {
+      reachable: true,
+      error: null,
+      haveSsl: 'DISABLED',
+      requireSecureTransport: false,
+      accountsRequireTls: { app: false },
+      replicationSsl: 'No',
+      clusterSsl: null,
+    },
   };
   const findings = internalFindings(facts);
   const text = renderObservation(
     observation(
       'internal-encryption',
       { at: 0, wall: 0 },
-      { value: { grade: 'C', plaintextHops: 3, hops: [] }, tolerance: { type: 'regex', pattern: '^A$' }, details: { internal: facts }, findings, passed: false },
+      {
+        value: { grade: 'C', plaintextHops: 3, hops: [] },
+        tolerance: { type: 'regex', pattern: '^A$' },
+        details: { internal: facts },
+        findings,
+        passed: false,
+      },
       3,
     ),
   );
@@ -69,7 +83,15 @@ test('internal-encryption: grade, plaintext hops and the database transport', (t
 test('internal-encryption: an unreachable database is said in one line, not as "?" fields', (t) => {
   const facts: InternalFacts = {
     http: [],
-    db: { reachable: false, error: 'connect ETIMEDOUT', haveSsl: null, requireSecureTransport: null, accountsRequireTls: {}, replicationSsl: null, clusterSsl: null },
+    db: {
+      reachable: false,
+      error: 'connect ETIMEDOUT',
+      haveSsl: null,
+      requireSecureTransport: null,
+      accountsRequireTls: {},
+      replicationSsl: null,
+      clusterSsl: null,
+    },
   };
   const text = renderObservation(
     observation(

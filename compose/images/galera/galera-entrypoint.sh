@@ -55,8 +55,20 @@ elif [ -f "$grastate" ] && grep -q '^safe_to_bootstrap: *1' "$grastate"; then
   # The whole cluster was shut down cleanly and this node left last: it has every transaction.
   mode=restart
 fi
-# Otherwise join and wait: after a crash of every node, pc.recovery (gvwstate.dat) lets them form the
-# Primary component again once they all run; bootstrapping from one of them could lose the others' tail.
+# Otherwise join. After a crash of every node, pc.recovery (gvwstate.dat) lets them form the Primary component
+# again once they all run, so such a node starts at once; bootstrapping from one of them could lose the others'
+# tail. A node without that state (new, or after a clean shutdown it did not leave last) has nothing to offer
+# until someone has the cluster: it waits for a peer rather than have mariadbd give up after pc.wait_prim_timeout.
+if [ "$mode" = join ] && [ ! -f /var/lib/mysql/gvwstate.dat ] && ! peer_up; then
+  log "no peer answers yet: waiting for one (up to ${GALERA_WAIT_PEER_S:-900} s)"
+  waited=0
+  until peer_up; do
+    sleep 2
+    waited=$((waited + 3))
+    if [ "$waited" -ge "${GALERA_WAIT_PEER_S:-900}" ]; then log "no peer answered in ${GALERA_WAIT_PEER_S:-900} s"; exit 1; fi
+  done
+  log "a peer answers: joining"
+fi
 
 args=(--user=mysql
   "--wsrep-node-name=${GALERA_NODE_NAME}"

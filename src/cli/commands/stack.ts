@@ -103,7 +103,7 @@ export function registerStackCommands(program: Command): void {
   );
 
   addStackFlags(stack.command('up').description('build what is missing, start the stack, wait until every service is healthy'))
-    .option('--timeout <seconds>', 'how long to wait for health', '180')
+    .option('--timeout <seconds>', "how long to wait for health (default: the stack description's ready_timeout: 180 s, hardened 600 s)")
     .option('--json', 'print the stack description as JSON')
     .action(
       action(async (flags: StackFlags & { timeout: string; json?: boolean }) => {
@@ -115,7 +115,7 @@ export function registerStackCommands(program: Command): void {
           const up = await s.up({
             signal,
             log,
-            timeoutMs: (intFlag('timeout', flags.timeout) ?? 180) * 1000,
+            ...(flags.timeout ? { timeoutMs: intFlag('timeout', flags.timeout)! * 1000 } : {}),
             onProgress: (e) => e.status !== 'cached' && log(`  image ${e.image}: ${e.status}${e.ms !== undefined ? ` in ${(e.ms / 1000).toFixed(1)} s` : ''}`),
           });
           const d = await up.describe();
