@@ -204,8 +204,9 @@ export class ExperimentRunner {
     // After the run the probes know its load timeline: the QPS probe compares the client's count with monitoring's.
     journal.steadyStateAfter = await this.steadyState(exp, stack, 'steady-state-after', signal, { timeline: method.load.timeline });
     const capacityLost = webCapacityLost(journal.method, webServersOf(await stack.containers().catch(() => [])));
-    journal.metrics = capacityLost === null ? measured.metrics : { ...measured.metrics, web_capacity_lost_ratio: capacityLost };
-    const v = verdict({ assertions: exp.assertions, metrics: measured.metrics, method: journal.method, steadyStateAfterMet: journal.steadyStateAfter.met });
+    const metrics = capacityLost === null ? measured.metrics : { ...measured.metrics, web_capacity_lost_ratio: capacityLost };
+    journal.metrics = metrics;
+    const v = verdict({ assertions: exp.assertions, metrics, method: journal.method, steadyStateAfterMet: journal.steadyStateAfter.met });
     journal.assertions = v.assertions;
     journal.status = v.status;
     journal.reason = v.reason;

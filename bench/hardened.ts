@@ -1,0 +1,63 @@
+// What the hardened profile buys, against the baseline measured in the same run on the same machine: the write
+// outage after SIGKILL of the writer (BENCH_RUNS runs per profile, default 5), acknowledged writes lost over all of
+// them, and the price in latency (p50/p99 of reads and writes at the same paced rate, from the price experiment).
+// Both stacks must be up (`faultline stack up` and `faultline stack up --profile hardened`).
+// Run: node --import=tsx bench/hardened.ts     BENCH_RUNS=5 BENCH_PROFILES=baseline,hardened
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { experimentsOf, type ExperimentJournal, type Journal } from '../src/experiment/journal.js';
+import { beforeAfterModel } from '../src/report/before-after.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const PROFILES = (process.env.BENCH_PROFILES ?? 'baseline,hardened').split(',') as Array<'baseline' | 'hardened'>;
+const out = mkdtempSync(join(tmpdir(), 'flbench-hardened-'));
+
+function run(file: string, profile: string, tag: string): ExperimentJournal {
+  const dir = join(out, `${profile}-${tag}`);
+  const r = spawnSync(process.execPath, ['bin/faultline.js', 'run', file, '--profile', profile, '--out', dir], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0 && r.status !== 1) throw new Error(`${file} on ${profile}: exit ${r.status}\n${r.stderr.slice(-1500)}`);
+  return experimentsOf(JSON.parse(readFileSync(join(dir, 'journal.json'), 'utf8')) as Journal)[0]!;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
+};
+
+const kills: Record<string, ExperimentJournal[]> = {};
+const prices: Record<string, ExperimentJournal> = {};
+for (const profile of PROFILES) {
+  kills[profile] = [];
+  for (let i = 1; i <= RUNS; i += 1) {
+    const j = run('experiments/before-after/db-primary-kill.yaml', profile, `kill${i}`);
+    kills[profile]!.push(j);
+    const m = j.metrics;
+    console.log(
+      `${profile.padEnd(9)} kill ${i}: write outage ${m.write_outage_s} s, lost ${m.lost_writes}, unexpected ${m.unexpected_writes}, data ${m.data_loss_status}`,
+    );
+  }
+  prices[profile] = run('experiments/before-after/price.yaml', profile, 'price');
+}
+
+console.log('\nfigure                                   baseline     hardened     hardened / baseline');
+const outage = (p: string) => median((kills[p] ?? []).map((j) => Number(j.metrics.write_outage_s)));
+const lost = (p: string) => (kills[p] ?? []).reduce((n, j) => n + Number(j.metrics.lost_writes ?? NaN), 0);
+const row = (name: string, b: number, h: number) =>
+  console.log(`${name.padEnd(40)} ${b.toFixed(2).padStart(8)}     ${h.toFixed(2).padStart(8)}     ${(h / b).toFixed(2)}`);
+row(`write outage, median of ${RUNS} (s)`, outage('baseline'), outage('hardened'));
+row(`lost acknowledged writes, ${RUNS} runs`, lost('baseline'), lost('hardened'));
+if (prices.baseline && prices.hardened) {
+  const suite = (j: ExperimentJournal): Journal => ({ ...j });
+  const model = beforeAfterModel({ baseline: suite(prices.baseline), hardened: suite(prices.hardened) });
+  for (const r of model.price.rows) {
+    if (!r.baseline || !r.hardened) continue;
+    row(`${r.kind} p50 (ms)`, r.baseline.p50 ?? NaN, r.hardened.p50 ?? NaN);
+    row(`${r.kind} p99 (ms)`, r.baseline.p99 ?? NaN, r.hardened.p99 ?? NaN);
+  }
+}
+console.log(`\njournals: ${out}`);
