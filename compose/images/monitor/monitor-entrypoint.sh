@@ -1,57 +1,24 @@
 #!/bin/bash
 # Writes the scrape configuration for this stack's addresses, then runs Prometheus (1 s scrape interval).
+# SCRAPE_PROFILE=hardened: the hardened profile's servers (a database LB and three Galera nodes instead of a primary
+# and a replica; each web server kind has its own exporter where Debian ships one: nginx's on web1, caddy's own
+# metrics on web3; lighttpd on web2 has none, so its requests are counted at the LB only).
 set -euo pipefail
 : "${NET_PREFIX:?NET_PREFIX must be set}"
 P="$NET_PREFIX"
-# The hardened profile (SCRAPE_PROFILE=hardened) has other servers: a database LB and three Galera nodes.
 if [ "${SCRAPE_PROFILE:-baseline}" = hardened ]; then
-cat > /etc/prometheus/prometheus.yml <<YML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 900ms
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: prometheus
-    static_configs:
-      - targets: ['127.0.0.1:9090']
-        labels: { server: monitor, role: monitor }
-  - job_name: haproxy
-    static_configs:
-      - targets: ['${P}.10:8404']
-        labels: { server: lb, role: lb }
-  - job_name: node
-    static_configs:
-      - targets: ['${P}.10:9100']
-        labels: { server: lb, role: lb }
-      - targets: ['${P}.21:9100']
-        labels: { server: web1, role: web }
-      - targets: ['${P}.22:9100']
-        labels: { server: web2, role: web }
-      - targets: ['${P}.23:9100']
-        labels: { server: web3, role: web }
-      - targets: ['${P}.30:9100']
-        labels: { server: db-lb, role: db-lb }
-      - targets: ['${P}.31:9100']
-        labels: { server: galera1, role: db }
-      - targets: ['${P}.32:9100']
-        labels: { server: galera2, role: db }
-      - targets: ['${P}.33:9100']
-        labels: { server: galera3, role: db }
-      - targets: ['127.0.0.1:9100']
-        labels: { server: monitor, role: monitor }
-  # Each web server kind has its own exporter where Debian ships one: nginx's, caddy's built-in metrics;
-  # lighttpd (web2) has none, so its requests are counted at the LB (haproxy job) only.
-  - job_name: nginx
-    static_configs:
-      - targets: ['${P}.21:9113']
-        labels: { server: web1, role: web }
-  - job_name: caddy
-    static_configs:
-      - targets: ['${P}.23:9113']
-        labels: { server: web3, role: web }
-YML
+  servers="lb:lb:$P.10 web1:web:$P.21 web2:web:$P.22 web3:web:$P.23 db-lb:db-lb:$P.30 galera1:db:$P.31 galera2:db:$P.32 galera3:db:$P.33"
+  exporters="nginx:web1:web:$P.21:9113 caddy:web3:web:$P.23:9113"
 else
-cat > /etc/prometheus/prometheus.yml <<YML
+  servers="lb:lb:$P.10 web1:web:$P.21 web2:web:$P.22 web3:web:$P.23 db-primary:db-primary:$P.31 db-replica:db-replica:$P.32"
+  exporters="nginx:web1:web:$P.21:9113 nginx:web2:web:$P.22:9113 nginx:web3:web:$P.23:9113 mysqld:db-primary:db-primary:$P.31:9104 mysqld:db-replica:db-replica:$P.32:9104"
+fi
+
+# One static target with its server and role labels.
+target() { printf "      - targets: ['%s']\n        labels: { server: %s, role: %s }\n" "$3" "$1" "$2"; }
+
+{
+  cat <<YML
 global:
   scrape_interval: 1s
   scrape_timeout: 900ms
@@ -59,43 +26,23 @@ global:
 scrape_configs:
   - job_name: prometheus
     static_configs:
-      - targets: ['127.0.0.1:9090']
-        labels: { server: monitor, role: monitor }
-  - job_name: haproxy
-    static_configs:
-      - targets: ['${P}.10:8404']
-        labels: { server: lb, role: lb }
-  - job_name: node
-    static_configs:
-      - targets: ['${P}.10:9100']
-        labels: { server: lb, role: lb }
-      - targets: ['${P}.21:9100']
-        labels: { server: web1, role: web }
-      - targets: ['${P}.22:9100']
-        labels: { server: web2, role: web }
-      - targets: ['${P}.23:9100']
-        labels: { server: web3, role: web }
-      - targets: ['${P}.31:9100']
-        labels: { server: db-primary, role: db-primary }
-      - targets: ['${P}.32:9100']
-        labels: { server: db-replica, role: db-replica }
-      - targets: ['127.0.0.1:9100']
-        labels: { server: monitor, role: monitor }
-  - job_name: nginx
-    static_configs:
-      - targets: ['${P}.21:9113']
-        labels: { server: web1, role: web }
-      - targets: ['${P}.22:9113']
-        labels: { server: web2, role: web }
-      - targets: ['${P}.23:9113']
-        labels: { server: web3, role: web }
-  - job_name: mysqld
-    static_configs:
-      - targets: ['${P}.31:9104']
-        labels: { server: db-primary, role: db-primary }
-      - targets: ['${P}.32:9104']
-        labels: { server: db-replica, role: db-replica }
 YML
-fi
+  target monitor monitor 127.0.0.1:9090
+  printf '  - job_name: haproxy\n    static_configs:\n'
+  target lb lb "$P.10:8404"
+  printf '  - job_name: node\n    static_configs:\n'
+  for s in $servers; do
+    IFS=: read -r server role addr <<< "$s"
+    target "$server" "$role" "$addr:9100"
+  done
+  target monitor monitor 127.0.0.1:9100
+  job=""
+  for e in $exporters; do
+    IFS=: read -r name server role addr port <<< "$e"
+    [ "$name" = "$job" ] || printf '  - job_name: %s\n    static_configs:\n' "$name"
+    job="$name"
+    target "$server" "$role" "$addr:$port"
+  done
+} > /etc/prometheus/prometheus.yml
 exec prometheus --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus \
   --storage.tsdb.retention.time=1d --web.listen-address=:9090 --web.enable-lifecycle "$@"
