@@ -1,7 +1,8 @@
 // What the hardened profile buys, against the baseline measured in the same run on the same machine: the write
 // outage after SIGKILL of the writer (BENCH_RUNS runs per profile, default 5), acknowledged writes lost over all of
 // them, and the price in latency (p50/p99 of reads and writes at the same paced rate, from the price experiment).
-// Both stacks must be up (`faultline stack up` and `faultline stack up --profile hardened`).
+// One stack at a time (two side by side overload two cores): each profile is brought up before its runs and the
+// baseline is removed after them; the hardened stack is left up.
 // Run: node --import=tsx bench/hardened.ts     BENCH_RUNS=5 BENCH_PROFILES=baseline,hardened
 
 import { spawnSync } from 'node:child_process';
@@ -31,7 +32,13 @@ const median = (xs: number[]) => {
 
 const kills: Record<string, ExperimentJournal[]> = {};
 const prices: Record<string, ExperimentJournal> = {};
+function cli(args: string[]): void {
+  const r = spawnSync(process.execPath, ['bin/faultline.js', ...args], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`faultline ${args.join(' ')}: exit ${r.status}\n${r.stderr.slice(-1500)}`);
+}
+
 for (const profile of PROFILES) {
+  cli(['stack', 'up', '--profile', profile]);
   kills[profile] = [];
   for (let i = 1; i <= RUNS; i += 1) {
     const j = run('experiments/before-after/db-primary-kill.yaml', profile, `kill${i}`);
@@ -42,6 +49,7 @@ for (const profile of PROFILES) {
     );
   }
   prices[profile] = run('experiments/before-after/price.yaml', profile, 'price');
+  if (profile === 'baseline') cli(['stack', 'down']);
 }
 
 console.log('\nfigure                                   baseline     hardened     hardened / baseline');
