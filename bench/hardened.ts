@@ -3,7 +3,7 @@
 // them, and the price in latency (p50/p99 of reads and writes at the same paced rate, from the price experiment).
 // One stack at a time (two side by side overload two cores): each profile is brought up before its runs and the
 // baseline is removed after them; the hardened stack is left up.
-// Run: node --import=tsx bench/hardened.ts     BENCH_RUNS=5 BENCH_PROFILES=baseline,hardened
+// Run: node --import=tsx bench/hardened.ts     BENCH_RUNS=5 (hardened) BENCH_BASELINE_RUNS=5 BENCH_PROFILES=baseline,hardened
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { beforeAfterModel } from '../src/report/before-after.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const BASELINE_RUNS = Number(process.env.BENCH_BASELINE_RUNS ?? RUNS);
 const PROFILES = (process.env.BENCH_PROFILES ?? 'baseline,hardened').split(',') as Array<'baseline' | 'hardened'>;
 const out = mkdtempSync(join(tmpdir(), 'flbench-hardened-'));
 
@@ -40,7 +41,7 @@ function cli(args: string[]): void {
 for (const profile of PROFILES) {
   cli(['stack', 'up', '--profile', profile]);
   kills[profile] = [];
-  for (let i = 1; i <= RUNS; i += 1) {
+  for (let i = 1; i <= (profile === 'baseline' ? BASELINE_RUNS : RUNS); i += 1) {
     const j = run('experiments/before-after/db-primary-kill.yaml', profile, `kill${i}`);
     kills[profile]!.push(j);
     const m = j.metrics;
@@ -57,8 +58,9 @@ const outage = (p: string) => median((kills[p] ?? []).map((j) => Number(j.metric
 const lost = (p: string) => (kills[p] ?? []).reduce((n, j) => n + Number(j.metrics.lost_writes ?? NaN), 0);
 const row = (name: string, b: number, h: number) =>
   console.log(`${name.padEnd(40)} ${b.toFixed(2).padStart(8)}     ${h.toFixed(2).padStart(8)}     ${(h / b).toFixed(2)}`);
-row(`write outage, median of ${RUNS} (s)`, outage('baseline'), outage('hardened'));
-row(`lost acknowledged writes, ${RUNS} runs`, lost('baseline'), lost('hardened'));
+row(`write outage, median (s)`, outage('baseline'), outage('hardened'));
+row(`lost acknowledged writes, all runs`, lost('baseline'), lost('hardened'));
+console.log(`(runs: baseline ${kills.baseline?.length ?? 0}, hardened ${kills.hardened?.length ?? 0})`);
 if (prices.baseline && prices.hardened) {
   const suite = (j: ExperimentJournal): Journal => ({ ...j });
   const model = beforeAfterModel({ baseline: suite(prices.baseline), hardened: suite(prices.hardened) });
