@@ -65,10 +65,18 @@ export function steadyFigures(t: Timeline, spans: ExcludedSpan[]): SteadyFigures
 }
 
 export interface WriteOutage {
-  /** First failed write at or after the first fault → first successful write after the last failed one. */
+  /**
+   * The time writes were down: each run of failed writes (intended send times, at or after the first fault) from its
+   * first failure to the next successful write, summed. A writer that fails over and later fails back has two short
+   * outages, not one spanning the healthy time between them.
+   */
   durationMs: number;
+  /** The first failure. */
   startMs: number;
+  /** The success after the last failure (the end of the run when none came). */
   endMs: number;
+  /** Each outage: first failure → next success. */
+  spans: Array<{ startMs: number; endMs: number }>;
   failed: number;
   attempted: number;
 }
@@ -76,13 +84,20 @@ export interface WriteOutage {
 /** The write outage seen by clients, from the ledger (intended send times). Null when no write failed. */
 export function writeOutage(records: WriteRecord[], fromMs: number, runEndMs: number): WriteOutage | null {
   const writes = records.filter((w) => w.intendedMs >= fromMs).sort((a, b) => a.intendedMs - b.intendedMs);
-  const failures = writes.filter((w) => w.outcome !== 'ok');
-  if (!failures.length) return null;
-  const start = failures[0]!.intendedMs;
-  const last = failures[failures.length - 1]!.intendedMs;
-  const nextOk = writes.find((w) => w.outcome === 'ok' && w.intendedMs > last);
-  const end = nextOk ? nextOk.intendedMs : runEndMs;
-  return { durationMs: end - start, startMs: start, endMs: end, failed: failures.length, attempted: writes.length };
+  const failed = writes.filter((w) => w.outcome !== 'ok').length;
+  if (!failed) return null;
+  const spans: WriteOutage['spans'] = [];
+  let open: number | null = null;
+  for (const w of writes) {
+    if (w.outcome !== 'ok') open ??= w.intendedMs;
+    else if (open !== null) {
+      spans.push({ startMs: open, endMs: w.intendedMs });
+      open = null;
+    }
+  }
+  if (open !== null) spans.push({ startMs: open, endMs: runEndMs });
+  const durationMs = spans.reduce((sum, x) => sum + x.endMs - x.startMs, 0);
+  return { durationMs, startMs: spans[0]!.startMs, endMs: spans.at(-1)!.endMs, spans, failed, attempted: writes.length };
 }
 
 /** Error ratio of reads inside fault windows: all requests minus writes, bucket by bucket. */

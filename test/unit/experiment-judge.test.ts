@@ -6,7 +6,7 @@ import { Timeline } from '../../src/load/timeline.js';
 import { WriteLedger, type WriteRecord } from '../../src/load/ledger.js';
 import { measure, probeMetrics, verdict, worstOf, type JudgeInput } from '../../src/experiment/judge.js';
 import { evaluateAssertion } from '../../src/experiment/assertions.js';
-import { readErrorRatioDuring, steadyFigures, unsteadySpans, writeOutage } from '../../src/experiment/metrics.js';
+import { readErrorRatioDuring, steadyFigures, unsteadySpans, writeOutage, type WriteOutage } from '../../src/experiment/metrics.js';
 import type { ActivityRecord } from '../../src/experiment/journal.js';
 import type { AssertionSpec } from '../../src/experiment/schema.js';
 import type { Metrics } from '../../src/metric-table.js';
@@ -410,7 +410,7 @@ test('steadyFigures: error ratio and p99 outside the spans only', (t) => {
   t.is(steadyFigures(tl, [{ startMs: 0, endMs: 4000 }]).errorRatio, null);
 });
 
-const outages: Array<[string, Array<[number, WriteRecord['outcome']]>, number, { durationMs: number; failed: number } | null]> = [
+const outages: Array<[string, Array<[number, WriteRecord['outcome']]>, number, Partial<WriteOutage> | null]> = [
   [
     'no failed write: no outage',
     [
@@ -432,6 +432,19 @@ const outages: Array<[string, Array<[number, WriteRecord['outcome']]>, number, {
     { durationMs: 1500, failed: 2 },
   ],
   ['never a success again: until the end of the run', [[1000, 'fail']], 0, { durationMs: 9000, failed: 1 }],
+  [
+    'a failover and a failback: two outages summed, not the healthy time between them',
+    [
+      [1000, 'fail'],
+      [1200, 'ok'],
+      [5000, 'ok'],
+      [8000, 'unknown'],
+      [8300, 'fail'],
+      [8500, 'ok'],
+    ],
+    0,
+    { durationMs: 200 + 500, startMs: 1000, endMs: 8500, failed: 3 },
+  ],
   [
     'failures before the first fault do not count',
     [
