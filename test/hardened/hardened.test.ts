@@ -84,7 +84,8 @@ itest.serial('the writer dies under writes: a Primary component is kept, writes 
   t.is(kill.metrics.data_loss_status, 'valid');
   t.is(kill.metrics.lost_writes, 0);
   t.is(kill.metrics.unexpected_writes, 0);
-  const divergences = (kill.findings.dataLoss as { divergences?: Array<{ only: Record<string, string[]> }> } | undefined)?.divergences ?? [];
+  const dataLoss = kill.findings.dataLoss as { details?: { divergences?: Array<{ only: Record<string, string[]> }> } } | undefined;
+  const divergences = dataLoss?.details?.divergences ?? [];
   t.true(divergences.length >= 3, 'every pair of nodes was compared');
   t.true(
     divergences.every((d) => Object.values(d.only).every((keys) => keys.length === 0)),
