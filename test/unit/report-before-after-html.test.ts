@@ -4,30 +4,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newJournal, type ExperimentJournal, type SuiteJournal } from '../../src/experiment/journal.js';
-import type { Metrics } from '../../src/metric-table.js';
 import { beforeAfterModel, renderBeforeAfterHtml } from '../../src/report/before-after.js';
 import { btest as test, renderedDom } from '../helpers/chromium.js';
+import { beforeAfterSuite, journal } from '../helpers/journal.js';
 
-const experiment = (id: string, metrics: Metrics): ExperimentJournal => ({
-  ...newJournal({ id, title: id, description: '', file: `${id}.yaml` }, {}, new Date(0).toISOString()),
-  status: 'passed',
-  metrics,
-});
-
-const suite = (title: string, experiments: ExperimentJournal[]): SuiteJournal => ({
-  version: 1,
-  kind: 'suite',
-  id: 'before-after',
-  title,
-  description: '',
-  file: 'experiments/before-after.yaml',
-  status: 'passed',
-  startedAt: '',
-  endedAt: '',
-  durationMs: 0,
-  experiments,
-});
+const experiment = journal;
+const suite = beforeAfterSuite;
 
 test('Chromium renders each weakness section with a baseline and a hardened cell, plus monitoring and price', async (t) => {
   const baseline = suite('baseline <profile>', [

@@ -7,7 +7,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { newJournal, type ActivityRecord, type ExperimentJournal, type SuiteJournal } from '../../src/experiment/journal.js';
+import type { ActivityRecord, ExperimentJournal } from '../../src/experiment/journal.js';
+import { beforeAfterSuite, journal } from '../helpers/journal.js';
 import { loadResultToJSON, Timeline, WriteLedger, type LoadResult, type LoadSettings } from '../../src/load/index.js';
 import type { Metrics } from '../../src/metric-table.js';
 import { ExitCode } from '../../src/errors.js';
@@ -74,7 +75,7 @@ function load(shape: LoadShape): LoadResult {
 }
 
 function experiment(id: string, metrics: Metrics, more: Partial<ExperimentJournal> = {}): ExperimentJournal {
-  return { ...newJournal({ id, title: id, description: '', file: `${id}.yaml` }, {}, new Date(0).toISOString()), status: 'passed', metrics, ...more };
+  return { ...journal(id, metrics), ...more };
 }
 
 function probe(name: string, value: unknown, details: Record<string, unknown> = {}): ActivityRecord {
@@ -87,21 +88,7 @@ function withLoad(e: ExperimentJournal, l: LoadResult): ExperimentJournal {
   return { ...e, load: loadResultToJSON(l), faultWindows: l.faults };
 }
 
-function suite(title: string, experiments: ExperimentJournal[]): SuiteJournal {
-  return {
-    version: 1,
-    kind: 'suite',
-    id: 'before-after',
-    title,
-    description: '',
-    file: 'experiments/before-after.yaml',
-    status: 'passed',
-    startedAt: '2025-01-01T00:00:00.000Z',
-    endedAt: '2025-01-01T00:10:00.000Z',
-    durationMs: 600_000,
-    experiments,
-  };
-}
+const suite = beforeAfterSuite;
 
 const writesDownFor = (ms: number) => ({ startMs: 8000, endMs: 16_000, failing: (kind: string, n: number) => kind === 'write' && (n * 1000) / 50 < 8000 + ms });
 
