@@ -5,10 +5,35 @@
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { currentWriter } from '../stack/writer.js';
-import { clusterStatus, nodeSynced } from './data-loss.js';
+import { queryRows, withConnection, type DbTarget } from './mysql.js';
 import { databasesByRole, resolveDatabase } from './databases.js';
 import { observation, startMark } from './runner.js';
 import type { Finding, Observation, Probe, ProbeContext } from './types.js';
+
+/** Whether a cluster node is a Synced member of the Primary component (pure). */
+export function nodeSynced(status: Record<string, string>): boolean {
+  return status.wsrep_local_state === '4' && status.wsrep_cluster_status === 'Primary';
+}
+
+/** A cluster node's wsrep status (local state, cluster status, size, ready, provider options). */
+export async function clusterStatus(target: DbTarget, signal: AbortSignal): Promise<Record<string, string>> {
+  return withConnection(
+    target,
+    async (c) => {
+      const rows = await queryRows(
+        c,
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state','wsrep_cluster_status','wsrep_cluster_size','wsrep_ready')",
+      );
+      const [vars] = await queryRows(c, 'SELECT @@wsrep_provider_options AS provider, @@require_secure_transport AS rst');
+      return {
+        ...Object.fromEntries(rows.map((r) => [String(r.Variable_name), String(r.Value)])),
+        wsrep_provider_options: String(vars?.provider ?? ''),
+        require_secure_transport: String(vars?.rst ?? ''),
+      };
+    },
+    { signal, timeoutMs: 5000 },
+  );
+}
 
 export interface ClusterNodeFacts {
   name: string;

@@ -9,6 +9,7 @@ import type { StartedStack } from '../stack/stack.js';
 import { databasesByRole, resolveDatabase } from './databases.js';
 import { gtidGap, queryRows, withConnection, type DbTarget } from './mysql.js';
 import { readBack, type FinalRead, type NamedRead } from './readback.js';
+import { clusterStatus, nodeSynced } from './cluster.js';
 import { durationField } from './params.js';
 import { observation, startMark } from './runner.js';
 import type { Finding, Observation, Probe } from './types.js';
@@ -154,11 +155,6 @@ export async function waitReplicaCaughtUp(primary: DbTarget, replica: DbTarget, 
   }
 }
 
-/** Whether a cluster node is a Synced member of the Primary component (pure). */
-export function nodeSynced(status: Record<string, string>): boolean {
-  return status.wsrep_local_state === '4' && status.wsrep_cluster_status === 'Primary';
-}
-
 /**
  * Waits (bounded, all at once) for every declared cluster node (role node) to be Synced in the Primary component, so
  * that a node that was killed and rejoined (IST) is read with everything it missed; null when none is declared.
@@ -189,26 +185,6 @@ export async function waitNodesSynced(
     }),
   );
   return Object.fromEntries(waited.flat());
-}
-
-/** A cluster node's wsrep status (local state, cluster status, size, ready, provider options). */
-export async function clusterStatus(target: DbTarget, signal: AbortSignal): Promise<Record<string, string>> {
-  return withConnection(
-    target,
-    async (c) => {
-      const rows = await queryRows(
-        c,
-        "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state','wsrep_cluster_status','wsrep_cluster_size','wsrep_ready')",
-      );
-      const [vars] = await queryRows(c, 'SELECT @@wsrep_provider_options AS provider, @@require_secure_transport AS rst');
-      return {
-        ...Object.fromEntries(rows.map((r) => [String(r.Variable_name), String(r.Value)])),
-        wsrep_provider_options: String(vars?.provider ?? ''),
-        require_secure_transport: String(vars?.rst ?? ''),
-      };
-    },
-    { signal, timeoutMs: 5000 },
-  );
 }
 
 /**

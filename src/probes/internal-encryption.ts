@@ -5,7 +5,7 @@
 
 import { z } from 'zod';
 import { queryRows, withConnection, type DbTarget } from './mysql.js';
-import { clusterStatus } from './data-loss.js';
+import { clusterStatus } from './cluster.js';
 import { databasesByRole, resolveDatabase } from './databases.js';
 import { dbTarget, stackServers } from './targets.js';
 import { gradeAtLeast, gradeOf, gradeTolerance, GRADES, type Grade } from './grade.js';
