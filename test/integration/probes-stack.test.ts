@@ -63,8 +63,17 @@ test.serial('healthy stack: internal-encryption reports the plaintext hops of we
   t.log(renderObservation(o));
   t.is(o.error, undefined);
   t.false(o.passed);
-  // LB → web1..3 over HTTP, web → primary without TLS, replication without TLS.
-  t.is(o.value.plaintextHops, 5);
+  // The three hops of the data path, all plaintext: LB → web servers over HTTP, web → primary without TLS,
+  // replication without TLS.
+  t.is(o.value.plaintextHops, 3);
+  t.deepEqual(
+    o.value.hops.map((h) => [h.from, h.to, h.encrypted]),
+    [
+      ['lb', 'web servers', false],
+      ['web servers', 'database', false],
+      ['db-primary', 'db-replica', false],
+    ],
+  );
   t.deepEqual([...new Set(findingIds(o))].sort(), ['internal-plaintext-db', 'internal-plaintext-http', 'internal-plaintext-replication']);
   t.true(o.findings.every((f) => f.scope === 'internal'));
 });
