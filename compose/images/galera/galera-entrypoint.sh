@@ -59,15 +59,86 @@ fi
 # again once they all run, so such a node starts at once; bootstrapping from one of them could lose the others'
 # tail. A node without that state (new, or after a clean shutdown it did not leave last) has nothing to offer
 # until someone has the cluster: it waits for a peer rather than have mariadbd give up after pc.wait_prim_timeout.
-if [ "$mode" = join ] && [ ! -f /var/lib/mysql/gvwstate.dat ] && ! peer_up; then
-  log "no peer answers yet: waiting for one (up to ${GALERA_WAIT_PEER_S:-900} s)"
-  waited=0
-  until peer_up; do
-    sleep 2
-    waited=$((waited + 3))
-    if [ "$waited" -ge "${GALERA_WAIT_PEER_S:-900}" ]; then log "no peer answered in ${GALERA_WAIT_PEER_S:-900} s"; exit 1; fi
+#
+# Nodes stopped at the same moment (docker stop of the whole tier, a host reboot) all leave with
+# safe_to_bootstrap: 0, and each would wait for the others for ever. So while it waits, a node serves its saved
+# state ("waiting <cluster uuid> <seqno>") on the IST port, 4568, which nothing else uses until mariadbd runs and
+# which the firewall already opens between data nodes. When every node answers it is waiting, all of one
+# cluster and each knowing its position, the one with the highest seqno (the first in GALERA_NODES on a tie)
+# has every committed transaction: it bootstraps, and the others join it. A node that does not answer (stopped,
+# or already starting) or does not know its position stops the election: waiting is safe, guessing is not.
+
+# One line from a peer's port (with an optional request first), or nothing within 2 s.
+ask() { timeout 2 bash -c 'exec 3<> "/dev/tcp/$1/$2" || exit 1; [ -z "$3" ] || printf "%b" "$3" >&3; head -n 1 <&3' _ "$1" "$2" "${3:-}" 2> /dev/null; }
+saved_state() {
+  local uuid="" seqno=""
+  if [ -f "$grastate" ]; then
+    uuid=$(sed -n 's/^uuid: *//p' "$grastate")
+    seqno=$(sed -n 's/^seqno: *//p' "$grastate")
+  fi
+  [[ "$seqno" =~ ^-?[0-9]+$ ]] || seqno=-1
+  echo "${uuid:--} ${seqno}"
+}
+elected() {
+  local mine my_uuid my_seqno n line tag uuid seqno best="" best_seqno=-1
+  mine=$(saved_state)
+  read -r my_uuid my_seqno <<< "$mine"
+  [ "$my_uuid" != - ] && [ "$my_seqno" -ge 0 ] || return 1
+  for n in "${nodes[@]}"; do
+    if [ "$n" = "$self" ]; then
+      uuid=$my_uuid seqno=$my_seqno
+    else
+      line=$(ask "$n" 4568) || return 1
+      read -r tag uuid seqno <<< "$line"
+      [ "$tag" = waiting ] && [[ "$seqno" =~ ^-?[0-9]+$ ]] || return 1
+      # A new node (no state) has nothing to offer and joins whoever bootstraps.
+      [ "$uuid" = - ] && continue
+      [ "$uuid" = "$my_uuid" ] || return 1
+      [ "$seqno" -ge 0 ] || return 1
+    fi
+    if [ "$seqno" -gt "$best_seqno" ]; then best=$n best_seqno=$seqno; fi
   done
-  log "a peer answers: joining"
+  [ "$best" = "$self" ]
+}
+# Two nodes joining at once can break one of them for good: each transfer carries the other's membership
+# change, and Galera 4 then fails the IST with "IST didn't contain all write sets ... node restart required"
+# while mariadbd keeps running, disconnected (measured after a restart of the whole tier). So a node joins
+# when every node of the running cluster is Synced (none is joining or donating; their health check, 9200,
+# says so) and no node before it in GALERA_NODES is still waiting: one transfer at a time, in list order.
+may_join() {
+  local n seen=0 before=1
+  for n in "${nodes[@]}"; do
+    if [ "$n" = "$self" ]; then
+      before=0
+    elif timeout 1 bash -c "exec 3<>/dev/tcp/$n/4567" 2> /dev/null; then
+      seen=1
+      [[ "$(ask "$n" 9200 'GET / HTTP/1.0\r\n\r\n')" == *" 200"* ]] || return 1
+    elif [ "$before" = 1 ] && [[ "$(ask "$n" 4568)" == waiting* ]]; then
+      return 1
+    fi
+  done
+  [ "$seen" = 1 ]
+}
+if [ "$mode" = join ] && [ ! -f /var/lib/mysql/gvwstate.dat ] && ! may_join; then
+  log "waiting for a cluster to join, one node at a time (up to ${GALERA_WAIT_PEER_S:-900} s); saved state $(saved_state) served on 4568"
+  echo "waiting $(saved_state)" > /run/galera-wait-state
+  socat -T 2 TCP-LISTEN:4568,reuseaddr,fork EXEC:"cat /run/galera-wait-state" &
+  state_server=$!
+  deadline=$((SECONDS + ${GALERA_WAIT_PEER_S:-900}))
+  until may_join; do
+    if ! peer_up && elected; then
+      log "every node is waiting and none left the cluster last; this node's seqno is the highest ($(saved_state)): bootstrapping from its state"
+      sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' "$grastate"
+      mode=restart
+      break
+    fi
+    sleep 2
+    if [ "$SECONDS" -ge "$deadline" ]; then log "no cluster to join in ${GALERA_WAIT_PEER_S:-900} s"; exit 1; fi
+  done
+  # The IST port is mariadbd's from here on.
+  kill "$state_server" 2> /dev/null || true
+  wait "$state_server" 2> /dev/null || true
+  [ "$mode" = restart ] || log "every node of the cluster is Synced and none before this one waits: joining"
 fi
 
 args=(--user=mysql
@@ -118,7 +189,7 @@ SQL
     args+=(--wsrep-new-cluster "--init-file=${init}")
     ;;
   restart)
-    log "the cluster is down and this node left it last (safe_to_bootstrap): bootstrapping from its state"
+    log "the cluster is down and this node has every transaction (safe_to_bootstrap): bootstrapping from its state"
     args+=(--wsrep-new-cluster)
     ;;
   join)
