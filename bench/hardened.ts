@@ -2,7 +2,8 @@
 // outage after SIGKILL of the writer (BENCH_RUNS runs per profile, default 5), acknowledged writes lost over all of
 // them, and the price in latency (p50/p99 of reads and writes at the same paced rate, from the price experiment).
 // One stack at a time (two side by side overload two cores): each profile is brought up before its runs and the
-// baseline is removed after them; the hardened stack is left up.
+// baseline is removed after them (the hardened stack, stopped meanwhile, is started again after), and the hardened
+// stack is left up.
 // Run: node --import=tsx bench/hardened.ts     BENCH_RUNS=5 (hardened) BENCH_BASELINE_RUNS=5 BENCH_PROFILES=baseline,hardened
 
 import { spawnSync } from 'node:child_process';
@@ -38,7 +39,13 @@ function cli(args: string[]): void {
   if (r.status !== 0) throw new Error(`faultline ${args.join(' ')}: exit ${r.status}\n${r.stderr.slice(-1500)}`);
 }
 
+// The hardened stack, if a previous run left it up, waits stopped while the baseline runs (as npm run main does).
+function stopHardened(): void {
+  spawnSync('sh', ['-c', 'docker ps -q --filter label=faultline.stack=faultline-hardened | xargs -r docker stop -t 30 > /dev/null'], { stdio: 'inherit' });
+}
+
 for (const profile of PROFILES) {
+  if (profile === 'baseline') stopHardened();
   cli(['stack', 'up', '--profile', profile]);
   kills[profile] = [];
   for (let i = 1; i <= (profile === 'baseline' ? BASELINE_RUNS : RUNS); i += 1) {
