@@ -34,10 +34,12 @@ mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld /var/lib/mysql
 
 # A peer answering on the group port means a cluster exists (or is forming): never bootstrap then, or the
 # two halves would each be a Primary component with their own history.
+# Whether a node accepts a connection on a port within 1 s.
+answers() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2> /dev/null; }
 peer_up() {
   local p
   for p in "${peers[@]}"; do
-    if timeout 1 bash -c "exec 3<>/dev/tcp/$p/4567" 2> /dev/null; then return 0; fi
+    if answers "$p" 4567; then return 0; fi
   done
   return 1
 }
@@ -110,7 +112,7 @@ may_join() {
   for n in "${nodes[@]}"; do
     if [ "$n" = "$self" ]; then
       before=0
-    elif timeout 1 bash -c "exec 3<>/dev/tcp/$n/4567" 2> /dev/null; then
+    elif answers "$n" 4567; then
       seen=1
       [[ "$(ask "$n" 9200 'GET / HTTP/1.0\r\n\r\n')" == *" 200"* ]] || return 1
     elif [ "$before" = 1 ] && [[ "$(ask "$n" 4568)" == waiting* ]]; then
