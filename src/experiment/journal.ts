@@ -4,7 +4,7 @@
 import type { LoadResultJSON } from '../load/index.js';
 import type { MetricName, Metrics } from '../metric-table.js';
 import type { FaultWindow } from '../probes/types.js';
-import type { StackDescription } from '../stack/stack.js';
+import type { StackStatus } from '../stack/stack.js';
 
 export type ActivityStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'interrupted';
 export type Phase = 'steady-state-before' | 'method' | 'steady-state-after' | 'rollback';
@@ -57,7 +57,7 @@ export interface ExperimentJournal {
   endedAt: string;
   durationMs: number;
   versions: Record<string, string>;
-  stack: StackDescription | null;
+  stack: StackStatus | null;
   steadyStateBefore: { met: boolean | null; activities: ActivityRecord[] };
   method: ActivityRecord[];
   steadyStateAfter: { met: boolean | null; activities: ActivityRecord[] };

@@ -8,7 +8,7 @@ import { startLoad, Timeline, loadResultToJSON, type LoadEvent, type LoadJob } f
 import { createFaultContext, revertRecorded, type ActiveFault, type FaultContext, type FaultRegistry } from '../faults/index.js';
 import { runProbe } from '../probes/runner.js';
 import type { AnyProbe, Observation, ProbeContext } from '../probes/types.js';
-import { ReferenceStack, attachStack, isHelper, isReady, webServersOf, type AttachOptions, type StartedStack } from '../stack/stack.js';
+import { ReferenceStack, attachStack, isHelper, isReady, webServersOf, type AttachOptions, type AttachedStack } from '../stack/stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { retryUntil } from '../util/retry.js';
 import { parseMix } from '../load/mix.js';
@@ -92,10 +92,10 @@ export class ExperimentRunner {
     const journal = emptyJournal(exp, options.versions ?? {});
     const started = Date.now();
     const active = new Set<ActiveFault>();
-    let stack: StartedStack | undefined;
+    let stack: AttachedStack | undefined;
     try {
       stack = await this.acquireStack(exp, options, log);
-      journal.stack = await stack.describe();
+      journal.stack = await stack.status();
       await this.execute(exp, stack, journal, active, options, log);
     } catch (err) {
       const e = asFaultlineError(err);
@@ -113,7 +113,7 @@ export class ExperimentRunner {
     return journal;
   }
 
-  private async acquireStack(exp: Experiment, options: RunOptions, log: (l: string) => void): Promise<StartedStack> {
+  private async acquireStack(exp: Experiment, options: RunOptions, log: (l: string) => void): Promise<AttachedStack> {
     const { stackFile, spec: _spec, ...cli } = options.stack ?? {};
     if (exp.stackSpec || stackFile) {
       // A described stack is not faultline's to start: attach, then wait until it is ready (or say why not).
@@ -131,13 +131,13 @@ export class ExperimentRunner {
     return stack;
   }
 
-  private probeContext(stack: StartedStack, extra: Partial<ProbeContext> = {}): ProbeContext {
+  private probeContext(stack: AttachedStack, extra: Partial<ProbeContext> = {}): ProbeContext {
     return { stack, docker: stack.docker, ...extra };
   }
 
   private async steadyState(
     exp: Experiment,
-    stack: StartedStack,
+    stack: AttachedStack,
     phase: Phase,
     signal: AbortSignal,
     extra: Partial<ProbeContext> = {},
@@ -151,7 +151,7 @@ export class ExperimentRunner {
 
   private async execute(
     exp: Experiment,
-    stack: StartedStack,
+    stack: AttachedStack,
     journal: ExperimentJournal,
     active: Set<ActiveFault>,
     options: RunOptions,
@@ -213,7 +213,7 @@ export class ExperimentRunner {
   }
 
   /** Starts the experiment's load against the stack (seeding rows first when the mix reads by id). */
-  private async startLoad(exp: Experiment, stack: StartedStack, options: RunOptions, log: (l: string) => void): Promise<LoadJob> {
+  private async startLoad(exp: Experiment, stack: AttachedStack, options: RunOptions, log: (l: string) => void): Promise<LoadJob> {
     const l = exp.load;
     const workload = l.workload ?? stack.spec.workload;
     // An experiment that names a path (and no mix) GETs it, as before workloads existed; otherwise the workload's mix.
@@ -267,7 +267,7 @@ export class ExperimentRunner {
 
   private async rollbacks(
     exp: Experiment,
-    stack: StartedStack | undefined,
+    stack: AttachedStack | undefined,
     active: Set<ActiveFault>,
     journal: ExperimentJournal,
     log: (l: string) => void,

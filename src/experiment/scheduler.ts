@@ -7,7 +7,7 @@ import { asFaultlineError, isAbortError } from '../errors.js';
 import { createFaultContext, injectFault, MAX_HOLD_EXTENSION_MS, type ActiveFault, type FaultRegistry } from '../faults/index.js';
 import type { LoadJob, LoadResult } from '../load/index.js';
 import type { AnyProbe, FaultWindow } from '../probes/types.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 import { sleep } from '../util/sleep.js';
 import { iso, probeOnce, probeSeries } from './activities.js';
 import type { ActivityRecord } from './journal.js';
@@ -20,7 +20,7 @@ import type { FaultStep, ProbeStep } from './schema.js';
 const PROBE_HOLD_LIMIT_MS = MAX_HOLD_EXTENSION_MS;
 
 export interface MethodContext {
-  stack: StartedStack;
+  stack: AttachedStack;
   faults: FaultRegistry;
   probe(name: string): AnyProbe;
   /** Faults in effect: the runner's rollbacks revert what is still here. */

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { asFaultlineError, FaultlineError } from '../errors.js';
 import type { DockerClient } from '../stack/docker-client.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 import { orphanHelpers, removeHelpers } from './helpers.js';
 import { sleep } from '../util/sleep.js';
 import type { ConfiguredFault, FaultRegistry } from './registry.js';
@@ -29,7 +29,7 @@ export function deadMansSwitchMs(holdMs: number): number {
 }
 
 export function createFaultContext(
-  stack: StartedStack,
+  stack: AttachedStack,
   options: { log?: (line: string) => void; random?: () => number; holdMs?: number; docker?: DockerClient } = {},
 ): FaultContext {
   return {

@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import type { DockerClient } from '../stack/docker-client.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 import type { FaultStore } from './state-store.js';
 
 export type FaultKind = 'process' | 'certificate' | 'firewall' | 'network' | 'resource';
@@ -19,7 +19,7 @@ export const targetRefSchema = z.object({
 export type TargetRef = z.infer<typeof targetRefSchema>;
 
 export interface FaultContext {
-  stack: StartedStack;
+  stack: AttachedStack;
   docker: DockerClient;
   store: FaultStore;
   log: (line: string) => void;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { checkWrites, type SetCheck, type WriteLedger } from '../load/ledger.js';
 import { retryUntil } from '../util/retry.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 import { databasesByRole, resolveDatabase } from './databases.js';
 import { gtidGap, queryRows, withConnection, type DbTarget } from './mysql.js';
 import { readBack, type FinalRead, type NamedRead } from './readback.js';
@@ -160,7 +160,7 @@ export async function waitReplicaCaughtUp(primary: DbTarget, replica: DbTarget, 
  * that a node that was killed and rejoined (IST) is read with everything it missed; null when none is declared.
  */
 export async function waitNodesSynced(
-  stack: StartedStack,
+  stack: AttachedStack,
   options: { timeoutMs: number; signal: AbortSignal; env?: Record<string, string | undefined> },
 ): Promise<Record<string, boolean> | null> {
   const nodes = databasesByRole(stack.spec, 'node');
@@ -194,7 +194,7 @@ export async function waitNodesSynced(
  * primary that cannot be resolved leaves nothing to wait for (null).
  */
 export async function waitReplicasCaughtUp(
-  stack: StartedStack,
+  stack: AttachedStack,
   options: { timeoutMs: number; signal: AbortSignal; env?: Record<string, string | undefined> },
 ): Promise<Record<string, boolean> | null> {
   const primary = databasesByRole(stack.spec, 'primary')[0];
@@ -216,7 +216,7 @@ export async function waitReplicasCaughtUp(
  * a failing read is "unknown", never a throw. No read-back declared is an error (UNKNOWN_TARGET) naming the field.
  */
 export async function checkDataLoss(
-  ctx: { stack: StartedStack },
+  ctx: { stack: AttachedStack },
   ledger: WriteLedger,
   options: { catchUpMs: number; readTimeoutMs?: number; signal: AbortSignal; env?: Record<string, string | undefined> },
 ): Promise<DataLossResult> {

@@ -6,7 +6,7 @@ import { FaultlineError } from '../errors.js';
 import { isHelper } from '../stack/servers.js';
 import type { ContainerSummary } from '../stack/docker-types.js';
 import type { DatabaseSpec, StackSpec } from '../stack/spec.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 import type { DbTarget } from './mysql.js';
 
 export type DatabaseRole = DatabaseSpec['role'];
@@ -124,7 +124,7 @@ export async function databasePassword(
 }
 
 /** The declared database `name` of the stack as a target for mysql.ts. */
-export async function resolveDatabase(stack: StartedStack, name: string, env: Record<string, string | undefined> = process.env): Promise<DbTarget> {
+export async function resolveDatabase(stack: AttachedStack, name: string, env: Record<string, string | undefined> = process.env): Promise<DbTarget> {
   const db = stack.spec.databases[name];
   if (!db) {
     const known = Object.keys(stack.spec.databases).join(', ') || 'none declared';
@@ -152,7 +152,7 @@ async function readCa(name: string, path: string): Promise<string> {
 }
 
 /** The first declared database of a role, resolved; UNKNOWN_TARGET naming the role when none is declared. */
-export async function resolveRole(stack: StartedStack, role: DatabaseRole): Promise<{ name: string; label: string; target: DbTarget }> {
+export async function resolveRole(stack: AttachedStack, role: DatabaseRole): Promise<{ name: string; label: string; target: DbTarget }> {
   const found = databasesByRole(stack.spec, role)[0];
   if (!found) throw new FaultlineError('UNKNOWN_TARGET', `stack.databases: no ${role} database declared (${stack.spec.file})`);
   return { name: found[0], label: databaseLabel(found[1]), target: await resolveDatabase(stack, found[0]) };

@@ -2,7 +2,7 @@
 
 import { FaultlineError } from '../errors.js';
 import { request } from '../util/http.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 import { stackServers } from './targets.js';
 
 export interface RangeSeries {
@@ -15,7 +15,7 @@ export interface RangeSeries {
  * The stack's Prometheus, as its description declares it: a loopback URL, or the internal address of a server
  * (or service) of the stack. Nothing else is ever asked.
  */
-export async function prometheusUrl(stack: StartedStack): Promise<string> {
+export async function prometheusUrl(stack: AttachedStack): Promise<string> {
   const p = stack.spec.prometheus;
   if (!p) throw new FaultlineError('UNKNOWN_TARGET', `stack.prometheus: not declared for stack ${stack.project} (${stack.spec.file})`);
   if (p.url) {

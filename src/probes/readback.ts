@@ -6,7 +6,7 @@ import { FaultlineError } from '../errors.js';
 import { request } from '../util/http.js';
 import { WriteLedger } from '../load/ledger.js';
 import type { ReadbackSpec } from '../stack/spec.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 import { atDotPath, resolveDatabase } from './databases.js';
 import { firstColumn, withConnection, type DbTarget } from './mysql.js';
 
@@ -145,7 +145,7 @@ export async function readByList(h: HttpReadbackSpec, index: number, prefix: str
 }
 
 /** GETs on the stack's public endpoint, verified as the description says (its CA, or insecure), each with a timeout. */
-export function stackFetch(stack: StartedStack, ca: string | undefined, requestTimeoutMs: number): Fetch {
+export function stackFetch(stack: AttachedStack, ca: string | undefined, requestTimeoutMs: number): Fetch {
   return async (path, signal) => {
     const timeout = AbortSignal.timeout(requestTimeoutMs);
     try {
@@ -163,7 +163,7 @@ export function stackFetch(stack: StartedStack, ca: string | undefined, requestT
 }
 
 /** The SQL read-back: the query's first column over one bounded connection; a failing query names the field. */
-async function readSql(stack: StartedStack, index: number, sql: NonNullable<ReadbackSpec['sql']>, pattern: string, o: ReadbackOptions): Promise<FinalRead> {
+async function readSql(stack: AttachedStack, index: number, sql: NonNullable<ReadbackSpec['sql']>, pattern: string, o: ReadbackOptions): Promise<FinalRead> {
   const where = `readback[${index}].sql`;
   let target: DbTarget;
   try {
@@ -196,7 +196,7 @@ async function readSql(stack: StartedStack, index: number, sql: NonNullable<Read
 }
 
 /** Every read-back of the description for the ledger's run, side by side; only an abort throws. */
-export async function readBack(stack: StartedStack, ledger: WriteLedger, o: ReadbackOptions): Promise<NamedRead[]> {
+export async function readBack(stack: AttachedStack, ledger: WriteLedger, o: ReadbackOptions): Promise<NamedRead[]> {
   const list = stack.spec.readback;
   const names = readbackNames(list);
   let fetch: Fetch | undefined;
@@ -226,7 +226,7 @@ export async function readBack(stack: StartedStack, ledger: WriteLedger, o: Read
  * misspelt table, a refused login, an unset password variable) is one line naming the field, not an "unknown"
  * data-loss verdict found after the faults. Bad input is INVALID_INPUT; a database that does not answer, TARGET_UNREACHABLE.
  */
-export async function checkReadbacks(stack: StartedStack, signal: AbortSignal): Promise<void> {
+export async function checkReadbacks(stack: AttachedStack, signal: AbortSignal): Promise<void> {
   if (stack.spec.readback.length === 0) return;
   const probeLedger = new WriteLedger(`preflight${Date.now().toString(36)}`);
   const reads = await readBack(stack, probeLedger, { signal, timeoutMs: 15_000 });

@@ -3,7 +3,7 @@
 
 import { FaultlineError } from '../errors.js';
 import { LABEL, type ContainerSummary } from '../stack/docker-client.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 import type { DbTarget } from './mysql.js';
 import { resolveRole } from './databases.js';
 
@@ -50,14 +50,14 @@ export function serversFrom(containers: ContainerSummary[], internalNetwork: str
   return out.sort((a, b) => a.server.localeCompare(b.server));
 }
 
-export async function stackServers(stack: StartedStack): Promise<ServerTarget[]> {
+export async function stackServers(stack: AttachedStack): Promise<ServerTarget[]> {
   const servers = serversFrom(await stack.containers(), stack.internalNetwork, stack.edgeNetwork);
   if (servers.length === 0) throw new FaultlineError('STACK_FAILED', `stack ${stack.project} has no servers; start it with \`faultline stack up\``);
   return servers;
 }
 
 /** A component container (e.g. the LB's haproxy), by label. */
-export async function componentContainer(stack: StartedStack, server: string, component: string): Promise<ContainerSummary> {
+export async function componentContainer(stack: AttachedStack, server: string, component: string): Promise<ContainerSummary> {
   const c = (await stack.containers()).find((x) => x.server === server && x.component === component);
   if (!c) throw new FaultlineError('UNKNOWN_TARGET', `stack ${stack.project} has no ${component} on ${server}`);
   return c;
@@ -68,6 +68,6 @@ export async function componentContainer(stack: StartedStack, server: string, co
  * declares with that role (the reference stack's own description names db-primary and db-replica with the admin
  * login from its state folder), so the probes that use it work on any described stack.
  */
-export async function dbTarget(stack: StartedStack, server: 'db-primary' | 'db-replica'): Promise<DbTarget> {
+export async function dbTarget(stack: AttachedStack, server: 'db-primary' | 'db-replica'): Promise<DbTarget> {
   return (await resolveRole(stack, server === 'db-primary' ? 'primary' : 'replica')).target;
 }

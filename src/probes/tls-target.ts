@@ -2,7 +2,7 @@
 // verification at all, given on the command line or taken from a stack description's endpoint.
 
 import { invalidInput } from '../errors.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 
 export interface TlsTarget {
   /** The address connected to. */
@@ -55,7 +55,7 @@ export function tlsTarget(url: string, o: TargetOptions = {}): TlsTarget {
 }
 
 /** The stack description's public endpoint: its URL, CA (or insecure), SNI, extra names and HTTP entry. */
-export async function stackTlsTarget(stack: StartedStack): Promise<TlsTarget> {
+export async function stackTlsTarget(stack: AttachedStack): Promise<TlsTarget> {
   const e = stack.spec.endpoint;
   if (!e.url.startsWith('https:')) throw invalidInput('stack.endpoint.url', `${e.url} is not https: the TLS probe has nothing to look at`);
   const ca = e.insecure ? undefined : await stack.ca();

@@ -3,7 +3,7 @@
 
 import type { z } from 'zod';
 import type { DockerClient } from '../stack/docker-client.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 import type { Timeline } from '../load/timeline.js';
 import type { WriteLedger } from '../load/ledger.js';
 import type { FaultMark } from '../load/types.js';
@@ -34,7 +34,7 @@ export type FaultWindow = FaultMark;
 
 /** What a probe may use: the stack, Docker, and the load engine's results when an experiment has them. */
 export interface ProbeContext {
-  stack: StartedStack;
+  stack: AttachedStack;
   docker: DockerClient;
   /** The load run being judged (QPS client view, recovery, data loss). */
   timeline?: Timeline;

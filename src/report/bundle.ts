@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
 import * as tar from 'tar';
 import { experimentsOf, type Journal } from '../experiment/journal.js';
-import type { StartedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/stack.js';
 import { composeFile } from '../stack/config.js';
 import { prometheusUrl, queryRange } from '../probes/prometheus.js';
 import { renderMarkdown } from './markdown.js';
@@ -51,14 +51,14 @@ const PROM_QUERIES: Record<string, string> = {
 };
 
 /** Container logs, stack configuration and Prometheus samples for the run window; best effort, never throws. */
-async function collectArtifacts(journal: Journal, stack: StartedStack | undefined, dir: string): Promise<string[]> {
+async function collectArtifacts(journal: Journal, stack: AttachedStack | undefined, dir: string): Promise<string[]> {
   const notes: string[] = [];
   await mkdir(join(dir, 'config'), { recursive: true });
   if (!stack) return ['no stack attached: logs and Prometheus samples not collected'];
   // The stack's own description (with ${VAR} as written: it may name password variables, never their values).
   await copyFile(stack.spec.file, join(dir, 'config', 'stack.yaml')).catch(() => undefined);
   if (stack.isReference) await copyFile(composeFile, join(dir, 'config', 'docker-compose.yml')).catch(() => undefined);
-  await writeFile(join(dir, 'config', 'stack.json'), JSON.stringify(await stack.describe().catch(() => null), null, 2));
+  await writeFile(join(dir, 'config', 'stack.json'), JSON.stringify(await stack.status().catch(() => null), null, 2));
   await mkdir(join(dir, 'logs'), { recursive: true });
   for (const c of await stack.containers().catch(() => [])) {
     const text = await stack.docker.logs(c.id, 2000).catch((err: Error) => `(could not read logs: ${err.message})\n`);
@@ -104,7 +104,7 @@ async function collectArtifacts(journal: Journal, stack: StartedStack | undefine
  * staged in a fresh temporary folder, never in `dir`: `--out .` in a repository must not touch (let alone
  * delete) a folder of the user's that happens to be called `artifacts`.
  */
-export async function writeBundle(journal: Journal, dir: string, stack?: StartedStack): Promise<ReportFiles> {
+export async function writeBundle(journal: Journal, dir: string, stack?: AttachedStack): Promise<ReportFiles> {
   const files = await writeReports(journal, dir);
   const staging = await mkdtemp(join(tmpdir(), 'faultline-bundle-'));
   try {

@@ -1,6 +1,6 @@
 // Pure renderers for stack descriptions (what `stack up` and `stack status` print).
 
-import type { ServerStatus, StackDescription } from './stack.js';
+import type { ServerStatus, StackStatus } from './stack.js';
 import { textTable } from '../util/table.js';
 
 export function formatStatus(servers: ServerStatus[]): string {
@@ -21,7 +21,7 @@ export function formatStatus(servers: ServerStatus[]): string {
   return textTable(rows);
 }
 
-export function formatUp(d: StackDescription, ms: number): string {
+export function formatUp(d: StackStatus, ms: number): string {
   return [
     `stack ${d.project} is up in ${(ms / 1000).toFixed(1)} s`,
     `  HTTPS:  ${d.httpsUrl}/   (certificate for ${d.domain}, localhost, 127.0.0.1)`,

@@ -21,7 +21,7 @@ export interface ServerStatus {
   components: ComponentStatus[];
 }
 
-export interface StackDescription {
+export interface StackStatus {
   project: string;
   /** The reference stack's profile (baseline or hardened); absent for a described stack. */
   profile?: string;

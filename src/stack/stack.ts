@@ -1,4 +1,4 @@
-// The reference stack's lifecycle: a ReferenceStack is built and brought up into a StartedStack, which
+// The reference stack's lifecycle: a ReferenceStack is built and brought up into a AttachedStack, which
 // describes itself (servers, addresses, endpoints, CA) and can be taken down again.
 
 import { chmod, mkdir, readFile, writeFile, rm } from 'node:fs/promises';
@@ -18,10 +18,10 @@ import { ensureInternalTls, ensureStackTls, type StackTls } from './tls.js';
 import { portFree } from './ports.js';
 import { loadStackSpec, missingServices, roleOf, InvalidStackSpecError, type StackSpec } from './spec.js';
 import { groupServers, isHelper, isReady, listWords, serverAddresses, staleNamespaceServices, webServersOf } from './servers.js';
-import type { NamespaceUse, ServerStatus, StackDescription } from './servers.js';
+import type { NamespaceUse, ServerStatus, StackStatus } from './servers.js';
 
 export { groupServers, isHelper, isReady, listWords, serverAddresses, staleNamespaceServices, webServersOf } from './servers.js';
-export type { ComponentStatus, NamespaceUse, ServerStatus, StackDescription } from './servers.js';
+export type { ComponentStatus, NamespaceUse, ServerStatus, StackStatus } from './servers.js';
 
 interface StackRecord {
   options: StackOptions;
@@ -61,7 +61,7 @@ export class ReferenceStack {
    * Brings the stack up (idempotent) and waits until every container is healthy and the LB serves HTTPS
    * from every web server. If this call started it and it fails, everything it started is removed.
    */
-  async up(options: { signal?: AbortSignal; log?: Log; timeoutMs?: number; onProgress?: BuildProgress } = {}): Promise<StartedStack> {
+  async up(options: { signal?: AbortSignal; log?: Log; timeoutMs?: number; onProgress?: BuildProgress } = {}): Promise<AttachedStack> {
     const log = options.log ?? quiet;
     const signal = options.signal;
     await this.docker.ping(signal);
@@ -86,7 +86,7 @@ export class ReferenceStack {
     await chmod(join(this.stateDir, 'stack.json'), 0o600);
     const env = composeEnv(this.options, images, tls.lbDir, secrets);
     const spec = await referenceSpec(this.options);
-    const started = new StartedStack(this.options, this.docker, tls, spec);
+    const started = new AttachedStack(this.options, this.docker, tls, spec);
     try {
       log(`starting ${this.options.project} with ${flavour.argv.join(' ')} ${flavour.version}`);
       const run = { project: this.options.project, file: PROFILES[this.options.profile].composeFile, env, ...(signal ? { signal } : {}) };
@@ -144,7 +144,7 @@ export class ReferenceStack {
   }
 }
 
-export class StartedStack {
+export class AttachedStack {
   constructor(
     readonly options: StackOptions,
     readonly docker: DockerClient,
@@ -225,11 +225,11 @@ export class StartedStack {
     return (await this.docker.inspect(first.id)).image;
   }
 
-  async status(): Promise<ServerStatus[]> {
+  async servers(): Promise<ServerStatus[]> {
     return groupServers(await this.containers(), this.internalNetwork);
   }
 
-  async describe(): Promise<StackDescription> {
+  async status(): Promise<StackStatus> {
     return {
       project: this.project,
       ...(this.isReference ? { profile: this.options.profile } : {}),
@@ -240,7 +240,7 @@ export class StartedStack {
       netPrefix: this.options.netPrefix,
       edgePrefix: this.options.edgePrefix,
       stateDir: this.stateDir,
-      servers: await this.status(),
+      servers: await this.servers(),
     };
   }
 
@@ -434,14 +434,14 @@ export interface AttachOptions extends Partial<StackOptions> {
  * Attaches to a running stack: the reference stack by its project (also one started elsewhere), or any stack
  * through its description. A description that names services its project lacks fails here, naming the field.
  */
-export async function attachStack(partial: AttachOptions = {}, docker = new DockerClient()): Promise<StartedStack> {
+export async function attachStack(partial: AttachOptions = {}, docker = new DockerClient()): Promise<AttachedStack> {
   const { stackFile, spec: given, ...rest } = partial;
   const described = given ?? (stackFile ? await loadStackSpec(stackFile) : undefined);
   if (described) {
     const options = resolveStackOptions({ ...rest, project: described.project });
     await docker.ping();
     const dir = join(stateDir(options), 'tls');
-    const stack = new StartedStack(options, docker, { dir, caPath: described.endpoint.ca ?? join(dir, 'ca.pem') }, described);
+    const stack = new AttachedStack(options, docker, { dir, caPath: described.endpoint.ca ?? join(dir, 'ca.pem') }, described);
     await stack.checkDescription();
     return stack;
   }
@@ -454,5 +454,5 @@ export async function attachStack(partial: AttachOptions = {}, docker = new Dock
   }
   await docker.ping();
   const dir = join(stateDir(options), 'tls');
-  return new StartedStack(options, docker, { dir, caPath: join(dir, 'ca.pem') }, await referenceSpec(options));
+  return new AttachedStack(options, docker, { dir, caPath: join(dir, 'ca.pem') }, await referenceSpec(options));
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { itest, runCli, sharedStack } from '../helpers/stack.js';
 import { renderedDom } from '../helpers/chromium.js';
-import { ReferenceStack, type StartedStack } from '../../src/stack/stack.js';
+import { ReferenceStack, type AttachedStack } from '../../src/stack/stack.js';
 import { getProbe } from '../../src/probes/registry.js';
 import { runProbe } from '../../src/probes/runner.js';
 import { experimentsOf, type ExperimentJournal, type Journal } from '../../src/experiment/journal.js';
@@ -17,14 +17,14 @@ import type { BeforeAfterModel } from '../../src/report/before-after.js';
 import type { ClusterValue } from '../../src/probes/cluster.js';
 import type { InternalEncryptionValue } from '../../src/probes/internal-encryption.js';
 
-let hardened: Promise<StartedStack> | undefined;
+let hardened: Promise<AttachedStack> | undefined;
 /** The hardened stack (default options of the profile), brought up once per test process. */
-function hardenedStack(): Promise<StartedStack> {
+function hardenedStack(): Promise<AttachedStack> {
   hardened ??= new ReferenceStack({ profile: 'hardened' }).up({ timeoutMs: 900_000 });
   return hardened;
 }
 
-async function probe<V>(stack: StartedStack, name: string) {
+async function probe<V>(stack: AttachedStack, name: string) {
   const controller = new AbortController();
   const o = await runProbe(getProbe(name), { stack, docker: stack.docker }, {}, controller.signal);
   return { ...o, value: o.value as V };

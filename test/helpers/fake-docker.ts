@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isNotFound, LABEL, type ContainerState, type ContainerSummary, type DockerClient, type ExecResult } from '../../src/stack/docker-client.js';
-import type { StartedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/stack.js';
 import { FaultStore } from '../../src/faults/state-store.js';
 import type { FaultContext } from '../../src/faults/types.js';
 
@@ -191,7 +191,7 @@ export async function fakeContext(docker: FakeDocker, log: string[] = []): Promi
     helperImage: async () => 'fake/host',
     spec: { services: {} },
     containers: async () => docker.listContainers({ [LABEL.stack]: PROJECT }),
-  } as unknown as StartedStack;
+  } as unknown as AttachedStack;
   return { stack, docker: docker as unknown as DockerClient, store: new FaultStore(stateDir), log: (l) => log.push(l), random: () => 0, maxDurationMs: 60_000 };
 }
 

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import net from 'node:net';
 import { LABEL, type DockerClient } from '../../src/stack/docker-client.js';
-import type { StartedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/stack.js';
 import { createFaultContext, LB_FILES, type FaultContext } from '../../src/faults/index.js';
 import { handshake } from '../../src/faults/tls-check.js';
 import { repoRoot } from './stack.js';
@@ -28,13 +28,13 @@ export function tcpConnect(host: string, port: number, timeoutMs = 800): Promise
   });
 }
 
-export async function hostOf(stack: StartedStack, server: string): Promise<string> {
+export async function hostOf(stack: AttachedStack, server: string): Promise<string> {
   const c = (await stack.containers()).find((x) => x.server === server && x.component === 'host' && !x.labels[LABEL.fault]);
   if (!c) throw new Error(`no host container for ${server}`);
   return c.id;
 }
 
-export async function idOf(stack: StartedStack, service: string): Promise<string> {
+export async function idOf(stack: AttachedStack, service: string): Promise<string> {
   const c = (await stack.containers()).find((x) => x.service === service);
   if (!c) throw new Error(`no container for ${service}`);
   return c.id;
@@ -63,7 +63,7 @@ export interface StackSnapshot {
 }
 
 /** Everything a fault may change, seen directly (Docker, nft, tc, a TLS handshake). */
-export async function snapshot(stack: StartedStack): Promise<StackSnapshot> {
+export async function snapshot(stack: AttachedStack): Promise<StackSnapshot> {
   const all = await stack.containers();
   const network: Record<string, string> = {};
   await Promise.all(
@@ -96,7 +96,7 @@ export async function snapshot(stack: StartedStack): Promise<StackSnapshot> {
   };
 }
 
-export function faultContext(stack: StartedStack): FaultContext {
+export function faultContext(stack: AttachedStack): FaultContext {
   return createFaultContext(stack, { holdMs: 300_000 });
 }
 
@@ -104,7 +104,7 @@ export function faultContext(stack: StartedStack): FaultContext {
  * Serialises stack-changing tests across ava's worker processes (files run in parallel): an exclusive lock
  * file in the stack's state folder, taken over when its holder died. Bounded wait.
  */
-export async function exclusive<T>(stack: StartedStack, fn: () => Promise<T>): Promise<T> {
+export async function exclusive<T>(stack: AttachedStack, fn: () => Promise<T>): Promise<T> {
   const { open, rm, readFile, mkdir } = await import('node:fs/promises');
   const path = `${stack.stateDir}/test-faults.lock`;
   await mkdir(stack.stateDir, { recursive: true });
@@ -136,7 +136,7 @@ export async function exclusive<T>(stack: StartedStack, fn: () => Promise<T>): P
 }
 
 /** Containers of the stack that faultline started (fault helpers, vantage points), running or not. */
-export async function helperContainers(stack: StartedStack): Promise<string[]> {
+export async function helperContainers(stack: AttachedStack): Promise<string[]> {
   return (await stack.containers()).filter((c) => c.labels[LABEL.fault] || c.labels[LABEL.helper] || c.role === 'vantage').map((c) => c.id);
 }
 

@@ -4,7 +4,7 @@ import test, { type TestFn } from 'ava';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DockerClient } from '../../src/stack/docker-client.js';
-import { ReferenceStack, type StartedStack } from '../../src/stack/stack.js';
+import { ReferenceStack, type AttachedStack } from '../../src/stack/stack.js';
 
 export const dockerReady = await new DockerClient().ping().then(
   () => true,
@@ -17,10 +17,10 @@ export const dockerReady = await new DockerClient().ping().then(
  */
 export const itest: TestFn = dockerReady || process.env.CI ? test : (test.skip as unknown as TestFn);
 
-let shared: Promise<StartedStack> | undefined;
+let shared: Promise<AttachedStack> | undefined;
 
 /** The reference stack (options from FAULTLINE_* env), brought up once per test process; up is idempotent. */
-export function sharedStack(): Promise<StartedStack> {
+export function sharedStack(): Promise<AttachedStack> {
   shared ??= new ReferenceStack().up({ timeoutMs: 240_000 });
   return shared;
 }

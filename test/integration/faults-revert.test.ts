@@ -10,9 +10,9 @@ import { connectFrom, exclusive, faultContext, helperContainers, hostOf, idOf, s
 import { defaultRegistry, injectFault, revertRecorded } from '../../src/faults/index.js';
 import { handshake } from '../../src/faults/tls-check.js';
 import { LABEL } from '../../src/stack/docker-client.js';
-import type { StartedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/stack.js';
 
-let stack: StartedStack;
+let stack: AttachedStack;
 let ca: string;
 const ip = (last: number) => `${stack.options.netPrefix}.${last}`;
 

@@ -4,7 +4,7 @@
 
 import { itest as test, sharedStack } from '../helpers/stack.js';
 import { exclusive, faultContext, hostOf } from '../helpers/faults.js';
-import type { StartedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/stack.js';
 import { runLoad } from '../../src/load/index.js';
 import { defaultRegistry, handshake, injectFault, type FaultContext } from '../../src/faults/index.js';
 import {
@@ -21,7 +21,7 @@ import {
   type InternalEncryptionValue,
 } from '../../src/probes/index.js';
 
-let stack: StartedStack;
+let stack: AttachedStack;
 let ctx: ProbeContext;
 let faults: FaultContext;
 const registry = defaultRegistry();

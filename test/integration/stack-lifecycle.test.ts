@@ -81,7 +81,7 @@ test('bad stack options are refused before anything starts', async (t) => {
 
 test('an attached stack describes every server with its components and address', async (t) => {
   const stack = await new ReferenceStack().up();
-  const servers = await stack.status();
+  const servers = await stack.servers();
   t.deepEqual(
     servers.map((s) => s.server),
     [...new Set(referenceCompose().services.map((s) => s.server))],

@@ -10,9 +10,9 @@ import mysql from 'mysql2/promise';
 import { itest as test, sharedStack } from '../helpers/stack.js';
 import { readDbSecrets, secretsPath, type DbSecrets } from '../../src/stack/secrets.js';
 import { permittedNamesOf } from '../../src/stack/tls.js';
-import type { StartedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/stack.js';
 
-let stack: StartedStack;
+let stack: AttachedStack;
 let secrets: DbSecrets;
 
 test.before(async () => {

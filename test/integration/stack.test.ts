@@ -7,9 +7,9 @@ import { itest as test, sharedStack } from '../helpers/stack.js';
 import { request } from '../../src/util/http.js';
 import { retryUntil } from '../../src/util/retry.js';
 import { LABEL } from '../../src/stack/docker-client.js';
-import { webServersOf, type StartedStack } from '../../src/stack/stack.js';
+import { webServersOf, type AttachedStack } from '../../src/stack/stack.js';
 
-let stack: StartedStack;
+let stack: AttachedStack;
 let ca: string;
 
 test.before(async () => {

@@ -10,7 +10,7 @@ import { processFaults } from '../../src/faults/process-faults.js';
 import { removeHelpers } from '../../src/faults/helpers.js';
 import { FaultlineError } from '../../src/errors.js';
 import { LABEL } from '../../src/stack/docker-client.js';
-import type { StartedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/stack.js';
 import { FakeDocker, fakeContext, hexId, PROJECT, stackLabels, type FakeContainer } from '../helpers/fake-docker.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -278,7 +278,7 @@ test('item 8 and 12: removing helpers tolerates one already gone, and refuses a 
 
 test("item 9: the dead man's switch fires only after the longest hold the runner may keep, with a margin", (t) => {
   const holdMs = 8000;
-  const ctx = createFaultContext({ stateDir: '/nonexistent', project: PROJECT, docker: {} } as unknown as StartedStack, { holdMs });
+  const ctx = createFaultContext({ stateDir: '/nonexistent', project: PROJECT, docker: {} } as unknown as AttachedStack, { holdMs });
   t.is(ctx.maxDurationMs, deadMansSwitchMs(holdMs));
   t.true(ctx.maxDurationMs >= holdMs + MAX_HOLD_EXTENSION_MS + 10_000, `${ctx.maxDurationMs} ms`);
 });
@@ -308,11 +308,11 @@ test("item 2: records carry the holder's start time, and own: true is limited to
 });
 
 test('item 6: `stack down` drops the fault records whose effect went with the stack, so later reverts do not fail on them', async (t) => {
-  const { StartedStack } = await import('../../src/stack/stack.js');
+  const { AttachedStack } = await import('../../src/stack/stack.js');
   const docker = Object.assign(new FakeDocker(), { listNetworks: async () => [], listVolumes: async () => [] });
   const ctx = await fakeContext(docker);
   const home = ctx.stack.stateDir;
-  const stack = new StartedStack(
+  const stack = new AttachedStack(
     { ...ctx.stack.options, home, project: '' } as never,
     docker as never,
     { dir: home, caPath: join(home, 'ca.pem') },

@@ -8,7 +8,7 @@ import { dataLossProbe } from '../../src/probes/data-loss.js';
 import { replicationProbe } from '../../src/probes/replication.js';
 import { runProbe } from '../../src/probes/runner.js';
 import type { ProbeContext } from '../../src/probes/types.js';
-import type { StartedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/stack.js';
 import type { ContainerSummary } from '../../src/stack/docker-types.js';
 import type { HttpReadbackSpec } from '../../src/probes/readback.js';
 import type { DatabaseSpec, ReadbackSpec } from '../../src/stack/spec.js';
@@ -173,7 +173,7 @@ test('GET per key: never more than the bound in flight; a failure stops the rest
 });
 
 /** A described stack with no Docker behind it: enough for the checks that come before any connection. */
-function fakeStack(databases: Record<string, DatabaseSpec>, readback: ReadbackSpec[], containers: ContainerSummary[] = []): StartedStack {
+function fakeStack(databases: Record<string, DatabaseSpec>, readback: ReadbackSpec[], containers: ContainerSummary[] = []): AttachedStack {
   return {
     spec: { file: '/x/stack.yaml', databases, readback },
     isReference: false,
@@ -181,7 +181,7 @@ function fakeStack(databases: Record<string, DatabaseSpec>, readback: ReadbackSp
     internalNetwork: 'shop_internal',
     addresses: {},
     containers: () => Promise.resolve(containers),
-  } as unknown as StartedStack;
+  } as unknown as AttachedStack;
 }
 
 const db = (over: Partial<DatabaseSpec>): DatabaseSpec => ({ port: 3306, user: 'ops', role: 'primary', host: '127.0.0.1', ...over }) as DatabaseSpec;

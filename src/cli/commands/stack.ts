@@ -77,7 +77,7 @@ async function waitDescribed(flags: StackFlags & { timeout: string; json?: boole
   const { signal, dispose } = interruptSignal();
   try {
     await s.waitReady({ timeoutMs: (intFlag('timeout', flags.timeout) ?? 180) * 1000, signal, log });
-    const d = await s.describe();
+    const d = await s.status();
     process.stdout.write(
       flags.json ? `${JSON.stringify(d, null, 2)}\n` : `stack ${d.project}  ${d.httpsUrl}  (described by ${s.spec.file})\n${formatStatus(d.servers)}\n`,
     );
@@ -118,7 +118,7 @@ export function registerStackCommands(program: Command): void {
             ...(flags.timeout ? { timeoutMs: intFlag('timeout', flags.timeout)! * 1000 } : {}),
             onProgress: (e) => e.status !== 'cached' && log(`  image ${e.image}: ${e.status}${e.ms !== undefined ? ` in ${(e.ms / 1000).toFixed(1)} s` : ''}`),
           });
-          const d = await up.describe();
+          const d = await up.status();
           process.stdout.write(flags.json ? `${JSON.stringify(d, null, 2)}\n` : `${formatUp(d, Date.now() - started)}\n`);
         } finally {
           dispose();
@@ -140,7 +140,7 @@ export function registerStackCommands(program: Command): void {
     .action(
       action(async (flags: StackFlags & { json?: boolean }) => {
         const s = await attachStack(stackOptionsFrom(flags));
-        const d = await s.describe();
+        const d = await s.status();
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
         } else {
