@@ -10,7 +10,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ReferenceStack } from '../src/stack/stack.js';
+import { ReferenceStack } from '../src/stack/reference-stack.js';
 import { loadFile } from '../src/experiment/schema.js';
 import { catalogue } from '../src/experiment/catalogue.js';
 import { experimentsOf, type Journal } from '../src/experiment/journal.js';

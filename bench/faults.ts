@@ -18,7 +18,8 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
-import { attachStack, webServersOf } from '../src/stack/stack.js';
+import { attachStack } from '../src/stack/attach.js';
+import { webServersOf } from '../src/stack/servers.js';
 import { LABEL, type ContainerState } from '../src/stack/docker-client.js';
 import { createFaultContext, defaultRegistry, injectFault, revertRecorded, type ActiveFault } from '../src/faults/index.js';
 import { badCertificate, configEdits, LB_FILES } from '../src/faults/certificate-faults.js';

@@ -18,7 +18,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { attachStack } from '../src/stack/stack.js';
+import { attachStack } from '../src/stack/attach.js';
 import { LABEL } from '../src/stack/docker-client.js';
 import { createFaultContext, defaultRegistry, injectFault, type ActiveFault } from '../src/faults/index.js';
 import {

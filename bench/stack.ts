@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DockerClient } from '../src/stack/docker-client.js';
 import { ensureBaseImage, LOCAL_BASE } from '../src/stack/base-image.js';
 import { buildImages, IMAGE_NAMES, imagesDir, type ImageTags } from '../src/stack/images.js';
-import { ReferenceStack } from '../src/stack/stack.js';
+import { ReferenceStack } from '../src/stack/reference-stack.js';
 import { composeEnv, composeFile } from '../src/stack/config.js';
 import { detectCompose } from '../src/stack/compose.js';
 
@@ -71,9 +71,9 @@ const downs: number[] = [];
 const refUps: number[] = [];
 const refDowns: number[] = [];
 for (let i = 0; i < 3; i++) {
-  const [started, upMs] = await time(() => stack.up());
+  const [, upMs] = await time(() => stack.up());
   ups.push(upMs);
-  const [, downMs] = await time(() => started.down());
+  const [, downMs] = await time(() => stack.down());
   downs.push(downMs);
   const argv = [...flavour.argv.slice(1), '-p', 'flbench', '-f', composeFile];
   const [, refUp] = await time(async () => execFileSync(flavour.argv[0]!, [...argv, 'up', '-d'], { env: cenv, stdio: 'ignore' }));

@@ -4,7 +4,7 @@
 import type { LoadResultJSON } from '../load/index.js';
 import type { MetricName, Metrics } from '../metric-table.js';
 import type { FaultWindow } from '../probes/types.js';
-import type { StackStatus } from '../stack/stack.js';
+import type { StackStatus } from '../stack/servers.js';
 
 export type ActivityStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'interrupted';
 export type Phase = 'steady-state-before' | 'method' | 'steady-state-after' | 'rollback';

@@ -8,7 +8,10 @@ import { startLoad, Timeline, loadResultToJSON, type LoadEvent, type LoadJob } f
 import { createFaultContext, revertRecorded, type ActiveFault, type FaultContext, type FaultRegistry } from '../faults/index.js';
 import { runProbe } from '../probes/runner.js';
 import type { AnyProbe, Observation, ProbeContext } from '../probes/types.js';
-import { ReferenceStack, attachStack, isHelper, isReady, webServersOf, type AttachOptions, type AttachedStack } from '../stack/stack.js';
+import { ReferenceStack } from '../stack/reference-stack.js';
+import { attachStack, type AttachOptions } from '../stack/attach.js';
+import { isHelper, isReady, webServersOf } from '../stack/servers.js';
+import { type AttachedStack } from '../stack/attached-stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { retryUntil } from '../util/retry.js';
 import { parseMix } from '../load/mix.js';

@@ -7,7 +7,7 @@ import { asFaultlineError, isAbortError } from '../errors.js';
 import { createFaultContext, injectFault, MAX_HOLD_EXTENSION_MS, type ActiveFault, type FaultRegistry } from '../faults/index.js';
 import type { LoadJob, LoadResult } from '../load/index.js';
 import type { AnyProbe, FaultWindow } from '../probes/types.js';
-import type { AttachedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 import { sleep } from '../util/sleep.js';
 import { iso, probeOnce, probeSeries } from './activities.js';
 import type { ActivityRecord } from './journal.js';

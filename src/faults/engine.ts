@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { asFaultlineError, FaultlineError } from '../errors.js';
 import type { DockerClient } from '../stack/docker-client.js';
-import type { AttachedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 import { orphanHelpers, removeHelpers } from './helpers.js';
 import { sleep } from '../util/sleep.js';
 import type { ConfiguredFault, FaultRegistry } from './registry.js';

@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import type { DockerClient } from '../stack/docker-client.js';
-import type { AttachedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 import type { FaultStore } from './state-store.js';
 
 export type FaultKind = 'process' | 'certificate' | 'firewall' | 'network' | 'resource';

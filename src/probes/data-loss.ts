@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { checkWrites, type SetCheck, type WriteLedger } from '../load/ledger.js';
 import { retryUntil } from '../util/retry.js';
-import type { AttachedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 import { databasesByRole, resolveDatabase } from './databases.js';
 import { gtidGap, queryRows, withConnection, type DbTarget } from './mysql.js';
 import { readBack, type FinalRead, type NamedRead } from './readback.js';

@@ -6,7 +6,7 @@ import { FaultlineError } from '../errors.js';
 import { isHelper } from '../stack/servers.js';
 import type { ContainerSummary } from '../stack/docker-types.js';
 import type { DatabaseSpec, StackSpec } from '../stack/spec.js';
-import type { AttachedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 import type { DbTarget } from './mysql.js';
 
 export type DatabaseRole = DatabaseSpec['role'];

@@ -2,7 +2,7 @@
 
 import { FaultlineError } from '../errors.js';
 import { request } from '../util/http.js';
-import type { AttachedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 import { stackServers } from './targets.js';
 
 export interface RangeSeries {

@@ -6,7 +6,7 @@ import { FaultlineError } from '../errors.js';
 import { request } from '../util/http.js';
 import { WriteLedger } from '../load/ledger.js';
 import type { ReadbackSpec } from '../stack/spec.js';
-import type { AttachedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 import { atDotPath, resolveDatabase } from './databases.js';
 import { firstColumn, withConnection, type DbTarget } from './mysql.js';
 

@@ -3,7 +3,8 @@
 
 import { FaultlineError } from '../errors.js';
 import { LABEL, type ContainerSummary } from '../stack/docker-client.js';
-import type { AttachedStack } from '../stack/stack.js';
+import { isHelper } from '../stack/servers.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 import type { DbTarget } from './mysql.js';
 import { resolveRole } from './databases.js';
 
@@ -35,7 +36,7 @@ export function parsePublished(text: string): PublishedPort | null {
 export function serversFrom(containers: ContainerSummary[], internalNetwork: string, edgeNetwork: string): ServerTarget[] {
   const out: ServerTarget[] = [];
   for (const c of containers) {
-    if (!c.host || !c.server || c.labels[LABEL.fault] || c.role === 'vantage') continue;
+    if (!c.host || !c.server || isHelper(c)) continue;
     out.push({
       server: c.server,
       role: c.role ?? '',

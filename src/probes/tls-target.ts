@@ -2,7 +2,7 @@
 // verification at all, given on the command line or taken from a stack description's endpoint.
 
 import { invalidInput } from '../errors.js';
-import type { AttachedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 
 export interface TlsTarget {
   /** The address connected to. */

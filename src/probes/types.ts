@@ -3,7 +3,7 @@
 
 import type { z } from 'zod';
 import type { DockerClient } from '../stack/docker-client.js';
-import type { AttachedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 import type { Timeline } from '../load/timeline.js';
 import type { WriteLedger } from '../load/ledger.js';
 import type { FaultMark } from '../load/types.js';

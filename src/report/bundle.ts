@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
 import * as tar from 'tar';
 import { experimentsOf, type Journal } from '../experiment/journal.js';
-import type { AttachedStack } from '../stack/stack.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
 import { composeFile } from '../stack/config.js';
 import { prometheusUrl, queryRange } from '../probes/prometheus.js';
 import { renderMarkdown } from './markdown.js';

@@ -1,6 +1,6 @@
 // Pure renderers for stack descriptions (what `stack up` and `stack status` print).
 
-import type { ServerStatus, StackStatus } from './stack.js';
+import type { ServerStatus, StackStatus } from './servers.js';
 import { textTable } from '../util/table.js';
 
 export function formatStatus(servers: ServerStatus[]): string {

@@ -43,6 +43,14 @@ const endpoint = z
     hostnames: z.array(z.string().min(1)).default([]),
     /** GET path that answers 2xx when the stack serves (readiness). */
     ready_path: z.string().startsWith('/').default('/'),
+    /**
+     * Readiness also waits for an answer from each running server of `role` through the endpoint: the ready path's
+     * JSON answer names the server that gave it in `field` (the reference stack's /whoami names its web server).
+     */
+    ready_each: z
+      .object({ role: z.string().min(1), field: z.string().min(1).default('server') })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((e, ctx) => {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { itest, runCli, sharedStack } from '../helpers/stack.js';
 import { renderedDom } from '../helpers/chromium.js';
-import { ReferenceStack, type AttachedStack } from '../../src/stack/stack.js';
+import { ReferenceStack } from '../../src/stack/reference-stack.js';
+import { type AttachedStack } from '../../src/stack/attached-stack.js';
 import { getProbe } from '../../src/probes/registry.js';
 import { runProbe } from '../../src/probes/runner.js';
 import { experimentsOf, type ExperimentJournal, type Journal } from '../../src/experiment/journal.js';
@@ -136,7 +137,7 @@ itest.serial(
 
 itest.serial('the before/after report over both profiles has both columns for every weakness, in its JSON and in Chromium', async (t) => {
   // One stack at a time on two cores: the hardened one's health checks would distort the baseline's numbers.
-  await (await hardenedStack()).down();
+  await new ReferenceStack({ profile: 'hardened' }).down();
   await sharedStack();
   const baseline = await runSuite('baseline');
   t.true(baseline.code === 0 || baseline.code === 1, `exit ${baseline.code}: ${baseline.stderr.slice(-2000)}`);

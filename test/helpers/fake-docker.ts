@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isNotFound, LABEL, type ContainerState, type ContainerSummary, type DockerClient, type ExecResult } from '../../src/stack/docker-client.js';
-import type { AttachedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { FaultStore } from '../../src/faults/state-store.js';
 import type { FaultContext } from '../../src/faults/types.js';
 

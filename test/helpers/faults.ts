@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import net from 'node:net';
 import { LABEL, type DockerClient } from '../../src/stack/docker-client.js';
-import type { AttachedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { createFaultContext, LB_FILES, type FaultContext } from '../../src/faults/index.js';
 import { handshake } from '../../src/faults/tls-check.js';
 import { repoRoot } from './stack.js';

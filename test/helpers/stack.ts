@@ -4,7 +4,8 @@ import test, { type TestFn } from 'ava';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DockerClient } from '../../src/stack/docker-client.js';
-import { ReferenceStack, type AttachedStack } from '../../src/stack/stack.js';
+import { ReferenceStack } from '../../src/stack/reference-stack.js';
+import { type AttachedStack } from '../../src/stack/attached-stack.js';
 
 export const dockerReady = await new DockerClient().ping().then(
   () => true,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { itest as test, sharedStack, runCli, repoRoot } from '../helpers/stack.js';
 import { snapshot, faultContext } from '../helpers/faults.js';
-import type { AttachedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import type { ExperimentJournal } from '../../src/experiment/journal.js';
 import { Timeline } from '../../src/load/timeline.js';
 import { seriesOf } from '../../src/report/series.js';

@@ -9,7 +9,8 @@ import { connectFrom, exclusive, faultContext, hostOf, idOf, snapshot, tcpConnec
 import { retryUntil } from '../../src/util/retry.js';
 import { request } from '../../src/util/http.js';
 import { LABEL } from '../../src/stack/docker-client.js';
-import { webServersOf, type AttachedStack } from '../../src/stack/stack.js';
+import { webServersOf } from '../../src/stack/servers.js';
+import { type AttachedStack } from '../../src/stack/attached-stack.js';
 import { defaultRegistry, injectFault, type ActiveFault, type FaultContext } from '../../src/faults/index.js';
 import { handshake, legacyHandshake, signatureAlgorithm } from '../../src/faults/tls-check.js';
 

@@ -9,7 +9,7 @@ import { exclusive, faultContext, hostOf, idOf, snapshot, startCli } from '../he
 import { defaultRegistry, injectFault, LB_FILES, revertRecorded } from '../../src/faults/index.js';
 import { LABEL } from '../../src/stack/docker-client.js';
 import { retryUntil } from '../../src/util/retry.js';
-import type { AttachedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
 
 let stack: AttachedStack;
 

@@ -10,7 +10,7 @@ import { connectFrom, exclusive, faultContext, helperContainers, hostOf, idOf, s
 import { defaultRegistry, injectFault, revertRecorded } from '../../src/faults/index.js';
 import { handshake } from '../../src/faults/tls-check.js';
 import { LABEL } from '../../src/stack/docker-client.js';
-import type { AttachedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
 
 let stack: AttachedStack;
 let ca: string;

@@ -3,7 +3,7 @@
 
 import { itest as test, sharedStack } from '../helpers/stack.js';
 import { exclusive } from '../helpers/faults.js';
-import type { AttachedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { checkWrites, runLoad } from '../../src/load/index.js';
 import { dbTarget } from '../../src/probes/targets.js';
 import { queryRows, withConnection } from '../../src/probes/mysql.js';

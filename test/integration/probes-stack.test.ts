@@ -4,7 +4,7 @@
 
 import { itest as test, sharedStack } from '../helpers/stack.js';
 import { exclusive, faultContext, hostOf } from '../helpers/faults.js';
-import type { AttachedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { runLoad } from '../../src/load/index.js';
 import { defaultRegistry, handshake, injectFault, type FaultContext } from '../../src/faults/index.js';
 import {

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { itest as test, runCli, sharedStack } from '../helpers/stack.js';
 import { DockerClient, LABEL } from '../../src/stack/docker-client.js';
-import { ReferenceStack } from '../../src/stack/stack.js';
+import { ReferenceStack } from '../../src/stack/reference-stack.js';
 import { referenceCompose } from '../../src/stack/compose-model.js';
 
 const docker = new DockerClient();

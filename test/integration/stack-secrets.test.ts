@@ -10,7 +10,7 @@ import mysql from 'mysql2/promise';
 import { itest as test, sharedStack } from '../helpers/stack.js';
 import { readDbSecrets, secretsPath, type DbSecrets } from '../../src/stack/secrets.js';
 import { permittedNamesOf } from '../../src/stack/tls.js';
-import type { AttachedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
 
 let stack: AttachedStack;
 let secrets: DbSecrets;

@@ -7,7 +7,8 @@ import { itest as test, sharedStack } from '../helpers/stack.js';
 import { request } from '../../src/util/http.js';
 import { retryUntil } from '../../src/util/retry.js';
 import { LABEL } from '../../src/stack/docker-client.js';
-import { webServersOf, type AttachedStack } from '../../src/stack/stack.js';
+import { webServersOf } from '../../src/stack/servers.js';
+import { type AttachedStack } from '../../src/stack/attached-stack.js';
 
 let stack: AttachedStack;
 let ca: string;

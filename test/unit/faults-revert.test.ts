@@ -10,11 +10,12 @@ import { processFaults } from '../../src/faults/process-faults.js';
 import { removeHelpers } from '../../src/faults/helpers.js';
 import { FaultlineError } from '../../src/errors.js';
 import { LABEL } from '../../src/stack/docker-client.js';
-import type { AttachedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { FakeDocker, fakeContext, hexId, PROJECT, stackLabels, type FakeContainer } from '../helpers/fake-docker.js';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dropStackRecords } from '../../src/faults/state-store.js';
+import { dropStackRecords, FaultStore } from '../../src/faults/state-store.js';
 
 function fakeActive(revert: () => Promise<void>): ActiveFault {
   let done = false;
@@ -308,22 +309,16 @@ test("item 2: records carry the holder's start time, and own: true is limited to
 });
 
 test('item 6: `stack down` drops the fault records whose effect went with the stack, so later reverts do not fail on them', async (t) => {
-  const { AttachedStack } = await import('../../src/stack/stack.js');
-  const docker = Object.assign(new FakeDocker(), { listNetworks: async () => [], listVolumes: async () => [] });
-  const ctx = await fakeContext(docker);
-  const home = ctx.stack.stateDir;
-  const stack = new AttachedStack(
-    { ...ctx.stack.options, home, project: '' } as never,
-    docker as never,
-    { dir: home, caPath: join(home, 'ca.pem') },
-    ctx.stack.spec,
-  );
-  // the stack's folder is <home>/<project>; with an empty project that is the context's own folder
-  t.is(stack.stateDir, ctx.store.dir);
-  await ctx.store.add({
+  const { ReferenceStack } = await import('../../src/stack/reference-stack.js');
+  const docker = Object.assign(new FakeDocker(), { ping: async () => undefined, listNetworks: async () => [], listVolumes: async () => [] });
+  const home = await mkdtemp(join(tmpdir(), 'faultline-unit-'));
+  const stack = new ReferenceStack({ home, project: PROJECT }, docker as never);
+  // the stack's folder is <home>/<project>, where its fault records live
+  const store = new FaultStore(stack.stateDir);
+  await store.add({
     id: 'container-kill-1',
     fault: 'container-kill',
-    stack: '',
+    stack: PROJECT,
     params: {},
     targets: [],
     slots: ['container:x'],
@@ -335,5 +330,5 @@ test('item 6: `stack down` drops the fault records whose effect went with the st
     data: {},
   });
   await stack.down({ forget: dropStackRecords });
-  t.deepEqual(await ctx.store.list(), []);
+  t.deepEqual(await store.list(), []);
 });

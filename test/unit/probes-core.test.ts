@@ -1,7 +1,7 @@
 // Tolerances, parameter errors, the continuous runner (fake clock), grades and the pure verdicts of each probe.
 
 import { loadStackSpec } from '../../src/stack/spec.js';
-import { referenceSpecFile } from '../../src/stack/stack.js';
+import { referenceSpecFile } from '../../src/stack/reference-stack.js';
 import test from 'ava';
 import { parseTolerance, withinTolerance } from '../../src/probes/tolerance.js';
 import { parseProbeParams } from '../../src/probes/params.js';

@@ -8,7 +8,7 @@ import { dataLossProbe } from '../../src/probes/data-loss.js';
 import { replicationProbe } from '../../src/probes/replication.js';
 import { runProbe } from '../../src/probes/runner.js';
 import type { ProbeContext } from '../../src/probes/types.js';
-import type { AttachedStack } from '../../src/stack/stack.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import type { ContainerSummary } from '../../src/stack/docker-types.js';
 import type { HttpReadbackSpec } from '../../src/probes/readback.js';
 import type { DatabaseSpec, ReadbackSpec } from '../../src/stack/spec.js';

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { interpolate, parseComposeModel, referenceCompose, serverAddressesOf } from '../../src/stack/compose-model.js';
 import { LABEL } from '../../src/stack/docker-client.js';
-import { listWords, serverAddresses, webServersOf } from '../../src/stack/stack.js';
+import { listWords, serverAddresses, webServersOf } from '../../src/stack/servers.js';
 
 /** A two-web-server stack written as the reference one is: anchors, merge keys, labels as a map and a list. */
 const SMALL = `

@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveStackOptions, composeEnv } from '../../src/stack/config.js';
-import { referenceSpec } from '../../src/stack/stack.js';
+import { referenceSpec } from '../../src/stack/reference-stack.js';
 import { referenceCompose } from '../../src/stack/compose-model.js';
 import { PROFILES } from '../../src/stack/profiles.js';
 import { ensureInternalTls, internalServers, permittedNamesOf } from '../../src/stack/tls.js';

@@ -2,7 +2,7 @@
 // behind (compose v1), and those are the ones recreated, nothing else.
 
 import test from 'ava';
-import { staleNamespaceServices, type NamespaceUse } from '../../src/stack/stack.js';
+import { staleNamespaceServices, type NamespaceUse } from '../../src/stack/servers.js';
 
 const host = (server: string, id: string): NamespaceUse => ({
   container: { id, server, component: 'host', service: server, state: 'running' },

@@ -15,7 +15,7 @@ import { defaultRegistry } from '../../faults/index.js';
 import { progressListener, isInteractive } from '../../load/index.js';
 import { writeBundle, writeReports } from '../../report/bundle.js';
 import { compareJournals, formatComparison } from '../../report/compare.js';
-import { attachStack } from '../../stack/stack.js';
+import { attachStack } from '../../stack/attach.js';
 import { DockerClient } from '../../stack/docker-client.js';
 import { STATUS_LABEL } from '../../report/format.js';
 import { packageRoot } from '../../stack/config.js';

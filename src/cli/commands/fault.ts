@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { action, interruptSignal } from '../run-command.js';
 import { parseKeyValues } from '../key-value.js';
 import { addStackFlags, stackOptionsFrom } from './stack.js';
-import { attachStack } from '../../stack/stack.js';
+import { attachStack } from '../../stack/attach.js';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
 import { parseDurationMs, formatDuration } from '../../util/duration.js';
 import {

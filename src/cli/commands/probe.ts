@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
 import { isLoopbackHost, loadResultFromJSON, type LoadResultJSON } from '../../load/index.js';
-import { attachStack } from '../../stack/stack.js';
+import { attachStack } from '../../stack/attach.js';
 import { PROBES, getProbe, parseProbeParams, renderObservation, runProbe, type Observation, type ProbeContext } from '../../probes/index.js';
 import { observeTls, tlsProbe, unreachableError, type TlsFacts } from '../../probes/tls.js';
 import { tlsTarget } from '../../probes/tls-target.js';

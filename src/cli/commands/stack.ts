@@ -2,13 +2,13 @@
 
 import type { Command } from 'commander';
 import { action } from '../run-command.js';
-import { ReferenceStack, attachStack, type AttachOptions } from '../../stack/stack.js';
+import { ReferenceStack } from '../../stack/reference-stack.js';
+import { attachStack, type AttachOptions } from '../../stack/attach.js';
 import { resolveStackOptions } from '../../stack/config.js';
 import { formatStatus, formatUp } from '../../stack/format.js';
 import { runDoctor, formatDoctor } from '../../stack/doctor.js';
-import { detectCompose, compose } from '../../stack/compose.js';
-import { composeEnv, placeholderImages } from '../../stack/config.js';
-import { PROFILES, profileNamed } from '../../stack/profiles.js';
+
+import { profileNamed } from '../../stack/profiles.js';
 import { DockerClient } from '../../stack/docker-client.js';
 import { FaultlineError, ExitCode, invalidInput } from '../../errors.js';
 import type { StackOptions } from '../../stack/config.js';
@@ -128,10 +128,10 @@ export function registerStackCommands(program: Command): void {
 
   addStackFlags(stack.command('down').description('remove every container, network and volume of the stack (and nothing else)')).action(
     action(async (flags: StackFlags) => {
-      const s = await attachStack(referenceOnly(flags, 'stack down'));
+      const s = await ReferenceStack.recorded(referenceOnly(flags, 'stack down'));
       const started = Date.now();
       const removed = await s.down({ log, forget: dropStackRecords });
-      log(`stack ${s.project} removed (${removed.containers} containers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      log(`stack ${s.options.project} removed (${removed.containers} containers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }),
   );
 
@@ -157,18 +157,9 @@ export function registerStackCommands(program: Command): void {
     .option('-f, --follow', 'keep following')
     .action(
       action(async (services: string[], flags: StackFlags & { tail: string; follow?: boolean }) => {
+        // The reference stack's logs come through compose (one stream, in order); a described stack's from Docker.
+        if (!flags.stack && (await (await ReferenceStack.recorded(stackOptionsFrom(flags))).logs(services, flags))) return;
         const s = await attachStack(stackOptionsFrom(flags));
-        const flavour = await detectCompose();
-        if (flavour && s.isReference) {
-          const env = composeEnv(s.options, placeholderImages(s.options), s.tls.dir);
-          await compose(flavour, ['logs', '--no-color', '--tail', flags.tail, ...(flags.follow ? ['-f'] : []), ...services], {
-            project: s.project,
-            file: PROFILES[s.options.profile].composeFile,
-            env,
-            inherit: true,
-          });
-          return;
-        }
         const docker = new DockerClient();
         const list = (await s.containers()).filter((c) => !services.length || services.includes(c.service));
         if (!list.length) throw new FaultlineError('UNKNOWN_TARGET', `no containers match ${services.join(', ') || s.project}`);

@@ -1,0 +1,28 @@
+// Attaching to a running stack: the reference stack by its project (also one started elsewhere), or any stack through
+// its description. A description that names services its project lacks fails here, naming the field.
+
+import { join } from 'node:path';
+import { DockerClient } from './docker-client.js';
+import { resolveStackOptions, stateDir, type StackOptions } from './config.js';
+import { loadStackSpec, type StackSpec } from './spec.js';
+import { AttachedStack } from './attached-stack.js';
+import { ReferenceStack } from './reference-stack.js';
+
+export interface AttachOptions extends Partial<StackOptions> {
+  /** A stack description file (a stack faultline did not start); without it, the reference stack's own. */
+  stackFile?: string;
+  /** An already-read description (an experiment's inline `stack:`). */
+  spec?: StackSpec;
+}
+
+export async function attachStack(partial: AttachOptions = {}, docker = new DockerClient()): Promise<AttachedStack> {
+  const { stackFile, spec: given, ...rest } = partial;
+  const described = given ?? (stackFile ? await loadStackSpec(stackFile) : undefined);
+  if (!described) return (await ReferenceStack.recorded(rest, docker)).attach();
+  const options = resolveStackOptions({ ...rest, project: described.project });
+  await docker.ping();
+  const dir = join(stateDir(options), 'tls');
+  const stack = new AttachedStack(options, docker, { dir, caPath: described.endpoint.ca ?? join(dir, 'ca.pem') }, described);
+  await stack.checkDescription();
+  return stack;
+}
