@@ -380,7 +380,7 @@ async function cases(): Promise<Case[]> {
       watch: () => pollWatch(async () => (await legacyHandshake(stack.options.httpsPort, 'TLSv1')).ok),
       ref: {
         what: 'docker exec cat > haproxy cfg + SIGUSR2',
-        apply: () => swap(LB_FILES.config, configEdits['legacy-tls'](cfg)),
+        apply: () => swap(LB_FILES.config, configEdits.haproxy['legacy-tls'](cfg)),
         revert: () => swap(LB_FILES.config, cfg),
       },
     },

@@ -172,6 +172,41 @@ const exposure = z
   })
   .strict();
 
+/** An absolute path inside a container; kept to characters that need no quoting, since faults use it in shell commands. */
+const containerPath = z.string().regex(/^\/[A-Za-z0-9._@+/-]*$/, 'an absolute path inside the container (letters, digits, . _ @ + - /)');
+
+/**
+ * The TLS edge the certificate faults act on: the container that terminates the endpoint's TLS, its kind (which
+ * says how it reloads and what its configuration looks like) and its files, as paths inside that container.
+ */
+const edge = z
+  .object({
+    /** A fault target expression for the container (e.g. role=lb,component=haproxy). */
+    target: z.string().min(1).default('role=lb'),
+    /** haproxy: reloaded with SIGUSR2 (master-worker mode); nginx: reloaded with SIGHUP. */
+    kind: z.enum(['haproxy', 'nginx']),
+    /** The certificate file the endpoint serves (HAProxy: certificate and key in one PEM). */
+    certificate: containerPath,
+    /** nginx: the certificate's key file (ssl_certificate_key). */
+    key: containerPath.optional(),
+    /** The file the TLS settings live in (HAProxy's active config, nginx.conf); config faults need it, nginx swaps need it. */
+    config: containerPath.optional(),
+    /** OpenSSL's configuration, whose security level cert-weak-key and cert-sha1 lower. */
+    openssl: containerPath.default('/etc/ssl/openssl.cnf'),
+    /** Host path of the key of the CA that signed the endpoint (endpoint.ca): faults that sign a bad certificate need it (relative to this file). */
+    ca_key: z.string().min(1).optional(),
+    /** Host path of a copy of the certificate file, where revert may find the original (relative to this file). */
+    saved_copy: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.kind === 'haproxy' && e.key)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['key'], message: 'HAProxy reads the key from the certificate PEM: give no key' });
+    if (e.kind === 'nginx' && !e.key) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['key'], message: 'the key file nginx serves (ssl_certificate_key)' });
+    // nginx's certificate files are often mounted read-only: a swap points the config at a new file instead.
+    if (e.kind === 'nginx' && !e.config) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['config'], message: 'the nginx.conf that names the certificate' });
+  });
+
 const prometheus = z
   .object({
     /** The server running Prometheus (reached on its internal address) … */
@@ -222,6 +257,8 @@ export const stackSpecSchema = z
       .default({ table: 'inet faultline', chain: 'input' }),
     /** How long `faultline run` waits for a stack to be ready before it gives up. */
     ready_timeout: durationField({ min: 1000, max: 600_000 }).default('60s'),
+    /** The TLS edge certificate faults act on; without it they are refused. */
+    edge: edge.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -251,6 +288,7 @@ export type ReadbackSpec = z.output<typeof readback>;
 export type ExposureSpec = z.output<typeof exposure>;
 export type PolicyRuleSpec = z.output<typeof policyRule>;
 export type PrometheusSpec = z.output<typeof prometheus>;
+export type EdgeSpec = z.output<typeof edge>;
 
 /** Every problem of a description at once, one line each, naming the file and the field. */
 export class InvalidStackSpecError extends FaultlineError {
@@ -295,6 +333,9 @@ export function parseStackSpec(raw: unknown, file: string, vars: Record<string, 
     ...s,
     file,
     endpoint: { ...s.endpoint, ...(s.endpoint.ca ? { ca: abs(s.endpoint.ca) } : {}) },
+    ...(s.edge
+      ? { edge: { ...s.edge, ...(s.edge.ca_key ? { ca_key: abs(s.edge.ca_key) } : {}), ...(s.edge.saved_copy ? { saved_copy: abs(s.edge.saved_copy) } : {}) } }
+      : {}),
     databases: Object.fromEntries(
       Object.entries(s.databases).map(([k, d]) => [
         k,

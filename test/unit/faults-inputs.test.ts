@@ -8,7 +8,7 @@ import { writeFile, mkdtemp } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultStore, processStart, staleLock } from '../../src/faults/state-store.js';
-import { FaultRegistry, injectFault, redactSecrets, REDACTED, revertRecord, type FaultRecord } from '../../src/faults/index.js';
+import { FaultRegistry, injectFault, redactSecrets, REDACTED, revertRecord, type FaultContext, type FaultRecord } from '../../src/faults/index.js';
 import { networkFaults, NETEM_HANDLE, scriptsFor } from '../../src/faults/network-faults.js';
 import { certificateFaults } from '../../src/faults/certificate-faults.js';
 import { issueCertificate, serverAltNames } from '../../src/stack/tls.js';
@@ -106,6 +106,17 @@ test('item 12: a network record is reverted from validated fields; shell text in
   t.true(docker.calls.some((c) => c.includes('nft delete table inet fl_abc123')));
 });
 
+/** The fake stack's description gets the reference stack's HAProxy edge and an endpoint nothing listens on. */
+function describeEdge(ctx: FaultContext): FaultContext {
+  Object.assign(ctx.stack.spec, {
+    file: '<inline>',
+    endpoint: { url: 'https://127.0.0.1:1', hostnames: ['faultline.local'], ready_path: '/', insecure: true },
+    edge: { target: 'role=lb,component=haproxy', kind: 'haproxy', certificate: '/etc/haproxy/certs/site.pem', openssl: '/etc/ssl/openssl.cnf' },
+  });
+  Object.assign(ctx.stack, { httpsUrl: 'https://127.0.0.1:1', httpUrl: 'https://127.0.0.1:1', ca: async () => undefined });
+  return ctx;
+}
+
 function lbStack(docker: FakeDocker) {
   const key = generateKeyPairSync('rsa', {
     modulusLength: 2048,
@@ -132,7 +143,7 @@ function lbStack(docker: FakeDocker) {
 test('item 16: a certificate fault records no private key, and --json output redacts one from older records', async (t) => {
   const docker = new FakeDocker();
   const { lb, sitePem } = lbStack(docker);
-  const ctx = await fakeContext(docker);
+  const ctx = describeEdge(await fakeContext(docker));
   const registry = new FaultRegistry(certificateFaults);
   // apply fails at the check (no real HAProxy here): the record is written first, then reverted.
   const recordedTexts: string[] = [];
@@ -163,7 +174,7 @@ test('item 16: a certificate fault records no private key, and --json output red
 test('item 16: revert takes the LB file back from the copy kept in the LB, checked by its hash', async (t) => {
   const docker = new FakeDocker();
   const { lb, sitePem } = lbStack(docker);
-  const ctx = await fakeContext(docker);
+  const ctx = describeEdge(await fakeContext(docker));
   const def = new FaultRegistry(certificateFaults).get('cert-self-signed');
   const plan = await def.plan(ctx, undefined, {}, AbortSignal.timeout(3000));
   const rec = { ...record('cert-self-signed-1'), fault: 'cert-self-signed', data: JSON.parse(JSON.stringify(plan.data)) as unknown };
