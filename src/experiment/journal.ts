@@ -3,7 +3,7 @@
 
 import type { LoadResultJSON } from '../load/index.js';
 import type { MetricName, Metrics } from '../metric-table.js';
-import type { FaultWindow } from '../probes/types.js';
+import type { FaultWindow } from '../load/types.js';
 import type { StackStatus } from '../stack/servers.js';
 
 export type ActivityStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'interrupted';
@@ -63,6 +63,7 @@ export interface ExperimentJournal {
   steadyStateAfter: { met: boolean | null; activities: ActivityRecord[] };
   rollbacks: ActivityRecord[];
   faultWindows: FaultWindow[];
+  /** The load's fault windows (load.faults, its one record of them), here for the reports. */
   /** Absolute wall-clock start of load (for Prometheus queries and container logs). */
   loadStartedAt: string | null;
   load: LoadResultJSON | null;

@@ -125,14 +125,20 @@ export function measure(input: JudgeInput): Measured {
   return { metrics: { ...m, ...probes.metrics }, findings: { ...findings, ...probes.findings } };
 }
 
-export interface Verdict {
+/** An experiment's verdict (a compare report's per-figure verdict is another thing, report/before-after.ts). */
+export interface ExperimentVerdict {
   status: ExperimentStatus;
   reason: string;
   assertions: AssertionResult[];
 }
 
 /** The verdict: a method step that could not run is an error; a failed assertion or steady state after, a failure. */
-export function verdict(input: { assertions: AssertionSpec[]; metrics: Metrics; method: ActivityRecord[]; steadyStateAfterMet: boolean | null }): Verdict {
+export function verdict(input: {
+  assertions: AssertionSpec[];
+  metrics: Metrics;
+  method: ActivityRecord[];
+  steadyStateAfterMet: boolean | null;
+}): ExperimentVerdict {
   const assertions = evaluateAssertions(input.assertions, input.metrics);
   const failedAssertions = assertions.filter((a) => !a.passed);
   const methodErrors = input.method.filter((a) => a.status === 'error');

@@ -5,8 +5,8 @@
 
 import { asFaultlineError, isAbortError } from '../errors.js';
 import { createFaultContext, injectFault, MAX_HOLD_EXTENSION_MS, type ActiveFault, type FaultRegistry } from '../faults/index.js';
-import type { LoadJob, LoadResult } from '../load/index.js';
-import type { AnyProbe, FaultWindow } from '../probes/types.js';
+import type { FaultWindow, LoadJob, LoadResult } from '../load/index.js';
+import type { AnyProbe } from '../probes/types.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import { sleep } from '../util/sleep.js';
 import { iso, probeOnce, probeSeries } from './activities.js';
@@ -34,6 +34,7 @@ export interface MethodContext {
 export interface MethodOutcome {
   /** Every method activity, by start. */
   activities: ActivityRecord[];
+  /** The load job's fault windows (its one record of them), by start. */
   faultWindows: FaultWindow[];
   load: LoadResult;
   /** A revert that failed (REVERT_FAILED) or another reason the method could not settle. */
@@ -84,7 +85,6 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
   const { signal, log } = ctx;
   const loadDone = new AbortController();
   const methodSignal = AbortSignal.any([signal, loadDone.signal]);
-  const windows: FaultWindow[] = [];
   const latch = new EffectLatch();
   methodSignal.addEventListener('abort', () => latch.close(), { once: true });
 
@@ -109,9 +109,8 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
       log(`t=${(record.startMs / 1000).toFixed(1)}s inject ${step.fault}${step.target ? ` on ${step.target}` : ''}`);
       const fault = await injectFault(faultCtx, configured, signal, { holdMs: step.for ?? 0 });
       ctx.active.add(fault);
-      const window: FaultWindow = { name: step.fault, startMs: record.startMs, endMs: null };
-      windows.push(window);
-      job.markFault(step.fault, true);
+      // The window opens when the inject started, as the recovery analysis counts a fault's time.
+      const window = job.openFault(step.fault, record.startMs);
       record.target = fault.record.targets.map((t) => t.service || t.name).join(', ');
       const servers = [...new Set(fault.record.targets.map((t) => t.server).filter((s): s is string => Boolean(s)))];
       record.output = { id: fault.id, steps: fault.record.steps, effectiveAfterMs: job.elapsedMs() - record.startMs, servers };
@@ -128,13 +127,13 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
       } finally {
         // The fault ends when its revert starts: the time a revert takes (a restart, a reload) is recovery
         // time the stack needs, and belongs after the window, not hidden inside it.
-        window.endMs = job.elapsedMs();
-        record.endMs = window.endMs;
-        job.markFault(step.fault, false);
-        log(`t=${(window.endMs / 1000).toFixed(1)}s revert ${step.fault}`);
+        const endMs = job.elapsedMs();
+        record.endMs = endMs;
+        window.close(endMs);
+        log(`t=${(endMs / 1000).toFixed(1)}s revert ${step.fault}`);
         await fault.revert(AbortSignal.timeout(120_000));
         ctx.active.delete(fault);
-        record.output = { ...(record.output as Record<string, unknown>), revertMs: Math.round(job.elapsedMs() - window.endMs) };
+        record.output = { ...(record.output as Record<string, unknown>), revertMs: Math.round(job.elapsedMs() - endMs) };
         log(`t=${(job.elapsedMs() / 1000).toFixed(1)}s reverted ${step.fault}`);
       }
     } catch (err) {
@@ -175,5 +174,5 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
   const activities = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
   activities.sort((a, b) => (a.startMs ?? 0) - (b.startMs ?? 0));
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  return { activities, faultWindows: windows.sort((a, b) => a.startMs - b.startMs), load, ...(failure ? { failure: failure.reason } : {}) };
+  return { activities, faultWindows: load.faults, load, ...(failure ? { failure: failure.reason } : {}) };
 }

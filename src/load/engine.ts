@@ -1,4 +1,4 @@
-// The load engine: validate, pick a driver, emit start / per-second tick / done, keep fault marks,
+// The load engine: validate, pick a driver, emit start / per-second tick / done, keep fault windows,
 // and assemble the LoadResult. It only measures and emits; drawing progress and printing are elsewhere.
 
 import { FaultlineError } from '../errors.js';
@@ -9,7 +9,7 @@ import { WriteLedger } from './ledger.js';
 import { toSettings, validateLoadOptions } from './options.js';
 import { Timeline } from './timeline.js';
 import { Workload } from './workload.js';
-import { FaultMarks, round3, safeEmitter } from './marks.js';
+import { FaultWindows, round3, safeEmitter } from './job-shared.js';
 import { startOnWorkers } from './workers.js';
 import type { LoadContext, LoadJob, LoadOptionsInput, LoadResult, LoadTick, StopReason } from './types.js';
 
@@ -34,7 +34,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
   const settings = toSettings(options);
 
   const emit = safeEmitter(onEvent);
-  const marks = new FaultMarks(now, emit);
+  const windows = new FaultWindows(now, emit);
   let stopReason: StopReason = 'completed';
   let tickTimer: NodeJS.Timeout | null = null;
   let second = 0;
@@ -56,7 +56,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
       dropped: w.dropped,
       inFlight: driver.inFlight(),
       p99Ms: w.latency.p99,
-      faults: marks.active(),
+      faults: windows.active(),
       waitingUntilMs: sendingEnded || now() >= options.durationMs ? driver.lastDeadlineMs() : null,
     };
     emit({ type: 'tick', tick: t });
@@ -80,7 +80,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
     done = true;
     if (tickTimer) clearTimeout(tickTimer);
     signal?.removeEventListener('abort', onAbort);
-    marks.closeAll();
+    windows.closeAll();
     const durationMs = Math.max(report.sendingEndedMs, 0);
     timeline.extendTo(durationMs);
     timeline.seal();
@@ -95,7 +95,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
       ledger,
       summary: timeline.summary(round3(durationMs)),
       dropped: report.dropped,
-      faults: marks.list,
+      faults: windows.list,
       schedule: report.schedule,
     };
     emit({ type: 'done', result });
@@ -114,7 +114,8 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
     options,
     result,
     stop: () => stop('stopped', true),
-    markFault: (name: string, active: boolean) => marks.mark(name, active),
+    openFault: (name: string, startMs?: number) => windows.open(name, startMs),
+    markFault: (name: string, active: boolean) => windows.mark(name, active),
     elapsedMs: now,
   };
 }

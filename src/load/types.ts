@@ -165,10 +165,19 @@ export interface ScheduleAccuracy {
   lag: LatencySummary;
 }
 
-export interface FaultMark {
+/**
+ * When a fault was on, on the load timeline's clock (ms since t = 0): the one record of it, kept by the load job and
+ * read by progress, the recovery analysis and the journal. endMs is null while the fault is on.
+ */
+export interface FaultWindow {
   name: string;
   startMs: number;
   endMs: number | null;
+}
+
+/** An open fault window: close() ends it (at `endMs`, default now), once. */
+export interface FaultWindowHandle {
+  close(endMs?: number): void;
 }
 
 export type StopReason = 'completed' | 'stopped' | 'aborted';
@@ -185,7 +194,7 @@ export interface LoadResult {
   ledger: WriteLedger;
   summary: LoadSummary;
   dropped: number;
-  faults: FaultMark[];
+  faults: FaultWindow[];
   schedule: ScheduleAccuracy | null;
 }
 
@@ -235,7 +244,9 @@ export interface LoadJob {
   readonly result: Promise<LoadResult>;
   /** Stop sending now; requests in flight keep their deadlines. Idempotent. */
   stop(): void;
-  /** Mark a fault as active or not; shown in progress and kept in the result. */
+  /** Opens a fault's window from `startMs` (default now) until its close(): shown in progress, kept in the result. */
+  openFault(name: string, startMs?: number): FaultWindowHandle;
+  /** The same by name: a window of that name opens (unless one is open) or closes. */
   markFault(name: string, active: boolean): void;
   /** Milliseconds since t = 0 of the timeline (negative before load starts). */
   elapsedMs(): number;

@@ -1,6 +1,6 @@
 // The closed driver on several worker threads, for targets one Node thread cannot saturate: each thread runs its
 // share of the connections from one shared t = 0; ticks are summed per second, and at the end the timelines merge
-// bucket by bucket (HdrHistograms merged, so percentiles are of every request). Fault marks live here, in the
+// bucket by bucket (HdrHistograms merged, so percentiles are of every request). Fault windows live here, in the
 // thread that owns the job.
 
 import { Worker } from 'node:worker_threads';
@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors.js';
 import { WriteLedger } from './ledger.js';
 import { toSettings } from './options.js';
 import { Timeline } from './timeline.js';
-import { FaultMarks, safeEmitter } from './marks.js';
+import { FaultWindows, safeEmitter } from './job-shared.js';
 import type { LoadResultJSON } from './result-json.js';
 import type { ToWorker, WorkerMessage, WorkerStart } from './worker-entry.js';
 import type { LoadContext, LoadJob, LoadOptions, LoadOptionsInput, LoadResult, LoadTick, StopReason } from './types.js';
@@ -60,7 +60,7 @@ export function startOnWorkers(options: LoadOptions, input: LoadOptionsInput, co
   let ready = 0;
   const settings = toSettings(options);
   const emit = safeEmitter(onEvent);
-  const marks = new FaultMarks(now, emit);
+  const windows = new FaultWindows(now, emit);
 
   const connections = split(options.connections, n);
   const requests = options.requests === null ? null : split(options.requests, n);
@@ -92,7 +92,7 @@ export function startOnWorkers(options: LoadOptions, input: LoadOptionsInput, co
             pending.set(m.tick.second, got);
             if (got.length === n) {
               pending.delete(m.tick.second);
-              emit({ type: 'tick', tick: sumTicks(got, marks.active()) });
+              emit({ type: 'tick', tick: sumTicks(got, windows.active()) });
             }
           } else if (m.type === 'done') resolve(m.result);
           else reject(new FaultlineError(m.code as ErrorCode, m.message));
@@ -114,7 +114,7 @@ export function startOnWorkers(options: LoadOptions, input: LoadOptionsInput, co
       const durationMs = Math.max(...parts.map((p) => p.durationMs));
       timeline.extendTo(durationMs);
       if (stopReason === 'completed') stopReason = parts.find((p) => p.stopReason !== 'completed')?.stopReason ?? 'completed';
-      marks.closeAll();
+      windows.closeAll();
       const r: LoadResult = {
         runId: options.runId,
         driver: options.driver,
@@ -126,7 +126,7 @@ export function startOnWorkers(options: LoadOptions, input: LoadOptionsInput, co
         ledger: new WriteLedger(options.runId, startAtMs),
         summary: timeline.summary(durationMs),
         dropped: 0,
-        faults: marks.list,
+        faults: windows.list,
         schedule: null,
       };
       emit({ type: 'done', result: r });
@@ -145,7 +145,8 @@ export function startOnWorkers(options: LoadOptions, input: LoadOptionsInput, co
       if (stopReason === 'completed') stopReason = 'stopped';
       tell({ type: 'stop' });
     },
-    markFault: (name: string, active: boolean) => marks.mark(name, active),
+    openFault: (name: string, startMs?: number) => windows.open(name, startMs),
+    markFault: (name: string, active: boolean) => windows.mark(name, active),
     elapsedMs: now,
   };
 }

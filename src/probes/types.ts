@@ -6,7 +6,7 @@ import type { DockerClient } from '../stack/docker-client.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import type { Timeline } from '../load/timeline.js';
 import type { WriteLedger } from '../load/ledger.js';
-import type { FaultMark } from '../load/types.js';
+import type { FaultWindow } from '../load/types.js';
 import type { Clock } from '../util/retry.js';
 import type { MetricName, MetricValue } from '../metric-table.js';
 import type { Tolerance } from './tolerance.js';
@@ -26,11 +26,8 @@ export interface Finding {
   scope?: 'public' | 'internal';
 }
 
-/**
- * A fault window on the load timeline's clock (ms since t = 0): the load engine's fault mark, the one type
- * for it everywhere. endMs is null for a fault that heals itself or was not reverted within the load.
- */
-export type FaultWindow = FaultMark;
+/** When a fault was on (the load job's record of it, src/load/types.ts). */
+export type { FaultWindow };
 
 /** What a probe may use: the stack, Docker, and the load engine's results when an experiment has them. */
 export interface ProbeContext {
