@@ -17,7 +17,8 @@ export const ExitCode = {
 
 export type ErrorCode =
   | 'INVALID_INPUT'
-  | 'UNKNOWN_FAULT'
+  /** A fault, probe or report format that no registry knows. */
+  | 'UNKNOWN_NAME'
   | 'UNKNOWN_TARGET'
   | 'UNSAFE_TARGET'
   | 'DOCKER_UNAVAILABLE'
@@ -33,7 +34,7 @@ export type ErrorCode =
 
 const exitByCode: Record<ErrorCode, number> = {
   INVALID_INPUT: ExitCode.invalidInput,
-  UNKNOWN_FAULT: ExitCode.invalidInput,
+  UNKNOWN_NAME: ExitCode.invalidInput,
   UNKNOWN_TARGET: ExitCode.invalidInput,
   UNSAFE_TARGET: ExitCode.invalidInput,
   DOCKER_UNAVAILABLE: ExitCode.environment,

@@ -1,7 +1,8 @@
 // What only the catalogue can tell about an experiment file (fault and probe names, with the nearest known
 // one for a typo, their parameters, `during`), and the file order its problems are listed in. Pure.
 
-import { suggestion } from '../util/suggest.js';
+import { unknownNameMessage } from '../registry.js';
+import { FAULT_LIST_COMMAND } from '../faults/registry.js';
 import type { Problem } from '../util/zod.js';
 import type { Catalogue } from './schema.js';
 
@@ -10,11 +11,9 @@ const entries = (v: unknown): Array<Record<string, unknown>> =>
   Array.isArray(v) ? v.map((x) => (x && typeof x === 'object' ? (x as Record<string, unknown>) : {})) : [];
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-function unknownName(kind: 'fault' | 'probe', name: string, known: string[]): string {
-  const near = suggestion(name, known);
-  if (near) return `unknown ${kind} "${name}"; did you mean ${near}?`;
-  return kind === 'fault' ? `unknown fault "${name}" (see \`faultline fault list\`)` : `unknown probe "${name}" (known: ${[...known].sort().join(', ')})`;
-}
+/** The registries' own message: the nearest known name, else where the names are listed. */
+const unknownName = (kind: 'fault' | 'probe', name: string, known: string[]) =>
+  unknownNameMessage(kind, name, known, kind === 'fault' ? FAULT_LIST_COMMAND : undefined);
 
 /**
  * What only the catalogue can tell: unknown fault and probe names (with the nearest known one), their

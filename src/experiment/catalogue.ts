@@ -1,21 +1,24 @@
-// What experiment files may name: the shipped faults and probes, with their parameter checks.
+// What experiment files may name: the registered faults and probes, with their parameter checks.
 
 import { defaultRegistry, type FaultRegistry } from '../faults/index.js';
-import { PROBES, getProbe, parseProbeParams } from '../probes/index.js';
+import { probes, parseProbeParams } from '../probes/index.js';
+import type { Registry } from '../registry.js';
+import type { AnyProbe } from '../probes/index.js';
 import type { Catalogue } from './schema.js';
 import type { ProbeCatalogue } from './runner.js';
 
-export const probeCatalogue: ProbeCatalogue = { get: getProbe, list: () => [...PROBES] };
+/** The probes an experiment runs: every registered one. */
+export const probeCatalogue: ProbeCatalogue = probes;
 
-export function catalogue(faults: FaultRegistry = defaultRegistry()): Catalogue {
+export function catalogue(faults: FaultRegistry = defaultRegistry(), probeRegistry: Registry<AnyProbe> = probes): Catalogue {
   return {
-    faultNames: () => faults.list().map((f) => f.name),
-    probeNames: () => PROBES.map((p) => p.name),
+    faultNames: () => faults.names(),
+    probeNames: () => probeRegistry.names(),
     checkFaultParams: (fault, params, target) => {
       faults.configure(fault, { target, params: params as Record<string, unknown> });
     },
     checkProbeParams: (probe, params) => {
-      parseProbeParams(probe, getProbe(probe).params, params);
+      parseProbeParams(probe, probeRegistry.get(probe).params, params);
     },
   };
 }

@@ -1,6 +1,6 @@
 // The fault API: a catalogue of faults that take effect on a live stack and are reverted whatever happens.
 export * from './types.js';
-export { FaultRegistry, defaultRegistry, type ConfiguredFault } from './registry.js';
+export { FaultRegistry, defaultRegistry, faults, type ConfiguredFault } from './registry.js';
 export {
   createFaultContext,
   deadMansSwitchMs,

@@ -1,7 +1,7 @@
-// The catalogue by name: looks faults up (UNKNOWN_FAULT with the list of names), validates parameters
-// once at the edge, and hands out configured faults ready to plan or inject.
+// The fault catalogue: the shipped faults, one registration line per fault module, and the registry kind
+// (src/registry.ts) that looks faults up by name and validates parameters once at the edge.
 
-import { FaultlineError } from '../errors.js';
+import { Registry } from '../registry.js';
 import { certificateFaults } from './certificate-faults.js';
 import { firewallFaults } from './firewall-faults.js';
 import { networkFaults } from './network-faults.js';
@@ -18,34 +18,19 @@ export interface ConfiguredFault {
   params: unknown;
 }
 
-export class FaultRegistry {
-  private readonly byName = new Map<string, AnyFaultDefinition>();
+/** Where the fault names are listed (too many to name in an error). */
+export const FAULT_LIST_COMMAND = 'faultline fault list';
 
-  constructor(definitions: AnyFaultDefinition[] = []) {
+/** Faults by name (UNKNOWN_NAME with the nearest known name otherwise), and their parameter check. */
+export class FaultRegistry extends Registry<AnyFaultDefinition> {
+  constructor(definitions: Iterable<AnyFaultDefinition> = []) {
+    super('fault', definitions, { seeAlso: FAULT_LIST_COMMAND });
+  }
+
+  /** Registers every fault of one module. */
+  registerAll(definitions: Iterable<AnyFaultDefinition>): this {
     for (const d of definitions) this.register(d);
-  }
-
-  register(definition: AnyFaultDefinition): this {
-    if (this.byName.has(definition.name)) throw new FaultlineError('INTERNAL', `fault ${definition.name} is registered twice`);
-    this.byName.set(definition.name, definition);
     return this;
-  }
-
-  list(): AnyFaultDefinition[] {
-    return [...this.byName.values()];
-  }
-
-  get(name: string): AnyFaultDefinition {
-    const d = this.byName.get(name);
-    if (!d) {
-      const near = this.list()
-        .filter((x) => x.name.includes(name) || name.includes(x.name.split('-')[0] ?? ''))
-        .map((x) => x.name);
-      throw new FaultlineError('UNKNOWN_FAULT', `unknown fault "${name}"`, {
-        hint: `${near.length ? `did you mean ${near.join(', ')}? ` : ''}see \`faultline fault list\``,
-      });
-    }
-    return d;
   }
 
   /** Validates everything the user gave before anything touches the stack. */
@@ -58,7 +43,18 @@ export class FaultRegistry {
   }
 }
 
-/** Every fault faultline ships. */
+/**
+ * Every fault faultline knows: the shipped ones, one line per module, and any a program registers before it
+ * runs (a new fault is one file and one line here, or one `faults.register(…)` of its own).
+ */
+export const faults = new FaultRegistry()
+  .registerAll(processFaults)
+  .registerAll(certificateFaults)
+  .registerAll(firewallFaults)
+  .registerAll(networkFaults)
+  .registerAll(resourceFaults);
+
+/** A registry of its own holding every fault registered so far (a command may add to it without changing `faults`). */
 export function defaultRegistry(): FaultRegistry {
-  return new FaultRegistry([...processFaults, ...certificateFaults, ...firewallFaults, ...networkFaults, ...resourceFaults] as AnyFaultDefinition[]);
+  return new FaultRegistry(faults.list());
 }

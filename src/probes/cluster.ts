@@ -15,6 +15,11 @@ export function nodeSynced(status: Record<string, string>): boolean {
   return status.wsrep_local_state === '4' && status.wsrep_cluster_status === 'Primary';
 }
 
+/** Whether a node's provider options put its group traffic on TLS (pure). */
+export function socketSsl(providerOptions: string | undefined): boolean {
+  return /\bsocket\.ssl\s*=\s*(YES|TRUE|ON|1)\b/i.test(providerOptions ?? '');
+}
+
 /** A cluster node's wsrep status (local state, cluster status, size, ready, provider options). */
 export async function clusterStatus(target: DbTarget, signal: AbortSignal): Promise<Record<string, string>> {
   return withConnection(
@@ -77,7 +82,7 @@ export function judgeCluster(f: ClusterFacts): { value: ClusterValue; passed: bo
   const size = sizes.length === 1 ? sizes[0]! : null;
   if (size !== null && size < f.nodes.length)
     findings.push({ id: 'cluster-degraded', severity: 'high', message: `the Primary component has ${size} of ${f.nodes.length} nodes` });
-  const plainLinks = reachable.filter((n) => !/\bsocket\.ssl\s*=\s*(YES|TRUE|ON|1)\b/i.test(n.status.wsrep_provider_options ?? ''));
+  const plainLinks = reachable.filter((n) => !socketSsl(n.status.wsrep_provider_options));
   if (plainLinks.length)
     findings.push({
       id: 'internal-plaintext-replication',
@@ -114,12 +119,34 @@ export async function gatherCluster(ctx: ProbeContext, signal: AbortSignal): Pro
   }
 }
 
+/** One line for the component and the writer, then one per node: its state, its group links, whether clients need TLS. */
+function renderCluster(o: Observation<ClusterValue>): string[] {
+  const v = o.value;
+  const f = o.details as unknown as ClusterFacts;
+  const nodes = f.nodes ?? [];
+  const lines = [
+    `component  ${v.synced.length} of ${nodes.length} node(s) Synced in the Primary component (size ${v.size ?? '–'}); group traffic ${v.encrypted ? 'TLS' : 'NOT all TLS'}`,
+    `writer     ${v.writer ?? (f.writerError ? `none (${f.writerError})` : 'not declared')}`,
+  ];
+  for (const n of nodes) {
+    if (!n.reachable) {
+      lines.push(`${n.name.padEnd(10)} unreachable: ${n.error}`);
+      continue;
+    }
+    lines.push(
+      `${n.name.padEnd(10)} ${nodeSynced(n.status) ? 'Synced' : `state ${n.status.wsrep_local_state ?? '?'}`} ${n.status.wsrep_cluster_status ?? '?'}, socket.ssl ${socketSsl(n.status.wsrep_provider_options) ? 'on' : 'off'}, require_secure_transport ${n.status.require_secure_transport === '1' ? 'ON' : 'OFF'}`,
+    );
+  }
+  return lines;
+}
+
 const params = z.object({}).strict();
 
 export const clusterProbe: Probe<z.infer<typeof params>, ClusterValue> = {
   name: 'cluster',
   description: 'every Galera node Synced in one Primary component, group traffic over TLS, and the writer the database LB uses',
   params,
+  render: renderCluster,
   headline: (v) => v.synced.length,
   async run(ctx, _p, signal): Promise<Observation<ClusterValue>> {
     const started = startMark();

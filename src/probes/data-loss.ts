@@ -241,10 +241,29 @@ const params = z
   .strict();
 type Params = z.infer<typeof params>;
 
+function renderDataLoss(o: Observation<DataLossStatus>): string[] {
+  const r = o.details as unknown as DataLossResult;
+  const c = r.check;
+  const lines = [`status     ${r.status}${r.error ? ` (${r.error})` : ''}`];
+  if (c)
+    lines.push(
+      `writes     attempted ${c.attempted}, acknowledged ${c.acknowledged}, read ${c.read}; lost ${c.lost.length}, unexpected ${c.unexpected.length}, recovered ${c.recovered.length}`,
+    );
+  for (const d of r.divergences ?? []) {
+    const [a, b] = d.between;
+    lines.push(`diverge    ${a} vs ${b}: only on ${a} ${d.only[a]?.length ?? 0}, only on ${b} ${d.only[b]?.length ?? 0}`);
+  }
+  // Journals written before read-backs were named.
+  const old = (r as unknown as { divergence?: { onlyPrimary: string[]; onlyReplica: string[] } }).divergence;
+  if (!r.divergences && old) lines.push(`replica    only on primary ${old.onlyPrimary.length}, only on replica ${old.onlyReplica.length}`);
+  return lines;
+}
+
 export const dataLossProbe: Probe<Params, DataLossStatus> = {
   name: 'data-loss',
   description: "Jepsen set check of the write ledger against the stack's first read-back; divergence between read-backs",
   params,
+  render: renderDataLoss,
   async run(ctx, p, signal): Promise<Observation<DataLossStatus>> {
     if (!ctx.ledger) throw new FaultlineError('INVALID_INPUT', 'probe data-loss: ledger: needs the write ledger of a load run');
     const started = startMark();

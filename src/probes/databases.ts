@@ -43,16 +43,10 @@ function addressOf(c: ContainerSummary, internalNetwork: string): string | undef
 /**
  * Where a database answers (pure): a loopback host as given, or the address of the stack's own container for its
  * server (the server's host container) or service. Nothing else is ever dialled: the candidates are the stack's
- * containers only. `fallback` holds addresses by server for a stack whose servers have fixed ones (the reference
- * stack), so that a stopped server is reported by the connection that fails, as before descriptions existed.
+ * containers only. A server's host container keeps its address while a database in it is down, so only a stopped
+ * server has none (UNKNOWN_TARGET, naming its state).
  */
-export function databaseAddress(
-  name: string,
-  db: DatabaseSpec,
-  containers: ContainerSummary[],
-  internalNetwork: string,
-  fallback: Record<string, string> = {},
-): string {
+export function databaseAddress(name: string, db: DatabaseSpec, containers: ContainerSummary[], internalNetwork: string): string {
   if (db.host) return db.host;
   const own = containers.filter((c) => !isHelper(c));
   const running = (list: ContainerSummary[]) => [...list].sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running'));
@@ -70,8 +64,6 @@ export function databaseAddress(
     const address = addressOf(c, internalNetwork);
     if (address) return address;
   }
-  const fixed = db.server ? fallback[db.server] : undefined;
-  if (fixed) return fixed;
   const what = db.server ? `server "${db.server}"` : `service "${db.service}"`;
   throw new FaultlineError(
     'UNKNOWN_TARGET',
@@ -130,8 +122,7 @@ export async function resolveDatabase(stack: AttachedStack, name: string, env: R
     const known = Object.keys(stack.spec.databases).join(', ') || 'none declared';
     throw new FaultlineError('UNKNOWN_TARGET', `stack.databases: no database "${name}" (${known})`);
   }
-  const fallback = stack.isReference ? stack.addresses : {};
-  const host = db.host ?? databaseAddress(name, db, await stack.containers(), stack.internalNetwork, fallback);
+  const host = db.host ?? databaseAddress(name, db, await stack.containers(), stack.internalNetwork);
   const password = await databasePassword(name, db, env);
   const ca = db.ca ? await readCa(name, db.ca) : undefined;
   return { host, port: db.port, user: db.user, password, ...(db.database ? { database: db.database } : {}), ...(ca ? { ca } : {}) };

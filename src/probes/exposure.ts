@@ -211,10 +211,22 @@ export interface ExposureValue {
   checked: number;
 }
 
+function renderExposure(o: Observation<ExposureValue>): string[] {
+  const checks = (o.details.checks as ExposureCheck[] | undefined) ?? [];
+  const lines: string[] = [];
+  for (const vantage of [...new Set(checks.map((c) => c.vantage))]) {
+    const mine = checks.filter((c) => c.vantage === vantage);
+    const open = mine.filter((c) => c.open).map((c) => `${c.server}:${c.port}${c.allowed ? '' : ' (HOLE)'}`);
+    lines.push(`${vantage.padEnd(9)} ${mine.length} checked; open: ${open.join(', ') || 'none'}`);
+  }
+  return lines;
+}
+
 export const exposureProbe: Probe<Params, ExposureValue> = {
   name: 'exposure',
   description: 'ports reachable from the internet and from an insider, compared with the declared firewall policy',
   params,
+  render: renderExposure,
   headline: (v) => v.holes,
   metrics: [
     { metric: 'exposure_holes', over: 'run', of: (l) => l.value.holes },

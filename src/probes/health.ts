@@ -45,10 +45,25 @@ export function judgeHealth(containers: ContainerSummary[]): { list: ContainerHe
 
 const params = z.object({}).strict();
 
+/** One line per server (its components, and the state of any that is not fine), so 22 containers fit on 7 lines. */
+function renderHealth(o: Observation<HealthValue>): string[] {
+  const list = (o.details.containers as ContainerHealth[] | undefined) ?? [];
+  const bad = list.filter((c) => !c.ok).length;
+  const lines = [`${list.length} containers: ${bad === 0 ? 'all running and healthy' : `${bad} not fine`}`];
+  const servers = new Map<string, ContainerHealth[]>();
+  for (const c of list) servers.set(c.server ?? c.service, [...(servers.get(c.server ?? c.service) ?? []), c]);
+  for (const [server, cs] of servers) {
+    const parts = cs.map((c) => `${c.component ?? c.service}${c.ok ? '' : ` ${c.state.toUpperCase()}${c.health !== 'none' ? ` (${c.health})` : ''}`}`);
+    lines.push(`${cs.every((c) => c.ok) ? 'ok ' : 'BAD'} ${server.padEnd(11)} ${parts.join(', ')}`);
+  }
+  return lines;
+}
+
 export const healthProbe: Probe<Record<string, never>, HealthValue> = {
   name: 'health',
   description: "each container's state and Docker health",
   params,
+  render: renderHealth,
   headline: (v) => v.unhealthy,
   async run(ctx, _p, signal): Promise<Observation<HealthValue>> {
     const started = startMark();

@@ -3,10 +3,10 @@
 export type * from './types.js';
 export { SEVERITY_ORDER } from './types.js';
 export * from './tolerance.js';
-export { runProbe, runContinuously, observation } from './runner.js';
+export { runProbe, runContinuously, observation, startMark } from './runner.js';
 export type { ContinuousOptions } from './runner.js';
 export { parseProbeParams } from './params.js';
-export { PROBES, getProbe } from './registry.js';
+export { probes, getProbe } from './registry.js';
 export { gradeOf, type Grade } from './grade.js';
 export { renderObservation, renderFindings } from './render.js';
 export { tlsProbe, gatherTls, publicFindings, judgeTls, TLS_VERSIONS } from './tls.js';
@@ -15,8 +15,8 @@ export { internalEncryptionProbe, internalFindings, gatherInternal } from './int
 export type { InternalFacts, InternalEncryptionValue } from './internal-encryption.js';
 export { exposureProbe, DEFAULT_PORTS, VANTAGES, allowedBy, judgeExposure, plannedTargets } from './exposure.js';
 export type { ExposureCheck, ExposureValue, PolicyRule, Source } from './exposure.js';
-export { qpsProbe, compareQps, clientPerSecond, QPS_QUERIES } from './qps.js';
-export type { QpsValue, QpsDetails } from './qps.js';
+export { qpsProbe, compareQps, clientPerSecond, qpsQueries } from './qps.js';
+export type { QpsValue, QpsDetails, QpsQueries } from './qps.js';
 export { replicationProbe, judgeReplication } from './replication.js';
 export type { ReplicationFacts, ReplicationValue } from './replication.js';
 export { healthProbe, judgeHealth } from './health.js';

@@ -5,7 +5,7 @@
 
 import { z } from 'zod';
 import { queryRows, withConnection, type DbTarget } from './mysql.js';
-import { clusterStatus } from './cluster.js';
+import { clusterStatus, socketSsl } from './cluster.js';
 import { databasesByRole, resolveDatabase } from './databases.js';
 import { dbTarget, stackServers } from './targets.js';
 import { gradeAtLeast, gradeOf, gradeTolerance, GRADES, type Grade } from './grade.js';
@@ -217,7 +217,7 @@ async function clusterLinksSsl(ctx: ProbeContext, signal: AbortSignal): Promise<
     }),
   );
   const known = options.filter((o): o is string => o !== null);
-  return known.length ? known.every((o) => /\bsocket\.ssl\s*=\s*(YES|TRUE|ON|1)\b/i.test(o)) : null;
+  return known.length ? known.every(socketSsl) : null;
 }
 
 /** The database sessions' transport: the primary's, or a cluster's first node's where there is no primary. */
@@ -294,10 +294,32 @@ type Params = z.infer<typeof params>;
  * The inside half of the TLS probe on its own: the reference stack fails it by design (weakness 1), so an
  * experiment can assert that a change actually encrypts the hops.
  */
+/** The inside facts as lines: the TLS probe shows them too when it looks inside. */
+export function internalLines(internal: InternalFacts): string[] {
+  const d = internal.db;
+  return [
+    `inside     ${internal.http.map((h) => `${h.from}→${h.to}:80 ${h.plaintextStatus !== null ? `plaintext ${h.plaintextStatus}` : 'no answer'}${h.lbTls ? `, LB → ${h.to} ${h.lbTls}` : ''}`).join(', ') || 'no LB → web hop found'}`,
+    d.reachable
+      ? `           database: have_ssl=${d.haveSsl ?? '?'} require_secure_transport=${d.requireSecureTransport ?? '?'} app REQUIRE SSL=${d.accountsRequireTls.app ?? '?'} ${
+          d.clusterSsl !== null && d.clusterSsl !== undefined
+            ? `Galera socket.ssl=${d.clusterSsl ? 'on every node' : 'off somewhere'}`
+            : `replication SSL=${d.replicationSsl ?? '?'}`
+        }`
+      : `           database: not checked (${d.error})`,
+  ];
+}
+
+function renderInternalEncryption(o: Observation<InternalEncryptionValue>): string[] {
+  const v = o.value;
+  const internal = o.details.internal as InternalFacts | undefined;
+  return [`grade ${v.grade} (inside the stack), ${v.plaintextHops} plaintext hop(s)`, ...(internal ? internalLines(internal) : [])];
+}
+
 export const internalEncryptionProbe: Probe<Params, InternalEncryptionValue> = {
   name: 'internal-encryption',
   description: 'whether hops inside the stack (LB → web servers, web → database, replication) are encrypted',
   params,
+  render: renderInternalEncryption,
   headline: (v) => v.grade,
   metrics: [{ metric: 'plaintext_hops', over: 'all', of: (l) => l.value.plaintextHops }],
   async run(ctx, p, signal): Promise<Observation<InternalEncryptionValue>> {

@@ -12,6 +12,7 @@ import { counterDeltas, prometheusUrl, queryRange, queryScalar, type RangeSeries
 import { durationField, numberField } from './params.js';
 import { observation, startMark } from './runner.js';
 import type { Finding, Observation, Probe } from './types.js';
+import { pct } from './text.js';
 
 /** One second: client-sent requests and what the LB frontend counted in that second. */
 export interface QpsSecond {
@@ -42,25 +43,30 @@ export interface QpsDetails {
   perServerDifference: Record<string, number>;
 }
 
-export const QPS_QUERIES = {
-  frontend: 'sum(haproxy_frontend_http_requests_total{proxy="www"})',
+/** The four queries of the server view; nginxPerServer is null where the description names no web servers' own counter. */
+export interface QpsQueries {
+  frontend: string;
   /** Time of the newest frontend sample: the server view is complete only once a scrape lies past the window. */
-  freshness: 'max(timestamp(haproxy_frontend_http_requests_total{proxy="www"}))',
-  lbPerServer: 'sum by (exported_server) (haproxy_server_http_responses_total{proxy="web"})',
-  nginxPerServer: 'sum by (server) (nginx_http_requests_total)',
-} as const;
-
-type QpsQueries = { [K in keyof typeof QPS_QUERIES]: string | null };
+  freshness: string;
+  lbPerServer: string;
+  nginxPerServer: string | null;
+}
 
 /**
- * The reference stack's queries, or a described stack's: its qps_query is the per-server counter; its sum is the
- * total and its newest sample the freshness (pure).
+ * The queries the description names (prometheus.queries), the rest derived from its qps_query, the per-server
+ * counter: its sum is the total and its newest sample the freshness (pure).
  */
-export function qpsQueries(spec: Pick<StackSpec, 'prometheus'>, isReference: boolean): QpsQueries {
-  if (isReference) return QPS_QUERIES;
+export function qpsQueries(spec: Pick<StackSpec, 'prometheus'>): QpsQueries {
   const q = spec.prometheus?.qps_query;
-  if (!q) throw new FaultlineError('INVALID_INPUT', 'stack.prometheus.qps_query: not declared; the server view needs the query of a requests counter');
-  return { frontend: `sum(${q})`, freshness: `max(timestamp(${q}))`, lbPerServer: q, nginxPerServer: null };
+  const named = spec.prometheus?.queries ?? {};
+  const perServer = named.per_server ?? q;
+  if (!perServer) throw new FaultlineError('INVALID_INPUT', 'stack.prometheus.qps_query: not declared; the server view needs the query of a requests counter');
+  return {
+    frontend: named.frontend ?? `sum(${perServer})`,
+    freshness: named.freshness ?? `max(timestamp(${perServer}))`,
+    lbPerServer: perServer,
+    nginxPerServer: named.web_per_server ?? null,
+  };
 }
 
 function total(series: RangeSeries | undefined): number {
@@ -143,10 +149,31 @@ const params = z
   .strict();
 type Params = z.infer<typeof params>;
 
+function renderQps(o: Observation<QpsValue>): string[] {
+  const v = o.value;
+  const d = o.details as unknown as QpsDetails;
+  const lines = [
+    `window     ${v.windowStart} → ${v.windowEnd}`,
+    v.clientTotal === null
+      ? 'client     no load timeline to compare with (CLI: --load <file> from `faultline load --json`)'
+      : `client     ${v.clientTotal} requests (${v.clientQps?.toFixed(1) ?? '–'} req/s)`,
+    `server     ${v.serverTotal} requests at the LB (${v.serverQps.toFixed(1)} req/s); difference ${pct(v.difference)}`,
+  ];
+  for (const s of Object.keys(d.lbPerServer ?? {}).sort()) {
+    lines.push(
+      `  ${s.padEnd(8)} LB ${d.lbPerServer[s]}  nginx ${d.nginxPerServer[s] ?? '–'}  (nginx − LB ${d.perServerDifference[s] ?? '–'}: health checks, stub_status)`,
+    );
+  }
+  const busy = (d.perSecond ?? []).filter((s) => (s.client ?? 0) > 0 || (s.server ?? 0) > 0);
+  if (busy.length) lines.push(`per second (client/server): ${busy.map((s) => `${s.client ?? '–'}/${s.server ?? '–'}`).join(' ')}`);
+  return lines;
+}
+
 export const qpsProbe: Probe<Params, QpsValue> = {
   name: 'qps',
   description: 'requests per second as the load client saw them and as monitoring (HAProxy, nginx) counted them',
   params,
+  render: renderQps,
   headline: (v) => v.difference,
   metrics: [{ metric: 'qps_difference_ratio', over: 'run', of: (l) => (l.value.difference === null ? null : Math.abs(l.value.difference)) }],
   async run(ctx, p, signal): Promise<Observation<QpsValue>> {
@@ -155,7 +182,7 @@ export const qpsProbe: Probe<Params, QpsValue> = {
     const tl = ctx.timeline;
     const marginS = Math.ceil(p.margin / 1000);
     const base = await prometheusUrl(ctx.stack);
-    const queries = qpsQueries(ctx.stack.spec, ctx.stack.isReference);
+    const queries = qpsQueries(ctx.stack.spec);
     let window: { startS: number; endS: number };
     let fresh = true;
     if (tl) {
@@ -164,7 +191,7 @@ export const qpsProbe: Probe<Params, QpsValue> = {
       if (wait > 0) await clock.sleep(Math.min(wait, 60_000 + p.margin), signal);
       // Scrapes run every second but lag on a busy machine: wait (bounded) until one lies past the window's end.
       fresh = await retryUntil(
-        () => queryScalar(base, queries.freshness!, signal),
+        () => queryScalar(base, queries.freshness, signal),
         (t) => t !== null && t >= window.endS,
         { timeoutMs: FRESH_TIMEOUT_MS, intervalMs: 500, signal, clock, what: 'a Prometheus scrape past the window' },
       ).then(
@@ -180,8 +207,8 @@ export const qpsProbe: Probe<Params, QpsValue> = {
     }
     const range = { ...window, stepS: 1 };
     const [frontend, lbPerServer, nginxPerServer] = await Promise.all([
-      queryRange(base, queries.frontend!, range, signal),
-      queryRange(base, queries.lbPerServer!, range, signal),
+      queryRange(base, queries.frontend, range, signal),
+      queryRange(base, queries.lbPerServer, range, signal),
       queries.nginxPerServer ? queryRange(base, queries.nginxPerServer, range, signal) : Promise.resolve([]),
     ]);
     const { value, details } = compareQps({

@@ -16,6 +16,7 @@ import type { Timeline } from '../load/timeline.js';
 import { durationField, numberField } from './params.js';
 import { observation, startMark } from './runner.js';
 import type { FaultWindow, Finding, Observation, Probe } from './types.js';
+import { ms, pct } from './text.js';
 
 /** The part of a Timeline the analysis reads; a real Timeline fits, so does a test fake. */
 export type RecoveryTimeline = Pick<Timeline, 'bucketMs' | 'length' | 'successRatio' | 'p99' | 'window'>;
@@ -231,10 +232,25 @@ export function recoveryFindings(r: RecoveryReport): Finding[] {
   return out;
 }
 
+function renderRecovery(o: Observation<RecoveryValue>): string[] {
+  const r = o.details as unknown as RecoveryReport;
+  const lines = [
+    `baseline   success ${pct(r.baseline?.successRatio)} p99 ${r.baseline?.p99Ms ?? '–'} ms over ${ms(r.baseline?.startMs)}–${ms(r.baseline?.endMs)}`,
+    `run        availability ${pct(r.availability, 3)}, ${r.failed} of ${r.completed} failed, error budget (SLO ${pct(r.slo)}) ${pct(r.errorBudgetConsumed, 0)} used`,
+  ];
+  for (const f of r.faults ?? []) {
+    lines.push(
+      `${f.fault.padEnd(10)} detect ${ms(f.timeToDetectMs)}, error window ${f.errorWindow ? ms(f.errorWindow.durationMs) : 'none'}, recover ${f.recovered ? ms(f.timeToRecoverMs) : 'never'}`,
+    );
+  }
+  return lines;
+}
+
 export const recoveryProbe: Probe<Params, RecoveryValue> = {
   name: 'recovery',
   description: 'baseline, time to detect, error window, time to recover, availability and error budget from the load timeline',
   params,
+  render: renderRecovery,
   headline: (v) => v.availability,
   async run(ctx, p, signal): Promise<Observation<RecoveryValue>> {
     if (!ctx.timeline) throw new FaultlineError('INVALID_INPUT', 'probe recovery: timeline: needs the timeline of a load run');

@@ -1,6 +1,7 @@
-// The probe catalogue, by name.
+// The probe catalogue: one registration line per probe module. A probe carries everything about itself (its
+// parameters, its look, how its observation reads, what it contributes to experiments), so this is the only list.
 
-import { FaultlineError } from '../errors.js';
+import { Registry } from '../registry.js';
 import { clusterProbe } from './cluster.js';
 import { dataLossProbe } from './data-loss.js';
 import { exposureProbe } from './exposure.js';
@@ -10,26 +11,21 @@ import { qpsProbe } from './qps.js';
 import { recoveryProbe } from './recovery.js';
 import { replicationProbe } from './replication.js';
 import { tlsProbe } from './tls.js';
-import { tlsDeclarations } from './tls-metrics.js';
 import type { AnyProbe } from './types.js';
 
-/** The TLS probe with what it contributes to experiments (declared beside it, in tls-metrics.ts). */
-const declaredTlsProbe: AnyProbe = { ...tlsProbe, ...tlsDeclarations };
+/** Every probe faultline knows: the shipped ones, and any a program registers (`probes.register(…)`) before it runs. */
+export const probes = new Registry<AnyProbe>('probe')
+  .register(tlsProbe)
+  .register(internalEncryptionProbe)
+  .register(exposureProbe)
+  .register(qpsProbe)
+  .register(replicationProbe)
+  .register(clusterProbe)
+  .register(healthProbe)
+  .register(recoveryProbe)
+  .register(dataLossProbe);
 
-export const PROBES: readonly AnyProbe[] = [
-  declaredTlsProbe,
-  internalEncryptionProbe,
-  exposureProbe,
-  qpsProbe,
-  replicationProbe,
-  clusterProbe,
-  healthProbe,
-  recoveryProbe,
-  dataLossProbe,
-];
-
+/** The probe called `name`; UNKNOWN_NAME (exit 2) with the nearest known name otherwise. */
 export function getProbe(name: string): AnyProbe {
-  const p = PROBES.find((x) => x.name === name);
-  if (!p) throw new FaultlineError('INVALID_INPUT', `probe: unknown probe "${name}" (one of ${PROBES.map((x) => x.name).join(', ')})`);
-  return p;
+  return probes.get(name);
 }

@@ -140,10 +140,21 @@ export async function gatherReplication(ctx: ProbeContext, signal: AbortSignal):
 const params = z.object({ maxLag: numberField({ min: 0 }).default(2) }).strict();
 type Params = z.infer<typeof params>;
 
+function renderReplication(o: Observation<ReplicationValue>): string[] {
+  const v = o.value;
+  const f = o.details as unknown as ReplicationFacts;
+  return [
+    `replica    IO=${f.replica?.ioRunning ?? '–'} SQL=${f.replica?.sqlRunning ?? '–'} lag ${v.lagSeconds ?? '–'} s, GTID gap ${v.gtidGap ?? '–'}`,
+    `read_only  primary=${f.primary?.readOnly ?? '–'} replica=${f.replica?.readOnly ?? '–'}; accepts writes: ${v.writers.join(', ') || 'none'}`,
+    `GTID       primary ${f.primary?.gtidBinlogPos ?? '–'}, replica ${f.replica?.gtidSlavePos ?? '–'}`,
+  ];
+}
+
 export const replicationProbe: Probe<Params, ReplicationValue> = {
   name: 'replication',
   description: 'replica IO/SQL threads running, lag (seconds and GTID gap), read_only, which node accepts writes',
   params,
+  render: renderReplication,
   headline: (v) => v.running,
   metrics: [{ metric: 'replication_lag_s', over: 'all', of: (l) => l.value.lagSeconds }],
   async run(ctx, p, signal): Promise<Observation<ReplicationValue>> {

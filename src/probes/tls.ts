@@ -17,6 +17,7 @@ import { gatherInternal, internalFindings, type InternalFacts } from './internal
 import { scanCiphers, tryVersion, type CipherScan, type VersionResult } from './tls-ciphers.js';
 import { cipherFindings, TLS_VERSIONS, type TlsVersion } from './tls-suites.js';
 import { stackTlsTarget, type TlsTarget } from './tls-target.js';
+import { tlsDeclarations } from './tls-declarations.js';
 import type { Finding, Observation, Probe, Severity } from './types.js';
 
 export { TLS_VERSIONS, type TlsVersion } from './tls-suites.js';
@@ -317,12 +318,13 @@ export async function observeTls(t: TlsTarget, p: TlsParams, signal: AbortSignal
 export const tlsProbe: Probe<TlsParams, TlsValue> = {
   name: 'tls',
   description:
-    'TLS of the public endpoint (chain, expiry, hostname, key, protocols, accepted cipher suites, HSTS, redirect) and, on the reference stack, encryption inside it',
+    'TLS of the public endpoint (chain, expiry, hostname, key, protocols, accepted cipher suites, HSTS, redirect) and, where the description says so (tls_inside), encryption inside the stack',
   params,
+  ...tlsDeclarations,
   async run(ctx, p, signal): Promise<Observation<TlsValue>> {
-    // The hops inside (LB → web servers over port 80, the MariaDB accounts) are the reference stack's own
-    // layout; a described stack has no such roles to look at, so its inside is not judged at all.
-    const inside = ctx.stack.isReference ? () => gatherInternal(ctx, signal) : undefined;
+    // The hops inside (LB → web servers over port 80, the MariaDB accounts app and repl) are a layout the
+    // description vouches for with tls_inside; elsewhere the inside is not judged at all.
+    const inside = ctx.stack.spec.tls_inside ? () => gatherInternal(ctx, signal) : undefined;
     return observeTls(await stackTlsTarget(ctx.stack), p, signal, inside);
   },
 };

@@ -1,5 +1,6 @@
-// The shapes every probe shares: a Probe (name, validated params, run), the Observation it returns, and the
-// findings (with severities) that TLS and exposure probes attach as evidence.
+// The shapes every probe shares: a Probe (name, validated params, run, how its observation reads and what it
+// contributes to experiments), the Observation it returns, and the findings (with severities) that TLS and
+// exposure probes attach as evidence.
 
 import type { z } from 'zod';
 import type { DockerClient } from '../stack/docker-client.js';
@@ -87,8 +88,12 @@ export interface Evidence<V = unknown> {
   of(o: Pick<Observation<V>, 'value' | 'findings' | 'details'>): unknown;
 }
 
-/** How a probe's observations feed an experiment: its headline, the metrics and the evidence it contributes. */
+/** How a probe's observations feed an experiment (its headline, the metrics and the evidence it contributes) and read. */
 export interface ProbeDeclarations<V = unknown> {
+  /** The probe's own lines between the verdict and the findings (without it, the value as JSON). Pure. */
+  readonly render?: (o: Observation<V>) => string[];
+  /** How findings inside the stack are headed (TLS grades them apart from the endpoint's); "findings:" by default. */
+  readonly insideFindingsTitle?: string;
   /** The scalar a step's tolerance is matched against (the value itself when absent). */
   readonly headline?: (value: V) => unknown;
   readonly metrics?: ReadonlyArray<MetricContribution<V>>;

@@ -207,6 +207,8 @@ const edge = z
     if (e.kind === 'nginx' && !e.config) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['config'], message: 'the nginx.conf that names the certificate' });
   });
 
+const promql = z.string().min(1);
+
 const prometheus = z
   .object({
     /** The server running Prometheus (reached on its internal address) … */
@@ -217,6 +219,14 @@ const prometheus = z
     url: z.string().url().optional(),
     /** PromQL for the server-side requests counter (summed per server by `by`); default: HAProxy's per-backend-server responses. */
     qps_query: z.string().min(1).optional(),
+    /**
+     * The QPS probe's queries by name, where deriving them from qps_query is not enough: `frontend` (the requests
+     * counter at the edge, one series), `freshness` (its newest sample's time), `per_server` (by server) and
+     * `web_per_server` (the web servers' own counters, by server).
+     */
+    queries: z.object({ frontend: promql, freshness: promql, per_server: promql, web_per_server: promql }).partial().strict().optional(),
+    /** What the artifact bundle samples over a run, by file name (default: qps_query as "requests"). */
+    samples: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a file name: lowercase letters, digits and -'), promql).optional(),
   })
   .strict();
 
@@ -236,6 +246,13 @@ export const stackSpecSchema = z
     readback: z.array(readback).default([]),
     exposure: exposure.default({}),
     prometheus: prometheus.optional(),
+    /** Whether the TLS probe also grades the hops inside (LB → web servers on port 80, the app's and replication's database accounts). */
+    tls_inside: z.boolean().optional(),
+    /** What the artifact bundle copies besides the description: files (relative to this file) into its config/ folder. */
+    bundle: z
+      .object({ files: z.array(z.string().min(1)).default([]) })
+      .strict()
+      .optional(),
     /**
      * Where writes go when several data nodes could take them: the HAProxy (on `server`) whose `proxy` sends
      * every session to one node. `db-primary-kill` and the targets `role=db-primary` mean that node.

@@ -10,8 +10,10 @@ import { readErrorRatioDuring, steadyFigures, unsteadySpans, writeOutage, type W
 import type { ActivityRecord } from '../../src/experiment/journal.js';
 import type { AssertionSpec } from '../../src/experiment/schema.js';
 import type { Metrics } from '../../src/metric-table.js';
-import { PROBES } from '../../src/probes/registry.js';
+import { probes } from '../../src/probes/registry.js';
 import type { Finding, Observation } from '../../src/probes/types.js';
+
+const PROBES = probes.list();
 
 /** 10 requests per 100 ms bucket for `ms`; those for which `ok` is false fail with ECONNREFUSED. */
 function timeline(ms: number, ok: (t: number) => boolean = () => true): Timeline {

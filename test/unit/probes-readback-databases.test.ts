@@ -45,7 +45,6 @@ test('loopback as given; an unknown or stopped server is one line naming the fie
   t.is(unknown?.message, 'stack.databases.main.service: the stack has no service "postgres"');
   const stopped = t.throws(() => databaseAddress('old', db({ server: 'old-db' }), containers, 'x_internal'));
   t.is(stopped?.message, 'stack.databases.old.server: server "old-db" has no network address (its container is exited)');
-  t.is(databaseAddress('old', db({ server: 'old-db' }), containers, 'x_internal', { 'old-db': '10.0.0.40' }), '10.0.0.40', 'a fixed address');
 });
 
 test('databases by role in declaration order; labels', (t) => {

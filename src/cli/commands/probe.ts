@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
 import { isLoopbackHost, loadResultFromJSON, type LoadResultJSON } from '../../load/index.js';
 import { attachStack } from '../../stack/attach.js';
-import { PROBES, getProbe, parseProbeParams, renderObservation, runProbe, type Observation, type ProbeContext } from '../../probes/index.js';
+import { probes, parseProbeParams, renderObservation, runProbe, type Observation, type ProbeContext } from '../../probes/index.js';
 import { observeTls, tlsProbe, unreachableError, type TlsFacts } from '../../probes/tls.js';
 import { tlsTarget } from '../../probes/tls-target.js';
 import { renderAccepted } from '../../probes/tls-suites.js';
@@ -111,7 +111,7 @@ export function registerProbeCommand(program: Command): void {
   addStackFlags(
     program
       .command('probe')
-      .description(`look at the live stack and judge it: ${PROBES.map((p) => p.name).join(', ')}`)
+      .description(`look at the live stack and judge it: ${probes.names().join(', ')}`)
       .argument('<name>', 'probe name')
       .argument('[params...]', 'probe parameters as key=value (e.g. maxLag=2, ports=22,3306); for tls, an https URL to probe instead of the stack'),
   )
@@ -126,7 +126,7 @@ export function registerProbeCommand(program: Command): void {
     .option('--allow-remote-target', 'tls: allow an endpoint that is not a loopback address')
     .action(
       action(async (name: string, words: string[], flags: ProbeFlags) => {
-        const probe = getProbe(name);
+        const probe = probes.get(name);
         const { url, rest } = splitTarget(words);
         if (url && probe.name !== 'tls') throw invalidInput('url', `only the tls probe takes a URL; ${probe.name} looks at the stack`);
         if (!url && (flags.ca !== undefined || flags.insecure || flags.sni !== undefined))
