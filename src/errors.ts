@@ -70,6 +70,33 @@ export function invalidInput(field: string, message: string): FaultlineError {
   return new FaultlineError('INVALID_INPUT', `${field}: ${message}`);
 }
 
+/** One thing wrong with an input: where (a field path such as "method[0].at", or "" for the whole) and what. */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/**
+ * A field's name as the user reads it: `path` under `root` (a stack description's fields read "stack.endpoint.url",
+ * the description itself "stack"); without a root, a file's top level is "(root)".
+ */
+export function fieldName(path: string, root?: string): string {
+  if (root === undefined) return path || '(root)';
+  return path ? `${root}.${path}` : root;
+}
+
+/** Every problem of a file at once (experiment, suite or stack description): one line each, naming the file and the field. */
+export class InvalidFileError extends FaultlineError {
+  constructor(
+    readonly file: string,
+    readonly problems: Problem[],
+    /** What the file's fields are named under ("stack" for a stack description); none for experiment and suite files. */
+    readonly root?: string,
+  ) {
+    super('INVALID_INPUT', problems.map((p) => `${file}: ${fieldName(p.path, root)}: ${p.message}`).join('\n'));
+  }
+}
+
 /** Wraps anything thrown into a FaultlineError, keeping the original as cause. */
 export function asFaultlineError(err: unknown, fallback: ErrorCode = 'INTERNAL'): FaultlineError {
   if (err instanceof FaultlineError) return err;

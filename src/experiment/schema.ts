@@ -1,12 +1,12 @@
 // Experiment and suite files: the YAML a user writes, validated whole before anything runs. Errors name the
 // file, the field path and what was expected; the runner only ever sees the typed Experiment.
 
-import { InvalidStackSpecError, loadStackSpec, parseStackSpec, type StackSpec } from '../stack/spec.js';
+import { loadStackSpec, parseStackSpec, type StackSpec } from '../stack/spec.js';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve, basename } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { FaultlineError } from '../errors.js';
+import { FaultlineError, InvalidFileError, fieldName } from '../errors.js';
 import { ASSERTABLE_METRICS } from '../metric-table.js';
 import { GRADES, isGrade } from '../probes/grade.js';
 import { durationField, zodProblems, type Problem } from '../util/zod.js';
@@ -231,15 +231,7 @@ export interface Catalogue {
   checkProbeParams(probe: string, params: unknown): void;
 }
 
-/** Every problem of a file at once: one line each, naming the file and the field path. */
-export class InvalidFileError extends FaultlineError {
-  constructor(
-    readonly file: string,
-    readonly problems: Problem[],
-  ) {
-    super('INVALID_INPUT', problems.map((p) => `${file}: ${p.path || '(root)'}: ${p.message}`).join('\n'));
-  }
-}
+export { InvalidFileError };
 
 function parseYaml(file: string, text: string): unknown {
   const doc = YAML.parseDocument(text, { prettyErrors: false });
@@ -267,10 +259,10 @@ export function validateExperiment(raw: unknown, file: string, catalogue: Catalo
   try {
     return { ...parsed.data, file, id, stackSpec: parseStackSpec(inline, file === '<inline>' ? '<inline>' : file, env) };
   } catch (err) {
-    if (!(err instanceof InvalidStackSpecError)) throw err;
+    if (!(err instanceof InvalidFileError)) throw err;
     throw new InvalidFileError(
       file,
-      err.problems.map((p) => ({ path: `stack.description${p.path ? `.${p.path}` : ''}`, message: p.message })),
+      err.problems.map((p) => ({ path: fieldName(p.path, 'stack.description'), message: p.message })),
     );
   }
 }
@@ -282,10 +274,10 @@ async function withStackFile(exp: Experiment, env: NodeJS.ProcessEnv): Promise<E
   try {
     return { ...exp, stackSpec: await loadStackSpec(path, env) };
   } catch (err) {
-    if (err instanceof InvalidStackSpecError) {
+    if (err instanceof InvalidFileError) {
       throw new InvalidFileError(
         exp.file,
-        err.problems.map((p) => ({ path: 'stack.file', message: `${path}: ${p.path ? `stack.${p.path}` : 'stack'}: ${p.message}` })),
+        err.problems.map((p) => ({ path: 'stack.file', message: `${path}: ${fieldName(p.path, err.root)}: ${p.message}` })),
       );
     }
     if (err instanceof FaultlineError) throw new InvalidFileError(exp.file, [{ path: 'stack.file', message: err.message.replace(/^stack: /, '') }]);
@@ -336,7 +328,7 @@ export async function loadFile(
       else experiments.push(loaded);
     } catch (err) {
       if (!(err instanceof InvalidFileError) || err.file === file) throw err;
-      problems.push(...err.problems.map((p) => ({ path: `suite[${i}]`, message: `${entry}: ${p.path || '(root)'}: ${p.message}` })));
+      problems.push(...err.problems.map((p) => ({ path: `suite[${i}]`, message: `${entry}: ${fieldName(p.path, err.root)}: ${p.message}` })));
     }
   }
   if (problems.length) throw new InvalidFileError(file, problems);

@@ -5,6 +5,7 @@ import { FaultlineError, invalidInput } from '../errors.js';
 import { COMPOSE_PROJECT, LABEL, type ContainerState, type ContainerSummary } from '../stack/docker-client.js';
 import type { FaultContext, TargetRef } from './types.js';
 import { currentWriter, markWriter } from '../stack/writer.js';
+import { isHelper } from '../stack/servers.js';
 
 export type Pick = 'one' | 'all' | 'random';
 
@@ -75,7 +76,7 @@ export function toRef(c: ContainerSummary): TargetRef {
 
 /** The stack's own service containers (fault helpers and every other container faultline started excluded). */
 export async function stackContainers(ctx: FaultContext): Promise<ContainerSummary[]> {
-  return (await ctx.stack.containers()).filter((c) => !c.labels[LABEL.fault] && !c.labels[LABEL.helper] && c.role !== 'vantage');
+  return (await ctx.stack.containers()).filter((c) => !isHelper(c));
 }
 
 /**

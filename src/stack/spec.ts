@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { FaultlineError } from '../errors.js';
+import { FaultlineError, InvalidFileError } from '../errors.js';
 import { TEMPLATE_VARIABLES, workloadSpecSchema } from '../load/workload-spec.js';
 import { durationField, zodProblems, type Problem } from '../util/zod.js';
 import { interpolate } from './compose-model.js';
@@ -307,13 +307,10 @@ export type PolicyRuleSpec = z.output<typeof policyRule>;
 export type PrometheusSpec = z.output<typeof prometheus>;
 export type EdgeSpec = z.output<typeof edge>;
 
-/** Every problem of a description at once, one line each, naming the file and the field. */
-export class InvalidStackSpecError extends FaultlineError {
-  constructor(
-    readonly file: string,
-    readonly problems: Problem[],
-  ) {
-    super('INVALID_INPUT', problems.map((p) => `${file}: ${p.path ? `stack.${p.path}` : 'stack'}: ${p.message}`).join('\n'));
+/** A description's problems: the one InvalidFileError, its fields named under "stack" (this name stays for its callers). */
+export class InvalidStackSpecError extends InvalidFileError {
+  constructor(file: string, problems: Problem[]) {
+    super(file, problems, 'stack');
   }
 }
 

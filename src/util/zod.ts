@@ -2,6 +2,7 @@
 // that name the field path, shared by experiment files, probe parameters and fault parameters.
 
 import { z } from 'zod';
+import type { Problem } from '../errors.js';
 import { parseDurationMs } from './duration.js';
 import { suggestion } from './suggest.js';
 
@@ -23,11 +24,7 @@ export function durationField(options: { min?: number; max?: number } = {}) {
   });
 }
 
-/** One thing wrong with an input: where (a field path such as "method[0].at", or "" for the whole) and what. */
-export interface Problem {
-  path: string;
-  message: string;
-}
+export type { Problem } from '../errors.js';
 
 export function pathOf(path: ReadonlyArray<string | number>): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
