@@ -4,51 +4,42 @@
 
 import { mkdir, mkdtemp, writeFile, copyFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, basename } from 'node:path';
+import { join, basename, dirname, resolve } from 'node:path';
 import * as tar from 'tar';
 import { experimentsOf, type Journal } from '../experiment/journal.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
-import { composeFile } from '../stack/config.js';
+import type { StackSpec } from '../stack/spec.js';
 import { prometheusUrl, queryRange } from '../probes/prometheus.js';
-import { renderMarkdown } from './markdown.js';
-import { renderHtml } from './html.js';
-import { renderJunit } from './junit.js';
+import { reportFormats, type ReportFormat } from './formats.js';
 
 export interface ReportFiles {
   dir: string;
-  markdown: string;
-  html: string;
-  junit: string;
+  /** journal.json: what every report is rendered from, and what `faultline report` reads back. */
   journal: string;
+  /** One file per report format, in the formats' order. */
+  reports: Array<{ format: ReportFormat; path: string }>;
   bundle?: string;
 }
 
-/** report.md, report.html, junit.xml and journal.json (pure rendering, then four writes). */
-export async function writeReports(journal: Journal, dir: string): Promise<ReportFiles> {
+/** journal.json and one file per report format (pure rendering, then the writes). */
+export async function writeReports(journal: Journal, dir: string, formats: readonly ReportFormat[] = reportFormats.list()): Promise<ReportFiles> {
   await mkdir(dir, { recursive: true });
-  const files: ReportFiles = {
-    dir,
-    markdown: join(dir, 'report.md'),
-    html: join(dir, 'report.html'),
-    junit: join(dir, 'junit.xml'),
-    journal: join(dir, 'journal.json'),
-  };
+  const files: ReportFiles = { dir, journal: join(dir, 'journal.json'), reports: formats.map((format) => ({ format, path: join(dir, format.file) })) };
   await writeFile(files.journal, `${JSON.stringify(journal, null, 1)}\n`);
-  await writeFile(files.markdown, renderMarkdown(journal));
-  await writeFile(files.html, renderHtml(journal));
-  await writeFile(files.junit, renderJunit(journal));
+  for (const r of files.reports) await writeFile(r.path, r.format.render(journal));
   return files;
 }
 
-const PROM_QUERIES: Record<string, string> = {
-  'haproxy-requests-per-second': 'sum(rate(haproxy_frontend_http_requests_total[5s]))',
-  'haproxy-server-up': 'haproxy_server_status',
-  'nginx-requests-per-second': 'rate(nginx_http_requests_total[5s])',
-  'mysql-up': 'mysql_up',
-  'replica-lag-seconds': 'mysql_slave_status_seconds_behind_master',
-  'node-cpu-busy': '1 - avg by (server) (rate(node_cpu_seconds_total{mode="idle"}[5s]))',
-  'targets-up': 'up',
-};
+/** What the bundle samples from Prometheus: the description's samples, else its requests counter (pure). */
+export function bundleSamples(spec: Pick<StackSpec, 'prometheus'>): Record<string, string> {
+  const p = spec.prometheus;
+  return p?.samples ?? (p?.qps_query ? { requests: p.qps_query } : {});
+}
+
+/** The files the description asks the bundle to keep, as host paths (relative ones from the description's folder; pure). */
+export function bundleFiles(spec: Pick<StackSpec, 'bundle' | 'file'>): string[] {
+  return (spec.bundle?.files ?? []).map((f) => resolve(dirname(spec.file), f));
+}
 
 /** Container logs, stack configuration and Prometheus samples for the run window; best effort, never throws. */
 async function collectArtifacts(journal: Journal, stack: AttachedStack | undefined, dir: string): Promise<string[]> {
@@ -57,7 +48,7 @@ async function collectArtifacts(journal: Journal, stack: AttachedStack | undefin
   if (!stack) return ['no stack attached: logs and Prometheus samples not collected'];
   // The stack's own description (with ${VAR} as written: it may name password variables, never their values).
   await copyFile(stack.spec.file, join(dir, 'config', 'stack.yaml')).catch(() => undefined);
-  if (stack.isReference) await copyFile(composeFile, join(dir, 'config', 'docker-compose.yml')).catch(() => undefined);
+  for (const f of bundleFiles(stack.spec)) await copyFile(f, join(dir, 'config', basename(f))).catch(() => undefined);
   await writeFile(join(dir, 'config', 'stack.json'), JSON.stringify(await stack.status().catch(() => null), null, 2));
   await mkdir(join(dir, 'logs'), { recursive: true });
   for (const c of await stack.containers().catch(() => [])) {
@@ -84,8 +75,7 @@ async function collectArtifacts(journal: Journal, stack: AttachedStack | undefin
       return null;
     });
     if (base) {
-      const queries = stack.isReference ? PROM_QUERIES : stack.spec.prometheus?.qps_query ? { requests: stack.spec.prometheus.qps_query } : {};
-      for (const [name, query] of Object.entries(queries)) {
+      for (const [name, query] of Object.entries(bundleSamples(stack.spec))) {
         const range = { startS: start, endS: end, stepS: 1 };
         const sample = await queryRange(base, query, range, AbortSignal.timeout(15_000)).then(
           (series) => ({ query, ...range, series }),
@@ -112,7 +102,7 @@ export async function writeBundle(journal: Journal, dir: string, stack?: Attache
     await mkdir(artifacts);
     const notes = await collectArtifacts(journal, stack, artifacts);
     if (notes.length) await writeFile(join(artifacts, 'NOTES.txt'), `${notes.join('\n')}\n`);
-    const reports = [files.markdown, files.html, files.junit, files.journal];
+    const reports = [...files.reports.map((r) => r.path), files.journal];
     for (const f of reports) await copyFile(f, join(staging, basename(f)));
     const reportNames = reports.map((f) => basename(f));
     const bundle = join(dir, `faultline-${journal.id}.tar.gz`);

@@ -13,7 +13,7 @@ import { runFile } from '../../experiment/suite.js';
 import { experimentsOf, type Journal } from '../../experiment/journal.js';
 import { defaultRegistry } from '../../faults/index.js';
 import { progressListener, isInteractive } from '../../load/index.js';
-import { writeBundle, writeReports } from '../../report/bundle.js';
+import { writeBundle, writeReports, type ReportFiles } from '../../report/bundle.js';
 import { compareJournals, formatComparison } from '../../report/compare.js';
 import { attachStack } from '../../stack/attach.js';
 import { DockerClient } from '../../stack/docker-client.js';
@@ -41,6 +41,12 @@ export function exitCodeFor(j: Journal): number {
         : ExitCode.environment;
     }
   }
+}
+
+/** `faultline run`'s list of what it wrote: one line per report format, then the bundle (pure). */
+export function summaryLines(files: ReportFiles): string[] {
+  const line = (label: string, path: string) => `  ${`${label}:`.padEnd(7)} ${path}\n`;
+  return [...files.reports.map((r) => line(r.format.label ?? r.format.name, r.path)), ...(files.bundle ? [line('bundle', files.bundle)] : [])];
 }
 
 /** A journal.json from a run; anything else is one INVALID_INPUT line naming the file. */
@@ -84,9 +90,7 @@ export function registerExperimentCommands(program: Command): void {
           const described = 'experiments' in target ? target.experiments.find((e) => e.stackSpec)?.stackSpec : target.stackSpec;
           const stack = await attachStack({ ...stackOptionsFrom(flags as never), ...(described ? { spec: described } : {}) }).catch(() => undefined);
           const files = flags.bundle === false ? await writeReports(journal, out) : await writeBundle(journal, out, stack);
-          process.stdout.write(
-            `${STATUS_LABEL[journal.status] ?? journal.status}: ${journal.title}\n  report: ${files.markdown}\n  html:   ${files.html}\n  junit:  ${files.junit}\n${files.bundle ? `  bundle: ${files.bundle}\n` : ''}`,
-          );
+          process.stdout.write(`${STATUS_LABEL[journal.status] ?? journal.status}: ${journal.title}\n${summaryLines(files).join('')}`);
           return exitCodeFor(journal);
         } finally {
           dispose();
@@ -150,7 +154,7 @@ export function registerExperimentCommands(program: Command): void {
       action(async (path: string, flags: { out?: string }) => {
         const journal = await readJournal(path);
         const files = await writeReports(journal, resolve(flags.out ?? join(path, '..')));
-        process.stdout.write(`${files.markdown}\n${files.html}\n${files.junit}\n`);
+        process.stdout.write(files.reports.map((r) => `${r.path}\n`).join(''));
         return exitCodeFor(journal);
       }),
     );
