@@ -62,8 +62,8 @@ export interface ExperimentJournal {
   method: ActivityRecord[];
   steadyStateAfter: { met: boolean | null; activities: ActivityRecord[] };
   rollbacks: ActivityRecord[];
-  faultWindows: FaultWindow[];
   /** The load's fault windows (load.faults, its one record of them), here for the reports. */
+  faultWindows: FaultWindow[];
   /** Absolute wall-clock start of load (for Prometheus queries and container logs). */
   loadStartedAt: string | null;
   load: LoadResultJSON | null;

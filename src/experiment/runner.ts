@@ -14,7 +14,8 @@ import { isHelper, isReady, webServersOf } from '../stack/servers.js';
 import { type AttachedStack } from '../stack/attached-stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { retryUntil } from '../util/retry.js';
-import { parseMix } from '../load/mix.js';
+import { formatMix, parseMix, validateMix } from '../load/mix.js';
+import { endpointTls } from '../load/endpoint-tls.js';
 import type { WriteId } from '../load/ledger.js';
 import { seedWrites, seedingWrite } from '../load/workload.js';
 import { usesId, workloadRequests, type RequestSpec } from '../load/workload-spec.js';
@@ -219,22 +220,24 @@ export class ExperimentRunner {
   private async startLoad(exp: Experiment, stack: AttachedStack, options: RunOptions, log: (l: string) => void): Promise<LoadJob> {
     const l = exp.load;
     const workload = l.workload ?? stack.spec.workload;
-    // An experiment that names a path (and no mix) GETs it, as before workloads existed; otherwise the workload's mix.
-    const mix = l.mix ?? (l.path === undefined ? workload?.mix : undefined);
-    const path = l.path ?? (stack.isReference ? '/whoami' : stack.spec.endpoint.ready_path);
+    const requests = workloadRequests(workload);
+    // The file's mix was parsed with it, its names are checked against the workload now. An experiment that names a
+    // path (and no mix) GETs it, as before workloads existed; otherwise the workload's own mix.
+    const mix = l.mix
+      ? validateMix(l.mix, 'load.mix', Object.keys(requests))
+      : l.path === undefined && workload?.mix !== undefined
+        ? parseMix(workload.mix, 'workload.mix', Object.keys(requests))
+        : undefined;
+    const path = l.path ?? stack.spec.endpoint.ready_path;
     // With a mix, requests pick their own paths under the URL's path, so the URL is the stack's root.
     const url = mix ? `${stack.httpsUrl}/` : `${stack.httpsUrl}${path}`;
     log(
-      `load: ${l.driver} ${l.rate !== undefined ? `${typeof l.rate === 'number' ? l.rate : `${l.rate.from}→${l.rate.to}`} req/s` : `${l.connections ?? 10} connections`} for ${l.duration / 1000} s against ${url}${mix ? ` (mix ${mix})` : ''}`,
+      `load: ${l.driver} ${l.rate !== undefined ? `${typeof l.rate === 'number' ? l.rate : `${l.rate.from}→${l.rate.to}`} req/s` : `${l.connections ?? 10} connections`} for ${l.duration / 1000} s against ${url}${mix ? ` (mix ${formatMix(mix)})` : ''}`,
     );
-    const ca = l.insecure ? undefined : await stack.ca();
-    const https = url.startsWith('https:');
-    // TLS options only mean something for https; the load engine refuses them for http.
-    const tls = https ? stack.tlsOptions(ca) : {};
+    const tls = endpointTls(url, stack.spec.endpoint, l.insecure ? undefined : await stack.ca());
     let seedIds: WriteId[] | undefined;
     if (mix) {
-      const requests = workloadRequests(workload);
-      const names = parseMix(mix, l.mix ? 'load.mix' : 'workload.mix', Object.keys(requests)).map((e) => e.kind);
+      const names = mix.map((e) => e.kind);
       // Reads by id need rows to read: a fresh stack has none until the run's first writes are acknowledged.
       if (names.some((n) => usesId(requests[n] as RequestSpec))) {
         const seeder = seedingWrite(requests, names);

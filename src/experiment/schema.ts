@@ -11,7 +11,9 @@ import { ASSERTABLE_METRICS } from '../metric-table.js';
 import { GRADES, isGrade } from '../probes/grade.js';
 import { durationField, zodProblems, type Problem } from '../util/zod.js';
 import { substituteEnv } from './env.js';
-import { workloadRequests, workloadSpecSchema } from '../load/workload-spec.js';
+import { workloadRequests, workloadSpecSchema, type WorkloadSpec } from '../load/workload-spec.js';
+import { readMix } from '../load/mix.js';
+import type { MixEntry } from '../load/types.js';
 import { catalogueProblems, inFileOrder } from './catalogue-check.js';
 
 const duration = durationField({ max: Number.POSITIVE_INFINITY });
@@ -99,6 +101,14 @@ const assertion = z
     }
   });
 
+/**
+ * An experiment's mix, read as --mix is read (one grammar). With the workload inline its names are checked now;
+ * against a stack's workload they are checked when load starts.
+ */
+function mixOf(l: { mix?: string | undefined; workload?: WorkloadSpec | undefined }): MixEntry[] | string {
+  return readMix(l.mix ?? '', l.workload ? Object.keys(workloadRequests(l.workload)) : null);
+}
+
 const load = z
   .object({
     driver: z.enum(['paced', 'closed']).default('paced'),
@@ -108,11 +118,8 @@ const load = z
       })
       .optional(),
     connections: z.number().int().positive().max(10_000).optional(),
-    /** Request names of the workload with weights; default the workload's own mix (unless a path is given). */
-    mix: z
-      .string()
-      .regex(/^\s*[a-z][a-z0-9_-]*\s*=\s*\d+(\s*,\s*[a-z][a-z0-9_-]*\s*=\s*\d+)*\s*$/, 'expected name=weight pairs such as "read=8,write=2"')
-      .optional(),
+    /** Request names of the workload with weights, as --mix takes them; default the workload's own mix (unless a path is given). */
+    mix: z.string().optional(),
     /** The requests a mix names; default the stack description's workload, else the reference app's. */
     workload: workloadSpecSchema.optional(),
     /** Without a mix: GET this path (default /whoami on the reference stack, the endpoint's ready_path on others). */
@@ -133,15 +140,11 @@ const load = z
     if (l.warmup >= l.duration) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['warmup'], message: 'must be shorter than the duration' });
     if (l.mix && l.path)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['path'], message: "give a mix or a path, not both: a mix's requests carry their own paths" });
-    // With the workload inline its names are known now; against a stack's workload they are checked when load starts.
-    if (l.mix && l.workload) {
-      const names = Object.keys(workloadRequests(l.workload));
-      for (const part of l.mix.split(',')) {
-        const n = (part.split('=')[0] ?? '').trim();
-        if (!names.includes(n)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['mix'], message: `unknown request "${n}" (requests: ${names.join(', ')})` });
-      }
-    }
-  });
+    const mix = l.mix === undefined ? [] : mixOf(l);
+    if (typeof mix === 'string') ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['mix'], message: mix });
+  })
+  // Once valid, the mix goes on parsed: the runner and the load engine see entries, never the text.
+  .transform((l) => ({ ...l, mix: l.mix === undefined ? undefined : (mixOf(l) as MixEntry[]) }));
 
 export const experimentSchema = z
   .object({

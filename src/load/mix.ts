@@ -13,22 +13,54 @@ function known(names: readonly string[]): string {
 }
 
 /**
- * Parses "read=9,write=1" (weights are whole numbers; a bare name means weight 1) and checks every name against
- * `names` (the workload's requests; default the reference preset's). Throws INVALID_INPUT naming `field`.
+ * The one mix grammar, wherever a mix is written (--mix, an experiment's load.mix, a workload's mix): "read=9,write=1",
+ * weights whole numbers, a bare name meaning weight 1, names in any case (read as lowercase). `names`: the requests the
+ * mix may name; null when they are not known yet (an experiment run against a stack's workload), then only the form is
+ * checked. Answers the entries, or what is wrong with them (without the field's name).
  */
-export function parseMix(spec: string, field = 'mix', names: readonly string[] = MIX_KINDS): MixEntry[] {
+export function readMix(spec: string, names: readonly string[] | null): MixEntry[] | string {
+  const example = names?.[0] ?? 'read';
   const trimmed = spec.trim();
-  if (trimmed === '') throw invalidInput(field, `empty; expected name=weight pairs such as ${names[0] ?? 'read'}=9 (requests: ${known(names)})`);
+  if (trimmed === '') return `empty; expected name=weight pairs such as ${example}=9${names ? ` (requests: ${known(names)})` : ''}`;
   const entries: MixEntry[] = [];
   for (const part of trimmed.split(',')) {
     const m = /^\s*([A-Za-z][A-Za-z0-9_-]*)\s*(?:=\s*(\S+)\s*)?$/.exec(part);
-    if (!m) throw invalidInput(field, `cannot read ${JSON.stringify(part.trim())}; expected name=weight, e.g. ${names[0] ?? 'read'}=9`);
+    if (!m) return `cannot read ${JSON.stringify(part.trim())}; expected name=weight, e.g. ${example}=9`;
     const kind = (m[1] ?? '').toLowerCase();
     const weightText = m[2] ?? '1';
-    if (!/^\d+$/.test(weightText)) throw invalidInput(field, `weight of ${kind} must be a whole number, got ${JSON.stringify(weightText)}`);
+    if (!/^\d+$/.test(weightText)) return `weight of ${kind} must be a whole number, got ${JSON.stringify(weightText)}`;
     entries.push({ kind, weight: Number(weightText) });
   }
-  return validateMix(entries, field, names);
+  return checkMix(entries, names);
+}
+
+/** What is wrong with parsed entries, or the entries of weight above 0 (copies); `names` as for readMix. */
+export function checkMix(entries: readonly MixEntry[], names: readonly string[] | null): MixEntry[] | string {
+  if (entries.length === 0) return 'needs at least one request';
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (typeof e.kind !== 'string' || !REQUEST_NAME.test(e.kind)) return `${JSON.stringify(e.kind)} is not a request name (lowercase letters, digits, - or _)`;
+    if (names && !names.includes(e.kind)) return `unknown request ${JSON.stringify(e.kind)} (requests: ${known(names)})`;
+    if (seen.has(e.kind)) return `${e.kind} is given twice`;
+    seen.add(e.kind);
+    if (!Number.isSafeInteger(e.weight) || e.weight < 0 || e.weight > 1_000_000)
+      return `weight of ${e.kind} must be a whole number from 0 to 1000000, got ${e.weight}`;
+  }
+  if (entries.every((e) => e.weight === 0)) return 'all weights are 0';
+  return entries.filter((e) => e.weight > 0).map((e) => ({ ...e }));
+}
+
+function orThrow(result: MixEntry[] | string, field: string): MixEntry[] {
+  if (typeof result === 'string') throw invalidInput(field, result);
+  return result;
+}
+
+/**
+ * Parses a mix (readMix's grammar) and checks every name against `names` (the workload's requests; default the reference
+ * preset's). Throws INVALID_INPUT naming `field`.
+ */
+export function parseMix(spec: string, field = 'mix', names: readonly string[] = MIX_KINDS): MixEntry[] {
+  return orThrow(readMix(spec, names), field);
 }
 
 /**
@@ -36,20 +68,7 @@ export function parseMix(spec: string, field = 'mix', names: readonly string[] =
  * it, only the form of each name is checked). Entries of weight 0 are dropped.
  */
 export function validateMix(entries: readonly MixEntry[], field = 'mix', names?: readonly string[]): MixEntry[] {
-  if (entries.length === 0) throw invalidInput(field, 'needs at least one request');
-  const seen = new Set<string>();
-  for (const e of entries) {
-    if (typeof e.kind !== 'string' || !REQUEST_NAME.test(e.kind))
-      throw invalidInput(field, `${JSON.stringify(e.kind)} is not a request name (lowercase letters, digits, - or _)`);
-    if (names && !names.includes(e.kind)) throw invalidInput(field, `unknown request ${JSON.stringify(e.kind)} (requests: ${known(names)})`);
-    if (seen.has(e.kind)) throw invalidInput(field, `${e.kind} is given twice`);
-    seen.add(e.kind);
-    if (!Number.isSafeInteger(e.weight) || e.weight < 0 || e.weight > 1_000_000) {
-      throw invalidInput(field, `weight of ${e.kind} must be a whole number from 0 to 1000000, got ${e.weight}`);
-    }
-  }
-  if (entries.every((e) => e.weight === 0)) throw invalidInput(field, 'all weights are 0');
-  return entries.filter((e) => e.weight > 0).map((e) => ({ ...e }));
+  return orThrow(checkMix(entries, names ?? null), field);
 }
 
 export function formatMix(entries: readonly MixEntry[]): string {

@@ -2,7 +2,7 @@
 // addresses on the internal and edge networks, published ports; and the declared databases by role.
 
 import { FaultlineError } from '../errors.js';
-import { LABEL, type ContainerSummary } from '../stack/docker-client.js';
+import type { ContainerSummary } from '../stack/docker-client.js';
 import { isHelper } from '../stack/servers.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import type { DbTarget } from './mysql.js';

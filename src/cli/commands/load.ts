@@ -10,6 +10,7 @@ import { parseDurationMs } from '../../util/duration.js';
 import { action, interruptSignal } from '../run-command.js';
 import { formatResult, formatResultLine, isInteractive, loadResultToJSON, parseRate, progressListener, startLoad } from '../../load/index.js';
 import type { LoadOptionsInput } from '../../load/index.js';
+import { endpointTls } from '../../load/endpoint-tls.js';
 import { parseWorkload } from '../../load/workload-spec.js';
 import type { WorkloadSpec } from '../../load/workload-spec.js';
 
@@ -144,13 +145,14 @@ export function registerLoadCommand(program: Command): void {
         }
         // The description gives what the flags leave out: the flags always win.
         const spec = await loadStackSpec(flags.stack);
-        const e = spec.endpoint;
-        const https = (url ?? e.url).startsWith('https:');
+        const target = url ?? spec.endpoint.url;
+        // The CA as a file, as --ca names one.
+        const { servername, ...verify } = endpointTls(target, spec.endpoint, spec.endpoint.ca);
         const fromStack: LoadFlags = {
-          ...(https && flags.ca === undefined && !flags.insecure ? (e.ca ? { ca: e.ca } : { insecure: true }) : {}),
-          ...(flags.servername === undefined && e.sni ? { servername: e.sni } : {}),
+          ...(flags.ca === undefined && !flags.insecure ? verify : {}),
+          ...(flags.servername === undefined && servername ? { servername } : {}),
         };
-        return runLoadCommand(url ?? e.url, { ...flags, ...fromStack }, spec.workload);
+        return runLoadCommand(target, { ...flags, ...fromStack }, spec.workload);
       }),
     );
 }
