@@ -83,15 +83,19 @@ async function checkMode(ctx: FaultContext, data: CertData, signal: AbortSignal)
 }
 
 /**
- * Waits until `ok` holds after a reload. A reload signal that arrives while the master is still busy with an
- * earlier one can be lost, so the signal is repeated (harmless: the files are already in place).
+ * Reloads the edge and waits until it has settled and `ok` holds. A reload signal that arrives while the master is
+ * still busy with an earlier one can be lost, so the signal is repeated (harmless: the files are already in place).
  */
 async function reloadUntil(ctx: FaultContext, data: CertData, ok: () => Promise<boolean>, what: string, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + APPLY_TIMEOUT_MS;
-  for (let attempt = 0; Date.now() < deadline; attempt += 1) {
-    if (attempt > 0) await reloadEdge(ctx, data.lbId, data.kind);
+  while (Date.now() < deadline) {
+    const settled = await reloadEdge(ctx, data.lbId, data.kind);
     const left = Math.max(100, Math.min(RELOAD_RETRY_MS, deadline - Date.now()));
-    const done = await retryUntil(ok, (v) => v, { timeoutMs: left, intervalMs: 25, signal, what }).then(
+    const done = await retryUntil(
+      async () => (await settled()) && (await ok()),
+      (v) => v,
+      { timeoutMs: left, intervalMs: 25, signal, what },
+    ).then(
       () => true,
       (err: unknown) => {
         if (signal.aborted) throw err;
@@ -233,7 +237,6 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       // The edge's own secret-bearing file goes beside the swap, in the same archive: the revert reads it back from there.
       const keep = held.previous.filter((f) => f.key === 'certificate' && holdsKey(f.content)).map((f) => ({ ...f, path: savedCopy(record.id), mode: 0o600 }));
       await putEdgeFiles(ctx, lbId, [...keep, ...held.next]);
-      await reloadEdge(ctx, lbId, kind);
       await reloadUntil(ctx, record.data, async () => (await checkMode(ctx, record.data, signal)).active, `the edge to serve ${name}`, signal).catch(
         async (err: unknown) => {
           throw new FaultlineError('INTERNAL', `${name}: the ${kind} edge did not take the change${await edgeLogTail(ctx, lbId, kind)}`, { cause: err });
@@ -258,7 +261,6 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
         return;
       }
       await putEdgeFiles(ctx, lbId, previous);
-      await reloadEdge(ctx, lbId, kind);
       await reloadUntil(
         ctx,
         record.data,

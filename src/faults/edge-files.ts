@@ -80,8 +80,37 @@ export async function putEdgeFiles(ctx: FaultContext, id: string, files: EdgeFil
   await ctx.docker.putArchive(id, '/', archive);
 }
 
-export async function reloadEdge(ctx: FaultContext, id: string, kind: EdgeKind): Promise<void> {
+/** Tells when a reload has settled: true once the edge no longer serves from processes that predate the signal. */
+export type Settled = () => Promise<boolean>;
+
+/**
+ * Sends the reload signal. nginx's master starts new workers, then tells the old ones to stop accepting (100 ms later,
+ * longer on a busy host): until then both generations answer new connections, so a check that sees the new files once
+ * proves nothing. The result waits for every worker that served before the signal to be gone or shutting down.
+ */
+export async function reloadEdge(ctx: FaultContext, id: string, kind: EdgeKind): Promise<Settled> {
+  if (kind === 'haproxy') {
+    await ctx.docker.kill(id, RELOAD_SIGNAL[kind]);
+    return async () => true;
+  }
+  const before = await nginxWorkers(ctx, id);
   await ctx.docker.kill(id, RELOAD_SIGNAL[kind]);
+  return async () => {
+    const now = await nginxWorkers(ctx, id);
+    return before === undefined || now === undefined || !now.some((pid) => before.includes(pid));
+  };
+}
+
+/** The pids of nginx's workers that accept connections (not shutting down), from /proc; undefined when that cannot be read. */
+async function nginxWorkers(ctx: FaultContext, id: string): Promise<string[] | undefined> {
+  const script = [
+    'for p in /proc/[0-9]*; do',
+    `c=$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null) || continue`,
+    'case "$c" in *"worker process is shutting down"*) ;; "nginx: worker process"*) echo "${p#/proc/}" ;; esac',
+    'done',
+  ].join('\n');
+  const res = await ctx.docker.exec(id, ['sh', '-c', script]).catch(() => undefined);
+  return res?.exitCode === 0 ? res.stdout.split('\n').filter(Boolean) : undefined;
 }
 
 /** Removes files faultline put into the edge; a failure is only logged (they are in SAVE_DIR, outside what is served). */
