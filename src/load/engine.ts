@@ -9,7 +9,7 @@ import { WriteLedger } from './ledger.js';
 import { toSettings, validateLoadOptions } from './options.js';
 import { Timeline } from './timeline.js';
 import { Workload } from './workload.js';
-import { FaultWindows, round3, safeEmitter } from './job-shared.js';
+import { FaultWindows, finishJob, round3, safeEmitter } from './job-shared.js';
 import { startOnWorkers } from './workers.js';
 import type { LoadContext, LoadJob, LoadOptionsInput, LoadResult, LoadTick, StopReason } from './types.js';
 
@@ -80,26 +80,18 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
     done = true;
     if (tickTimer) clearTimeout(tickTimer);
     signal?.removeEventListener('abort', onAbort);
-    windows.closeAll();
     const durationMs = Math.max(report.sendingEndedMs, 0);
     timeline.extendTo(durationMs);
     timeline.seal();
-    const result: LoadResult = {
-      runId: options.runId,
-      driver: options.driver,
-      options: settings,
-      startedAt: new Date(startedAt).toISOString(),
+    return finishJob(options, settings, windows, emit, {
+      startedAtMs: startedAt,
       durationMs: round3(durationMs),
       stopReason,
       timeline,
       ledger,
-      summary: timeline.summary(round3(durationMs)),
       dropped: report.dropped,
-      faults: windows.list,
       schedule: report.schedule,
-    };
-    emit({ type: 'done', result });
-    return result;
+    });
   };
 
   const result = driver.run().then(finish, (err: unknown) => {

@@ -1,8 +1,10 @@
-// What a load job shares whichever way it runs (one thread or several): its fault windows on the job's clock, and an
-// event emitter that a throwing listener cannot break.
+// What a load job shares whichever way it runs (one thread or several): its fault windows on the job's clock, an event
+// emitter that a throwing listener cannot break, and how its result is put together at the end.
 
 import { FaultlineError } from '../errors.js';
-import type { FaultWindow, FaultWindowHandle, LoadEvent } from './types.js';
+import type { Timeline } from './timeline.js';
+import type { WriteLedger } from './ledger.js';
+import type { FaultWindow, FaultWindowHandle, LoadEvent, LoadOptions, LoadResult, LoadSettings, ScheduleAccuracy, StopReason } from './types.js';
 
 /** Calls the listener; a broken listener must not break the measurement, so its error becomes a warning. */
 export function safeEmitter(onEvent: ((event: LoadEvent) => void) | undefined): (event: LoadEvent) => void {
@@ -65,4 +67,36 @@ export class FaultWindows {
     w.endMs = round3(endMs ?? this.now());
     this.emit({ type: 'fault', name: w.name, active: false, elapsedMs: w.endMs });
   }
+}
+
+/** What a run measured, for its result. */
+export interface RunOutcome {
+  startedAtMs: number;
+  durationMs: number;
+  stopReason: StopReason;
+  timeline: Timeline;
+  ledger: WriteLedger;
+  dropped: number;
+  schedule: ScheduleAccuracy | null;
+}
+
+/** The job's result once every request has its outcome: the windows still open close, and `done` is emitted with it. */
+export function finishJob(options: LoadOptions, settings: LoadSettings, windows: FaultWindows, emit: (event: LoadEvent) => void, run: RunOutcome): LoadResult {
+  windows.closeAll();
+  const result: LoadResult = {
+    runId: options.runId,
+    driver: options.driver,
+    options: settings,
+    startedAt: new Date(run.startedAtMs).toISOString(),
+    durationMs: run.durationMs,
+    stopReason: run.stopReason,
+    timeline: run.timeline,
+    ledger: run.ledger,
+    summary: run.timeline.summary(run.durationMs),
+    dropped: run.dropped,
+    faults: windows.list,
+    schedule: run.schedule,
+  };
+  emit({ type: 'done', result });
+  return result;
 }

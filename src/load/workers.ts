@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors.js';
 import { WriteLedger } from './ledger.js';
 import { toSettings } from './options.js';
 import { Timeline } from './timeline.js';
-import { FaultWindows, safeEmitter } from './job-shared.js';
+import { FaultWindows, finishJob, safeEmitter } from './job-shared.js';
 import type { LoadResultJSON } from './result-json.js';
 import type { ToWorker, WorkerMessage, WorkerStart } from './worker-entry.js';
 import type { LoadContext, LoadJob, LoadOptions, LoadOptionsInput, LoadResult, LoadTick, StopReason } from './types.js';
@@ -114,23 +114,15 @@ export function startOnWorkers(options: LoadOptions, input: LoadOptionsInput, co
       const durationMs = Math.max(...parts.map((p) => p.durationMs));
       timeline.extendTo(durationMs);
       if (stopReason === 'completed') stopReason = parts.find((p) => p.stopReason !== 'completed')?.stopReason ?? 'completed';
-      windows.closeAll();
-      const r: LoadResult = {
-        runId: options.runId,
-        driver: options.driver,
-        options: settings,
-        startedAt: new Date(startAtMs).toISOString(),
+      return finishJob(options, settings, windows, emit, {
+        startedAtMs: startAtMs,
         durationMs,
         stopReason,
         timeline,
         ledger: new WriteLedger(options.runId, startAtMs),
-        summary: timeline.summary(durationMs),
         dropped: 0,
-        faults: windows.list,
         schedule: null,
-      };
-      emit({ type: 'done', result: r });
-      return r;
+      });
     })
     .finally(() => {
       signal?.removeEventListener('abort', onAbort);
