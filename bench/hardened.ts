@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { experimentsOf, type ExperimentJournal, type Journal } from '../src/experiment/journal.js';
-import { beforeAfterModel } from '../src/report/before-after.js';
+import { compareModel } from '../src/report/before-after.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -70,11 +70,16 @@ row(`lost acknowledged writes, all runs`, lost('baseline'), lost('hardened'));
 console.log(`(runs: baseline ${kills.baseline?.length ?? 0}, hardened ${kills.hardened?.length ?? 0})`);
 if (prices.baseline && prices.hardened) {
   const suite = (j: ExperimentJournal): Journal => ({ ...j });
-  const model = beforeAfterModel({ baseline: suite(prices.baseline), hardened: suite(prices.hardened) });
-  for (const r of model.price.rows) {
-    if (!r.baseline || !r.hardened) continue;
-    row(`${r.kind} p50 (ms)`, r.baseline.p50 ?? NaN, r.hardened.p50 ?? NaN);
-    row(`${r.kind} p99 (ms)`, r.baseline.p99 ?? NaN, r.hardened.p99 ?? NaN);
+  const model = compareModel({
+    journals: [suite(prices.baseline), suite(prices.hardened)],
+    labels: ['baseline', 'hardened'],
+    report: { sections: [], latency: { experiment: 'price', title: 'price' }, notes: [] },
+  });
+  for (const { kind, values } of model.latency?.rows ?? []) {
+    const [b, h] = [values.baseline, values.hardened];
+    if (!b || !h) continue;
+    row(`${kind} p50 (ms)`, b.p50 ?? NaN, h.p50 ?? NaN);
+    row(`${kind} p99 (ms)`, b.p99 ?? NaN, h.p99 ?? NaN);
   }
 }
 console.log(`\njournals: ${out}`);

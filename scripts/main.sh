@@ -32,7 +32,7 @@ for profile in baseline hardened; do
   fi
   if [ "$profile" = hardened ]; then rc=$prc; else node bin/faultline.js stack down; fi
 done
-node bin/faultline.js before-after "$out/baseline/journal.json" "$out/hardened/journal.json" --out "$out"
+node bin/faultline.js before-after "$out/baseline/journal.json" "$out/hardened/journal.json" --label baseline --label hardened --out "$out"
 echo "main: report written to $out/before-after.md and $out/before-after.html in $(($(date +%s) - started)) s" >&2
 if [ "$rc" = 1 ]; then
   echo "main: the hardened profile missed a goal; see $out/hardened/report.md" >&2

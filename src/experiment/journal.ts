@@ -4,6 +4,7 @@
 import type { LoadResultJSON } from '../load/index.js';
 import type { MetricName, Metrics } from '../metric-table.js';
 import type { FaultWindow } from '../load/types.js';
+import type { SuiteReport } from './suite-report.js';
 import type { StackStatus } from '../stack/servers.js';
 
 export type ActivityStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'interrupted';
@@ -88,6 +89,8 @@ export interface SuiteJournal {
   endedAt: string;
   durationMs: number;
   experiments: ExperimentJournal[];
+  /** The suite file's `report:`: what a compare report of two runs of it shows. */
+  report?: SuiteReport | undefined;
 }
 
 export type Journal = ExperimentJournal | SuiteJournal;

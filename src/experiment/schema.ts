@@ -15,6 +15,7 @@ import { workloadRequests, workloadSpecSchema, type WorkloadSpec } from '../load
 import { readMix } from '../load/mix.js';
 import type { MixEntry } from '../load/types.js';
 import { catalogueProblems, inFileOrder } from './catalogue-check.js';
+import { suiteReportProblems, suiteReportSchema } from './suite-report.js';
 
 const duration = durationField({ max: Number.POSITIVE_INFINITY });
 
@@ -215,8 +216,13 @@ export const suiteSchema = z
     suite: z.array(z.string().min(1)).min(1, 'a suite lists at least one experiment file'),
     /** Keep going after an experiment fails (default true: a gameday wants the whole picture). */
     continue_on_failure: z.boolean().default(true),
+    /** What the compare report of two runs of the suite shows (src/experiment/suite-report.ts). */
+    report: suiteReportSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    for (const p of s.report ? suiteReportProblems(s.report, s.suite) : []) ctx.addIssue({ code: z.ZodIssueCode.custom, ...p });
+  });
 
 export type SuiteSpec = z.output<typeof suiteSchema>;
 export interface Suite extends SuiteSpec {

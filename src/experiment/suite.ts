@@ -48,6 +48,7 @@ export async function runFile(
     endedAt: new Date().toISOString(),
     durationMs: Date.now() - started,
     experiments: journals,
+    ...(target.report ? { report: target.report } : {}),
   };
   return suite;
 }

@@ -42,3 +42,9 @@ export function fmtMetric(name: MetricName, v: MetricValue): string {
   if (spec.unit === 's') return `${fmtNumber(v, 1)} s`;
   return fmtNumber(v);
 }
+
+/** The page style the HTML reports share (each adds its own rules). */
+export const PAGE_CSS = `body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#111;padding:0 16px}
+h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-top:1px solid #ddd;padding-top:16px}h3{font-size:15px;margin:18px 0 6px}
+table{border-collapse:collapse;margin:4px 0}td,th{border:1px solid #e5e7eb;padding:3px 8px;text-align:left;vertical-align:top}
+.cols{display:flex;gap:24px;flex-wrap:wrap}`;

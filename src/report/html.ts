@@ -1,54 +1,26 @@
 // report.html: one self-contained file (inline CSS and SVG, no scripts, no network) with charts of req/s,
 // errors and p99 per second, fault windows shaded, probe findings, assertions, and the suite scorecard.
 
-import { experimentsOf, type ExperimentJournal, type FaultWindow, type Journal } from '../experiment/journal.js';
+import { experimentsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
 import { isMetricName, METRIC_TABLE } from '../metric-table.js';
-import { escapeHtml as h, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
+import { CHART_CSS, lineChart, type ChartWindow } from './charts.js';
+import { escapeHtml as h, fmtNumber, fmtPercent, fmtSeconds, PAGE_CSS, STATUS_LABEL } from './format.js';
 import { scorecard } from './scorecard.js';
-import { seriesOf } from './series.js';
+import { seriesOf, type Series } from './series.js';
 
-const W = 760;
-const H = 170;
-const PAD = { l: 52, r: 12, t: 14, b: 26 };
-
-function niceMax(v: number): number {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  return Math.ceil(v / p) * p;
+/** Fault windows of a run on its load's clock; a window still open at the end runs to the end of load. */
+function windowsOf(j: ExperimentJournal, seconds: number): ChartWindow[] {
+  return j.faultWindows.map((w) => ({ title: w.name, startS: w.startMs / 1000, endS: (w.endMs ?? seconds * 1000) / 1000 }));
 }
 
-/** An SVG line chart with one circle per point (class "pt"), so the points can be counted in a browser. */
-export function lineChart(metric: string, label: string, t: number[], values: Array<number | null>, windows: FaultWindow[], color: string): string {
-  const points = t.map((x, i) => [x, values[i]] as const).filter((p): p is readonly [number, number] => p[1] !== null && p[1] !== undefined);
-  const maxT = Math.max(1, t.length);
-  const maxV = niceMax(Math.max(0, ...points.map((p) => p[1])));
-  const x = (s: number) => PAD.l + ((s + 0.5) / maxT) * (W - PAD.l - PAD.r);
-  const y = (v: number) => H - PAD.b - (v / maxV) * (H - PAD.t - PAD.b);
-  const shade = windows
-    .map((w) => {
-      const x0 = PAD.l + (w.startMs / 1000 / maxT) * (W - PAD.l - PAD.r);
-      const x1 = PAD.l + ((w.endMs ?? maxT * 1000) / 1000 / maxT) * (W - PAD.l - PAD.r);
-      return `<rect class="fault-window" x="${x0.toFixed(1)}" y="${PAD.t}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${H - PAD.t - PAD.b}"><title>${h(w.name)}</title></rect>`;
-    })
-    .join('');
-  const line = points.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ');
-  const dots = points
-    .map((p) => `<circle class="pt" cx="${x(p[0]).toFixed(1)}" cy="${y(p[1]).toFixed(1)}" r="2.2"><title>${p[0]} s: ${p[1]}</title></circle>`)
-    .join('');
-  const ticks = [0, 0.5, 1]
-    .map(
-      (f) =>
-        `<text x="${PAD.l - 6}" y="${(y(maxV * f) + 4).toFixed(1)}" text-anchor="end">${fmtNumber(Math.round(maxV * f * 10) / 10)}</text><line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(maxV * f).toFixed(1)}" y2="${y(maxV * f).toFixed(1)}" class="grid"/>`,
-    )
-    .join('');
-  const xt = Array.from({ length: 6 }, (_, i) => Math.round((i * (maxT - 1)) / 5))
-    .map((s) => `<text x="${x(s).toFixed(1)}" y="${H - 8}" text-anchor="middle">${s}s</text>`)
-    .join('');
-  return `<figure><figcaption>${h(label)}</figcaption><svg class="chart" data-metric="${metric}" data-points="${points.length}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${h(label)}">${shade}${ticks}${xt}<polyline fill="none" stroke="${color}" stroke-width="1.6" points="${line}"/>${dots}</svg></figure>`;
+function chart(metric: string, caption: string, s: Series, values: Array<number | null>, windows: ChartWindow[], color: string): string {
+  const points = s.t.map((t, i) => ({ t, value: values[i] ?? null }));
+  return lineChart({ metric, caption, unit: metric === 'p99' ? 'ms' : 'count', lines: [{ color, points }], windows, dots: true });
 }
 
 function experimentHtml(j: ExperimentJournal): string {
   const s = seriesOf(j);
+  const windows = windowsOf(j, s.t.length);
   const cls = j.status === 'passed' ? 'pass' : 'fail';
   const metrics = Object.entries(j.metrics)
     .filter(([, v]) => v !== null && v !== undefined)
@@ -80,9 +52,9 @@ function experimentHtml(j: ExperimentJournal): string {
 <p class="reason">${h(j.reason)}</p>
 ${j.description ? `<p class="desc">${h(j.description)}</p>` : ''}
 <div class="charts">
-${lineChart('rps', 'requests per second', s.t, s.rps, j.faultWindows, '#2563eb')}
-${lineChart('errors', 'failed requests per second', s.t, s.errors, j.faultWindows, '#dc2626')}
-${lineChart('p99', 'p99 latency per second (ms, from intended send time)', s.t, s.p99, j.faultWindows, '#7c3aed')}
+${chart('rps', 'requests per second', s, s.rps, windows, '#2563eb')}
+${chart('errors', 'failed requests per second', s, s.errors, windows, '#dc2626')}
+${chart('p99', 'p99 latency per second (ms, from intended send time)', s, s.p99, windows, '#7c3aed')}
 </div>
 <div class="cols"><div><h3>Assertions</h3><table class="assertions"><tr><th></th><th>assertion</th><th>bound</th><th>measured</th><th></th></tr>${assertions || '<tr><td colspan="5">none declared</td></tr>'}</table></div>
 <div><h3>Key numbers</h3><table class="metrics">${metrics}</table></div></div>
@@ -91,12 +63,10 @@ ${findings ? `<h3>Findings</h3><ul class="findings">${findings}</ul>` : ''}
 </section>`;
 }
 
-const CSS = `body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#111;padding:0 16px}
-h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-top:1px solid #ddd;padding-top:16px}h3{font-size:15px;margin:18px 0 6px}
+const CSS = `${PAGE_CSS}
 .badge{font-size:12px;padding:2px 8px;border-radius:10px;color:#fff;vertical-align:middle}.badge.pass{background:#16a34a}.badge.fail{background:#dc2626}
-table{border-collapse:collapse;margin:4px 0}td,th{border:1px solid #e5e7eb;padding:3px 8px;text-align:left;vertical-align:top}tr.fail td{background:#fef2f2}tr.pass td:first-child{color:#16a34a}
-.charts figure{margin:8px 0}figcaption{font-weight:600;font-size:13px}svg text{font-size:10px;fill:#555}.grid{stroke:#eee}.fault-window{fill:#f59e0b;opacity:.18}
-.cols{display:flex;gap:24px;flex-wrap:wrap}.findings li.sev-critical,.findings li.sev-high{color:#b91c1c}.reason{font-weight:500}
+tr.fail td{background:#fef2f2}tr.pass td:first-child{color:#16a34a}${CHART_CSS}
+.findings li.sev-critical,.findings li.sev-high{color:#b91c1c}.reason{font-weight:500}
 .scorecard td.g-A{background:#dcfce7}.scorecard td.g-B{background:#fef9c3}.scorecard td.g-C,.scorecard td.g-D{background:#ffedd5}.scorecard td.g-F{background:#fee2e2}`;
 
 export function renderHtml(journal: Journal): string {

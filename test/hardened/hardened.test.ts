@@ -14,7 +14,7 @@ import { type AttachedStack } from '../../src/stack/attached-stack.js';
 import { getProbe } from '../../src/probes/registry.js';
 import { runProbe } from '../../src/probes/runner.js';
 import { experimentsOf, type ExperimentJournal, type Journal } from '../../src/experiment/journal.js';
-import type { BeforeAfterModel } from '../../src/report/before-after.js';
+import type { CompareModel } from '../../src/report/before-after.js';
 import type { ClusterValue } from '../../src/probes/cluster.js';
 import type { InternalEncryptionValue } from '../../src/probes/internal-encryption.js';
 
@@ -143,26 +143,28 @@ itest.serial('the before/after report over both profiles has both columns for ev
   t.true(baseline.code === 0 || baseline.code === 1, `exit ${baseline.code}: ${baseline.stderr.slice(-2000)}`);
   t.truthy(hardenedJournal, 'the hardened run above wrote its journal');
   const out = join(outDir, 'report');
-  const r = await runCli(['before-after', join(outDir, 'baseline', 'journal.json'), join(outDir, 'hardened', 'journal.json'), '--out', out]);
+  // As npm run main calls it (scripts/main.sh); the sections come from the suite's report: recorded in the journals.
+  const journals = ['baseline', 'hardened'].map((p) => join(outDir, p, 'journal.json'));
+  const r = await runCli(['before-after', ...journals, '--label', 'baseline', '--label', 'hardened', '--out', out]);
   t.is(r.code, 0, r.stderr);
-  const model = JSON.parse(await readFile(join(out, 'before-after.json'), 'utf8')) as BeforeAfterModel;
+  const model = JSON.parse(await readFile(join(out, 'before-after.json'), 'utf8')) as CompareModel;
   t.deepEqual(
-    model.weaknesses.map((w) => w.id),
+    model.sections.map((w) => w.id),
     ['tls-ends-at-lb', 'single-writer', 'identical-components'],
   );
-  const figure = (id: string, name: RegExp) => model.weaknesses.find((w) => w.id === id)!.figures.find((f) => name.test(f.name))!;
-  for (const w of model.weaknesses)
+  const figure = (id: string, name: RegExp) => model.sections.find((w) => w.id === id)!.figures.find((f) => name.test(f.name))!.values;
+  for (const w of model.sections)
     for (const f of w.figures.filter((x) => !/grade|status/i.test(x.name))) {
-      t.not(f.baseline, null, `${w.id} / ${f.name}: baseline`);
-      t.not(f.hardened, null, `${w.id} / ${f.name}: hardened`);
+      t.not(f.values.baseline, null, `${w.id} / ${f.name}: baseline`);
+      t.not(f.values.hardened, null, `${w.id} / ${f.name}: hardened`);
     }
   t.is(figure('tls-ends-at-lb', /plaintext/).baseline, 3);
   t.is(figure('tls-ends-at-lb', /plaintext/).hardened, 0);
   t.is(figure('identical-components', /capacity/).baseline, 1);
   t.true((figure('single-writer', /outage/).hardened as number) < (figure('single-writer', /outage/).baseline as number));
   const dom = await renderedDom(join(out, 'before-after.html'));
-  for (const w of model.weaknesses) {
-    const section = dom.match(new RegExp(`<section class="weakness" data-weakness="${w.id}"[\\s\\S]*?</section>`))?.[0] ?? '';
+  for (const w of model.sections) {
+    const section = dom.match(new RegExp(`<section class="section" data-section="${w.id}"[\\s\\S]*?</section>`))?.[0] ?? '';
     t.is(section.match(/<td data-profile="baseline">/g)?.length, w.figures.length, `${w.id}: a baseline cell per figure`);
     t.is(section.match(/<td data-profile="hardened">/g)?.length, w.figures.length, `${w.id}: a hardened cell per figure`);
   }

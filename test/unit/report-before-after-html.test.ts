@@ -4,7 +4,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAfterModel, renderBeforeAfterHtml } from '../../src/report/before-after.js';
+import { compareModel, renderCompareHtml } from '../../src/report/before-after.js';
+import { loadFile, type Suite } from '../../src/experiment/schema.js';
 import { btest as test, renderedDom } from '../helpers/chromium.js';
 import { beforeAfterSuite, journal } from '../helpers/journal.js';
 
@@ -18,21 +19,22 @@ test('Chromium renders each weakness section with a baseline and a hardened cell
   ]);
   // The hardened run lacks one experiment: its section still has both columns.
   const hardened = suite('hardened', [experiment('db-primary-kill', { write_outage_s: 1.7, lost_writes: 0 })]);
-  const model = beforeAfterModel({ baseline, hardened });
+  const { report } = (await loadFile('experiments/before-after.yaml', undefined)) as Suite;
+  const model = compareModel({ journals: [baseline, hardened], labels: ['baseline', 'hardened'], report: report! });
   const dir = await mkdtemp(join(tmpdir(), 'fl-before-after-html-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'before-after.html');
-  await writeFile(file, renderBeforeAfterHtml(model));
+  await writeFile(file, renderCompareHtml(model));
 
   const dom = await renderedDom(file);
-  for (const w of model.weaknesses) {
-    const section = dom.match(new RegExp(`<section class="weakness" data-weakness="${w.id}"[\\s\\S]*?</section>`))?.[0];
+  for (const w of model.sections) {
+    const section = dom.match(new RegExp(`<section class="section" data-section="${w.id}"[\\s\\S]*?</section>`))?.[0];
     t.truthy(section, `section ${w.id} in the DOM`);
     t.is(section?.match(/<td data-profile="baseline">/g)?.length, w.figures.length, `${w.id}: a baseline cell per figure`);
     t.is(section?.match(/<td data-profile="hardened">/g)?.length, w.figures.length, `${w.id}: a hardened cell per figure`);
     t.regex(section ?? '', /<svg class="chart"/, `${w.id}: its chart`);
   }
   t.regex(dom, /<section id="monitoring">/);
-  t.regex(dom, /<section id="price">/);
+  t.regex(dom, /<section id="latency">/);
   t.regex(dom, /<td data-profile="baseline">baseline &lt;profile&gt;<\/td>/, 'the title is text, not markup');
 });

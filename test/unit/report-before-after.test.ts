@@ -1,5 +1,6 @@
 // The before/after report: figures from synthetic journals of both profiles against the truth put into them, both
 // columns for every weakness whatever is missing, the Markdown and HTML renderings, and the CLI that writes them.
+// The weaknesses are data: the sections of experiments/before-after.yaml's `report:`, read here as the runner records them.
 
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -12,15 +13,22 @@ import { beforeAfterSuite, journal } from '../helpers/journal.js';
 import { loadResultToJSON, Timeline, WriteLedger, type LoadResult, type LoadSettings } from '../../src/load/index.js';
 import type { Metrics } from '../../src/metric-table.js';
 import { ExitCode } from '../../src/errors.js';
+import { loadFile, type Suite } from '../../src/experiment/schema.js';
+import type { Journal } from '../../src/experiment/journal.js';
 import {
-  beforeAfterModel,
-  renderBeforeAfterHtml,
-  renderBeforeAfterMarkdown,
+  compareModel,
+  renderCompareHtml as renderBeforeAfterHtml,
+  renderCompareMarkdown as renderBeforeAfterMarkdown,
   verdictOf,
-  type BeforeAfterModel,
+  type CompareModel,
   type Hop,
-  type Weakness,
 } from '../../src/report/before-after.js';
+
+const reference = (await loadFile('experiments/before-after.yaml', undefined)) as Suite;
+
+/** The reference suite's report over two runs labelled as npm run main labels them. */
+const beforeAfterModel = (i: { baseline: Journal; hardened: Journal; notes?: string[] }) =>
+  compareModel({ journals: [i.baseline, i.hardened], labels: ['baseline', 'hardened'], report: reference.report!, ...(i.notes ? { notes: i.notes } : {}) });
 
 interface LoadShape {
   seconds: number;
@@ -159,20 +167,29 @@ const hardened = suite('hardened', [
 ]);
 
 const model = beforeAfterModel({ baseline, hardened, notes: ['both profiles on the same host'] });
-const weakness = (m: BeforeAfterModel, id: Weakness['id']) => m.weaknesses.find((w) => w.id === id)!;
-const figure = (m: BeforeAfterModel, id: Weakness['id'], name: string) => weakness(m, id).figures.find((f) => f.name === name)!;
+const weakness = (m: CompareModel, id: string) => m.sections.find((w) => w.id === id)!;
+/** A figure with its two columns beside its other fields, as the assertions below read it. */
+const figure = (m: CompareModel, id: string, name: string) => {
+  const f = weakness(m, id).figures.find((x) => x.name === name)!;
+  return { ...f, ...f.values } as typeof f & Record<string, unknown>;
+};
 
 test('the three weaknesses, in the design’s words, each from its experiment', (t) => {
   t.deepEqual(
-    model.weaknesses.map((w) => [w.id, w.title, w.experiment]),
+    model.sections.map((w) => [w.id, w.title, w.experiment]),
     [
       ['tls-ends-at-lb', 'TLS terminates at the load balancer', 'internal-encryption'],
       ['single-writer', 'One MySQL server accepts writes', 'db-primary-kill'],
       ['identical-components', 'Identical components everywhere', 'shared-component-outage'],
     ],
   );
-  t.is(model.version, 1);
+  t.is(model.version, 2);
   t.is(model.kind, 'before-after');
+  t.is(model.title, 'faultline: before and after hardening');
+  t.deepEqual(
+    model.runs.map((r) => r.label),
+    ['baseline', 'hardened'],
+  );
   t.deepEqual(model.notes, ['both profiles on the same host']);
 });
 
@@ -180,7 +197,7 @@ test('plaintext hops: counted from the probe’s hop list, 3 → 0 is better; th
   t.like(figure(model, 'tls-ends-at-lb', 'plaintext hops on the data path'), { baseline: 3, hardened: 0, better: 'lower', verdict: 'better' });
   t.like(figure(model, 'tls-ends-at-lb', 'internal encryption grade'), { baseline: 'C', hardened: 'A', verdict: 'better' });
   t.is(weakness(model, 'tls-ends-at-lb').hops?.hardened?.length, 4);
-  t.deepEqual(weakness(model, 'tls-ends-at-lb').series.baseline, [{ t: 0, value: 3 }]);
+  t.deepEqual(weakness(model, 'tls-ends-at-lb').series.points.baseline, [{ t: 0, value: 3 }]);
   t.true(weakness(model, 'tls-ends-at-lb').notes.some((n) => /scrapes stay plaintext/.test(n)));
 });
 
@@ -210,7 +227,7 @@ test('a steady state that did not hold still shows what its probes saw, with a n
 test('single writer: a write outage of 8.4 s → 1.7 s is better, and each figure names its metric', (t) => {
   const w = weakness(model, 'single-writer');
   t.deepEqual(
-    w.figures.map((f) => [f.source, f.baseline, f.hardened, f.verdict]),
+    w.figures.map((f) => [f.source, f.values.baseline, f.values.hardened, f.verdict]),
     [
       ['metrics.write_outage_s', 8.4, 1.7, 'better'],
       ['metrics.lost_writes', 2, 0, 'better'],
@@ -225,14 +242,15 @@ test('single writer: the writes acknowledged per second on the fault’s clock, 
   const s = weakness(model, 'single-writer').series;
   t.is(s.chart, 'lines');
   t.deepEqual(s.faultEndS, { baseline: 8, hardened: 8 });
-  const at = (points: typeof s.baseline, sec: number) => points.find((p) => p.t === sec)?.value;
-  t.is(s.baseline[0]?.t, -8);
-  t.is(at(s.baseline, -1), 1);
-  t.is(at(s.baseline, 0), 0);
-  t.is(at(s.baseline, 7), 0);
-  t.is(at(s.baseline, 8), 1);
-  t.is(at(s.hardened, 0), 0);
-  t.is(at(s.hardened, 2), 1);
+  const { baseline: b = [], hardened: a = [] } = s.points;
+  const at = (points: typeof b, sec: number) => points.find((p) => p.t === sec)?.value;
+  t.is(b[0]?.t, -8);
+  t.is(at(b, -1), 1);
+  t.is(at(b, 0), 0);
+  t.is(at(b, 7), 0);
+  t.is(at(b, 8), 1);
+  t.is(at(a, 0), 0);
+  t.is(at(a, 2), 1);
 });
 
 test('identical components: capacity lost 100% → 33.3% and read availability 0% → 66.7% are better', (t) => {
@@ -245,9 +263,9 @@ test('identical components: capacity lost 100% → 33.3% and read availability 0
   t.like(figure(model, 'identical-components', 'read availability during the fault'), { baseline: 0, verdict: 'better' });
   t.true(Math.abs(Number(figure(model, 'identical-components', 'read availability during the fault').hardened) - 2 / 3) < 1e-9);
   const s = weakness(model, 'identical-components').series;
-  t.is(s.baseline.find((p) => p.t === 2)?.value, 0);
-  t.true(Math.abs((s.hardened.find((p) => p.t === 2)?.value ?? 0) - 2 / 3) < 0.05);
-  t.is(s.hardened.find((p) => p.t === -2)?.value, 1);
+  t.is(s.points.baseline?.find((p) => p.t === 2)?.value, 0);
+  t.true(Math.abs((s.points.hardened?.find((p) => p.t === 2)?.value ?? 0) - 2 / 3) < 0.05);
+  t.is(s.points.hardened?.find((p) => p.t === -2)?.value, 1);
   t.true(weakness(model, 'identical-components').notes.some((n) => /only MariaDB/.test(n)));
 });
 
@@ -260,10 +278,10 @@ test('a missing hardened experiment leaves its column n/a with a note; an errore
   t.true(weakness(m, 'identical-components').notes.some((n) => /^hardened: no `shared-component-outage` experiment/.test(n)));
   t.like(figure(m, 'single-writer', 'write outage (s)'), { baseline: 8.4, hardened: null, verdict: 'n/a' });
   t.true(weakness(m, 'single-writer').notes.some((n) => /^hardened: .*ERROR: fault db-primary-kill: no writer found/.test(n)));
-  t.deepEqual(weakness(m, 'single-writer').series.hardened, []);
-  t.is(m.monitoring.hardened, null);
+  t.deepEqual(weakness(m, 'single-writer').series.points.hardened, []);
+  t.is(m.monitoring?.rows.hardened, null);
   t.deepEqual(
-    m.price.rows.map((r) => r.hardened),
+    m.latency?.rows.map((r) => r.values.hardened),
     [null, null],
   );
 });
@@ -271,24 +289,24 @@ test('a missing hardened experiment leaves its column n/a with a note; an errore
 test('both columns for each weakness in the JSON, whatever is missing', (t) => {
   const empty = suite('empty', []);
   for (const m of [model, beforeAfterModel({ baseline: empty, hardened: empty }), beforeAfterModel({ baseline, hardened: empty })]) {
-    const json = JSON.parse(JSON.stringify(m)) as BeforeAfterModel;
-    t.is(json.weaknesses.length, 3);
-    for (const w of json.weaknesses) {
+    const json = JSON.parse(JSON.stringify(m)) as CompareModel;
+    t.is(json.sections.length, 3);
+    for (const w of json.sections) {
       t.true(w.figures.length >= 2, w.id);
-      for (const f of w.figures) t.true(Object.hasOwn(f, 'baseline') && Object.hasOwn(f, 'hardened'), `${w.id}: ${f.name}`);
-      t.true(Array.isArray(w.series.baseline) && Array.isArray(w.series.hardened), w.id);
+      for (const f of w.figures) t.true(Object.hasOwn(f.values, 'baseline') && Object.hasOwn(f.values, 'hardened'), `${w.id}: ${f.name}`);
+      t.true(Array.isArray(w.series.points.baseline) && Array.isArray(w.series.points.hardened), w.id);
     }
   }
 });
 
 test('monitoring: client vs Prometheus QPS, all and per server; a server without nginx has no counter', (t) => {
-  const [all, web1] = model.monitoring.baseline!;
+  const [all, web1] = model.monitoring!.rows.baseline!;
   t.deepEqual(all, { server: 'all', clientQps: 90, prometheusQps: 90.9, difference: 0.01 });
   t.is(web1?.server, 'web1');
   t.is(web1?.clientQps, 30);
   t.true(Math.abs((web1?.prometheusQps ?? 0) - 31) < 1e-9);
   t.true(Math.abs((web1?.difference ?? 0) - 30 / 900) < 1e-9);
-  t.like(model.monitoring.hardened![2], { server: 'web2', clientQps: 30, prometheusQps: null, difference: null });
+  t.like(model.monitoring!.rows.hardened![2], { server: 'web2', clientQps: 30, prometheusQps: null, difference: null });
 });
 
 test('monitoring: the QPS look after the run (with the client’s view) wins over the one before load', (t) => {
@@ -309,19 +327,20 @@ test('monitoring: the QPS look after the run (with the client’s view) wins ove
     },
   );
   const m = beforeAfterModel({ baseline: suite('b', [run]), hardened: suite('h', [run]) });
-  t.like(m.monitoring.baseline?.[0], { server: 'all', clientQps: 50, prometheusQps: 50 });
+  t.like(m.monitoring?.rows.baseline?.[0], { server: 'all', clientQps: 50, prometheusQps: 50 });
 });
 
 test('price: p50 and p99 of writes and of reads per profile, and hardened / baseline', (t) => {
   const near = (v: number | null | undefined, want: number) => v !== null && v !== undefined && Math.abs(v - want) / want < 0.002;
-  const [writes, reads] = model.price.rows;
+  const [writes, reads] = model.latency!.rows;
+  t.is(model.latency?.title, 'Price of the fix');
   t.is(writes?.kind, 'write');
   t.is(reads?.kind, 'read');
-  t.is(writes?.baseline?.count, 200);
-  t.is(reads?.baseline?.count, 800);
-  t.true(near(writes?.baseline?.p50, 5) && near(writes?.hardened?.p99, 8), JSON.stringify(writes));
-  t.true(near(reads?.baseline?.p99, 2) && near(reads?.hardened?.p50, 3), JSON.stringify(reads));
-  t.true(near(writes?.ratio.p50, 1.6) && near(reads?.ratio.p99, 1.5), JSON.stringify(model.price.rows));
+  t.is(writes?.values.baseline?.count, 200);
+  t.is(reads?.values.baseline?.count, 800);
+  t.true(near(writes?.values.baseline?.p50, 5) && near(writes?.values.hardened?.p99, 8), JSON.stringify(writes));
+  t.true(near(reads?.values.baseline?.p99, 2) && near(reads?.values.hardened?.p50, 3), JSON.stringify(reads));
+  t.true(near(writes?.ratio.p50, 1.6) && near(reads?.ratio.p99, 1.5), JSON.stringify(model.latency?.rows));
 });
 
 test('verdicts: ratios beyond 0.1 percentage point, other numbers beyond 5%, grades by rank', (t) => {
@@ -336,7 +355,7 @@ test('verdicts: ratios beyond 0.1 percentage point, other numbers beyond 5%, gra
 
 test('Markdown: every weakness title with both columns, monitoring, price and limits', (t) => {
   const md = renderBeforeAfterMarkdown(model);
-  for (const w of model.weaknesses) t.true(md.includes(`## ${w.title}`), w.title);
+  for (const w of model.sections) t.true(md.includes(`## ${w.title}`), w.title);
   t.is(md.match(/\| figure \| baseline \| hardened \| change \|/g)?.length, 3);
   t.regex(md, /\| write outage \(s\) \| 8\.4 s \| 1\.7 s \| ▲ better \|/);
   t.regex(md, /\| web capacity lost \| 100\.00% \| 33\.33% \| ▲ better \|/);
@@ -355,13 +374,13 @@ test('HTML: escapes every string, is self-contained and has the hooks a browser 
   t.false(/<img/i.test(html));
   t.true(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
   t.false(/<[^>]+\s(src|href)=/.test(html), 'no external resources');
-  for (const w of model.weaknesses) {
-    const section = html.match(new RegExp(`<section class="weakness" data-weakness="${w.id}"[\\s\\S]*?</section>`))?.[0] ?? '';
+  for (const w of model.sections) {
+    const section = html.match(new RegExp(`<section class="section" data-section="${w.id}"[\\s\\S]*?</section>`))?.[0] ?? '';
     t.regex(section, /<td data-profile="baseline">/, w.id);
     t.regex(section, /<td data-profile="hardened">/, w.id);
     t.regex(section, /<svg class="chart"/, w.id);
   }
-  t.regex(html, /id="price"/);
+  t.regex(html, /id="latency"/);
   t.regex(html, /id="monitoring"/);
   t.is(html.match(/<rect class="fault-window"/g)?.length, 4, 'a fault window per profile on both timeline charts');
   t.is(html.match(/<polyline class="series" data-profile="hardened"/g)?.length, 2);
@@ -385,15 +404,39 @@ test('faultline before-after writes the JSON, Markdown and HTML and prints their
   await writeFile(join(dir, 'other.json'), '{"hello":1}');
   const out = join(dir, 'report');
   const bad = [join(dir, 'missing.json'), join(dir, 'other.json')];
-  // Three CLI processes at once: each spends most of its time loading the sources.
-  const [ok, ...refused] = await Promise.all([
+  const suiteOut = join(dir, 'with-suite');
+  // Four CLI processes at once: each spends most of its time loading the sources.
+  const [ok, withSuite, ...refused] = await Promise.all([
     cli(['before-after', join(dir, 'baseline.json'), join(dir, 'hardened.json'), '--out', out]),
+    cli([
+      'compare-report',
+      join(dir, 'baseline.json'),
+      join(dir, 'hardened.json'),
+      '--suite',
+      'experiments/before-after.yaml',
+      '--label',
+      'b',
+      '--label',
+      'h',
+      '--out',
+      suiteOut,
+    ]),
     ...bad.map((b) => cli(['before-after', b, join(dir, 'hardened.json'), '--out', join(dir, 'never')])),
   ]);
+  t.is(withSuite!.code, 0, withSuite!.stderr);
+  const fromSuite = JSON.parse(await readFile(join(suiteOut, 'before-after.json'), 'utf8')) as CompareModel;
+  t.deepEqual(
+    [fromSuite.sections.map((s) => s.id), fromSuite.runs.map((r) => r.label)],
+    [
+      ['tls-ends-at-lb', 'single-writer', 'identical-components'],
+      ['b', 'h'],
+    ],
+    "--suite: the sections of the suite file's report:, the columns --label names",
+  );
   t.is(ok!.code, 0, ok!.stderr);
   const files = ['before-after.json', 'before-after.md', 'before-after.html'].map((f) => join(out, f));
   t.is(ok!.stdout, `${files.join('\n')}\n`);
-  t.like(JSON.parse(await readFile(files[0]!, 'utf8')), { version: 1, kind: 'before-after' });
+  t.like(JSON.parse(await readFile(files[0]!, 'utf8')), { version: 2, kind: 'before-after' });
   for (const [i, r] of refused.entries()) {
     t.is(r.code, ExitCode.invalidInput, bad[i]);
     t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
