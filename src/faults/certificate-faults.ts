@@ -119,6 +119,8 @@ interface Swap {
   /** Files the fault puts. */
   next: EdgeFile[];
   created: string[];
+  /** The certificate served now: how revert proves the original is back. */
+  previousFingerprint: string;
   injectedFingerprint?: string;
 }
 
@@ -144,7 +146,8 @@ async function planSwap(ctx: FaultContext, name: string, lbId: string, variant: 
   if (edge.kind === 'haproxy') {
     const next: EdgeFile[] = [{ key: 'certificate', path: edge.certificate, mode: 0o600, content: Buffer.from(bad.certPem + bad.keyPem) }];
     if (weak) next.push({ key: 'openssl', path: edge.openssl, mode: 0o644, content: Buffer.from(seclevelZero(textOf(files, 'openssl'))) });
-    return { saved: files.filter((f) => f.key === 'certificate' || f.key === 'openssl'), next, created: [], injectedFingerprint };
+    const saved = files.filter((f) => f.key === 'certificate' || f.key === 'openssl');
+    return { saved, next, created: [], previousFingerprint: certOf(current).fingerprint256, injectedFingerprint };
   }
   const stem = `${SAVE_DIR}/${name}-${randomBytes(4).toString('hex')}`;
   let config = nginxPointAt(textOf(files, 'config'), 'ssl_certificate', edge.certificate, `${stem}.crt`);
@@ -155,7 +158,9 @@ async function planSwap(ctx: FaultContext, name: string, lbId: string, variant: 
   }
   if (weak) config = nginxCiphersAtLevelZero(config);
   next.push({ ...find('config'), content: Buffer.from(config) });
-  return { saved: [find('certificate'), find('config')], next, created: next.filter((f) => f.key !== 'config').map((f) => f.path), injectedFingerprint };
+  // The original certificate is not touched (often it cannot be: a read-only mount), so only the config goes back.
+  const created = next.filter((f) => f.key !== 'config').map((f) => f.path);
+  return { saved: [find('config')], next, created, previousFingerprint: certOf(current).fingerprint256, injectedFingerprint };
 }
 
 async function planConfig(ctx: FaultContext, name: string, lbId: string, mode: ConfigMode, kind: EdgeKind, signal: AbortSignal): Promise<Swap> {
@@ -173,7 +178,8 @@ async function planConfig(ctx: FaultContext, name: string, lbId: string, mode: C
     signal,
   );
   const config = files.find((f) => f.key === 'config')!;
-  return { saved: [config], next: [{ ...config, content: Buffer.from(configEdits[kind][mode](config.content.toString('utf8'))) }], created: [] };
+  const next = [{ ...config, content: Buffer.from(configEdits[kind][mode](config.content.toString('utf8'))) }];
+  return { saved: [config], next, created: [], previousFingerprint: certOf(textOf(files, 'certificate')).fingerprint256 };
 }
 
 /** The default target, as `fault list` shows it: the description's edge (a syntactically valid target, never resolved). */
@@ -197,13 +203,7 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       const edge = edgeOf(ctx, name);
       const lb = await findEdge(ctx, edge, target === EDGE_TARGET ? undefined : target);
       const swap = mode === 'certificate' ? await planSwap(ctx, name, lb.id, variant!, signal) : await planConfig(ctx, name, lb.id, mode, edge.kind, signal);
-      // The certificate is always read: its fingerprint is how revert proves the original is back.
-      const certificate = mode === 'certificate' ? swap.saved.find((f) => f.key === 'certificate')! : undefined;
-      const previousFingerprint = certOf(
-        (certificate ?? (await readEdgeFiles(ctx, lb.id, [{ key: 'certificate', path: edge.certificate }], signal))[0]!).content.toString('utf8'),
-      ).fingerprint256;
-      // An nginx swap changes the config only; the original certificate is not touched, so not put back.
-      const saved = edge.kind === 'nginx' && mode === 'certificate' ? swap.saved.filter((f) => f.key === 'config') : swap.saved;
+      const { saved, previousFingerprint } = swap;
       const data: CertData = {
         mode,
         lbId: lb.id,
@@ -252,12 +252,13 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
         return;
       }
       const previous = await contentsOf(ctx, record, record.data.previous);
-      const leftovers = [...record.data.created, savedCopy(record.id)];
       if (!info.running) {
         // The files go back whatever the state (a lowered OpenSSL security level must not wait for a start
         // that may never come); the edge reads them when it starts. Nothing to reload or check now.
         await putEdgeFiles(ctx, lbId, previous);
-        ctx.log(`${name}: ${lbId.slice(0, 12)} is not running; its files are back for its next start`);
+        ctx.log(
+          `${name}: ${lbId.slice(0, 12)} is not running; its files are back for its next start${record.data.created.length ? ` (${record.data.created.join(', ')} stay, unused)` : ''}`,
+        );
         return;
       }
       await putEdgeFiles(ctx, lbId, previous);
@@ -271,7 +272,7 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       ).catch(async (err: unknown) => {
         throw new FaultlineError('REVERT_FAILED', `${name}: ${(err as Error).message}${await edgeLogTail(ctx, lbId, kind)}`, { cause: err });
       });
-      await removeEdgeFiles(ctx, lbId, leftovers);
+      await removeEdgeFiles(ctx, lbId, [...record.data.created, savedCopy(record.id)]);
     },
     check: (ctx, record, signal) => checkMode(ctx, record.data, signal),
   };
