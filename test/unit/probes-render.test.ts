@@ -1,11 +1,21 @@
-// Human output of the probes the CLI prints most: health (one line per server) and internal-encryption.
+// Human output of the probes the CLI prints most: health (one line per server), internal-encryption and cluster.
 
 import test from 'ava';
 import { observation } from '../../src/probes/runner.js';
 import { renderObservation } from '../../src/probes/render.js';
 import { judgeHealth } from '../../src/probes/health.js';
 import { internalFindings, type InternalFacts } from '../../src/probes/internal-encryption.js';
+import { judgeCluster, type ClusterFacts } from '../../src/probes/cluster.js';
 import type { ContainerSummary } from '../../src/stack/docker-client.js';
+
+/** A Synced member of a two-node Primary component with these provider options. */
+const synced = (options: string): Record<string, string> => ({
+  wsrep_local_state: '4',
+  wsrep_cluster_status: 'Primary',
+  wsrep_cluster_size: '2',
+  wsrep_provider_options: options,
+  require_secure_transport: '1',
+});
 
 function container(service: string, server: string, component: string, state = 'running', health = 'healthy'): ContainerSummary {
   return {
@@ -103,4 +113,32 @@ test('internal-encryption: an unreachable database is said in one line, not as "
   );
   t.regex(text, /database: not checked \(connect ETIMEDOUT\)/);
   t.regex(text, /no LB → web hop found/);
+});
+
+test('cluster: the component, the writer and one line per node, not a JSON dump', (t) => {
+  const facts: ClusterFacts = {
+    nodes: [
+      { name: 'galera1', reachable: true, error: null, status: synced('socket.ssl=YES') },
+      { name: 'galera2', reachable: true, error: null, status: { ...synced('socket.ssl=NO'), wsrep_local_state: '2' } },
+      { name: 'galera3', reachable: false, error: 'connect ECONNREFUSED', status: {} },
+    ],
+    writer: 'galera1',
+    writerError: null,
+  };
+  const j = judgeCluster(facts);
+  const text = renderObservation(
+    observation(
+      'cluster',
+      { at: 0, wall: 0 },
+      { value: j.value, tolerance: { type: 'boolean', expect: true }, details: { ...facts }, findings: j.findings, passed: j.passed },
+      3,
+    ),
+  );
+  const lines = text.split('\n');
+  t.is(lines[1], '  component  1 of 3 node(s) Synced in the Primary component (size 2); group traffic NOT all TLS');
+  t.is(lines[2], '  writer     galera1');
+  t.is(lines[3], '  galera1    Synced Primary, socket.ssl on, require_secure_transport ON');
+  t.is(lines[4], '  galera2    state 2 Primary, socket.ssl off, require_secure_transport ON');
+  t.is(lines[5], '  galera3    unreachable: connect ECONNREFUSED');
+  t.notRegex(text, /value \{/);
 });
