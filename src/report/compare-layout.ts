@@ -29,7 +29,7 @@ export function defaultReport(journals: Journal[]): SuiteReport {
   return { sections, notes: [] };
 }
 
-/** The suite's own report (from the first journal that recorded one), else the default. */
+/** The suite's own report (from the first journal that recorded one), else the default (sections: compare-model.ts fills them in when a report names none). */
 export function reportOf(journals: Journal[]): SuiteReport {
   for (const j of journals) if (j.kind === 'suite' && j.report) return j.report;
   return defaultReport(journals);

@@ -7,7 +7,7 @@ import type { FigureSpec, ReportSection, SuiteReport } from '../experiment/suite
 import { METRIC_TABLE, type MetricUnit } from '../metric-table.js';
 import { gradeRank } from '../probes/grade.js';
 import { LATENCY_NOTES, latencyByKind, type LatencyFigures } from './compare-latency.js';
-import { reportOf, runLabels } from './compare-layout.js';
+import { defaultReport, reportOf, runLabels } from './compare-layout.js';
 import { hopsOf, monitoringRowsOf, MONITORING_NOTES, probeField, type Hop, type MonitoringRow } from './compare-probes.js';
 import { fmtNumber, STATUS_LABEL } from './format.js';
 import { CHART_SERIES_KINDS, secondsOf, type Second } from './series.js';
@@ -292,7 +292,8 @@ export function compareModel(input: CompareInput): CompareModel {
     title: report.title ?? `faultline: ${first.title}, ${labels.join(' and ')}`,
     suite: first.id,
     runs: runs.map(runSummary),
-    sections: report.sections.map((s) => section(s, runs)),
+    // A report: that names no sections (only a title, monitoring or latency) gets a section per experiment.
+    sections: (report.sections.length ? report.sections : defaultReport(input.journals).sections).map((s) => section(s, runs)),
     monitoring: report.monitoring ? monitoring(report.monitoring, runs) : null,
     latency: report.latency ? latency(report.latency, runs) : null,
     limits: LIMITS,

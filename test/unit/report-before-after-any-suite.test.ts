@@ -160,6 +160,24 @@ test('without report: a section per experiment, with the metrics it asserts, els
   t.is(m.title, 'faultline: Cache gameday, a and b');
 });
 
+test('a report: without sections keeps its title and latency, and gets a section per experiment', (t) => {
+  const onlyLatency = suiteReportSchema.parse({ title: 'Latency only', latency: { experiment: 'cache-kill' } });
+  const m = compareModel({ journals: [monday, friday], report: onlyLatency });
+  t.is(m.title, 'Latency only');
+  t.deepEqual(
+    m.sections.map((s) => [s.id, s.figures.map((f) => f.name), s.series.chart]),
+    [['cache-kill', ['availability', 'error ratio', 'time to recover (s)'], 'lines']],
+  );
+  // Requests refused while the cache was down have no latency: 70 of 100 answered, none of them writes.
+  t.deepEqual(
+    m.latency?.rows.map((r) => [r.kind, r.values['shop-monday']?.count]),
+    [
+      ['write', 0],
+      ['read', 70],
+    ],
+  );
+});
+
 test('runs that nothing tells apart are "before" and "after"', (t) => {
   const same = run('x', [experiment('cache-kill', {}, 'x')]);
   t.deepEqual(
