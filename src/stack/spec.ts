@@ -258,7 +258,7 @@ export const stackSpecSchema = z
      * every session to one node. `db-primary-kill` and the targets `role=db-primary` mean that node.
      */
     writer: z
-      .object({ server: z.string().min(1), proxy: z.string().min(1), socket: z.string().min(1).default('/run/haproxy/admin.sock') })
+      .object({ server: z.string().min(1), proxy: z.string().min(1), socket: containerPath.default('/run/haproxy/admin.sock') })
       .strict()
       .optional(),
     /** The nftables table ("family name") and input chain firewall faults change in each server. */

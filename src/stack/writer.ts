@@ -37,6 +37,9 @@ export function writerOf(servers: ProxyServer[], proxy: string): string | undefi
   return (up.find((s) => !s.backup) ?? up[0])?.server;
 }
 
+/** The shape stack/spec.ts accepts for writer.socket (letters, digits, . _ @ + - /), checked again where it is used. */
+const SOCKET_PATH = /^\/[A-Za-z0-9._@+/-]*$/;
+
 type Exec = (id: string, cmd: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 
 /** Asks the description's writer LB which server takes the writes now; the server's name as the stack labels it. */
@@ -45,7 +48,10 @@ export async function currentWriter(spec: Pick<StackSpec, 'writer' | 'file'>, co
   if (!w) throw new FaultlineError('UNKNOWN_TARGET', `${spec.file}: stack.writer is not declared: no database LB to ask for the writer`);
   const lb = containers.find((c) => c.server === w.server && c.component === 'haproxy' && c.state === 'running');
   if (!lb) throw new FaultlineError('TARGET_UNREACHABLE', `stack.writer.server: no running haproxy on ${w.server}`);
-  const res = await exec(lb.id, ['bash', '-c', `echo 'show stat' | socat stdio UNIX-CONNECT:${w.socket}`]);
+  // The path comes from a file: it must be a plain absolute path (no shell, no socat option syntax), and it
+  // reaches the shell only as an argument ($1), never as shell text.
+  if (!SOCKET_PATH.test(w.socket)) throw new FaultlineError('INVALID_INPUT', `stack.writer.socket: ${JSON.stringify(w.socket)} is not a plain absolute path`);
+  const res = await exec(lb.id, ['bash', '-c', `echo 'show stat' | socat stdio "UNIX-CONNECT:$1"`, 'faultline-writer', w.socket]);
   if (res.exitCode !== 0)
     throw new FaultlineError('TARGET_UNREACHABLE', `stack.writer: ${w.server}'s admin socket ${w.socket} did not answer: ${res.stderr.trim()}`);
   const writer = writerOf(parseShowStat(res.stdout), w.proxy);
