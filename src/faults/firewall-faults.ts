@@ -131,7 +131,8 @@ async function revertFirewall(ctx: FaultContext, record: FaultRecord<FirewallDat
   // Every server is restored even when another one fails.
   const outcomes = await Promise.allSettled(
     record.data.servers.map(async (s) => {
-      const info = await ctx.docker.inspect(s.hostId).catch(() => undefined);
+      // Only a 404 means gone: any other Docker error fails the revert and keeps the record.
+      const info = await ctx.docker.findContainer(s.hostId);
       if (!info?.running) return; // its network namespace (and the change) is gone with it
       assertStackLabels(ctx, info);
       const saved = await savedTable(ctx, s, signal);

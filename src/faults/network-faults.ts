@@ -170,7 +170,8 @@ async function revertNet(ctx: FaultContext, record: FaultRecord<NetData>, signal
   // then prove nothing is left, then remove the helpers.
   const outcomes = await Promise.allSettled(
     record.data.servers.map(async (s) => {
-      const info = await ctx.docker.inspect(s.hostId).catch(() => undefined);
+      // Only a 404 means gone (with its namespace and the change); any other Docker error fails the revert.
+      const info = await ctx.docker.findContainer(s.hostId);
       if (!info?.running) return;
       assertStackLabels(ctx, info);
       const scripts = scriptsFor(s.effect);
@@ -264,14 +265,17 @@ async function partitionServers(ctx: FaultContext, _target: string, p: z.infer<t
   ]);
   const overlap = a.filter((h) => b.some((x) => x.id === h.id));
   if (overlap.length) throw new FaultlineError('INVALID_INPUT', `to: ${overlap.map((h) => h.server).join(', ')} is on both sides of the partition`);
-  const addr = (h: (typeof a)[number]) => {
-    const ip = h.addresses[ctx.stack.internalNetwork] ?? Object.values(h.addresses)[0];
-    if (!ip) throw new FaultlineError('UNKNOWN_TARGET', `${h.server} has no internal address`);
-    return ip;
+  // Every address a server has (the internal network's and any other, e.g. the LB's edge address): cutting
+  // only one would leave the other path open while the fault reports itself in effect.
+  const addrs = (h: (typeof a)[number]) => {
+    const ips = [...new Set(Object.values(h.addresses).filter((ip) => IPV4.test(ip)))].sort();
+    if (!ips.length) throw new FaultlineError('UNKNOWN_TARGET', `${h.server} has no IPv4 address to cut`);
+    return ips;
   };
+  const addr = (h: (typeof a)[number]) => addrs(h).join(', ');
   // Cutting on the smaller side is enough (it drops both directions) and needs fewer helpers.
   const [cut, other] = a.length <= b.length ? [a, b] : [b, a];
-  const peers = other.map(addr);
+  const peers = [...new Set(other.flatMap(addrs))];
   const effect: NetEffect = { kind: 'partition', table: tag, peers };
   const servers = cut.map((h) => ({ hostId: h.id, server: h.server ?? h.name, effect }));
   return {

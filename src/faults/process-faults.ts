@@ -99,8 +99,9 @@ async function pause(ctx: FaultContext, id: string): Promise<void> {
   }
 }
 
+/** The container's state, or undefined only when Docker says it does not exist (404); other errors reject. */
 async function containerState(ctx: FaultContext, id: string): Promise<{ running: boolean; paused: boolean; health: string; startedAt: string } | undefined> {
-  const info = await ctx.docker.inspect(id).catch(() => undefined);
+  const info = await ctx.docker.findContainer(id);
   if (!info) return undefined;
   return { running: info.running, paused: info.paused, health: info.health, startedAt: info.startedAt };
 }
@@ -108,6 +109,7 @@ async function containerState(ctx: FaultContext, id: string): Promise<{ running:
 async function waitHealthy(ctx: FaultContext, id: string, name: string, signal: AbortSignal): Promise<void> {
   await retryUntil(
     () => containerState(ctx, id),
+    // Undefined is only a 404 (gone: nothing to wait for); a Docker error is "not yet", never healthy.
     (s) => s === undefined || (s.running && !s.paused && (s.health === 'healthy' || s.health === 'none')),
     { timeoutMs: HEALTHY_TIMEOUT_MS, intervalMs: 100, signal, what: `${name} to be running and healthy` },
   );
@@ -126,6 +128,20 @@ async function currentContainer(
   if (!service) return undefined;
   const now = (await stackContainers(ctx)).find((x) => x.service === service);
   return now ? { id: now.id, recreated: true } : undefined;
+}
+
+/** docker start where 304 ("already started": a concurrent revert, or the dead man's switch, was first) is success. */
+async function startOnce(ctx: FaultContext, id: string): Promise<void> {
+  await ctx.docker.start(id).catch((err: unknown) => {
+    if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+  });
+}
+
+/** docker unpause where a container someone else thawed meanwhile (Docker answers 409/500 "not paused") is success. */
+async function unpauseOnce(ctx: FaultContext, id: string): Promise<void> {
+  await ctx.docker.unpause(id).catch(async (err: unknown) => {
+    if ((await containerState(ctx, id))?.paused !== false) throw err;
+  });
 }
 
 async function revertAction(ctx: FaultContext, record: FaultRecord<ProcessData>, signal: AbortSignal): Promise<void> {
@@ -148,8 +164,8 @@ async function revertAction(ctx: FaultContext, record: FaultRecord<ProcessData>,
       }
       const s = (await containerState(ctx, c.id))!;
       await assertStackContainer(ctx, c.id);
-      if (s.paused && !c.wasPaused) await ctx.docker.unpause(c.id);
-      if (c.wasRunning && !s.running) await ctx.docker.start(c.id);
+      if (s.paused && !c.wasPaused) await unpauseOnce(ctx, c.id);
+      if (c.wasRunning && !s.running) await startOnce(ctx, c.id);
       if (c.wasRunning) await waitHealthy(ctx, c.id, c.name, signal);
       // Components that joined a restarted host's network namespace are left without a network. One that is
       // gone meanwhile has nothing to restart.

@@ -16,6 +16,8 @@ export interface FakeContainer {
   state: 'running' | 'exited' | 'paused';
   networkMode?: string;
   files?: Record<string, Buffer>;
+  /** network → IPv4 address, as listContainers reports it. */
+  addresses?: Record<string, string>;
 }
 
 /** What an exec does: its result, and how long the command runs in the container. */
@@ -30,6 +32,10 @@ export class FakeDocker {
   handlers: ExecHandler[] = [];
   /** Called by remove(), restart() etc. to make them fail for one id. */
   failing = new Map<string, Error>();
+  /** Errors inspect() answers for an id (e.g. a 500 while dockerd restarts); the container is still there. */
+  inspectErrors = new Map<string, Error>();
+  /** Ids another client starts first: the next start() finds them running and answers 304, as Docker does. */
+  startedByOther = new Set<string>();
 
   add(c: Partial<FakeContainer> & { labels: Record<string, string> }): FakeContainer {
     const full: FakeContainer = { id: c.id ?? hexId(), name: c.name ?? `c${next}`, state: 'running', ...c };
@@ -60,7 +66,7 @@ export class FakeDocker {
         state: c.state,
         health: 'none',
         labels: c.labels,
-        addresses: {},
+        addresses: c.addresses ?? {},
         ports: [],
         networkMode: '',
         host: c.labels[LABEL.component] === 'host',
@@ -69,6 +75,8 @@ export class FakeDocker {
 
   async inspect(id: string): Promise<ContainerState> {
     const c = this.get(id);
+    const failure = this.inspectErrors.get(c.id);
+    if (failure) throw failure;
     return {
       id: c.id,
       name: c.name,
@@ -104,7 +112,12 @@ export class FakeDocker {
   }
   async start(id: string) {
     this.calls.push(`start ${id}`);
-    this.get(id).state = 'running';
+    const c = this.get(id);
+    if (this.startedByOther.delete(c.id)) {
+      c.state = 'running';
+      throw Object.assign(new Error('(HTTP code 304) container already started'), { statusCode: 304 });
+    }
+    c.state = 'running';
   }
   async restart(id: string) {
     this.calls.push(`restart ${id}`);
@@ -214,4 +227,9 @@ export function containerSummary(over: Partial<ContainerSummary> = {}): Containe
     host: false,
     ...over,
   };
+}
+
+/** Docker's shape for a server error (what dockerode rejects with): a 500, not a missing container. */
+export function dockerError(statusCode = 500, message = 'Internal Server Error'): Error {
+  return Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode });
 }
