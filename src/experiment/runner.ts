@@ -37,7 +37,7 @@ export interface RunnerDeps {
   probes: ProbeCatalogue;
 }
 
-export interface RunOptions {
+export interface ExperimentRunOptions {
   signal: AbortSignal;
   log?: (line: string) => void;
   onLoadEvent?: (event: LoadEvent) => void;
@@ -91,7 +91,7 @@ function emptyJournal(exp: Experiment, versions: Record<string, string>): Experi
 export class ExperimentRunner {
   constructor(private readonly deps: RunnerDeps) {}
 
-  async run(exp: Experiment, options: RunOptions): Promise<ExperimentJournal> {
+  async run(exp: Experiment, options: ExperimentRunOptions): Promise<ExperimentJournal> {
     const log = options.log ?? (() => undefined);
     const journal = emptyJournal(exp, options.versions ?? {});
     const started = Date.now();
@@ -117,7 +117,7 @@ export class ExperimentRunner {
     return journal;
   }
 
-  private async acquireStack(exp: Experiment, options: RunOptions, log: (l: string) => void): Promise<AttachedStack> {
+  private async acquireStack(exp: Experiment, options: ExperimentRunOptions, log: (l: string) => void): Promise<AttachedStack> {
     const { stackFile, spec: _spec, ...cli } = options.stack ?? {};
     if (exp.stackSpec || stackFile) {
       // A described stack is not faultline's to start: attach, then wait until it is ready (or say why not).
@@ -158,7 +158,7 @@ export class ExperimentRunner {
     stack: AttachedStack,
     journal: ExperimentJournal,
     active: Set<ActiveFault>,
-    options: RunOptions,
+    options: ExperimentRunOptions,
     log: (l: string) => void,
   ): Promise<void> {
     const { signal } = options;
@@ -217,7 +217,7 @@ export class ExperimentRunner {
   }
 
   /** Starts the experiment's load against the stack (seeding rows first when the mix reads by id). */
-  private async startLoad(exp: Experiment, stack: AttachedStack, options: RunOptions, log: (l: string) => void): Promise<LoadJob> {
+  private async startLoad(exp: Experiment, stack: AttachedStack, options: ExperimentRunOptions, log: (l: string) => void): Promise<LoadJob> {
     const l = exp.load;
     const workload = l.workload ?? stack.spec.workload;
     const requests = workloadRequests(workload);

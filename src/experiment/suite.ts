@@ -1,7 +1,7 @@
 // Runs one experiment or a suite of them in order, and returns the journal to report on.
 
 import { experimentsOf, suiteStatus, type ExperimentJournal, type Journal, type SuiteJournal } from './journal.js';
-import { ExperimentRunner, type RunOptions, type RunnerDeps } from './runner.js';
+import { ExperimentRunner, type ExperimentRunOptions, type RunnerDeps } from './runner.js';
 import type { Experiment, Suite } from './schema.js';
 
 /** True when a run left a fault in effect (a rollback failed): the stack is damaged, nothing more may run on it. */
@@ -12,7 +12,7 @@ export function leftStackDamaged(j: ExperimentJournal): boolean {
 export async function runFile(
   target: Experiment | Suite,
   deps: RunnerDeps,
-  options: RunOptions & { onExperimentDone?: (j: ExperimentJournal, index: number, total: number) => void },
+  options: ExperimentRunOptions & { onExperimentDone?: (j: ExperimentJournal, index: number, total: number) => void },
   runner: Pick<ExperimentRunner, 'run'> = new ExperimentRunner(deps),
 ): Promise<Journal> {
   if (!('suite' in target)) {
