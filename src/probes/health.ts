@@ -1,7 +1,8 @@
 // Health probe: every container of the stack (by label), its state and Docker health, through DockerClient.
 
 import { z } from 'zod';
-import { LABEL, type ContainerSummary } from '../stack/docker-client.js';
+import type { ContainerSummary } from '../stack/docker-client.js';
+import { isHelper } from '../stack/servers.js';
 import { observation, startMark } from './runner.js';
 import type { Finding, Observation, Probe } from './types.js';
 
@@ -22,7 +23,7 @@ export interface HealthValue {
 /** Pure: the stack's own containers (not probe or fault helpers) and which are not fine. */
 export function judgeHealth(containers: ContainerSummary[]): { list: ContainerHealth[]; value: HealthValue; findings: Finding[] } {
   const list = containers
-    .filter((c) => !c.labels[LABEL.fault] && c.role !== 'vantage')
+    .filter((c) => !isHelper(c))
     .map((c) => ({
       service: c.service || c.name,
       server: c.server ?? null,
