@@ -26,6 +26,8 @@ import {
   type EdgeKind,
   type FileKey,
 } from './edge-files.js';
+import { execOk } from './helpers.js';
+import { armScript, disarmScript, edgeUndo, switchArgv, switchSeconds } from './switch.js';
 import { handshake, handshakeTarget, httpGet, legacyHandshake, loopbackUrl } from './tls-check.js';
 import type { FaultCheck, FaultContext, FaultDefinition, FaultPlan } from './types.js';
 
@@ -235,7 +237,17 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       if (!held) throw new FaultlineError('INTERNAL', `${name}: apply runs only in the process that planned it`);
       const { lbId, kind } = record.data;
       // The edge's own secret-bearing file goes beside the swap, in the same archive: the revert reads it back from there.
-      const keep = held.previous.filter((f) => f.key === 'certificate' && holdsKey(f.content)).map((f) => ({ ...f, path: savedCopy(record.id), mode: 0o600 }));
+      const kept = (f: EdgeFile) => f.key === 'certificate' && holdsKey(f.content);
+      const keep = held.previous.filter(kept).map((f) => ({ ...f, path: savedCopy(record.id), mode: 0o600 }));
+      // Dead man's switch first (switch.ts): a sleeper in the edge puts the saved files back and reloads if no revert came.
+      const restore = held.previous.map((f) =>
+        kept(f) ? { path: f.path, mode: f.mode, from: savedCopy(record.id) } : { path: f.path, mode: f.mode, content: f.content },
+      );
+      const undo = edgeUndo(restore, kind === 'haproxy' ? 'SIGUSR2' : 'SIGHUP');
+      await execOk(ctx, lbId, switchArgv(record.id, armScript(record.id, switchSeconds(ctx.maxDurationMs), undo)), {
+        what: `${name}: arming its switch`,
+        toEnd: true,
+      });
       await putEdgeFiles(ctx, lbId, [...keep, ...held.next]);
       await reloadUntil(ctx, record.data, async () => (await checkMode(ctx, record.data, signal)).active, `the edge to serve ${name}`, signal).catch(
         async (err: unknown) => {
@@ -272,6 +284,10 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       ).catch(async (err: unknown) => {
         throw new FaultlineError('REVERT_FAILED', `${name}: ${(err as Error).message}${await edgeLogTail(ctx, lbId, kind)}`, { cause: err });
       });
+      const disarm = await ctx.docker
+        .exec(lbId, ['sh', '-c', disarmScript(record.id)])
+        .catch((err: unknown) => ({ exitCode: -1, stderr: (err as Error).message }));
+      if (disarm.exitCode !== 0) ctx.log(`${name}: could not disarm its switch (it would put the same files back): ${disarm.stderr.trim().slice(0, 200)}`);
       await removeEdgeFiles(ctx, lbId, [...record.data.created, savedCopy(record.id)]);
     },
     check: (ctx, record, signal) => checkMode(ctx, record.data, signal),

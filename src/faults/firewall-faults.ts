@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { execOk, throwFirstRejection } from './helpers.js';
+import { armScript, disarmScript, firewallUndo, switchArgv, switchSeconds } from './switch.js';
 import { integer } from './params.js';
 import { assertStackContainer, assertStackLabels, resolveServers, toRef } from './targets.js';
 import type { FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord, RecordUpdate } from './types.js';
@@ -61,15 +62,17 @@ export function restoreScript(saved: string | null, table: string = DEFAULT_FIRE
 const SAVE_DIR = '/run/faultline';
 
 /**
- * Shell that saves the table to `path` (once: a retried apply keeps the first copy; empty means absent),
+ * Shell that saves the table to `path` (once: a retried apply keeps the first copy; empty means absent), arms
+ * the dead man's switch (`arm`, switch.ts: a sleeper in the server that restores that copy if no revert came),
  * applies the nft script from stdin, and prints the saved copy: one exec on the way to the effect instead of
  * two (an exec is most of a firewall fault's cost). Pure.
  */
-export function saveAndApplyScript(path: string, table: string = DEFAULT_FIREWALL.table): string {
+export function saveAndApplyScript(path: string, table: string = DEFAULT_FIREWALL.table, arm = ''): string {
   return [
     'set -e',
     `mkdir -p ${SAVE_DIR}`,
     `if [ ! -e '${path}' ]; then nft list table ${table} > '${path}.tmp' 2>/dev/null || : > '${path}.tmp'; mv '${path}.tmp' '${path}'; fi`,
+    ...(arm ? [arm] : []),
     'nft -f -',
     `cat '${path}'`,
   ].join('\n');
@@ -90,6 +93,7 @@ async function planFirewall(ctx: FaultContext, target: string, build: Build): Pr
     servers.push({ hostId: h.id, server, savedPath, script: script.replaceAll('@MARK@', marker) });
     steps.push(`${server}: save table ${fw.table} (into the record, and ${savedPath} in the server); ${step}`);
   }
+  steps.push("dead man's switch: a sleeper in each server restores the saved table if no revert came by the run's maximum duration");
   steps.push('revert: replace the table with the saved text in one nft transaction, then compare');
   return { targets: hosts.map(toRef), steps, slots: servers.map((s) => `${s.server}:firewall`), data: { servers, marker, table: fw.table, chain: fw.chain } };
 }
@@ -101,7 +105,9 @@ async function applyFirewall(ctx: FaultContext, record: FaultRecord<FirewallData
     record.data.servers.map(async (s) => {
       await assertStackContainer(ctx, s.hostId);
       if (!s.savedPath) throw new FaultlineError('INTERNAL', `${record.fault}: no place to save the firewall of ${s.server}`);
-      const res = await execOk(ctx, s.hostId, ['sh', '-c', saveAndApplyScript(s.savedPath, record.data.table)], {
+      const table = record.data.table ?? DEFAULT_FIREWALL.table;
+      const arm = armScript(record.id, switchSeconds(ctx.maxDurationMs), firewallUndo(table, s.savedPath));
+      const res = await execOk(ctx, s.hostId, switchArgv(record.id, saveAndApplyScript(s.savedPath, table, arm)), {
         stdin: s.script,
         what: `${record.fault} on ${s.server}`,
         toEnd: true,
@@ -137,10 +143,11 @@ async function revertFirewall(ctx: FaultContext, record: FaultRecord<FirewallDat
       assertStackLabels(ctx, info);
       const saved = await savedTable(ctx, s, signal);
       if (saved === 'never-applied') return;
-      // One exec restores, drops the copy in the server and prints the result: the comparison costs no extra round trip.
+      // One exec restores, disarms the dead man's switch and drops the copy in the server (only once the restore
+      // worked), and prints the result: the comparison costs no extra round trip.
       const drop = s.savedPath ? `rm -f '${s.savedPath}'; ` : '';
       const table = record.data.table ?? DEFAULT_FIREWALL.table;
-      const res = await execOk(ctx, s.hostId, ['sh', '-c', `nft -f - && ${drop}nft list table ${table} 2>/dev/null; true`], {
+      const res = await execOk(ctx, s.hostId, ['sh', '-c', `nft -f - && { ${disarmScript(record.id)}; ${drop}}; nft list table ${table} 2>/dev/null; true`], {
         stdin: restoreScript(saved, table),
         signal,
         what: `restoring the firewall of ${s.server}`,

@@ -42,6 +42,9 @@ export interface HelperSpec {
   /** Long-running command after apply (e.g. stress-ng), instead of waiting; it is bounded by maxDurationMs. */
   run?: string;
   capAdd?: string[];
+  /** Default: the host's network namespace. A helper that only talks to the Docker API needs none ("none"). */
+  networkMode?: string;
+  binds?: string[];
 }
 
 /**
@@ -66,8 +69,9 @@ export async function startHelper(ctx: FaultContext, spec: HelperSpec, onCreated
     cmd: [],
     helper: 'fault',
     labels: { [LABEL.stack]: ctx.stack.project, [LABEL.fault]: spec.faultId, 'faultline.helper-for': spec.hostId.slice(0, 12) },
-    networkMode: `container:${spec.hostId}`,
+    networkMode: spec.networkMode ?? `container:${spec.hostId}`,
     capAdd: spec.capAdd ?? ['NET_ADMIN'],
+    ...(spec.binds ? { binds: spec.binds } : {}),
   });
   await onCreated(id);
   await ctx.docker.waitForOutput(id, new RegExp(READY_LINE), { timeoutMs: 20_000, signal }).catch((err: unknown) => {

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { isNotFound } from '../stack/docker-client.js';
 import { retryUntil } from '../util/retry.js';
-import { throwFirstRejection } from './helpers.js';
+import { removeFaultHelpers, startHelper, throwFirstRejection } from './helpers.js';
+import { containersUndo, DOCKER_API_CHECK, DOCKER_API_SHELL, dockerSocket } from './switch.js';
 import { durationMs } from './params.js';
 import { assertStackContainer, resolveContainers, stackContainers, toRef } from './targets.js';
 import type { AnyFaultDefinition, FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord } from './types.js';
@@ -56,6 +57,7 @@ async function planContainers(ctx: FaultContext, target: string, action: Action,
     targets: found.map(toRef),
     steps: [
       `${verb} ${containers.map((c) => c.name).join(', ')}`,
+      "dead man's switch: a helper with the Docker socket that unpauses/starts them if no revert came by the run's maximum duration",
       action === 'pause' ? 'revert: unpause' : 'revert: start again what was running, wait until healthy',
     ],
     slots: found.map((c) => `container:${c.id}`),
@@ -63,10 +65,39 @@ async function planContainers(ctx: FaultContext, target: string, action: Action,
   };
 }
 
+/**
+ * The dead man's switch, before the effect (a container that is down has no process to arm one in): a helper
+ * with the Docker socket (no network, no capabilities) that, if no revert removed it by the run's maximum
+ * duration, does what revert does through the Docker API. It checks the API answers before the fault goes on.
+ */
+async function startSwitch(ctx: FaultContext, record: FaultRecord<ProcessData>, signal: AbortSignal): Promise<void> {
+  const { action } = record.data;
+  const undo = containersUndo(
+    record.data.containers.map((c) => ({ id: c.id, unpause: !c.wasPaused, start: c.wasRunning, restart: action === 'pause' ? [] : c.dependents })),
+  );
+  const first = record.data.containers[0];
+  if (!first) return;
+  await startHelper(
+    ctx,
+    {
+      faultId: record.id,
+      hostId: first.id,
+      apply: `${DOCKER_API_SHELL}\n${DOCKER_API_CHECK}`,
+      revert: `${DOCKER_API_SHELL}\n${undo}`,
+      networkMode: 'none',
+      capAdd: [],
+      binds: [`${dockerSocket()}:/var/run/docker.sock`],
+    },
+    async () => undefined,
+    signal,
+  );
+}
+
 async function applyAction(ctx: FaultContext, record: FaultRecord<ProcessData>, signal: AbortSignal): Promise<void> {
   const { action, graceS } = record.data;
   for (const c of record.data.containers) await assertStackContainer(ctx, c.id);
   signal.throwIfAborted();
+  await startSwitch(ctx, record, signal);
   // All at once: the shared-flaw fault is about everything going down together. Settled, not raced: one
   // target failing fast must not start the revert while the others are still going down.
   const outcomes = await Promise.allSettled(
@@ -185,6 +216,8 @@ async function revertAction(ctx: FaultContext, record: FaultRecord<ProcessData>,
     }),
   );
   throwFirstRejection(outcomes);
+  // Only once every container is back: a revert that failed keeps the switch.
+  await removeFaultHelpers(ctx, record.id);
 }
 
 async function checkAction(ctx: FaultContext, record: FaultRecord<ProcessData>): Promise<FaultCheck> {

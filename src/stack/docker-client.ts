@@ -241,7 +241,13 @@ export class DockerClient {
       Labels: { ...options.labels, [LABEL.helper]: options.helper ?? 'helper', [LABEL.holder]: `${process.pid} ${hostname()}` },
       ...(options.name ? { name: options.name } : {}),
       Env: options.env ?? [],
-      HostConfig: { NetworkMode: options.networkMode, CapAdd: options.capAdd ?? [], AutoRemove: true, Init: true },
+      HostConfig: {
+        NetworkMode: options.networkMode,
+        CapAdd: options.capAdd ?? [],
+        AutoRemove: true,
+        Init: true,
+        ...(options.binds ? { Binds: options.binds } : {}),
+      },
     });
   }
 

@@ -84,6 +84,8 @@ export interface RunOptions {
   /** Join a network by name, or share a container's network namespace ("container:<id>"). */
   networkMode: string;
   capAdd?: string[];
+  /** Host paths to mount ("host:container[:ro]"); a process fault's dead man's switch mounts the Docker socket. */
+  binds?: string[];
   name?: string;
   env?: string[];
 }

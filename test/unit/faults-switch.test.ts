@@ -6,6 +6,11 @@ import { FaultRegistry, injectFault, revertRecorded } from '../../src/faults/ind
 import { firewallFaults } from '../../src/faults/firewall-faults.js';
 import { networkFaults } from '../../src/faults/network-faults.js';
 import { processFaults } from '../../src/faults/process-faults.js';
+import { armScript, containersUndo, disarmScript, dockerSocket, edgeUndo, switchSeconds } from '../../src/faults/switch.js';
+import type { RunOptions } from '../../src/stack/docker-client.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { dockerError, FakeDocker, fakeContext, stackLabels } from '../helpers/fake-docker.js';
 
 function servers(docker: FakeDocker) {
@@ -94,4 +99,119 @@ test('issue 18 finding 12: a process fault whose container another revert alread
   t.true(docker.calls.includes(`start ${s.app.id}`), 'start was tried and answered 304');
   t.is(s.app.state, 'running');
   t.deepEqual(await ctx.store.list(), []);
+});
+
+// ---- finding 8: a dead man's switch for every fault kind ----
+
+test('issue 18 finding 8: a process fault starts its switch (Docker socket, no network) before the effect; it undoes what revert would; revert removes it', async (t) => {
+  const docker = new FakeDocker();
+  const s = servers(docker);
+  const ctx = await fakeContext(docker);
+  const runs: Array<RunOptions & { stateAtStart: string }> = [];
+  const run = docker.runDetached.bind(docker);
+  docker.runDetached = async (o: RunOptions) => {
+    runs.push({ ...o, stateAtStart: s.app.state });
+    return run(o);
+  };
+  const active = await injectFault(ctx, registry.configure('container-pause', { target: 'service=web1-app' }), AbortSignal.timeout(5000));
+  t.is(runs.length, 1, 'one switch');
+  const sw = runs[0]!;
+  t.is(sw.stateAtStart, 'running', 'started before the container was frozen');
+  t.is(sw.networkMode, 'none');
+  t.deepEqual(sw.binds, ['/var/run/docker.sock:/var/run/docker.sock']);
+  t.deepEqual(sw.capAdd, []);
+  const script = sw.entrypoint!.join(' ');
+  t.true(script.includes(`/containers/${s.app.id}/unpause`), script);
+  t.true(script.includes('api GET /_ping'), 'the Docker API is checked before the fault goes on');
+  t.regex(script, /sleep \d+ & wait \$!/);
+  t.is(s.app.state, 'paused');
+  await active.revert();
+  t.is(s.app.state, 'running');
+  t.false(
+    [...docker.containers.values()].some((c) => c.labels['faultline.fault'] === active.id),
+    'the switch is removed by the revert',
+  );
+});
+
+test("issue 18 finding 8: a kill's switch starts the container and restarts what shares its network namespace", async (t) => {
+  const docker = new FakeDocker();
+  const s = servers(docker);
+  const ctx = await fakeContext(docker);
+  const runs: RunOptions[] = [];
+  const run = docker.runDetached.bind(docker);
+  docker.runDetached = async (o: RunOptions) => (runs.push(o), run(o));
+  const active = await injectFault(ctx, registry.configure('container-kill', { target: 'service=web1' }), AbortSignal.timeout(5000));
+  const script = runs[0]!.entrypoint!.join(' ');
+  t.true(script.indexOf(`/containers/${s.web1.id}/start`) < script.indexOf(`/containers/${s.app.id}/restart?t=2`), script);
+  await active.revert();
+});
+
+test('issue 18 finding 8: a firewall fault arms a sleeper in the server by the same exec that applies it; revert disarms it after the restore', async (t) => {
+  const docker = new FakeDocker();
+  servers(docker);
+  const ctx = await fakeContext(docker);
+  const execs: string[][] = [];
+  docker.handlers.push((_c, cmd) => {
+    execs.push(cmd);
+    return undefined;
+  });
+  const active = await injectFault(ctx, registry.configure('firewall-flush', { target: 'server=web1' }), AbortSignal.timeout(5000));
+  const apply = execs.find((c) => c.join(' ').includes('nft -f -'))!;
+  t.is(apply.at(-1), `faultline-switch ${active.id}`, '$0 names the switch');
+  t.regex(apply[2]!, new RegExp(`echo \\$! > /run/faultline/${active.id}\\.switch`));
+  t.true(apply[2]!.indexOf('.switch') < apply[2]!.lastIndexOf('nft -f -'), 'armed before the change');
+  t.regex(apply[2]!, /delete table inet faultline\\n'; cat '\/run\/faultline\/faultline-fault-[a-z0-9]+\.nft'; \} \| nft -f -/);
+  await active.revert();
+  const restore = execs.at(-1)!.join(' ');
+  t.regex(restore, new RegExp(`nft -f - && \\{ if \\[ -e /run/faultline/${active.id}\\.switch \\]`));
+});
+
+/** Runs a switch script with the real sh, its folder moved to a temporary one. */
+async function sh(script: string, dir: string): Promise<void> {
+  const { execFile } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) =>
+    execFile('sh', ['-c', script.replaceAll('/run/faultline', dir), 'faultline-switch f-1'], (err) => (err ? reject(err) : resolve())),
+  );
+}
+
+test('issue 18 finding 8: the sleeper fires after its time unless disarmed; disarming ends it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'faultline-switch-'));
+  await sh(armScript('f-1', 1, `echo fired > ${dir}/fired`), dir);
+  await new Promise((r) => setTimeout(r, 1600));
+  t.is((await readFile(join(dir, 'fired'), 'utf8')).trim(), 'fired');
+
+  await rm(join(dir, 'fired'));
+  await sh(armScript('f-1', 1, `echo fired > ${dir}/fired`), dir);
+  const pid = Number((await readFile(join(dir, 'f-1.switch'), 'utf8')).trim());
+  await sh(disarmScript('f-1'), dir);
+  await new Promise((r) => setTimeout(r, 1600));
+  await t.throwsAsync(readFile(join(dir, 'fired'), 'utf8'), undefined, 'never fired');
+  const state = await readFile(`/proc/${pid}/stat`, 'utf8').then(
+    (x) => x.split(') ')[1]?.[0],
+    () => 'gone',
+  );
+  t.true(state === 'gone' || state === 'Z', `the sleeper has ended (${state})`);
+  await t.throwsAsync(readFile(join(dir, 'f-1.switch'), 'utf8'), undefined, 'pid file removed');
+});
+
+test('issue 18 finding 8: switch scripts take only validated values into shell text', (t) => {
+  t.throws(() => armScript("x'; reboot #", 1, ':'));
+  t.throws(() => disarmScript('a b'));
+  t.throws(() => edgeUndo([{ path: "/etc/x'y", mode: 0o600, content: Buffer.from('') }], 'SIGHUP'));
+  t.throws(() => containersUndo([{ id: 'web1; rm -rf /', unpause: true, start: true, restart: [] }]));
+  const undo = edgeUndo(
+    [
+      { path: '/etc/haproxy/certs/site.pem', mode: 0o600, from: '/run/faultline/f-1-site.pem' },
+      { path: '/etc/ssl/openssl.cnf', mode: 0o644, content: Buffer.from("it's [x]\n") },
+    ],
+    'SIGUSR2',
+  );
+  t.is(
+    undo,
+    `cat '/run/faultline/f-1-site.pem' > '/etc/haproxy/certs/site.pem' && chmod 600 '/etc/haproxy/certs/site.pem'; printf %s '${Buffer.from("it's [x]\n").toString('base64')}' | base64 -d > '/etc/ssl/openssl.cnf' && chmod 644 '/etc/ssl/openssl.cnf'; kill -USR2 1`,
+  );
+  t.is(switchSeconds(93_000), 93);
+  t.is(dockerSocket({}), '/var/run/docker.sock');
+  t.is(dockerSocket({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }), '/run/user/1000/docker.sock');
+  t.throws(() => dockerSocket({ DOCKER_HOST: 'tcp://10.0.0.1:2376' }), { message: /unix socket/ });
 });
