@@ -15,7 +15,7 @@ import { type AttachedStack } from '../stack/attached-stack.js';
 import type { StackOptions } from '../stack/config.js';
 import { retryUntil } from '../util/retry.js';
 import { formatMix, parseMix, validateMix } from '../load/mix.js';
-import { endpointTls } from '../load/endpoint-tls.js';
+import { endpointTls } from '../stack/endpoint-tls.js';
 import type { WriteId } from '../load/ledger.js';
 import { seedWrites, seedingWrite } from '../load/workload.js';
 import { usesId, workloadRequests, type RequestSpec } from '../load/workload-spec.js';

@@ -18,68 +18,11 @@ import { errorCodeOf } from './error-code.js';
 import { RateSchedule } from './schedule.js';
 import { Admission } from './admission.js';
 import { ABORTED_CODE, DEADLINE_SWEEP_MS, recordFailure, recordResponse, recordTimeout } from './driver.js';
-import type { Driver, DriverContext, DriverReport, InFlightRequest } from './driver.js';
+import type { Driver, DriverContext, DriverReport } from './driver.js';
+import { PacedRequest } from './paced-request.js';
 
 /** Sleep with a timer only when the next send is further off than this; closer, spin on setImmediate for precision. */
 const SPIN_MS = 2;
-
-class PacedRequest implements InFlightRequest {
-  status = 0;
-  /** ms since t = 0 when undici put the request on a socket; -1 until then. */
-  sentAtMs = -1;
-  /** ms since t = 0 when it was handed to undici (left the driver's queue); -1 while queued. */
-  handedMs = -1;
-  chunks: Buffer[] | null;
-  /** Set once the outcome is recorded (answer, error or the client-side deadline): later callbacks are ignored. */
-  settled = false;
-  abort: ((err: Error) => void) | null = null;
-  /** What to dispatch; dropped once handed to undici. */
-  opts: Dispatcher.DispatchOptions | null = null;
-
-  constructor(
-    private readonly driver: PacedDriver,
-    readonly tMs: number,
-    readonly ledger: number,
-    readonly dispatchedMs: number,
-    readonly expect: readonly number[] | null | undefined,
-  ) {
-    this.chunks = ledger >= 0 ? [] : null;
-  }
-
-  onConnect(abort: (err: Error) => void): void {
-    // Its deadline passed while it waited for a socket (only with a pool smaller than the in-flight bound): its
-    // outcome is taken, so it must never reach the server.
-    if (this.settled) {
-      abort(new Error('faultline: request deadline'));
-      return;
-    }
-    this.sentAtMs = this.driver.ctx.now();
-    this.abort = abort;
-  }
-
-  onHeaders(statusCode: number): boolean {
-    this.status = statusCode;
-    return true;
-  }
-
-  onData(chunk: Buffer): boolean {
-    // Only writes need the body (for the id); everything else is drained unread.
-    if (this.chunks && this.chunks.length < 64) this.chunks.push(chunk);
-    return true;
-  }
-
-  onComplete(): void {
-    this.driver.complete(this);
-  }
-
-  onError(err: Error): void {
-    this.driver.fail(this, err);
-  }
-
-  onUpgrade(): void {
-    // Never asked for; present because undici checks handler shape.
-  }
-}
 
 /** undici's own timeouts are a backstop only: the driver's deadline sweep decides, and censors the latency. */
 const BACKSTOP_MS = 5_000;

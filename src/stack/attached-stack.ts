@@ -9,7 +9,8 @@ import { stateDir, type StackOptions } from './config.js';
 import type { ProfileName } from './profiles.js';
 import { operatorLogin, type DbLogin } from './secrets.js';
 import type { StackTls } from './stack-ca.js';
-import { missingServices, roleOf, InvalidStackSpecError, type StackSpec } from './spec.js';
+import { endpointTls } from './endpoint-tls.js';
+import { invalidStackSpec, missingServices, roleOf, type StackSpec } from './spec.js';
 import { groupServers, isHelper, serverAddresses } from './servers.js';
 import type { ServerStatus, StackStatus } from './servers.js';
 import { waitContainers, waitEachServer, waitEndpoint, type Log } from './ready.js';
@@ -26,11 +27,6 @@ export class AttachedStack {
     /** The reference profile, for a stack faultline starts and stops itself; undefined for a user's stack. */
     readonly profile?: ProfileName,
   ) {}
-
-  /** @deprecated (being removed): behaviour comes from the description; `profile` says whether faultline owns the stack. */
-  get isReference(): boolean {
-    return this.profile !== undefined;
-  }
 
   get project(): string {
     return this.options.project;
@@ -72,9 +68,8 @@ export class AttachedStack {
   }
 
   /** How a client verifies the endpoint: against the CA, or not at all when the description says insecure. */
-  tlsOptions(ca: string | undefined): { ca?: string; insecure?: boolean; servername?: string } {
-    const sni = this.spec.endpoint.sni;
-    return { ...(ca ? { ca } : { insecure: true }), ...(sni ? { servername: sni } : {}) };
+  tlsOptions(ca: string | undefined): { ca?: string; insecure?: true; servername?: string } {
+    return endpointTls(this.httpsUrl, this.spec.endpoint, ca);
   }
 
   /** The operator's MariaDB login (admitted from the Docker host only), from the 0700 state folder. */
@@ -139,7 +134,7 @@ export class AttachedStack {
       });
     }
     const problems = missingServices(this.spec, list.map((c) => c.service).filter(Boolean));
-    if (problems.length) throw new InvalidStackSpecError(this.spec.file, problems);
+    if (problems.length) throw invalidStackSpec(this.spec.file, problems);
   }
 
   /**

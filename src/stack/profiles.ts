@@ -48,6 +48,3 @@ export function profileNamed(name: string): StackProfile {
   if (!(PROFILE_NAMES as readonly string[]).includes(name)) throw invalidInput('profile', `"${name}" is not a profile (${PROFILE_NAMES.join(' or ')})`);
   return PROFILES[name as ProfileName];
 }
-
-/** The reference stack's description files, one per profile. */
-export const REFERENCE_SPEC_FILES: readonly string[] = PROFILE_NAMES.map((p) => PROFILES[p].specFile);

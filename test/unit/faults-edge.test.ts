@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { configEdits, enclosingBlock, nginxCiphersAtLevelZero, nginxPointAt, seclevelZero } from '../../src/faults/edge-config.js';
 import { certificateNames, issueBadCertificate } from '../../src/faults/certificate-bad.js';
 import { handshakeTarget, loopbackUrl } from '../../src/faults/tls-check.js';
-import { InvalidStackSpecError, loadStackSpec, parseStackSpec } from '../../src/stack/spec.js';
+import { loadStackSpec, parseStackSpec } from '../../src/stack/spec.js';
 import { PROFILES } from '../../src/stack/profiles.js';
 import { createCa, issueCertificate } from '../../src/stack/tls.js';
 import { repoRoot } from '../helpers/stack.js';
+import { InvalidFileError } from '../../src/errors.js';
 
 const shopConf = async () => (await readFile(join(repoRoot, 'test/fixtures/shop/images/gate/nginx.conf'), 'utf8')).replace(/@API_ADDR@/g, '10.0.0.20');
 const haproxyConf = () => readFile(join(repoRoot, 'compose/images/lb/haproxy.cfg'), 'utf8');
@@ -24,7 +25,7 @@ function problemsOf(raw: unknown): string[] {
     parseStackSpec(raw, '/x/shop.stack.yaml', {});
     return [];
   } catch (err) {
-    if (!(err instanceof InvalidStackSpecError)) throw err;
+    if (!(err instanceof InvalidFileError)) throw err;
     return err.message.split('\n');
   }
 }

@@ -1,6 +1,6 @@
 // The one mapping from a described endpoint to the load's TLS options (load --stack and the runner both use it).
 import test from 'ava';
-import { endpointTls } from '../../src/load/endpoint-tls.js';
+import { endpointTls } from '../../src/stack/endpoint-tls.js';
 import { validateLoadOptions } from '../../src/load/index.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';

@@ -5,13 +5,14 @@ import test from 'ava';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidStackSpecError, loadStackSpec, missingServices, parseStackSpec, roleOf } from '../../src/stack/spec.js';
+import { loadStackSpec, missingServices, parseStackSpec, roleOf } from '../../src/stack/spec.js';
 import { referenceSpecFile, referenceVars } from '../../src/stack/reference-stack.js';
 import { withRoles } from '../../src/stack/attached-stack.js';
 import { resolveStackOptions } from '../../src/stack/config.js';
 import { loadFile, type Experiment } from '../../src/experiment/schema.js';
 import type { ContainerSummary } from '../../src/stack/docker-types.js';
 import { containerSummary } from '../helpers/fake-docker.js';
+import { InvalidFileError } from '../../src/errors.js';
 
 const minimal = { project: 'shop', endpoint: { url: 'https://127.0.0.1:9443', insecure: true } };
 
@@ -20,7 +21,7 @@ function problemsOf(raw: unknown, vars: Record<string, string> = {}): string[] {
     parseStackSpec(raw, '/x/shop.stack.yaml', vars);
     return [];
   } catch (err) {
-    if (!(err instanceof InvalidStackSpecError)) throw err;
+    if (!(err instanceof InvalidFileError)) throw err;
     return err.message.split('\n');
   }
 }

@@ -2,9 +2,9 @@
 // checked by a strict pattern where the file is read and again where it is used, and reaches bash only as an argument.
 
 import test from 'ava';
-import { InvalidStackSpecError, parseStackSpec } from '../../src/stack/spec.js';
+import { parseStackSpec } from '../../src/stack/spec.js';
 import { currentWriter } from '../../src/stack/writer.js';
-import { FaultlineError } from '../../src/errors.js';
+import { FaultlineError, InvalidFileError } from '../../src/errors.js';
 import { containerSummary } from '../helpers/fake-docker.js';
 
 const minimal = { project: 'shop', endpoint: { url: 'https://127.0.0.1:9443', insecure: true } };
@@ -15,7 +15,7 @@ const csv = '# pxname,svname,status,bck\ngalera,node1,UP,0\ngalera,node2,UP,1\n'
 
 test('issue 18 finding 5: a writer.socket with shell text is refused when the stack description is read', (t) => {
   const err = t.throws(() => parseStackSpec({ ...minimal, writer: { server: 'db-lb', proxy: 'galera', socket: injected } }, '/x/shop.stack.yaml', {}));
-  t.true(err instanceof InvalidStackSpecError);
+  t.true(err instanceof InvalidFileError);
   t.regex(err!.message, /writer\.socket/);
   const ok = parseStackSpec({ ...minimal, writer: { server: 'db-lb', proxy: 'galera', socket: '/var/run/haproxy-admin.sock' } }, '/x/shop.stack.yaml', {});
   t.is(ok.writer?.socket, '/var/run/haproxy-admin.sock');

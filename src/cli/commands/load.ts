@@ -10,7 +10,7 @@ import { parseDurationMs } from '../../util/duration.js';
 import { action, interruptSignal } from '../run-command.js';
 import { formatResult, formatResultLine, isInteractive, loadResultToJSON, parseRate, progressListener, startLoad } from '../../load/index.js';
 import type { LoadOptionsInput } from '../../load/index.js';
-import { endpointTls } from '../../load/endpoint-tls.js';
+import { endpointTls } from '../../stack/endpoint-tls.js';
 import { parseWorkload } from '../../load/workload-spec.js';
 import type { WorkloadSpec } from '../../load/workload-spec.js';
 

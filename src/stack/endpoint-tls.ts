@@ -1,5 +1,5 @@
-// How load verifies a described endpoint: the one mapping from a stack description's `endpoint` to the load's TLS
-// options, for `faultline load --stack` and for an experiment's load alike.
+// How a client verifies a described endpoint: the one mapping from a stack description's `endpoint` to TLS options,
+// for `faultline load --stack`, an experiment's load, readiness and read-backs alike.
 
 /** What of an endpoint, besides its CA, decides how it is verified. */
 export interface EndpointTls {
