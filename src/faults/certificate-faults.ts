@@ -7,9 +7,9 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { retryUntil } from '../util/retry.js';
-import { privateKeyOf, type KeyPair } from '../stack/tls.js';
+import { privateKeyOf, sha256Hex, type KeyPair } from '../stack/tls.js';
 import { certificateNames, certOf, issueBadCertificate, needsCa, signingCa, type CertVariant } from './certificate-bad.js';
-import { contentsOf, dataSchema, holdsKey, recordedFile, savedCopy, type CertData } from './certificate-record.js';
+import { contentsOf, dataSchema, holdsKey, recordedFile, replacedSince, savedCopy, type CertData } from './certificate-record.js';
 import { configEdits, nginxCiphersAtLevelZero, nginxPointAt, seclevelZero, type ConfigMode } from './edge-config.js';
 import {
   edgeLogTail,
@@ -240,9 +240,14 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       const kept = (f: EdgeFile) => f.key === 'certificate' && holdsKey(f.content);
       const keep = held.previous.filter(kept).map((f) => ({ ...f, path: savedCopy(record.id), mode: 0o600 }));
       // Dead man's switch first (switch.ts): a sleeper in the edge puts the saved files back and reloads if no revert came.
-      const restore = held.previous.map((f) =>
-        kept(f) ? { path: f.path, mode: f.mode, from: savedCopy(record.id) } : { path: f.path, mode: f.mode, content: f.content },
-      );
+      // Each file only while it is still the one the fault put (not, e.g., a certificate renewed since).
+      const putSha = (path: string) => sha256Hex(held.next.find((n) => n.path === path)?.content ?? Buffer.alloc(0));
+      const restore = held.previous.map((f) => ({
+        path: f.path,
+        mode: f.mode,
+        ifSha256: putSha(f.path),
+        ...(kept(f) ? { from: savedCopy(record.id) } : { content: f.content }),
+      }));
       const undo = edgeUndo(restore, kind === 'haproxy' ? 'SIGUSR2' : 'SIGHUP');
       await execOk(ctx, lbId, switchArgv(record.id, armScript(record.id, switchSeconds(ctx.maxDurationMs), undo)), {
         what: `${name}: arming its switch`,
@@ -263,22 +268,31 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
         ctx.log(`${name}: ${lbId.slice(0, 12)} no longer exists; nothing to put back`);
         return;
       }
-      const previous = await contentsOf(ctx, record, record.data.previous);
+      // A file replaced since (`stack up` renewed the certificate) stays: putting the saved one back would undo that.
+      const replaced = await replacedSince(ctx, record.data);
+      for (const path of replaced) ctx.log(`${name}: ${path} was replaced since the fault took effect (a renewed certificate?); it stays as it is`);
+      const renewed = record.data.previous.some((f) => f.key === 'certificate' && replaced.has(f.path));
+      const previous = await contentsOf(
+        ctx,
+        record,
+        record.data.previous.filter((f) => !replaced.has(f.path)),
+      );
       if (!info.running) {
         // The files go back whatever the state (a lowered OpenSSL security level must not wait for a start
         // that may never come); the edge reads them when it starts. Nothing to reload or check now.
-        await putEdgeFiles(ctx, lbId, previous);
+        if (previous.length) await putEdgeFiles(ctx, lbId, previous);
         ctx.log(
           `${name}: ${lbId.slice(0, 12)} is not running; its files are back for its next start${record.data.created.length ? ` (${record.data.created.join(', ')} stay, unused)` : ''}`,
         );
         return;
       }
-      await putEdgeFiles(ctx, lbId, previous);
+      if (previous.length) await putEdgeFiles(ctx, lbId, previous);
+      const fingerprintOk = (fp: string | undefined) =>
+        renewed ? fp !== undefined && fp !== record.data.injectedFingerprint : fp === record.data.previousFingerprint;
       await reloadUntil(
         ctx,
         record.data,
-        async () =>
-          (await served(ctx, signal)).certificate?.fingerprint256 === record.data.previousFingerprint && !(await checkMode(ctx, record.data, signal)).active,
+        async () => fingerprintOk((await served(ctx, signal)).certificate?.fingerprint256) && !(await checkMode(ctx, record.data, signal)).active,
         `the edge to serve the original configuration and certificate ${record.data.previousFingerprint.slice(0, 23)}…`,
         signal,
       ).catch(async (err: unknown) => {

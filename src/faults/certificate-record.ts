@@ -85,3 +85,21 @@ export async function contentsOf(ctx: FaultContext, record: { id: string; data: 
   }
   return out;
 }
+
+/** The SHA-256 of a recorded file's content (inline or recorded by hash). Pure. */
+export const recordedSha = (f: CertData['previous'][number]): string => f.sha256 ?? sha256Hex(Buffer.from(f.base64 ?? '', 'base64'));
+
+/**
+ * The saved files someone replaced since the fault put its own (e.g. `stack up` renewed the certificate and restarted
+ * the edge): what is there now is neither what the fault put nor what it saved. Putting the saved file back would undo
+ * that renewal, so revert leaves them. A file that cannot be read (404) counts as not replaced.
+ */
+export async function replacedSince(ctx: FaultContext, data: CertData): Promise<Set<string>> {
+  const replaced = new Set<string>();
+  for (const f of data.previous) {
+    const put = data.next.find((n) => n.path === f.path);
+    const now = put ? await ctx.docker.readFile(data.lbId, f.path) : undefined;
+    if (put && now !== undefined && ![recordedSha(put), recordedSha(f)].includes(sha256Hex(now))) replaced.add(f.path);
+  }
+  return replaced;
+}

@@ -74,14 +74,16 @@ export function firewallUndo(table: string, savedPath: string): string {
 }
 
 /** A file of the TLS edge as its switch puts it back: inline (no secret) or from the copy kept in the edge. */
-export type EdgeRestore = { path: string; mode: number } & ({ content: Buffer } | { from: string });
+export type EdgeRestore = { path: string; mode: number; ifSha256?: string } & ({ content: Buffer } | { from: string });
 
 /** Undo for a certificate fault: every saved file back in place (same inode: a mounted file stays mounted), then the reload signal. */
 export function edgeUndo(files: EdgeRestore[], reloadSignal: 'SIGUSR2' | 'SIGHUP'): string {
   const puts = files.map((f) => {
     const path = plainPath(f.path);
     const source = 'content' in f ? `printf %s '${f.content.toString('base64')}' | base64 -d` : `cat '${plainPath(f.from)}'`;
-    return `${source} > '${path}' && chmod ${(f.mode & 0o7777).toString(8)} '${path}'`;
+    const put = `${source} > '${path}' && chmod ${(f.mode & 0o7777).toString(8)} '${path}'`;
+    if (f.ifSha256 === undefined) return put;
+    return `if [ "$(sha256sum '${path}' | cut -c1-64)" = '${checked(f.ifSha256, /^[0-9a-f]{64}$/, 'a SHA-256')}' ]; then ${put}; fi`;
   });
   // The edge's main process (pid 1, or what docker-init forwards to) is what `docker kill -s` signals too.
   return [...puts, `kill -${reloadSignal.replace(/^SIG/, '')} 1`].join('; ');

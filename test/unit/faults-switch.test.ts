@@ -2,16 +2,19 @@
 // agree, a partition cuts every address, and every fault kind carries a dead man's switch. On the fake Docker.
 
 import test from 'ava';
-import { FaultRegistry, injectFault, revertRecorded } from '../../src/faults/index.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import { FaultRegistry, injectFault, revertRecord, revertRecorded, type FaultRecord } from '../../src/faults/index.js';
+import { certificateFaults } from '../../src/faults/certificate-faults.js';
+import { issueCertificate, serverAltNames } from '../../src/stack/tls.js';
 import { firewallFaults } from '../../src/faults/firewall-faults.js';
 import { networkFaults } from '../../src/faults/network-faults.js';
 import { processFaults } from '../../src/faults/process-faults.js';
 import { armScript, containersUndo, disarmScript, dockerSocket, edgeUndo, switchSeconds } from '../../src/faults/switch.js';
 import type { RunOptions } from '../../src/stack/docker-client.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerError, FakeDocker, fakeContext, stackLabels } from '../helpers/fake-docker.js';
+import { dockerError, FakeDocker, fakeContext, PROJECT, stackLabels } from '../helpers/fake-docker.js';
 
 function servers(docker: FakeDocker) {
   const web1 = docker.add({ name: 'web1', labels: stackLabels('web1', 'host'), addresses: { flunit_internal: '10.0.0.21' } });
@@ -214,4 +217,79 @@ test('issue 18 finding 8: switch scripts take only validated values into shell t
   t.is(dockerSocket({}), '/var/run/docker.sock');
   t.is(dockerSocket({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }), '/run/user/1000/docker.sock');
   t.throws(() => dockerSocket({ DOCKER_HOST: 'tcp://10.0.0.1:2376' }), { message: /unix socket/ });
+});
+
+// ---- finding 12: a revert after `stack up` renewed the certificate ----
+
+/** A HAProxy edge on the fake Docker with a valid site.pem, and the reference stack's edge in the description. */
+async function haproxyEdge() {
+  const docker = new FakeDocker();
+  const pem = (days: number) => {
+    const key = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const now = Date.now();
+    const c = issueCertificate({
+      commonName: 'faultline.local',
+      altNames: serverAltNames('faultline.local'),
+      notBefore: new Date(now - 86_400_000),
+      notAfter: new Date(now + days * 86_400_000),
+      keyPem: key.privateKey,
+    });
+    return Buffer.from(c.certPem + c.keyPem);
+  };
+  const sitePem = pem(30);
+  const lb = docker.add({ name: 'lb-haproxy', labels: stackLabels('lb', 'haproxy', 'lb-haproxy'), files: {} });
+  docker.handlers.push((_c, cmd) =>
+    cmd.join(' ').includes('base64 -w0') ? { result: { exitCode: 0, stdout: `600\n${sitePem.toString('base64')}\n`, stderr: '' } } : undefined,
+  );
+  const ctx = await fakeContext(docker);
+  Object.assign(ctx.stack.spec, {
+    file: '<inline>',
+    endpoint: { url: 'https://127.0.0.1:1', hostnames: ['faultline.local'], ready_path: '/', insecure: true },
+    edge: { target: 'role=lb,component=haproxy', kind: 'haproxy', certificate: '/etc/haproxy/certs/site.pem', openssl: '/etc/ssl/openssl.cnf' },
+  });
+  Object.assign(ctx.stack, { httpsUrl: 'https://127.0.0.1:1', httpUrl: 'https://127.0.0.1:1', ca: async () => undefined });
+  return { docker, ctx, lb, sitePem, renewedPem: pem(90) };
+}
+
+test('issue 18 finding 12: a revert after `stack up` renewed the certificate leaves the renewed one, and puts back only what the fault left', async (t) => {
+  const { docker, ctx, lb, sitePem, renewedPem } = await haproxyEdge();
+  const def = new FaultRegistry(certificateFaults).get('cert-self-signed');
+  const plan = await def.plan(ctx, undefined, {}, AbortSignal.timeout(3000));
+  const rec: FaultRecord = {
+    id: 'cert-self-signed-1',
+    fault: 'cert-self-signed',
+    stack: PROJECT,
+    params: {},
+    targets: plan.targets,
+    slots: plan.slots,
+    steps: plan.steps,
+    status: 'active',
+    createdAt: '',
+    pid: process.pid,
+    hostname: hostname(),
+    data: JSON.parse(JSON.stringify(plan.data)) as unknown,
+  };
+  // The edge restarted by `stack up` with a renewed certificate (stopped here: no reload or handshake on the fake);
+  // the copy the swap kept in the edge is still the old one.
+  lb.state = 'exited';
+  lb.files!['/etc/haproxy/certs/site.pem'] = renewedPem;
+  lb.files!['/run/faultline/cert-self-signed-1-site.pem'] = sitePem;
+  await ctx.store.add(rec);
+  await revertRecord(ctx, def, rec, AbortSignal.timeout(3000));
+  t.false(docker.calls.includes(`putArchive ${lb.id}`), 'the old site.pem is not put back over the renewed one');
+  t.deepEqual(await ctx.store.list(), []);
+});
+
+test("issue 18 finding 12: the edge's switch puts a file back only while it is still the one the fault put", (t) => {
+  const sha = 'a'.repeat(64);
+  const undo = edgeUndo([{ path: '/etc/haproxy/certs/site.pem', mode: 0o600, from: '/run/faultline/f-1-site.pem', ifSha256: sha }], 'SIGUSR2');
+  t.is(
+    undo,
+    `if [ "$(sha256sum '/etc/haproxy/certs/site.pem' | cut -c1-64)" = '${sha}' ]; then cat '/run/faultline/f-1-site.pem' > '/etc/haproxy/certs/site.pem' && chmod 600 '/etc/haproxy/certs/site.pem'; fi; kill -USR2 1`,
+  );
+  t.throws(() => edgeUndo([{ path: '/x', mode: 0o600, from: '/y', ifSha256: "'; reboot #" }], 'SIGHUP'));
 });
