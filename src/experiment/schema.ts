@@ -4,7 +4,6 @@
 import { loadStackSpec, parseStackSpec, type StackSpec } from '../stack/spec.js';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve, basename } from 'node:path';
-import YAML from 'yaml';
 import { z } from 'zod';
 import { FaultlineError, InvalidFileError, fieldName } from '../errors.js';
 import { ASSERTABLE_METRICS } from '../metric-table.js';
@@ -15,9 +14,24 @@ import { workloadRequests, workloadSpecSchema, type WorkloadSpec } from '../load
 import { readMix } from '../load/mix.js';
 import type { MixEntry } from '../load/types.js';
 import { catalogueProblems, inFileOrder } from './catalogue-check.js';
+import { parseTolerance } from '../probes/tolerance.js';
+import { readYaml } from '../util/yaml.js';
+import { MAX_HOLD_MS } from '../util/duration.js';
 import { suiteReportProblems, suiteReportSchema } from './suite-report.js';
 
-const duration = durationField({ max: Number.POSITIVE_INFINITY });
+/**
+ * Every duration of a file is bounded here, by what the run can honour: nothing over a day (Node's timers clamp
+ * waits past 24.8 days to 1 ms, so an unbounded hold would end at once), probe intervals from 10 ms, buckets from
+ * 1 ms to a minute, request deadlines up to 10 minutes. A value the run would refuse is refused by validate.
+ */
+const DAY_MS = MAX_HOLD_MS;
+const duration = durationField({ max: DAY_MS });
+const interval = durationField({ min: 10, max: DAY_MS });
+const loadDuration = durationField({ min: 1, max: DAY_MS });
+const bucket = durationField({ min: 1, max: 60_000 });
+const deadline = durationField({ min: 1, max: 600_000 });
+/** The load engine's bound on buckets per run (src/load/options.ts). */
+const MAX_BUCKETS = 1_000_000;
 
 const name = z
   .string()
@@ -25,20 +39,18 @@ const name = z
   .regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lowercase name such as "db-primary-kill"');
 const params = z.record(z.unknown()).default({});
 
-const tolerance = z.union([
-  z.boolean(),
-  z.number(),
-  z.string(),
-  z.array(z.number()).length(2),
-  z.object({ range: z.tuple([z.number(), z.number()]) }).strict(),
-  z.object({ regex: z.string() }).strict(),
-  z.object({ '<=': z.number() }).strict(),
-  z.object({ '>=': z.number() }).strict(),
-  z.object({ '<': z.number() }).strict(),
-  z.object({ '>': z.number() }).strict(),
-  z.object({ equals: z.union([z.number(), z.string(), z.boolean()]) }).strict(),
-]);
-export type ToleranceSpec = z.infer<typeof tolerance>;
+/**
+ * A probe step's tolerance in any of its shorthands (true/false, a number, [min, max], "<= n", ">= n", "/re/", or
+ * {range}, {regex}, {'<=': n}, {'>=': n}, {equals}), checked here by the one parser the run uses: a tolerance the run
+ * could not read, or a regex that does not compile, is a problem of the file, not a silent fallback mid-run.
+ */
+const tolerance = z.unknown().superRefine((v, ctx) => {
+  if (parseTolerance(v) === null)
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `${JSON.stringify(v)} is not a tolerance (true/false, a number, [min, max], "<= n", ">= n", "/regex/" that compiles, {range}, {regex}, {equals})`,
+    });
+});
 
 const probeActivity = z
   .object({
@@ -48,7 +60,7 @@ const probeActivity = z
     /** Once at this offset from the start of load. */
     at: duration.optional(),
     /** Continuously, on this interval, while load runs. */
-    every: duration.optional(),
+    every: interval.optional(),
     /** Once, as soon as the named fault of the method is in effect (its inject has completed). */
     during: name.optional(),
     title: z.string().optional(),
@@ -125,11 +137,11 @@ const load = z
     workload: workloadSpecSchema.optional(),
     /** Without a mix: GET this path (default /whoami on the reference stack, the endpoint's ready_path on others). */
     path: z.string().startsWith('/').optional(),
-    duration,
+    duration: loadDuration,
     warmup: duration.default('3s'),
-    bucket: duration.default('100ms'),
+    bucket: bucket.default('100ms'),
     max_in_flight: z.number().int().positive().optional(),
-    timeout: duration.optional(),
+    timeout: deadline.optional(),
     insecure: z.boolean().default(false),
   })
   .strict()
@@ -139,6 +151,12 @@ const load = z
     if (l.driver === 'closed' && l.rate !== undefined)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rate'], message: 'the closed driver takes connections, not a rate' });
     if (l.warmup >= l.duration) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['warmup'], message: 'must be shorter than the duration' });
+    if (l.duration / l.bucket > MAX_BUCKETS)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['bucket'],
+        message: `${l.bucket} ms buckets over ${l.duration} ms would be more than ${MAX_BUCKETS} buckets`,
+      });
     if (l.mix && l.path)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['path'], message: "give a mix or a path, not both: a mix's requests carry their own paths" });
     const mix = l.mix === undefined ? [] : mixOf(l);
@@ -243,15 +261,9 @@ export interface Catalogue {
 export { InvalidFileError };
 
 function parseYaml(file: string, text: string): unknown {
-  const doc = YAML.parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length) {
-    const lineOf = (pos: number) => text.slice(0, pos).split('\n').length;
-    throw new InvalidFileError(
-      file,
-      doc.errors.map((e) => ({ path: `line ${lineOf(e.pos[0])}`, message: `not valid YAML: ${e.message.split('\n')[0]}` })),
-    );
-  }
-  return doc.toJS();
+  const read = readYaml(text);
+  if ('problems' in read) throw new InvalidFileError(file, read.problems);
+  return read.data;
 }
 
 /** Validates an already-parsed experiment; `catalogue` checks fault and probe names and parameters. Throws every problem at once. */

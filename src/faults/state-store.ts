@@ -16,6 +16,8 @@ const fileSchema = z.object({ version: z.literal(1), faults: z.array(faultRecord
 const LOCK_TIMEOUT_MS = 10_000;
 /** A takeover of a stale lock takes milliseconds; a takeover lock older than this was left by a killed process. */
 const BREAK_STALE_MS = 5_000;
+/** Creating the lock file and writing its holder take microseconds; an empty one older than this was abandoned. */
+const EMPTY_STALE_MS = 1_000;
 
 /**
  * When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined where
@@ -147,11 +149,23 @@ export class FaultStore {
     for (;;) {
       if (await createExclusive(this.lockPath, me)) return () => rm(this.lockPath, { force: true });
       const content = await readFile(this.lockPath, 'utf8').catch(() => '');
-      if (content && staleLock(content)) await this.breakLock(content);
+      if (content ? staleLock(content) : await this.emptyLockAbandoned()) await this.breakLock(content);
       if (Date.now() > deadline) throw new FaultlineError('TIMEOUT', `could not lock ${this.lockPath} within ${LOCK_TIMEOUT_MS} ms (held by ${content})`);
       // A fresh signal is used by rollbacks, so an abort here only ever cancels new work.
       await systemClock.sleep(10 + Math.floor(Math.random() * 20), signal);
     }
+  }
+
+  /**
+   * A lock file is written in the same breath as it is created; one still empty after EMPTY_STALE_MS was left by a
+   * process killed in between, and nobody would ever break it (every later write, `faultline revert` too, timed out).
+   */
+  private async emptyLockAbandoned(): Promise<boolean> {
+    const age = await stat(this.lockPath).then(
+      (s) => (s.size === 0 ? Date.now() - s.mtimeMs : 0),
+      () => 0,
+    );
+    return age > EMPTY_STALE_MS;
   }
 
   /** Removes the lock only if it still holds `stale`, under the takeover lock. */

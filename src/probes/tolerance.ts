@@ -39,19 +39,60 @@ export function parseTolerance(input: unknown): Tolerance | null {
   }
   if (typeof input === 'object' && input !== null) {
     const parsed = toleranceSchema.safeParse(input);
-    return parsed.success ? parsed.data : null;
+    if (parsed.success) return compiles(parsed.data) ? parsed.data : null;
+    return shorthandObject(input as Record<string, unknown>);
   }
   if (typeof input !== 'string') return null;
   const s = input.trim();
   if (s === 'true' || s === 'false') return { type: 'boolean', expect: s === 'true' };
   const re = /^\/(.+)\/([imsu]*)$/.exec(s);
-  if (re) return { type: 'regex', pattern: re[1]!, ...(re[2] ? { flags: re[2] } : {}) };
+  if (re) return regexTolerance(re[1]!, re[2]);
   const cmp = /^(<=|≤|>=|≥)\s*(-?\d+(?:\.\d+)?)$/.exec(s);
   if (cmp) return cmp[1] === '<=' || cmp[1] === '≤' ? { type: 'atMost', max: Number(cmp[2]) } : { type: 'atLeast', min: Number(cmp[2]) };
   const range = /^\[?\s*(-?\d+(?:\.\d+)?)\s*(?:,|\.\.)\s*(-?\d+(?:\.\d+)?)\s*\]?$/.exec(s);
   if (range && Number(range[1]) <= Number(range[2])) return { type: 'range', min: Number(range[1]), max: Number(range[2]) };
   if (/^-?\d+(?:\.\d+)?$/.test(s)) return { type: 'range', min: Number(s), max: Number(s) };
   return null;
+}
+
+/** A regex tolerance, or null when the pattern does not compile (found when the file is validated, not mid-run). */
+function regexTolerance(pattern: string, flags: string | undefined): Tolerance | null {
+  const t: Tolerance = { type: 'regex', pattern, ...(flags ? { flags } : {}) };
+  return compiles(t) ? t : null;
+}
+
+function compiles(t: Tolerance): boolean {
+  if (t.type !== 'regex') return true;
+  try {
+    new RegExp(t.pattern, t.flags);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** The object shorthands an experiment file may write: {range: [a, b]}, {regex}, {'<=': n}, {'>=': n}, {equals}. */
+function shorthandObject(o: Record<string, unknown>): Tolerance | null {
+  const keys = Object.keys(o);
+  if (keys.length !== 1) return null;
+  const v = o[keys[0]!];
+  switch (keys[0]) {
+    case 'range':
+      return parseTolerance(v);
+    case 'regex':
+      return typeof v === 'string' && v.length ? regexTolerance(v, undefined) : null;
+    case '<=':
+      return finite(v) ? { type: 'atMost', max: v } : null;
+    case '>=':
+      return finite(v) ? { type: 'atLeast', min: v } : null;
+    case 'equals':
+      if (typeof v === 'boolean' || finite(v)) return parseTolerance(v);
+      return typeof v === 'string' ? regexTolerance(`^${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, undefined) : null;
+    default:
+      return null;
+  }
 }
 
 /** Whether a value is within the tolerance. A value of the wrong type never matches (it is not coerced). */

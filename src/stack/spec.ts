@@ -4,10 +4,10 @@
 
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { FaultlineError, InvalidFileError } from '../errors.js';
 import { TEMPLATE_VARIABLES } from '../load/workload-spec.js';
 import { zodProblems, type Problem } from '../util/zod.js';
+import { readYaml } from '../util/yaml.js';
 import { interpolate } from './compose-model.js';
 import { stackSpecSchema, type StackSpec } from './spec-schema.js';
 
@@ -76,12 +76,14 @@ export async function loadStackSpec(path: string, vars: Record<string, string | 
   } catch (err) {
     throw new FaultlineError('INVALID_INPUT', `stack: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
-  const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length) {
-    const line = text.slice(0, doc.errors[0]!.pos[0]).split('\n').length;
-    throw invalidStackSpec(file, [{ path: '', message: `line ${line}: not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}` }]);
-  }
-  return parseStackSpec(doc.toJS(), file, vars);
+  const read = readYaml(text);
+  // Syntax problems name their line in the message: the description's fields are named under "stack".
+  if ('problems' in read)
+    throw invalidStackSpec(
+      file,
+      read.problems.map((p) => ({ path: '', message: p.path ? `${p.path}: ${p.message}` : p.message })),
+    );
+  return parseStackSpec(read.data, file, vars);
 }
 
 /** A compose service's part: its faultline.* labels where present, else the description's map (pure). */

@@ -1,5 +1,8 @@
 // Durations as people write them ("30s", "1.5m", "250ms") to milliseconds, and back.
 
+/** The longest a fault may be held, from a file or the command line. */
+export const MAX_HOLD_MS = 24 * 3_600_000;
+
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses "250ms", "30s", "2m", "1h" or a bare number of seconds; returns null when malformed. */

@@ -3,11 +3,17 @@
 
 import { setTimeout as delay } from 'node:timers/promises';
 
-/** Waits `ms` (negative counts as 0); an abort, before or during, rejects with `signal.reason`. */
-export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** The longest wait one Node timer takes; a longer one fires after 1 ms (with a warning), so longer waits are chained. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Waits `ms` (negative counts as 0; longer than one timer allows, in steps); an abort, before or during, rejects with `signal.reason`. */
+export async function sleep(ms: number, signal?: AbortSignal, timerMs = MAX_TIMER_MS): Promise<void> {
   signal?.throwIfAborted();
   try {
-    await delay(Math.max(0, ms), undefined, signal ? { signal } : {});
+    for (let left = Math.max(0, ms); ; left -= timerMs) {
+      await delay(Math.min(left, timerMs), undefined, signal ? { signal } : {});
+      if (left <= timerMs) return;
+    }
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
     throw err;

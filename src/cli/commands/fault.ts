@@ -6,7 +6,7 @@ import { parseKeyValues } from '../key-value.js';
 import { addStackFlags, stackOptionsFrom } from './stack.js';
 import { attachStack } from '../../stack/attach.js';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
-import { parseDurationMs, formatDuration } from '../../util/duration.js';
+import { parseDurationMs, formatDuration, MAX_HOLD_MS } from '../../util/duration.js';
 import {
   createFaultContext,
   defaultRegistry,
@@ -83,6 +83,8 @@ export function registerFaultCommands(program: Command): void {
       // Everything the user typed is validated before the stack is touched.
       const holdMs = parseDurationMs(flags.for);
       if (holdMs === null || holdMs <= 0) throw invalidInput('for', `"${flags.for}" is not a positive duration (e.g. 30s, 5m)`);
+      // A day at most, as in an experiment file: a chaos fault held longer is a change, not an experiment.
+      if (holdMs > MAX_HOLD_MS) throw invalidInput('for', `"${flags.for}" is longer than a day (24h), the longest hold`);
       const configured = registry.configure(name, { target: flags.target, params: collectParams(flags) });
       const stack = await attachStack(stackOptionsFrom(flags));
       const ctx = createFaultContext(stack, { log, holdMs });
