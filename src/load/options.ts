@@ -224,8 +224,19 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
   };
 }
 
-/** The JSON-safe copy of options kept in a result. */
+/** What a report shows instead of a secret. */
+export const REDACTED = '[redacted]';
+
+/**
+ * The JSON-safe copy of options kept in a result, which the journal, the bundle and --json carry: header values are
+ * credentials as often as not (`authorization: Bearer ${TOKEN}`, already substituted), so only their names are kept.
+ */
 export function toSettings(o: LoadOptions): LoadSettings {
-  const { url, ca, ...rest } = o;
-  return { ...rest, url: url.toString(), ca: ca !== null };
+  const { url, ca, workload, ...rest } = o;
+  const requests = workload
+    ? Object.fromEntries(
+        Object.entries(workload).map(([name, r]) => [name, { ...r, headers: Object.fromEntries(Object.keys(r.headers).map((h) => [h, REDACTED])) }]),
+      )
+    : null;
+  return { ...rest, workload: requests, url: url.toString(), ca: ca !== null };
 }

@@ -1,6 +1,6 @@
 // Option validation: every bad input is one INVALID_INPUT naming its field; defaults are filled.
 import test from 'ava';
-import { validateLoadOptions, isLoopbackHost, backoffDelay, errorCodeOf, isTlsErrorCode } from '../../src/load/index.js';
+import { validateLoadOptions, isLoopbackHost, backoffDelay, errorCodeOf, isTlsErrorCode, toSettings } from '../../src/load/index.js';
 import { FaultlineError, ExitCode } from '../../src/errors.js';
 
 const url = 'http://127.0.0.1:8080/';
@@ -90,4 +90,19 @@ test('error codes are named the same whichever client raised them', (t) => {
   t.true(isTlsErrorCode('CERT_HAS_EXPIRED'));
   t.true(isTlsErrorCode('ERR_TLS_CERT_ALTNAME_INVALID'));
   t.false(isTlsErrorCode('ECONNRESET'));
+});
+
+test('issue 18 finding 4: header values never reach the result the journal, the bundle and --json carry', (t) => {
+  const o = validateLoadOptions({
+    url: 'https://127.0.0.1:8443/',
+    rate: 10,
+    durationMs: 1000,
+    mix: 'read',
+    workload: { requests: { read: { method: 'GET', path: '/items', headers: { authorization: 'Bearer s3cret-token', 'x-api-key': 'k3y' } } } },
+  });
+  t.is(o.workload?.read?.headers.authorization, 'Bearer s3cret-token', 'the requests themselves carry the header');
+  const json = JSON.stringify(toSettings(o));
+  t.false(json.includes('s3cret-token'));
+  t.false(json.includes('k3y'));
+  t.deepEqual(toSettings(o).workload?.read?.headers, { authorization: '[redacted]', 'x-api-key': '[redacted]' });
 });
