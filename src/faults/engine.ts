@@ -116,18 +116,25 @@ export async function injectFault(ctx: FaultContext, fault: ConfiguredFault, sig
   await ctx.store.add(record, signal);
   const update = async (patch: Record<string, unknown>) => {
     record.data = { ...(record.data as Record<string, unknown>), ...patch };
-    await ctx.store.update(record.id, { data: record.data });
+    if (!(await ctx.store.update(record.id, { data: record.data }))) throw revertedUnder(record);
   };
+  applying.add(record.id);
   try {
     await definition.apply(ctx, record, update, signal);
     // apply() may have updated the record's data in the store (helper ids): keep ours in step.
     record.data = (await ctx.store.get(record.id))?.data ?? record.data;
     record.status = 'active';
-    await ctx.store.update(record.id, { status: 'active' });
+    if (!(await ctx.store.update(record.id, { status: 'active' }))) throw revertedUnder(record);
+    applying.delete(record.id);
   } catch (err) {
+    applying.delete(record.id);
     const cause = asFaultlineError(err);
     try {
-      record.data = (await ctx.store.get(record.id))?.data ?? record.data;
+      const stored = await ctx.store.get(record.id);
+      // Removed under us (`faultline revert --all` from elsewhere): recorded again before anything is undone, so the
+      // effect never stands without a record, then reverted like any failed apply.
+      if (stored) record.data = stored.data;
+      else await ctx.store.add(record, freshSignal());
       await revertRecord(ctx, definition, record, freshSignal());
     } catch (revertErr) {
       throw new FaultlineError('REVERT_FAILED', `${definition.name} failed (${cause.message}) and could not be reverted: ${(revertErr as Error).message}`, {
@@ -138,6 +145,32 @@ export async function injectFault(ctx: FaultContext, fault: ConfiguredFault, sig
     throw cause;
   }
   return new ActiveFaultHandle(ctx, definition, record);
+}
+
+function revertedUnder(record: FaultRecord): FaultlineError {
+  return new FaultlineError('ABORTED', `${record.id}: its record was removed while it was being injected (faultline revert --all); it is undone again`);
+}
+
+/** The faults this process is applying right now (their records say `injecting` until apply returns). */
+const applying = new Set<string>();
+
+/** How long `revert --all` waits for a fault that a live process is still applying before it reverts it. */
+const INJECTING_WAIT_MS = 30_000;
+
+/**
+ * The record as it stands once no live process is applying it any more (undefined: gone meanwhile). Reverting a fault
+ * while its apply is still running would race it: the effect could land after the revert, its record already gone.
+ */
+async function settled(ctx: FaultContext, record: FaultRecord): Promise<FaultRecord | undefined> {
+  const deadline = Date.now() + INJECTING_WAIT_MS;
+  let current: FaultRecord | undefined = record;
+  const stillApplying = (r: FaultRecord) =>
+    r.pid === process.pid && r.hostname === hostname() ? applying.has(r.id) : r.status === 'injecting' && holderAlive(r.pid, r.hostname, r.pidStart);
+  while (current && stillApplying(current) && Date.now() < deadline) {
+    await sleep(100);
+    current = await ctx.store.get(record.id);
+  }
+  return current;
 }
 
 /**
@@ -199,10 +232,12 @@ export async function revertRecorded(
       continue;
     }
     try {
-      const definition = registry.get(record.fault);
-      options.log?.(`reverting ${record.fault} (${record.id}) on ${record.targets.map((t) => t.service || t.name).join(', ')}`);
-      await revertRecord(ctx, definition, record, freshSignal());
-      summary.reverted.push(record);
+      const current = await settled(ctx, record);
+      if (!current) continue;
+      const definition = registry.get(current.fault);
+      options.log?.(`reverting ${current.fault} (${current.id}) on ${current.targets.map((t) => t.service || t.name).join(', ')}`);
+      await revertRecord(ctx, definition, current, freshSignal());
+      summary.reverted.push(current);
     } catch (err) {
       summary.failed.push({ record, error: asFaultlineError(err, 'REVERT_FAILED') });
     }

@@ -94,7 +94,7 @@ export class FaultStore {
           'INVALID_INPUT',
           `${record.fault} conflicts with active fault ${clash.fault} (${clash.id}) on ${clash.slots.filter((s) => record.slots.includes(s)).join(', ')}`,
           {
-            hint: `revert it first: faultline revert --all --project ${record.stack}`,
+            hint: `wait until it ends, or revert it first: faultline revert --all --project ${record.stack}`,
           },
         );
       }
@@ -102,8 +102,14 @@ export class FaultStore {
     }, signal);
   }
 
-  async update(id: string, patch: Partial<Pick<FaultRecord, 'status' | 'data'>>, signal?: AbortSignal): Promise<void> {
-    await this.mutate((list) => list.map((r) => (r.id === id ? { ...r, ...patch } : r)), signal);
+  /** Changes a record; false (and nothing written) when the record is gone: someone reverted the fault meanwhile. */
+  async update(id: string, patch: Partial<Pick<FaultRecord, 'status' | 'data'>>, signal?: AbortSignal): Promise<boolean> {
+    let found = false;
+    await this.mutate((list) => {
+      found = list.some((r) => r.id === id);
+      return list.map((r) => (r.id === id ? { ...r, ...patch } : r));
+    }, signal);
+    return found;
   }
 
   async remove(id: string, signal?: AbortSignal): Promise<void> {
