@@ -45,6 +45,8 @@ export function armScript(faultId: string, seconds: number, undo: string): strin
   const id = checked(faultId, FAULT_ID, 'a fault id');
   const body = `trap 'kill $s 2>/dev/null; exit 0' TERM; sleep ${Math.max(1, Math.floor(seconds))} & s=$!; wait $s; ${undo}`;
   return [
+    // A second arm for the same fault (a retried apply) replaces the first, so none is left that revert cannot disarm.
+    disarmScript(id),
     `mkdir -p ${SWITCH_DIR}`,
     // stdio away from the exec, so the exec ends at once and the sleeper lives on in the container.
     `( ${body} ) </dev/null >/dev/null 2>&1 &`,
@@ -67,10 +69,13 @@ export function switchArgv(faultId: string, script: string): string[] {
   return ['sh', '-c', script, `faultline-switch ${checked(faultId, FAULT_ID, 'a fault id')}`];
 }
 
-/** Undo for a firewall fault: the table made exactly the saved copy in the server again (empty copy: no table). */
+/**
+ * Undo for a firewall fault: the table made exactly the saved copy in the server again (empty copy: no table).
+ * Only while the copy is there: revert removes it, and without it "no table" must not be read into an empty file.
+ */
 export function firewallUndo(table: string, savedPath: string): string {
   const path = plainPath(savedPath);
-  return `{ printf 'table ${table}\\ndelete table ${table}\\n'; cat '${path}'; } | nft -f - && rm -f '${path}'`;
+  return `if [ -e '${path}' ]; then { printf 'table ${table}\\ndelete table ${table}\\n'; cat '${path}'; } | nft -f - && rm -f '${path}'; fi`;
 }
 
 /** A file of the TLS edge as its switch puts it back: inline (no secret) or from the copy kept in the edge. */
@@ -80,8 +85,12 @@ export type EdgeRestore = { path: string; mode: number; ifSha256?: string } & ({
 export function edgeUndo(files: EdgeRestore[], reloadSignal: 'SIGUSR2' | 'SIGHUP'): string {
   const puts = files.map((f) => {
     const path = plainPath(f.path);
-    const source = 'content' in f ? `printf %s '${f.content.toString('base64')}' | base64 -d` : `cat '${plainPath(f.from)}'`;
-    const put = `${source} > '${path}' && chmod ${(f.mode & 0o7777).toString(8)} '${path}'`;
+    const write = `> '${path}' && chmod ${(f.mode & 0o7777).toString(8)} '${path}'`;
+    // A copy that is gone (or empty) is never written over the file: that would truncate it.
+    const put =
+      'content' in f
+        ? `printf %s '${f.content.toString('base64')}' | base64 -d ${write}`
+        : `[ -s '${plainPath(f.from)}' ] && cat '${plainPath(f.from)}' ${write}`;
     if (f.ifSha256 === undefined) return put;
     return `if [ "$(sha256sum '${path}' | cut -c1-64)" = '${checked(f.ifSha256, /^[0-9a-f]{64}$/, 'a SHA-256')}' ]; then ${put}; fi`;
   });

@@ -2,7 +2,7 @@
 // agree, a partition cuts every address, and every fault kind carries a dead man's switch. On the fake Docker.
 
 import test from 'ava';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { FaultRegistry, injectFault, revertRecord, revertRecorded, type FaultRecord } from '../../src/faults/index.js';
 import { certificateFaults } from '../../src/faults/certificate-faults.js';
@@ -12,7 +12,7 @@ import { networkFaults } from '../../src/faults/network-faults.js';
 import { processFaults } from '../../src/faults/process-faults.js';
 import { armScript, containersUndo, disarmScript, dockerSocket, edgeUndo, switchSeconds } from '../../src/faults/switch.js';
 import type { RunOptions } from '../../src/stack/docker-client.js';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dockerError, FakeDocker, fakeContext, PROJECT, stackLabels } from '../helpers/fake-docker.js';
 
@@ -163,7 +163,10 @@ test('issue 18 finding 8: a firewall fault arms a sleeper in the server by the s
   t.is(apply.at(-1), `faultline-switch ${active.id}`, '$0 names the switch');
   t.regex(apply[2]!, new RegExp(`echo \\$! > /run/faultline/${active.id}\\.switch`));
   t.true(apply[2]!.indexOf('.switch') < apply[2]!.lastIndexOf('nft -f -'), 'armed before the change');
-  t.regex(apply[2]!, /delete table inet faultline\\n'; cat '\/run\/faultline\/faultline-fault-[a-z0-9]+\.nft'; \} \| nft -f -/);
+  t.regex(
+    apply[2]!,
+    /if \[ -e '(\/run\/faultline\/faultline-fault-[a-z0-9]+\.nft)' \]; then \{ printf 'table inet faultline\\ndelete table inet faultline\\n'; cat '\1'; \} \| nft -f - && rm -f '\1'; fi/,
+  );
   await active.revert();
   const restore = execs.at(-1)!.join(' ');
   t.regex(restore, new RegExp(`nft -f - && \\{ if \\[ -e /run/faultline/${active.id}\\.switch \\]`));
@@ -182,6 +185,12 @@ test('issue 18 finding 8: the sleeper fires after its time unless disarmed; disa
   await sh(armScript('f-1', 1, `echo fired > ${dir}/fired`), dir);
   await new Promise((r) => setTimeout(r, 1600));
   t.is((await readFile(join(dir, 'fired'), 'utf8')).trim(), 'fired');
+
+  // Armed twice (a retried apply): the second replaces the first, so exactly one fires.
+  await sh(armScript('f-1', 1, `echo once >> ${dir}/twice`), dir);
+  await sh(armScript('f-1', 1, `echo once >> ${dir}/twice`), dir);
+  await new Promise((r) => setTimeout(r, 1600));
+  t.is(await readFile(join(dir, 'twice'), 'utf8'), 'once\n');
 
   await rm(join(dir, 'fired'));
   await sh(armScript('f-1', 1, `echo fired > ${dir}/fired`), dir);
@@ -202,17 +211,6 @@ test('issue 18 finding 8: switch scripts take only validated values into shell t
   t.throws(() => disarmScript('a b'));
   t.throws(() => edgeUndo([{ path: "/etc/x'y", mode: 0o600, content: Buffer.from('') }], 'SIGHUP'));
   t.throws(() => containersUndo([{ id: 'web1; rm -rf /', unpause: true, start: true, restart: [] }]));
-  const undo = edgeUndo(
-    [
-      { path: '/etc/haproxy/certs/site.pem', mode: 0o600, from: '/run/faultline/f-1-site.pem' },
-      { path: '/etc/ssl/openssl.cnf', mode: 0o644, content: Buffer.from("it's [x]\n") },
-    ],
-    'SIGUSR2',
-  );
-  t.is(
-    undo,
-    `cat '/run/faultline/f-1-site.pem' > '/etc/haproxy/certs/site.pem' && chmod 600 '/etc/haproxy/certs/site.pem'; printf %s '${Buffer.from("it's [x]\n").toString('base64')}' | base64 -d > '/etc/ssl/openssl.cnf' && chmod 644 '/etc/ssl/openssl.cnf'; kill -USR2 1`,
-  );
   t.is(switchSeconds(93_000), 93);
   t.is(dockerSocket({}), '/var/run/docker.sock');
   t.is(dockerSocket({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }), '/run/user/1000/docker.sock');
@@ -284,12 +282,41 @@ test('issue 18 finding 12: a revert after `stack up` renewed the certificate lea
   t.deepEqual(await ctx.store.list(), []);
 });
 
-test("issue 18 finding 12: the edge's switch puts a file back only while it is still the one the fault put", (t) => {
-  const sha = 'a'.repeat(64);
-  const undo = edgeUndo([{ path: '/etc/haproxy/certs/site.pem', mode: 0o600, from: '/run/faultline/f-1-site.pem', ifSha256: sha }], 'SIGUSR2');
-  t.is(
-    undo,
-    `if [ "$(sha256sum '/etc/haproxy/certs/site.pem' | cut -c1-64)" = '${sha}' ]; then cat '/run/faultline/f-1-site.pem' > '/etc/haproxy/certs/site.pem' && chmod 600 '/etc/haproxy/certs/site.pem'; fi; kill -USR2 1`,
-  );
+test("issue 18 finding 8 and 12: the edge's switch puts each file back (mode too) only while it is still the one the fault put, never from a missing copy", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'faultline-edge-'));
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  const run = async (files: Array<{ name: string; text: string }>) => {
+    for (const f of files) await writeFile(join(dir, f.name), f.text);
+    const undo = edgeUndo(
+      [
+        { path: `${dir}/site.pem`, mode: 0o600, from: `${dir}/copy.pem`, ifSha256: sha('BAD') },
+        { path: `${dir}/openssl.cnf`, mode: 0o644, content: Buffer.from("it's [x]\n"), ifSha256: sha('LOWERED') },
+      ],
+      'SIGUSR2',
+    );
+    t.true(undo.endsWith('; kill -USR2 1'), 'the reload signal goes to the edge’s main process');
+    await sh(undo.replace('kill -USR2 1', `echo reloaded > ${dir}/reloaded`), dir);
+    const read = (name: string) => readFile(join(dir, name), 'utf8').catch(() => undefined);
+    return { site: await read('site.pem'), cnf: await read('openssl.cnf'), reloaded: await read('reloaded') };
+  };
+  const restored = await run([
+    { name: 'site.pem', text: 'BAD' },
+    { name: 'copy.pem', text: 'ORIG' },
+    { name: 'openssl.cnf', text: 'LOWERED' },
+  ]);
+  t.deepEqual(restored, { site: 'ORIG', cnf: "it's [x]\n", reloaded: 'reloaded\n' });
+  t.is((await stat(join(dir, 'site.pem'))).mode & 0o777, 0o600);
+
+  const renewed = await run([
+    { name: 'site.pem', text: 'RENEWED' },
+    { name: 'openssl.cnf', text: 'PRISTINE' },
+  ]);
+  t.is(renewed.site, 'RENEWED', 'a certificate renewed since is left');
+  t.is(renewed.cnf, 'PRISTINE');
+
+  await rm(join(dir, 'copy.pem'));
+  const noCopy = await run([{ name: 'site.pem', text: 'BAD' }]);
+  t.is(noCopy.site, 'BAD', 'never truncated from a copy that is gone');
+
   t.throws(() => edgeUndo([{ path: '/x', mode: 0o600, from: '/y', ifSha256: "'; reboot #" }], 'SIGHUP'));
 });
