@@ -4,18 +4,20 @@
 
 import { readFile } from 'node:fs/promises';
 import { FaultlineError } from '../errors.js';
-import { COMPOSE_PROJECT, DockerClient, LABEL, type ContainerSummary } from './docker-client.js';
+import { DockerClient, type ContainerSummary } from './docker-client.js';
 import { stateDir, type StackOptions } from './config.js';
 import type { ProfileName } from './profiles.js';
 import { operatorLogin, type DbLogin } from './secrets.js';
 import type { StackTls } from './stack-ca.js';
 import { endpointTls } from './endpoint-tls.js';
-import { invalidStackSpec, missingServices, roleOf, type StackSpec } from './spec.js';
+import { invalidStackSpec, missingServices, type StackSpec } from './spec.js';
 import { groupServers, isHelper, serverAddresses } from './servers.js';
 import type { ServerStatus, StackStatus } from './servers.js';
+import { listStackContainers } from './stack-containers.js';
 import { waitContainers, waitEachServer, waitEndpoint, type Log } from './ready.js';
 
 export type { Log } from './ready.js';
+export { withRoles } from './stack-containers.js';
 
 export class AttachedStack {
   constructor(
@@ -82,12 +84,7 @@ export class AttachedStack {
    * faultline itself started for it), with role, server and component from their labels or the description.
    */
   async containers(): Promise<ContainerSummary[]> {
-    const [labelled, composed] = await Promise.all([
-      this.docker.listContainers({ [LABEL.stack]: this.project }),
-      this.docker.listContainers({ [COMPOSE_PROJECT]: this.project }),
-    ]);
-    const byId = new Map([...labelled, ...composed].map((c) => [c.id, c]));
-    return withRoles([...byId.values()], this.spec);
+    return listStackContainers(this.docker, this.project, this.spec);
   }
 
   /**
@@ -149,24 +146,13 @@ export class AttachedStack {
       ...(options.log ? { log: options.log } : {}),
     };
     await this.checkDescription({ requireRunning: true });
-    const declared = new Set([...Object.keys(this.spec.services), ...(this.spec.required ?? [])]).size;
-    const settled = await waitContainers(() => this.containers(), Math.max(1, options.expectedContainers ?? declared), wait);
-    const endpoint = { url: `${this.httpsUrl}${this.spec.endpoint.ready_path}`, tls: this.tlsOptions(await this.ca()) };
-    const each = this.spec.endpoint.ready_each;
+    const { docker, project, spec } = this;
+    const declared = new Set([...Object.keys(spec.services), ...(spec.required ?? [])]).size;
+    const settled = await waitContainers(() => listStackContainers(docker, project, spec), Math.max(1, options.expectedContainers ?? declared), wait);
+    const endpoint = { url: `${this.httpsUrl}${spec.endpoint.ready_path}`, tls: endpointTls(this.httpsUrl, spec.endpoint, await this.ca()) };
+    const each = spec.endpoint.ready_each;
     if (!each) return waitEndpoint(endpoint, wait);
     const servers = [...new Set(settled.filter((c) => c.role === each.role && c.server && !isHelper(c)).map((c) => c.server!))].sort();
     await waitEachServer(endpoint, servers, each.field, wait);
   }
-}
-
-/** Fills role, server and component from the description where labels are missing, and marks each server's host (pure). */
-export function withRoles(list: ContainerSummary[], spec: StackSpec | undefined): ContainerSummary[] {
-  const mapped = list.map((c) => ({ ...c, ...roleOf(spec, c.service, c) }));
-  const labelledHost = new Set(mapped.filter((c) => c.component === 'host' && c.server).map((c) => c.server));
-  // A server without a host container (a service that is its own machine) is hosted by the container that owns
-  // the network namespace: not one that joined another's (network_mode service:/container:).
-  return mapped.map((c) => ({
-    ...c,
-    host: c.component === 'host' || (Boolean(c.server) && !labelledHost.has(c.server) && !c.networkMode.startsWith('container:') && !isHelper(c)),
-  }));
 }

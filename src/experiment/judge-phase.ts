@@ -1,0 +1,20 @@
+// The judge phase: what the method measured, the web capacity the method's faults took away (from the stack's
+// containers now), and the steady state after, judged against the experiment's assertions into the journal.
+
+import type { AttachedStack } from '../stack/attached-stack.js';
+import { webServersOf } from '../stack/servers.js';
+import { verdict, type Measured } from './judge.js';
+import { webCapacityLost } from './metrics.js';
+import type { Experiment } from './schema.js';
+import type { ExperimentJournal } from './journal.js';
+
+/** Writes the run's metrics, assertion results and verdict into the journal. */
+export async function judgePhase(exp: Experiment, stack: AttachedStack, journal: ExperimentJournal, measured: Measured): Promise<void> {
+  const capacityLost = webCapacityLost(journal.method, webServersOf(await stack.containers().catch(() => [])));
+  const metrics = capacityLost === null ? measured.metrics : { ...measured.metrics, web_capacity_lost_ratio: capacityLost };
+  journal.metrics = metrics;
+  const v = verdict({ assertions: exp.assertions, metrics, method: journal.method, steadyStateAfterMet: journal.steadyStateAfter.met });
+  journal.assertions = v.assertions;
+  journal.status = v.status;
+  journal.reason = v.reason;
+}

@@ -1,0 +1,27 @@
+// What a run is given: the registries it draws faults and probes from, and the options of one run.
+
+import type { LoadEvent } from '../load/index.js';
+import type { FaultRegistry } from '../faults/index.js';
+import type { AnyProbe } from '../probes/types.js';
+import type { AttachOptions } from '../stack/attach.js';
+
+export interface ProbeCatalogue {
+  get(name: string): AnyProbe;
+  list(): AnyProbe[];
+}
+
+export interface RunnerDeps {
+  faults: FaultRegistry;
+  probes: ProbeCatalogue;
+}
+
+export interface ExperimentRunOptions {
+  signal: AbortSignal;
+  log?: (line: string) => void;
+  onLoadEvent?: (event: LoadEvent) => void;
+  /** Stack options from the command line (--stack FILE among them); the experiment's own stack wins. */
+  stack?: AttachOptions;
+  versions?: Record<string, string>;
+}
+
+export type Log = (line: string) => void;

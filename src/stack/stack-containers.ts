@@ -1,0 +1,25 @@
+// A stack's containers, whoever started it: those of its compose project and those labelled faultline.stack=<project>
+// (what faultline itself started for it), with role, server and component from their labels or the description.
+
+import { COMPOSE_PROJECT, LABEL, type ContainerSummary, type DockerClient } from './docker-client.js';
+import { roleOf, type StackSpec } from './spec.js';
+import { isHelper } from './servers.js';
+
+/** The stack's containers with their roles, in one listing per label (the two sets overlap). */
+export async function listStackContainers(docker: Pick<DockerClient, 'listContainers'>, project: string, spec: StackSpec): Promise<ContainerSummary[]> {
+  const [labelled, composed] = await Promise.all([docker.listContainers({ [LABEL.stack]: project }), docker.listContainers({ [COMPOSE_PROJECT]: project })]);
+  const byId = new Map([...labelled, ...composed].map((c) => [c.id, c]));
+  return withRoles([...byId.values()], spec);
+}
+
+/** Fills role, server and component from the description where labels are missing, and marks each server's host (pure). */
+export function withRoles(list: ContainerSummary[], spec: StackSpec | undefined): ContainerSummary[] {
+  const mapped = list.map((c) => ({ ...c, ...roleOf(spec, c.service, c) }));
+  const labelledHost = new Set(mapped.filter((c) => c.component === 'host' && c.server).map((c) => c.server));
+  // A server without a host container (a service that is its own machine) is hosted by the container that owns
+  // the network namespace: not one that joined another's (network_mode service:/container:).
+  return mapped.map((c) => ({
+    ...c,
+    host: c.component === 'host' || (Boolean(c.server) && !labelledHost.has(c.server) && !c.networkMode.startsWith('container:') && !isHelper(c)),
+  }));
+}
