@@ -1,7 +1,8 @@
 // The load engine's public API: start or run load, and the Timeline / WriteLedger it produces.
 
 export { startLoad, runLoad } from './engine.js';
-export { validateLoadOptions, toSettings, isLoopbackHost, DEFAULTS as LOAD_DEFAULTS } from './options.js';
+export { validateLoadOptions, toSettings, DEFAULTS as LOAD_DEFAULTS } from './options.js';
+export { isLoopbackHost } from '../util/remote-target.js';
 export { Timeline, isSuccessStatus } from './timeline.js';
 export type { TimelineBucket, TimelineWindow, TimelineJSON, TimelineBucketJSON, EncodedLatency } from './timeline.js';
 export { WriteLedger, classifyWrite, parseId, checkWrites, newRunId, RUN_ID_PATTERN } from './ledger.js';

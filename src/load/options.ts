@@ -10,6 +10,7 @@ import { parseWorkload, workloadRequests } from './workload-spec.js';
 import type { RequestSpec } from './workload-spec.js';
 import { RateSchedule, rateStages } from './schedule.js';
 import type { LoadOptions, LoadOptionsInput, LoadSettings } from './types.js';
+import { assertTargetAllowed } from '../util/remote-target.js';
 
 export const DEFAULTS = {
   durationMs: 30_000,
@@ -35,13 +36,6 @@ const LIMITS = {
   maxWorkers: 64,
   maxBuckets: 1_000_000,
 };
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
-
-/** The only targets load may hit without --allow-remote-target. */
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
-}
 
 function positiveInt(field: string, v: unknown, max: number): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw invalidInput(field, `must be a whole number ≥ 1, got ${String(v)}`);
@@ -105,9 +99,7 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
   if (url.hostname === '') throw invalidInput('url', `has no host: ${JSON.stringify(input.url)}`);
   if (url.username || url.password) throw invalidInput('url', 'must not carry credentials');
   const allowRemoteTarget = input.allowRemoteTarget === true;
-  if (!allowRemoteTarget && !isLoopbackHost(url.hostname)) {
-    throw invalidInput('url', `${url.hostname} is not a loopback address; load goes only to 127.0.0.1, ::1 or localhost unless --allow-remote-target is given`);
-  }
+  assertTargetAllowed(input.url, 'url', allowRemoteTarget);
   const secure = url.protocol === 'https:';
 
   // driver

@@ -7,17 +7,32 @@ import { resolveStackOptions, stateDir, type StackOptions } from './config.js';
 import { loadStackSpec, type StackSpec } from './spec.js';
 import { AttachedStack } from './attached-stack.js';
 import { ReferenceStack } from './reference-stack.js';
+import { assertTargetAllowed } from '../util/remote-target.js';
 
 export interface AttachOptions extends Partial<StackOptions> {
   /** A stack description file (a stack faultline did not start); without it, the reference stack's own. */
   stackFile?: string;
   /** An already-read description (an experiment's inline `stack:`). */
   spec?: StackSpec;
+  /** The user said --allow-remote-target: the description's endpoint and Prometheus may be other than loopback. */
+  allowRemoteTarget?: boolean;
+}
+
+/**
+ * Every address of a description that faultline will send traffic to from the Docker host, checked once, here, before
+ * anything (readiness, seeding, load, read-backs, probes) reaches it. Databases are loopback by schema or the stack's
+ * own containers.
+ */
+export function checkTargets(spec: StackSpec, allowRemote: boolean | undefined): void {
+  assertTargetAllowed(spec.endpoint.url, 'stack.endpoint.url', allowRemote);
+  if (spec.endpoint.http_url) assertTargetAllowed(spec.endpoint.http_url, 'stack.endpoint.http_url', allowRemote);
+  if (spec.prometheus?.url) assertTargetAllowed(spec.prometheus.url, 'stack.prometheus.url', allowRemote);
 }
 
 export async function attachStack(partial: AttachOptions = {}, docker = new DockerClient()): Promise<AttachedStack> {
-  const { stackFile, spec: given, ...rest } = partial;
+  const { stackFile, spec: given, allowRemoteTarget, ...rest } = partial;
   const described = given ?? (stackFile ? await loadStackSpec(stackFile) : undefined);
+  if (described) checkTargets(described, allowRemoteTarget);
   if (!described) return (await ReferenceStack.recorded(rest, docker)).attach();
   const options = resolveStackOptions({ ...rest, project: described.project });
   await docker.ping();

@@ -5,7 +5,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { action, interruptSignal } from '../run-command.js';
-import { addStackFlags, stackOptionsFrom } from './stack.js';
+import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom } from './stack.js';
 import { ExitCode, FaultlineError, type ErrorCode } from '../../errors.js';
 import { loadFile } from '../../experiment/schema.js';
 import { catalogue, probeCatalogue } from '../../experiment/catalogue.js';
@@ -15,7 +15,7 @@ import { defaultRegistry } from '../../faults/index.js';
 import { progressListener, isInteractive } from '../../load/index.js';
 import { writeBundle, writeReports, type ReportFiles } from '../../report/bundle.js';
 import { compareJournals, formatComparison } from '../../report/compare.js';
-import { attachStack } from '../../stack/attach.js';
+import { attachStack, checkTargets } from '../../stack/attach.js';
 import { DockerClient } from '../../stack/docker-client.js';
 import { STATUS_LABEL } from '../../report/format.js';
 import { packageRoot } from '../../stack/config.js';
@@ -61,7 +61,7 @@ export async function readJournal(path: string): Promise<Journal> {
 }
 
 export function registerExperimentCommands(program: Command): void {
-  addStackFlags(program.command('run').description('run an experiment or a suite and write its reports'))
+  addRemoteTargetFlag(addStackFlags(program.command('run').description('run an experiment or a suite and write its reports')))
     .argument('<file>', 'experiment or suite (YAML)')
     .option('--out <dir>', 'where reports go', 'out')
     .option('--no-bundle', 'skip the .tar.gz artifact bundle')
@@ -69,6 +69,9 @@ export function registerExperimentCommands(program: Command): void {
       action(async (file: string, flags: Record<string, string | boolean | undefined>) => {
         const faults = defaultRegistry();
         const target = await loadFile(file, catalogue(faults));
+        // Where the run would send traffic is settled before the engine is even asked (the runner checks again on attach).
+        for (const e of 'experiments' in target ? target.experiments : [target])
+          if (e.stackSpec) checkTargets(e.stackSpec, stackOptionsFrom(flags as never).allowRemoteTarget);
         const docker = new DockerClient();
         await docker.ping();
         const { signal, dispose } = interruptSignal();

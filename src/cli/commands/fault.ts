@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { action, interruptSignal } from '../run-command.js';
 import { parseKeyValues } from '../key-value.js';
-import { addStackFlags, stackOptionsFrom } from './stack.js';
+import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom } from './stack.js';
 import { attachStack } from '../../stack/attach.js';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
 import { parseDurationMs, formatDuration, MAX_HOLD_MS } from '../../util/duration.js';
@@ -70,7 +70,9 @@ export function registerFaultCommands(program: Command): void {
       }),
     );
 
-  const inject = addStackFlags(fault.command('inject').description('inject a fault, hold it for a while, then revert it (Ctrl-C reverts at once)'))
+  const inject = addRemoteTargetFlag(
+    addStackFlags(fault.command('inject').description('inject a fault, hold it for a while, then revert it (Ctrl-C reverts at once)')),
+  )
     .argument('<name>', 'fault name (see `faultline fault list`)')
     .option('--target <expr>', 'which containers or servers, e.g. server=db-primary, all:component=nginx, random:role=web')
     .option('--for <duration>', 'how long to hold the fault', '30s')

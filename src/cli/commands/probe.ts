@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
-import { isLoopbackHost, loadResultFromJSON, type LoadResultJSON } from '../../load/index.js';
+import { loadResultFromJSON, type LoadResultJSON } from '../../load/index.js';
+import { assertTargetAllowed } from '../../util/remote-target.js';
 import { attachStack } from '../../stack/attach.js';
 import { probes, parseProbeParams, renderObservation, runProbe, type Observation, type ProbeContext } from '../../probes/index.js';
 import { observeTls, tlsProbe, unreachableError, type TlsFacts } from '../../probes/tls.js';
@@ -38,13 +39,6 @@ export function splitTarget(words: string[]): { url: string | undefined; rest: s
   return { url: urls[0], rest: words.filter((w) => w !== urls[0]) };
 }
 
-/** The same rule as load's: loopback only, unless the user says otherwise out loud. */
-function guardTarget(url: string, allowRemote: boolean | undefined): void {
-  const host = new URL(url).hostname;
-  if (!allowRemote && !isLoopbackHost(host))
-    throw invalidInput('url', `${host} is not a loopback address; probes go only to 127.0.0.1, ::1 or localhost unless --allow-remote-target is given`);
-}
-
 function readCa(path: string): string {
   let pem: string;
   try {
@@ -75,7 +69,7 @@ function print(obs: Observation, json: boolean | undefined): number {
 async function probeTlsUrl(url: string, raw: Record<string, string>, flags: ProbeFlags): Promise<number> {
   const params = parseProbeParams('tls', tlsProbe.params, raw);
   const target = tlsTarget(url, { ...(flags.ca ? { ca: readCa(flags.ca) } : {}), insecure: flags.insecure === true, ...(flags.sni ? { sni: flags.sni } : {}) });
-  guardTarget(url, flags.allowRemoteTarget);
+  assertTargetAllowed(url, 'url', flags.allowRemoteTarget);
   const { signal, dispose } = interruptSignal();
   try {
     const obs = await observeTls(target, params, signal);
@@ -137,7 +131,7 @@ export function registerProbeCommand(program: Command): void {
         parseProbeParams(probe.name, probe.params, raw);
         const loaded = flags.load ? readLoad(flags.load) : {};
         const stack = await attachStack(stackOptionsFrom(flags));
-        if (probe.name === 'tls') guardTarget(stack.httpsUrl, flags.allowRemoteTarget);
+        if (probe.name === 'tls') assertTargetAllowed(stack.httpsUrl, 'url', flags.allowRemoteTarget);
         // Recovery judges a load file only; every other probe looks at the stack, so a stack that is not
         // there is one clear error rather than a page of "unreachable" findings.
         if (probe.name !== 'recovery' && !(await stack.containers()).some((c) => c.state === 'running')) {

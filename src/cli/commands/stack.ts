@@ -23,6 +23,8 @@ interface StackFlags {
   httpsPort?: string;
   netPrefix?: string;
   edgePrefix?: string;
+  /** Only on the commands that take it (run, load, probe, fault inject). */
+  allowRemoteTarget?: boolean;
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
@@ -42,7 +44,13 @@ export function stackOptionsFrom(flags: StackFlags): AttachOptions {
   if (https !== undefined) o.httpsPort = https;
   if (flags.netPrefix) o.netPrefix = flags.netPrefix;
   if (flags.edgePrefix) o.edgePrefix = flags.edgePrefix;
+  if (flags.allowRemoteTarget) o.allowRemoteTarget = true;
   return o;
+}
+
+/** The flag that lets traffic leave loopback, for the commands that send any (one flag, one rule: util/remote-target.ts). */
+export function addRemoteTargetFlag(cmd: Command): Command {
+  return cmd.option('--allow-remote-target', "allow a described endpoint (or URL) that is not a loopback address; faultline's safety default is loopback only");
 }
 
 export function addStackFlags(cmd: Command): Command {
@@ -67,7 +75,7 @@ function referenceOnly(flags: StackFlags, command: string): Partial<StackOptions
   if (flags.stack) {
     throw invalidInput('stack', `\`faultline ${command}\` works on the reference stack only; faultline does not build or remove a stack it did not start`);
   }
-  const { stackFile: _ignored, ...options } = stackOptionsFrom(flags);
+  const { stackFile: _ignored, allowRemoteTarget: _remote, ...options } = stackOptionsFrom(flags);
   return options;
 }
 
