@@ -58,6 +58,8 @@ export async function startExperimentLoad(
       bucketMs: l.bucket,
       ...(l.max_in_flight ? { maxInFlight: l.max_in_flight } : {}),
       ...(l.timeout ? { timeoutMs: l.timeout } : {}),
+      // The endpoint passed the loopback rule when the stack was attached; the user's --allow-remote-target holds here too.
+      ...(options.stack?.allowRemoteTarget ? { allowRemoteTarget: true } : {}),
       ...tls,
     },
     { signal: options.signal, ...(options.onLoadEvent ? { onEvent: options.onLoadEvent } : {}) },
