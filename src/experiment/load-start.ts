@@ -16,7 +16,7 @@ const SEED_ITEMS = 20;
 export async function startExperimentLoad(
   exp: Experiment,
   target: RunTarget,
-  options: Pick<ExperimentRunOptions, 'signal' | 'onLoadEvent'>,
+  options: Pick<ExperimentRunOptions, 'signal' | 'onLoadEvent' | 'stack'>,
   log: Log,
 ): Promise<LoadJob> {
   const { stack } = target;

@@ -25,7 +25,7 @@ export async function methodPhase(
   deps: RunnerDeps,
   active: Set<ActiveFault>,
   journal: ExperimentJournal,
-  options: Pick<ExperimentRunOptions, 'signal' | 'onLoadEvent'>,
+  options: Pick<ExperimentRunOptions, 'signal' | 'onLoadEvent' | 'stack'>,
   log: Log,
 ): Promise<{ load: LoadResult; measured: Measured }> {
   const { signal } = options;
