@@ -19,28 +19,41 @@ export interface WaitOptions {
 
 const signalOf = (o: WaitOptions) => (o.signal ? { signal: o.signal } : {});
 
+/** A container seen exited or dead this long is down for good: a restart passes through "exited" for far less. */
+export const DOWN_FOR_GOOD_MS = 3000;
+
 /**
  * Waits until at least `expected` containers (helpers aside) exist and every one is running and healthy. A container
- * that exited, died or turned unhealthy ends the wait at once, naming it: waiting longer would not bring it back.
+ * that stays exited or dead for DOWN_FOR_GOOD_MS ends the wait at once, naming it: waiting longer would not bring it
+ * back. An unhealthy one is waited for (health checks recover; a cluster node waits for its peers), and named if the
+ * wait times out.
  */
-export async function waitContainers(list: () => Promise<ContainerSummary[]>, expected: number, o: WaitOptions): Promise<ContainerSummary[]> {
+export async function waitContainers(
+  list: () => Promise<ContainerSummary[]>,
+  expected: number,
+  o: WaitOptions,
+  now: () => number = Date.now,
+): Promise<ContainerSummary[]> {
   let lastReport = '';
+  const downSince = new Map<string, number>();
   return retryUntil(
     list,
     (all) => {
       const services = all.filter((c) => !isHelper(c));
       const ready = services.filter(isReady).length;
-      const failed = services.filter((c) => c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy');
-      if (failed.length) {
-        throw new FaultlineError(
-          'STACK_FAILED',
-          failed.map((c) => `${c.service || c.name} is ${c.health === 'unhealthy' ? 'unhealthy' : c.state}`).join(', '),
-          {
-            hint: `see \`faultline stack logs ${failed[0]?.service ?? ''}\``,
-          },
-        );
+      const t = now();
+      for (const c of services) {
+        if (c.state === 'exited' || c.state === 'dead') downSince.set(c.id, downSince.get(c.id) ?? t);
+        else downSince.delete(c.id);
       }
-      const report = `${ready}/${Math.max(expected, services.length)} containers ready`;
+      const failed = services.filter((c) => t - (downSince.get(c.id) ?? t) >= DOWN_FOR_GOOD_MS);
+      if (failed.length) {
+        throw new FaultlineError('STACK_FAILED', failed.map((c) => `${c.service || c.name} is ${c.state}`).join(', '), {
+          hint: `see \`faultline stack logs ${failed[0]?.service ?? ''}\``,
+        });
+      }
+      const unhealthy = services.filter((c) => c.health === 'unhealthy').map((c) => c.service || c.name);
+      const report = `${ready}/${Math.max(expected, services.length)} containers ready${unhealthy.length ? ` (unhealthy: ${unhealthy.join(', ')})` : ''}`;
       if (report !== lastReport) o.log?.(report);
       lastReport = report;
       return services.length >= expected && ready === services.length;

@@ -23,7 +23,8 @@ export interface RetryOptions {
 }
 
 /**
- * Calls fn until predicate(result) is true; errors thrown by fn count as "not yet".
+ * Calls fn until predicate(result) is true; errors thrown by fn count as "not yet". An error thrown by the predicate
+ * ends the wait at once: that is how a wait fails fast (a crashed container will not become healthy by waiting).
  * Throws a TIMEOUT error naming `what` (and the last error) when the deadline passes.
  */
 export async function retryUntil<T>(fn: () => Promise<T>, predicate: (value: T) => boolean, options: RetryOptions): Promise<T> {
@@ -34,12 +35,14 @@ export async function retryUntil<T>(fn: () => Promise<T>, predicate: (value: T) 
   let lastValue: T | undefined;
   for (;;) {
     options.signal?.throwIfAborted();
+    let got = false;
     try {
       lastValue = await fn();
-      if (predicate(lastValue)) return lastValue;
+      got = true;
     } catch (err) {
       lastError = err;
     }
+    if (got && predicate(lastValue as T)) return lastValue as T;
     if (clock.now() + interval > deadline) break;
     await clock.sleep(interval, options.signal);
   }
