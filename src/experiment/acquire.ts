@@ -11,7 +11,8 @@ import { isReady, type StackStatus } from '../stack/servers.js';
 import type { Experiment } from './schema.js';
 import type { Log } from './run-options.js';
 
-export type EndpointTlsOptions = { ca?: string; insecure?: true; servername?: string };
+export type { EndpointTlsOptions } from '../stack/endpoint-tls.js';
+import type { EndpointTlsOptions } from '../stack/endpoint-tls.js';
 
 /** The acquired stack as the later phases take it. */
 export interface RunTarget {

@@ -35,7 +35,7 @@ export class ExperimentRunner {
       const target = await targetOf(stack);
       journal.stack = target.status;
 
-      journal.steadyStateBefore = await steadyStateBefore(exp, stack, this.deps.probes, signal, log);
+      journal.steadyStateBefore = await steadyStateBefore(exp, stack, this.deps.probes, signal, log, () => target.tls(true));
       if (journal.steadyStateBefore.met === false) {
         Object.assign(journal, notHeldBefore(journal.steadyStateBefore));
         return journal;

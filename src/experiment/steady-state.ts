@@ -4,6 +4,7 @@
 import { checkReadbacks } from '../probes/readback.js';
 import type { ProbeContext } from '../probes/types.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
+import type { EndpointTlsOptions } from '../stack/endpoint-tls.js';
 import { probeOnce } from './activities.js';
 import type { Experiment } from './schema.js';
 import type { ActivityRecord, ExperimentJournal, Phase } from './journal.js';
@@ -38,8 +39,9 @@ export async function steadyStateBefore(
   probes: Pick<ProbeCatalogue, 'get'>,
   signal: AbortSignal,
   log: Log,
+  tls?: () => EndpointTlsOptions,
 ): Promise<SteadyState> {
-  await checkReadbacks(stack, signal);
+  await checkReadbacks(stack, signal, tls);
   log(`steady state before: ${exp.steady_state.length} probe(s)`);
   return steadyState(exp, stack, probes, 'steady-state-before', signal);
 }

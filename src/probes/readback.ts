@@ -9,6 +9,7 @@ import type { ReadbackSpec } from '../stack/spec.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import { atDotPath, resolveDatabase } from './databases.js';
 import { firstColumn, withConnection, type DbTarget } from './mysql.js';
+import type { EndpointTlsOptions } from '../stack/endpoint-tls.js';
 
 /** Keys of this run a read-back found, or the error that stopped it (the set check is then unknown). */
 export type FinalRead = { ok: true; keys: string[] } | { ok: false; error: string };
@@ -33,6 +34,8 @@ export interface ReadbackOptions {
   /** GETs per key in flight at once: enough to be quick, few enough not to become load on a stack just healed. */
   concurrency?: number;
   env?: Record<string, string | undefined>;
+  /** How HTTP read-backs verify the endpoint, when the caller already holds it (a run reads the CA once); else asked of the stack. */
+  tls?: EndpointTlsOptions;
 }
 
 /** Names for reports: the declared name, else the database, else "http"; a repeated one gets its index. Pure. */
@@ -145,12 +148,12 @@ export async function readByList(h: HttpReadbackSpec, index: number, prefix: str
 }
 
 /** GETs on the stack's public endpoint, verified as the description says (its CA, or insecure), each with a timeout. */
-export function stackFetch(stack: AttachedStack, ca: string | undefined, requestTimeoutMs: number): Fetch {
+export function stackFetch(stack: AttachedStack, tls: EndpointTlsOptions, requestTimeoutMs: number): Fetch {
   return async (path, signal) => {
     const timeout = AbortSignal.timeout(requestTimeoutMs);
     try {
       const res = await request(`${stack.httpsUrl}${path}`, {
-        ...stack.tlsOptions(ca),
+        ...tls,
         timeoutMs: requestTimeoutMs,
         signal: AbortSignal.any([signal, timeout]),
       });
@@ -203,7 +206,7 @@ export async function readBack(stack: AttachedStack, ledger: WriteLedger, o: Rea
   let caProblem: string | undefined;
   if (list.some((r) => r.http)) {
     try {
-      fetch = stackFetch(stack, await stack.ca(), o.requestTimeoutMs ?? 5000);
+      fetch = stackFetch(stack, o.tls ?? stack.tlsOptions(await stack.ca()), o.requestTimeoutMs ?? 5000);
     } catch (err) {
       caProblem = (err as Error).message;
     }
@@ -226,10 +229,16 @@ export async function readBack(stack: AttachedStack, ledger: WriteLedger, o: Rea
  * misspelt table, a refused login, an unset password variable) is one line naming the field, not an "unknown"
  * data-loss verdict found after the faults. Bad input is INVALID_INPUT; a database that does not answer, TARGET_UNREACHABLE.
  */
-export async function checkReadbacks(stack: AttachedStack, signal: AbortSignal): Promise<void> {
+export async function checkReadbacks(stack: AttachedStack, signal: AbortSignal, tls?: () => EndpointTlsOptions): Promise<void> {
   if (stack.spec.readback.length === 0) return;
   const probeLedger = new WriteLedger(`preflight${Date.now().toString(36)}`);
-  const reads = await readBack(stack, probeLedger, { signal, timeoutMs: 15_000 });
+  let given: EndpointTlsOptions | undefined;
+  try {
+    given = tls?.();
+  } catch {
+    // an unreadable CA is the read-back's own problem, reported below by field
+  }
+  const reads = await readBack(stack, probeLedger, { signal, timeoutMs: 15_000, ...(given ? { tls: given } : {}) });
   const failed = reads.find((r) => !r.read.ok);
   if (!failed || failed.read.ok) return;
   const unreachable = /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|no answer|connect/i.test(failed.read.error) && !/\.query: /.test(failed.read.error);

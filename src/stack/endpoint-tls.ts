@@ -1,6 +1,9 @@
 // How a client verifies a described endpoint: the one mapping from a stack description's `endpoint` to TLS options,
 // for `faultline load --stack`, an experiment's load, readiness and read-backs alike.
 
+/** How a client verifies the endpoint: against its CA, or not at all; under the SNI name the description gives. */
+export type EndpointTlsOptions = { ca?: string; insecure?: true; servername?: string };
+
 /** What of an endpoint, besides its CA, decides how it is verified. */
 export interface EndpointTls {
   sni?: string | undefined;
