@@ -39,7 +39,7 @@ export async function steadyStateBefore(
   probes: Pick<ProbeCatalogue, 'get'>,
   signal: AbortSignal,
   log: Log,
-  tls?: () => EndpointTlsOptions,
+  tls: () => EndpointTlsOptions,
 ): Promise<SteadyState> {
   await checkReadbacks(stack, signal, tls);
   log(`steady state before: ${exp.steady_state.length} probe(s)`);

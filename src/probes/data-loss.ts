@@ -228,7 +228,8 @@ export async function checkDataLoss(
   const wait = { timeoutMs: options.catchUpMs, signal: options.signal, ...env };
   const [replicas, nodes] = await Promise.all([waitReplicasCaughtUp(ctx.stack, wait), waitNodesSynced(ctx.stack, wait)]);
   const caughtUp = replicas || nodes ? { ...replicas, ...nodes } : null;
-  const reads = await readBack(ctx.stack, ledger, { signal: options.signal, timeoutMs: options.readTimeoutMs ?? 30_000, ...env });
+  const tls = async () => ctx.stack.tlsOptions(await ctx.stack.ca());
+  const reads = await readBack(ctx.stack, ledger, { signal: options.signal, timeoutMs: options.readTimeoutMs ?? 30_000, tls, ...env });
   return judgeDataLoss(ledger, reads, caughtUp);
 }
 

@@ -34,8 +34,8 @@ export interface ReadbackOptions {
   /** GETs per key in flight at once: enough to be quick, few enough not to become load on a stack just healed. */
   concurrency?: number;
   env?: Record<string, string | undefined>;
-  /** How HTTP read-backs verify the endpoint, when the caller already holds it (a run reads the CA once); else asked of the stack. */
-  tls?: EndpointTlsOptions;
+  /** How HTTP read-backs verify the endpoint (a run reads the CA once and hands it on); asked only when one is declared. */
+  tls: () => Promise<EndpointTlsOptions> | EndpointTlsOptions;
 }
 
 /** Names for reports: the declared name, else the database, else "http"; a repeated one gets its index. Pure. */
@@ -206,7 +206,7 @@ export async function readBack(stack: AttachedStack, ledger: WriteLedger, o: Rea
   let caProblem: string | undefined;
   if (list.some((r) => r.http)) {
     try {
-      fetch = stackFetch(stack, o.tls ?? stack.tlsOptions(await stack.ca()), o.requestTimeoutMs ?? 5000);
+      fetch = stackFetch(stack, await o.tls(), o.requestTimeoutMs ?? 5000);
     } catch (err) {
       caProblem = (err as Error).message;
     }
@@ -229,16 +229,10 @@ export async function readBack(stack: AttachedStack, ledger: WriteLedger, o: Rea
  * misspelt table, a refused login, an unset password variable) is one line naming the field, not an "unknown"
  * data-loss verdict found after the faults. Bad input is INVALID_INPUT; a database that does not answer, TARGET_UNREACHABLE.
  */
-export async function checkReadbacks(stack: AttachedStack, signal: AbortSignal, tls?: () => EndpointTlsOptions): Promise<void> {
+export async function checkReadbacks(stack: AttachedStack, signal: AbortSignal, tls: ReadbackOptions['tls']): Promise<void> {
   if (stack.spec.readback.length === 0) return;
   const probeLedger = new WriteLedger(`preflight${Date.now().toString(36)}`);
-  let given: EndpointTlsOptions | undefined;
-  try {
-    given = tls?.();
-  } catch {
-    // an unreadable CA is the read-back's own problem, reported below by field
-  }
-  const reads = await readBack(stack, probeLedger, { signal, timeoutMs: 15_000, ...(given ? { tls: given } : {}) });
+  const reads = await readBack(stack, probeLedger, { signal, timeoutMs: 15_000, tls });
   const failed = reads.find((r) => !r.read.ok);
   if (!failed || failed.read.ok) return;
   const unreachable = /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|no answer|connect/i.test(failed.read.error) && !/\.query: /.test(failed.read.error);

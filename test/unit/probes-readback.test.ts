@@ -189,7 +189,7 @@ const ledger = new WriteLedger('run1');
 
 test('a SQL read-back whose password is missing fails with the field, before any connection', async (t) => {
   const stack = fakeStack({ main: db({ password_env: 'SHOP_DB_PASSWORD' }) }, [{ sql: { db: 'main', query: 'SELECT ref FROM orders WHERE ref LIKE ?' } }]);
-  const reads = await readBack(stack, ledger, { signal: never, timeoutMs: 1000, env: {} });
+  const reads = await readBack(stack, ledger, { signal: never, timeoutMs: 1000, env: {}, tls: () => ({ insecure: true }) });
   t.deepEqual(reads, [{ name: 'main', read: { ok: false, error: 'stack.databases.main.password_env: environment variable SHOP_DB_PASSWORD is not set' } }]);
 });
 
