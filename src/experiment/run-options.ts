@@ -24,4 +24,4 @@ export interface ExperimentRunOptions {
   versions?: Record<string, string>;
 }
 
-export type Log = (line: string) => void;
+export type { Log } from '../stack/ready.js';

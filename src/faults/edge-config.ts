@@ -2,8 +2,8 @@
 // and returns it changed, or refuses in one line when the file lacks what the fault would change.
 
 import { FaultlineError } from '../errors.js';
+import type { EdgeKind } from '../stack/spec.js';
 
-export type EdgeKind = 'haproxy' | 'nginx';
 export type ConfigMode = 'legacy-tls' | 'no-hsts' | 'no-redirect';
 
 /** TLS 1.0/1.1 need CBC suites, and OpenSSL 3 offers them only at security level 0. */

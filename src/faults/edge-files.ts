@@ -9,7 +9,8 @@ import { tarOf } from './tar.js';
 import { assertStackContainer, resolveContainers, toRef } from './targets.js';
 import type { FaultContext, TargetRef } from './types.js';
 
-export type EdgeKind = EdgeSpec['kind'];
+export type { EdgeKind } from '../stack/spec.js';
+import type { EdgeKind } from '../stack/spec.js';
 export type FileKey = 'certificate' | 'key' | 'config' | 'openssl';
 
 /** A file of the edge: where it is, its permissions and its content. */

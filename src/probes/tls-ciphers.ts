@@ -4,7 +4,7 @@
 
 import tls from 'node:tls';
 import { handshake, helloOffer, type HandshakeResult } from '../util/tls-handshake.js';
-import { SUITES, TLS13_SUITES, TLS_VERSIONS, type AcceptedByVersion, type AcceptedSuite, type Suite, type TlsVersion } from './tls-suites.js';
+import { SUITES, TLS13_SUITES, TLS_VERSIONS, type AcceptedByVersion, type AcceptedSuite, type CipherSuite, type TlsVersion } from './tls-suites.js';
 
 export interface CipherScan {
   /** Accepted suites per version, in the table's order; empty for a version that was not enumerated. */
@@ -59,7 +59,7 @@ export function nodeCanOffer(name: string): boolean {
 }
 
 /** The table, plus any name tls.getCiphers() lists that the table lacks (a newer OpenSSL); no PSK or SRP. */
-function knownSuites(): Suite[] {
+function knownSuites(): CipherSuite[] {
   const names = new Set(SUITES.map((s) => s.name));
   const extra = tls
     .getCiphers()
@@ -70,14 +70,14 @@ function knownSuites(): Suite[] {
 }
 
 /** What is worth offering at a version: TLS 1.3 its five suites; TLS 1.0/1.1 nothing defined for TLS 1.2 only. */
-export function candidatesFor(version: TlsVersion, suites: readonly Suite[] = knownSuites()): Suite[] {
+export function candidatesFor(version: TlsVersion, suites: readonly CipherSuite[] = knownSuites()): CipherSuite[] {
   if (version === 'TLSv1.3') return [...TLS13_SUITES];
   return suites.filter((s) => version === 'TLSv1.2' || !s.tls12Only);
 }
 
 type Trial = { outcome: 'accepted' | 'refused' | 'error' | 'skipped'; detail: string | null; via: AcceptedSuite['via']; standardName: string | null };
 
-async function trySuite(o: CipherScanOptions, version: TlsVersion, s: Suite, timeoutMs: number, signal: AbortSignal): Promise<Trial> {
+async function trySuite(o: CipherScanOptions, version: TlsVersion, s: CipherSuite, timeoutMs: number, signal: AbortSignal): Promise<Trial> {
   if (nodeCanOffer(s.name)) {
     const ciphers = version === 'TLSv1.3' ? s.name : `${s.name}:@SECLEVEL=0`;
     const hs = await handshake({ host: o.host, port: o.port, servername: o.servername, minVersion: version, maxVersion: version, ciphers, timeoutMs, signal });

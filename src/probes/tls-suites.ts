@@ -14,7 +14,7 @@ import type { Finding, Severity } from './types.js';
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
-export interface Suite {
+export interface CipherSuite {
   /** IANA code point; null for a name only this Node's OpenSSL knows (tls.getCiphers) and the table does not. */
   code: number | null;
   /** OpenSSL's name (what `ciphers` takes). */
@@ -150,7 +150,7 @@ C016 AECDH-RC4-SHA TLS_ECDH_anon_WITH_RC4_128_SHA
 C017 AECDH-DES-CBC3-SHA TLS_ECDH_anon_WITH_3DES_EDE_CBC_SHA
 `;
 
-export const SUITES: readonly Suite[] = TABLE.trim()
+export const SUITES: readonly CipherSuite[] = TABLE.trim()
   .split('\n')
   .map((line) => {
     const [code, name, iana, only] = line.split(' ');
@@ -158,7 +158,7 @@ export const SUITES: readonly Suite[] = TABLE.trim()
   });
 
 /** TLS 1.3 has five suites, all AEAD with an ephemeral key exchange; OpenSSL and IANA use the same names. */
-export const TLS13_SUITES: readonly Suite[] = [
+export const TLS13_SUITES: readonly CipherSuite[] = [
   [0x1301, 'TLS_AES_128_GCM_SHA256'],
   [0x1302, 'TLS_AES_256_GCM_SHA384'],
   [0x1303, 'TLS_CHACHA20_POLY1305_SHA256'],

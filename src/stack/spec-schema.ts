@@ -297,3 +297,5 @@ export type ExposureSpec = z.output<typeof exposure>;
 export type PolicyRuleSpec = z.output<typeof policyRule>;
 export type PrometheusSpec = z.output<typeof prometheus>;
 export type EdgeSpec = z.output<typeof edge>;
+/** How a TLS edge reloads and what its configuration looks like. */
+export type EdgeKind = EdgeSpec['kind'];
