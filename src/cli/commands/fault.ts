@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { action, interruptSignal } from '../run-command.js';
 import { parseKeyValues } from '../key-value.js';
-import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom } from './stack.js';
+import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom, type StackFlags } from './stack.js';
 import { attachStack } from '../../stack/attach.js';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
 import { parseDurationMs, formatDuration, MAX_HOLD_MS } from '../../util/duration.js';
@@ -20,8 +20,6 @@ import {
   redactSecrets,
   revertRecorded,
 } from '../../faults/index.js';
-
-type StackFlags = Parameters<typeof stackOptionsFrom>[0];
 
 interface InjectFlags extends StackFlags {
   target?: string;

@@ -15,7 +15,7 @@ import type { StackOptions } from '../../stack/config.js';
 import { interruptSignal } from '../run-command.js';
 import { dropStackRecords } from '../../faults/state-store.js';
 
-interface StackFlags {
+export interface StackFlags {
   stack?: string;
   profile?: string;
   project?: string;
