@@ -9,6 +9,7 @@ import { Timeline } from '../load/index.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import { acquireStack, targetOf } from './acquire.js';
 import { iso } from './activities.js';
+import { checkMethodBlastRadius } from './dry-run.js';
 import { judgePhase } from './judge-phase.js';
 import { methodPhase } from './method-phase.js';
 import { rollbacks } from './rollbacks.js';
@@ -34,6 +35,9 @@ export class ExperimentRunner {
       stack = await acquireStack(exp, options, log);
       const target = await targetOf(stack);
       journal.stack = target.status;
+      // The blast radius, before anything runs: a fault step over max_targets is refused now (exit 2), and at inject.
+      const deps = { ...this.deps, faults: this.deps.faults.limitedTo(exp.max_targets) };
+      await checkMethodBlastRadius(exp, stack, deps.faults, signal);
 
       journal.steadyStateBefore = await steadyStateBefore(exp, stack, this.deps.probes, signal, log, () => target.tls(true));
       if (journal.steadyStateBefore.met === false) {
@@ -41,7 +45,7 @@ export class ExperimentRunner {
         return journal;
       }
 
-      const { load, measured } = await methodPhase(exp, target, this.deps, active, journal, options, log);
+      const { load, measured } = await methodPhase(exp, target, deps, active, journal, options, log);
       // After the run the probes know its load timeline: the QPS probe compares the client's count with monitoring's.
       journal.steadyStateAfter = await steadyState(exp, stack, this.deps.probes, 'steady-state-after', signal, { timeline: load.timeline });
       await judgePhase(exp, stack, journal, measured);

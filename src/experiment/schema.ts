@@ -192,6 +192,7 @@ export const experimentSchema = z
     load,
     steady_state: z.array(probeActivity).default([]),
     method: z.array(methodEntry).min(1, 'an experiment needs at least one fault or probe in its method'),
+    max_targets: z.number().int().positive().optional(), // the blast radius: no fault step may act on more containers or servers
     rollbacks: z.array(rollbackEntry).default([]),
     assertions: z.array(assertion).default([]),
   })

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { asFaultlineError, FaultlineError } from '../errors.js';
 import type { DockerClient } from '../stack/docker-client.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
+import { checkBlastRadius } from './blast-radius.js';
 import { orphanHelpers, removeHelpers } from './helpers.js';
 import { sleep } from '../util/sleep.js';
 import type { ConfiguredFault, FaultRegistry } from './registry.js';
@@ -48,7 +49,9 @@ function freshSignal(): AbortSignal {
 
 /** Plans only: resolves targets and says what would be done. Nothing is recorded or changed. */
 export async function planFault(ctx: FaultContext, fault: ConfiguredFault, signal: AbortSignal): Promise<FaultPlan> {
-  return fault.definition.plan(ctx, fault.target, fault.params, signal);
+  const plan = await fault.definition.plan(ctx, fault.target, fault.params, signal);
+  checkBlastRadius(fault, plan);
+  return plan;
 }
 
 class ActiveFaultHandle implements ActiveFault {
@@ -96,6 +99,7 @@ class ActiveFaultHandle implements ActiveFault {
 export async function injectFault(ctx: FaultContext, fault: ConfiguredFault, signal: AbortSignal, options: { holdMs?: number } = {}): Promise<ActiveFault> {
   const { definition } = fault;
   const plan = await definition.plan(ctx, fault.target, fault.params, signal);
+  checkBlastRadius(fault, plan); // before the record: a refused fault leaves nothing behind
   signal.throwIfAborted();
   const record: FaultRecord = {
     id: `${definition.name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,

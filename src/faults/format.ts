@@ -1,8 +1,10 @@
-// Pure renderers for the fault commands: the catalogue, a plan (--dry-run), recorded faults, a revert summary.
+// Pure renderers for the fault commands: the catalogue, a plan (--dry-run), a run's planned timeline (run --dry-run),
+// recorded faults, a revert summary.
 
 import { describeParams } from './params.js';
 import type { RevertSummary } from './engine.js';
-import type { AnyFaultDefinition, FaultPlan, FaultRecord } from './types.js';
+import type { AnyFaultDefinition, FaultPlan, FaultRecord, TargetRef } from './types.js';
+import type { FaultlineError } from '../errors.js';
 import { textTable } from '../util/table.js';
 
 export function formatCatalogue(defs: AnyFaultDefinition[]): string {
@@ -11,9 +13,68 @@ export function formatCatalogue(defs: AnyFaultDefinition[]): string {
   return textTable(rows);
 }
 
+/** Where a plan acts: each target by service and short id. */
+function formatTargets(targets: TargetRef[]): string {
+  return targets.map((t) => `${t.service || t.name} (${t.id.slice(0, 12)})`).join(', ');
+}
+
+const numberedSteps = (steps: string[], indent: string) => steps.map((s, i) => `${indent}${i + 1}. ${s}`);
+
 export function formatPlan(name: string, plan: FaultPlan): string {
-  const targets = plan.targets.map((t) => `${t.service || t.name} (${t.id.slice(0, 12)})`).join(', ');
-  return [`dry run: ${name} would act on ${targets}`, ...plan.steps.map((s, i) => `  ${i + 1}. ${s}`), '  nothing was changed'].join('\n');
+  return [`dry run: ${name} would act on ${formatTargets(plan.targets)}`, ...numberedSteps(plan.steps, '  '), '  nothing was changed'].join('\n');
+}
+
+/** One step of a run's method as a dry run planned it: a fault with its plan (or why it cannot be), or a probe. */
+export interface TimelineEntry {
+  kind: 'fault' | 'probe';
+  name: string;
+  target?: string | undefined;
+  /** Offset from the start of load. */
+  atMs?: number;
+  forMs?: number;
+  everyMs?: number;
+  during?: string;
+  plan?: FaultPlan;
+  error?: FaultlineError;
+}
+
+export interface TimelineHeader {
+  title: string;
+  id: string;
+  stack: string;
+  loadMs: number;
+  maxTargets?: number | undefined;
+}
+
+const secs = (ms: number) => `${Number((ms / 1000).toFixed(3))}s`;
+
+function when(e: TimelineEntry): string {
+  if (e.everyMs !== undefined) return `every ${secs(e.everyMs)}`;
+  if (e.during !== undefined) return `during ${e.during}`;
+  const at = e.atMs ?? 0;
+  return e.forMs ? `t=${secs(at)}–${secs(at + e.forMs)}` : `t=${secs(at)}`;
+}
+
+/** What, where and when a run would do, without doing it (`faultline run --dry-run`). */
+export function formatTimeline(header: TimelineHeader, entries: TimelineEntry[]): string {
+  const limit = header.maxTargets === undefined ? '' : `, max_targets ${header.maxTargets}`;
+  const lines = [`dry run: ${header.title} (${header.id}) on stack ${header.stack}, load ${secs(header.loadMs)}${limit}`];
+  const width = Math.max(0, ...entries.map((e) => when(e).length));
+  for (const e of entries) {
+    const head = `  ${when(e).padEnd(width)}  ${e.kind} ${e.name}`;
+    if (e.kind === 'probe') {
+      lines.push(head);
+      continue;
+    }
+    lines.push(`${head}${e.target === undefined ? '' : ` on ${e.target}`}`);
+    const indent = ' '.repeat(width + 4);
+    if (e.error) lines.push(`${indent}REFUSED: ${e.error.message}`);
+    else if (e.plan) lines.push(`${indent}→ ${formatTargets(e.plan.targets)}`, ...numberedSteps(e.plan.steps, `${indent}  `));
+  }
+  const faults = entries.filter((e) => e.kind === 'fault');
+  const refused = faults.filter((e) => e.error).length;
+  lines.push(`  ${faults.length} fault step(s)${refused ? `, ${refused} refused` : ''}; nothing was injected`);
+  return lines.join('\n');
 }
 
 export function formatRecords(records: FaultRecord[]): string {

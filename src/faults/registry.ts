@@ -16,6 +16,8 @@ export interface ConfiguredFault {
   definition: AnyFaultDefinition;
   target: string | undefined;
   params: unknown;
+  /** The blast radius: planning refuses a fault whose target resolves to more containers or servers than this. */
+  maxTargets?: number | undefined;
 }
 
 /** Where the fault names are listed (too many to name in an error). */
@@ -23,8 +25,17 @@ export const FAULT_LIST_COMMAND = 'faultline fault list';
 
 /** Faults by name (UNKNOWN_NAME with the nearest known name otherwise), and their parameter check. */
 export class FaultRegistry extends Registry<AnyFaultDefinition> {
-  constructor(definitions: Iterable<AnyFaultDefinition> = []) {
+  constructor(
+    definitions: Iterable<AnyFaultDefinition> = [],
+    /** The blast radius every fault configured here gets unless it names its own (an experiment's max_targets). */
+    private readonly maxTargets?: number,
+  ) {
     super('fault', definitions, { seeAlso: FAULT_LIST_COMMAND });
+  }
+
+  /** The same faults, each configured with at most `maxTargets` targets (undefined: this registry as it is). */
+  limitedTo(maxTargets: number | undefined): FaultRegistry {
+    return maxTargets === undefined ? this : new FaultRegistry(this.list(), maxTargets);
   }
 
   /** Registers every fault of one module. */
@@ -34,12 +45,13 @@ export class FaultRegistry extends Registry<AnyFaultDefinition> {
   }
 
   /** Validates everything the user gave before anything touches the stack. */
-  configure(name: string, input: { target?: string | undefined; params?: Record<string, unknown> } = {}): ConfiguredFault {
+  configure(name: string, input: { target?: string | undefined; params?: Record<string, unknown>; maxTargets?: number } = {}): ConfiguredFault {
     const definition = this.get(name);
     const params = parseParams(name, definition.params, input.params ?? {});
     const target = input.target ?? definition.defaultTarget;
     if (target !== undefined) parseTarget(target); // syntax errors now, resolution when planning
-    return { definition, target, params };
+    const maxTargets = input.maxTargets ?? this.maxTargets;
+    return { definition, target, params, ...(maxTargets === undefined ? {} : { maxTargets }) };
   }
 }
 

@@ -1,5 +1,5 @@
-// Finding fault targets by the stack's labels (works for stacks faultline did not start), with `all:` and
-// `random:` selectors, and refusing anything that does not carry the stack's label (UNSAFE_TARGET).
+// Finding fault targets by the stack's labels (works for stacks faultline did not start), with `all:`, `random:`,
+// `count:N:` and `percent:N:` selectors, and refusing anything that does not carry the stack's label (UNSAFE_TARGET).
 
 import { FaultlineError, invalidInput } from '../errors.js';
 import { COMPOSE_PROJECT, LABEL, type ContainerState, type ContainerSummary } from '../stack/docker-client.js';
@@ -7,10 +7,12 @@ import type { FaultContext, TargetRef } from './types.js';
 import { currentWriter, markWriter } from '../stack/writer.js';
 import { isHelper } from '../stack/servers.js';
 
-export type Pick = 'one' | 'all' | 'random';
+export type Pick = 'one' | 'all' | 'random' | 'count' | 'percent';
 
 export interface TargetSelector {
   pick: Pick;
+  /** How many (count) or which share (percent, 1–100) of the matches are picked at random. */
+  n?: number;
   /** label key → value; keys: service, server, role, component, name, id. */
   match: Array<[key: MatchKey, value: string]>;
   source: string;
@@ -20,17 +22,23 @@ const KEYS = ['service', 'server', 'role', 'component', 'name', 'id'] as const;
 type MatchKey = (typeof KEYS)[number];
 
 /**
- * Parses "[all:|random:]term[,term…]", a term being key=value (keys above) or a bare word meaning a compose
- * service or container name. Pure.
+ * Parses "[all:|random:|count:N:|percent:N:]term[,term…]", a term being key=value (keys above) or a bare word meaning
+ * a compose service or container name. Pure.
  */
 export function parseTarget(expr: string): TargetSelector {
   const source = expr.trim();
   let rest = source;
   let pick: Pick = 'one';
+  let n: number | undefined;
   const prefix = /^(all|random)(?::|$)/.exec(rest);
+  const sized = /^(count|percent)(?::([^:,=]*))?(?::|$)/.exec(rest);
   if (prefix) {
     pick = prefix[1] as Pick;
     rest = rest.slice(prefix[0].length);
+  } else if (sized) {
+    pick = sized[1] as Pick;
+    n = sizeOf(pick, sized[2], expr);
+    rest = rest.slice(sized[0].length);
   }
   const match: TargetSelector['match'] = [];
   for (const term of rest
@@ -49,7 +57,23 @@ export function parseTarget(expr: string): TargetSelector {
     match.push([key as MatchKey, value]);
   }
   if (match.length === 0 && pick === 'one') throw invalidInput('target', `"${expr}" selects nothing (e.g. server=web1, component=nginx, all:role=web)`);
-  return { pick, match, source };
+  return { pick, match, source, ...(n === undefined ? {} : { n }) };
+}
+
+/** N of count:N (1 or more) or percent:N (1 to 100), whole numbers. */
+function sizeOf(pick: Pick, text: string | undefined, expr: string): number {
+  const example = pick === 'count' ? 'count:2:role=web' : 'percent:50:role=web';
+  const value = text?.trim() ?? '';
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (pick === 'count' && !(n >= 1 && Number.isSafeInteger(n)))
+    throw invalidInput('target', `"${expr}": count takes how many to pick, a whole number of 1 or more (e.g. ${example})`);
+  if (pick === 'percent' && !(n >= 1 && n <= 100)) throw invalidInput('target', `"${expr}": percent takes a whole number from 1 to 100 (e.g. ${example})`);
+  return n;
+}
+
+/** How many of `found` matches a count:/percent: selector picks: percent rounds up, so it is never none. Pure. */
+export function pickSize(selector: TargetSelector, found: number): number {
+  return selector.pick === 'percent' ? Math.max(1, Math.ceil((found * (selector.n ?? 100)) / 100)) : (selector.n ?? found);
 }
 
 function matches(c: ContainerSummary, key: MatchKey, value: string): boolean {
@@ -90,10 +114,20 @@ async function targetContainers(ctx: FaultContext, selector: TargetSelector): Pr
   return markWriter(list, await currentWriter(ctx.stack.spec, list, (id, cmd) => ctx.docker.exec(id, cmd)));
 }
 
-/** Filters, then applies the selector. Pure apart from ctx.random. */
-export function select(containers: ContainerSummary[], selector: TargetSelector, random: () => number): ContainerSummary[] {
+/** Filters, then applies the selector. Pure apart from ctx.random. `noun` names what is picked in an error. */
+export function select(containers: ContainerSummary[], selector: TargetSelector, random: () => number, noun = 'containers'): ContainerSummary[] {
   const found = containers.filter((c) => selector.match.every(([k, v]) => matches(c, k, v)));
   if (selector.pick === 'random' && found.length > 0) return [found[Math.min(found.length - 1, Math.floor(random() * found.length))]!];
+  if ((selector.pick === 'count' || selector.pick === 'percent') && found.length > 0) {
+    const size = pickSize(selector, found.length);
+    if (size > found.length) {
+      throw invalidInput(
+        'target',
+        `"${selector.source}" asks for ${size} ${noun} but matches only ${found.length} (${found.map((c) => c.service || c.name).join(', ')})`,
+      );
+    }
+    return sample(found, size, random);
+  }
   if (selector.pick === 'one' && found.length > 1) {
     throw invalidInput(
       'target',
@@ -101,6 +135,19 @@ export function select(containers: ContainerSummary[], selector: TargetSelector,
     );
   }
   return found;
+}
+
+/** `size` of `list` at random, in the list's order (a partial Fisher–Yates shuffle of the indexes). Pure apart from random. */
+function sample<T>(list: T[], size: number, random: () => number): T[] {
+  const indexes = list.map((_, i) => i);
+  for (let i = 0; i < size; i += 1) {
+    const j = i + Math.min(indexes.length - i - 1, Math.floor(random() * (indexes.length - i)));
+    [indexes[i], indexes[j]] = [indexes[j]!, indexes[i]!];
+  }
+  return indexes
+    .slice(0, size)
+    .sort((a, b) => a - b)
+    .map((i) => list[i]!);
 }
 
 /**
@@ -140,7 +187,7 @@ export async function resolveServers(ctx: FaultContext, expr: string): Promise<C
   const servers = [...new Set(matched.map((c) => c.server).filter((s): s is string => Boolean(s)))];
   const candidates = hosts.filter((h) => h.server !== undefined && servers.includes(h.server));
   if (candidates.length === 0) throw new FaultlineError('UNKNOWN_TARGET', `target "${expr}" is on no server of stack ${ctx.stack.project}`);
-  return select(candidates, { ...selector, match: [] }, ctx.random);
+  return select(candidates, { ...selector, match: [] }, ctx.random, 'servers');
 }
 
 function matchesLoose(c: ContainerSummary, key: MatchKey, value: string): boolean {

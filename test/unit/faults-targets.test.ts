@@ -7,7 +7,7 @@ import type { ContainerSummary } from '../../src/stack/docker-client.js';
 import { FaultlineError } from '../../src/errors.js';
 import { FakeDocker, fakeContext, stackLabels } from '../helpers/fake-docker.js';
 
-const parses: Array<[string, ReturnType<typeof parseTarget>['pick'], Array<[string, string]>]> = [
+const parses: Array<[string, ReturnType<typeof parseTarget>['pick'], Array<[string, string]>, number?]> = [
   ['server=web1', 'one', [['server', 'web1']]],
   ['all:role=web', 'all', [['role', 'web']]],
   ['random:component=nginx', 'random', [['component', 'nginx']]],
@@ -22,11 +22,25 @@ const parses: Array<[string, ReturnType<typeof parseTarget>['pick'], Array<[stri
   ],
   ['all', 'all', []],
   ['random:', 'random', []],
+  ['count:2:role=web', 'count', [['role', 'web']], 2],
+  [
+    'percent:50:role=web,component=nginx',
+    'percent',
+    [
+      ['role', 'web'],
+      ['component', 'nginx'],
+    ],
+    50,
+  ],
+  ['count:1', 'count', [], 1],
+  ['percent:100:', 'percent', [], 100],
+  ['counter-app', 'one', [['name', 'counter-app']]],
 ];
-for (const [expr, pick, match] of parses) {
-  test(`parseTarget "${expr}" → ${pick} ${JSON.stringify(match)}`, (t) => {
+for (const [expr, pick, match, n] of parses) {
+  test(`parseTarget "${expr}" → ${pick}${n === undefined ? '' : ` ${n}`} ${JSON.stringify(match)}`, (t) => {
     const s = parseTarget(expr);
     t.is(s.pick, pick);
+    t.is(s.n, n);
     t.deepEqual(s.match, match);
     t.is(s.source, expr.trim());
   });
@@ -37,6 +51,14 @@ const refused: Array<[string, RegExp]> = [
   ['server=', /empty value for server/],
   ['', /selects nothing/],
   [' , ', /selects nothing/],
+  ['count:0:role=web', /count takes how many to pick, a whole number of 1 or more/],
+  ['count:role=web', /count takes how many/],
+  ['count', /count takes how many/],
+  ['count:-1:role=web', /count takes how many/],
+  ['count:1.5:role=web', /count takes how many/],
+  ['percent:150:role=web', /percent takes a whole number from 1 to 100/],
+  ['percent:0:role=web', /percent takes a whole number from 1 to 100/],
+  ['percent:abc', /percent takes a whole number/],
 ];
 for (const [expr, message] of refused) {
   test(`parseTarget refuses "${expr}" as invalid input`, (t) => {
@@ -80,6 +102,14 @@ const selections: Array<[string, string[] | RegExp, number?]> = [
   ['id=web1-app', ['web1-app']],
   ['component=nginx', /matches 3 containers \(web1-nginx, web2-nginx, web3-nginx\); narrow it/],
   ['all:role=monitor', []],
+  ['count:2:component=nginx', ['web1-nginx', 'web2-nginx']],
+  ['count:2:component=nginx', ['web1-nginx', 'web3-nginx'], 0.999],
+  ['count:3:component=nginx', ['web1-nginx', 'web2-nginx', 'web3-nginx'], 0.5],
+  ['percent:50:component=nginx', ['web1-nginx', 'web2-nginx']],
+  ['percent:1:component=nginx', ['web3-nginx'], 0.999],
+  ['percent:100:component=nginx', ['web1-nginx', 'web2-nginx', 'web3-nginx']],
+  ['count:4:component=nginx', /^target: "count:4:component=nginx" asks for 4 containers but matches only 3 \(web1-nginx, web2-nginx, web3-nginx\)$/],
+  ['count:2:role=monitor', []],
 ];
 for (const [expr, expected, random] of selections) {
   test(`select "${expr}"${random === undefined ? '' : ` (random ${random})`} → ${expected instanceof RegExp ? 'refused' : JSON.stringify(expected)}`, (t) => {
@@ -119,4 +149,34 @@ test('resolveServers: a component of a server means its host container', async (
     (await resolveServers(ctx, 'web1')).map((x) => x.name),
     ['flunit-web1-1'],
   );
+});
+
+test('count: and percent: pick distinct containers, whatever the random numbers', (t) => {
+  const draws = [0.999, 0.999, 0.5, 0, 0.3, 0.7];
+  for (let i = 0; i < 50; i += 1) {
+    let k = i;
+    const random = () => draws[k++ % draws.length]!;
+    const picked = names(select(containers, parseTarget('count:3:component=nginx'), random));
+    t.deepEqual([...new Set(picked)].sort(), ['web1-nginx', 'web2-nginx', 'web3-nginx']);
+    t.is(names(select(containers, parseTarget('percent:34:component=nginx'), random)).length, 2);
+  }
+});
+
+test('resolveServers: count: larger than the servers matched is one line naming them, exit 2', async (t) => {
+  const docker = new FakeDocker();
+  docker.add({ name: 'flunit-web1-1', labels: stackLabels('web1', 'host') });
+  docker.add({ name: 'flunit-web1-nginx-1', labels: stackLabels('web1', 'nginx') });
+  docker.add({ name: 'flunit-web2-1', labels: stackLabels('web2', 'host') });
+  const ctx = await fakeContext(docker);
+  t.is((await resolveServers(ctx, 'count:2:role=web')).length, 2);
+  t.deepEqual(
+    (await resolveServers(ctx, 'percent:50:role=web')).map((x) => x.name),
+    ['flunit-web1-1'],
+  );
+  const err = (await t.throwsAsync(resolveServers(ctx, 'count:3:role=web'))) as FaultlineError;
+  t.is(err.code, 'INVALID_INPUT');
+  t.is(err.exitCode, 2);
+  t.is(err.message, 'target: "count:3:role=web" asks for 3 servers but matches only 2 (web1, web2)');
+  const none = (await t.throwsAsync(resolveContainers(ctx, 'count:2:role=db'))) as FaultlineError;
+  t.is(none.code, 'UNKNOWN_TARGET');
 });

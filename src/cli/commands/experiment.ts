@@ -7,11 +7,14 @@ import type { Command } from 'commander';
 import { action, interruptSignal } from '../run-command.js';
 import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom } from './stack.js';
 import { ExitCode, FaultlineError, type ErrorCode } from '../../errors.js';
-import { loadFile } from '../../experiment/schema.js';
+import { loadFile, type Experiment, type Suite } from '../../experiment/schema.js';
+import { attachForDryRun, dryRunExitCode, planMethod } from '../../experiment/dry-run.js';
+import { formatTimeline } from '../../faults/format.js';
+import type { AttachOptions } from '../../stack/attach.js';
 import { catalogue, probeCatalogue } from '../../experiment/catalogue.js';
 import { runFile } from '../../experiment/suite.js';
 import { experimentsOf, type Journal } from '../../experiment/journal.js';
-import { defaultRegistry } from '../../faults/index.js';
+import { defaultRegistry, type FaultRegistry } from '../../faults/index.js';
 import { progressListener, isInteractive } from '../../load/index.js';
 import { writeBundle, writeReports, type ReportFiles } from '../../report/bundle.js';
 import { compareJournals, formatComparison } from '../../report/compare.js';
@@ -60,11 +63,33 @@ export async function readJournal(path: string): Promise<Journal> {
   }
 }
 
+/**
+ * `run --dry-run`: each experiment's method planned against its running stack (attached, never brought up) and printed
+ * as a timeline; nothing is injected. Exit 2 when a target does not resolve or exceeds max_targets.
+ */
+async function dryRunFile(target: Experiment | Suite, faults: FaultRegistry, options: AttachOptions): Promise<number> {
+  const { signal, dispose } = interruptSignal();
+  let code: number = ExitCode.ok;
+  try {
+    for (const exp of 'experiments' in target ? target.experiments : [target]) {
+      const stack = await attachForDryRun(exp, options);
+      const entries = await planMethod(exp, stack, faults, signal);
+      const header = { title: exp.title, id: exp.id, stack: stack.project, loadMs: exp.load.duration, maxTargets: exp.max_targets };
+      process.stdout.write(`${formatTimeline(header, entries)}\n`);
+      if (code === ExitCode.ok) code = dryRunExitCode(entries);
+    }
+  } finally {
+    dispose();
+  }
+  return code;
+}
+
 export function registerExperimentCommands(program: Command): void {
   addRemoteTargetFlag(addStackFlags(program.command('run').description('run an experiment or a suite and write its reports')))
     .argument('<file>', 'experiment or suite (YAML)')
     .option('--out <dir>', 'where reports go', 'out')
     .option('--no-bundle', 'skip the .tar.gz artifact bundle')
+    .option('--dry-run', 'resolve every fault target against the running stack and print the timeline; bring up or inject nothing')
     .action(
       action(async (file: string, flags: Record<string, string | boolean | undefined>) => {
         const faults = defaultRegistry();
@@ -74,6 +99,7 @@ export function registerExperimentCommands(program: Command): void {
           if (e.stackSpec) checkTargets(e.stackSpec, stackOptionsFrom(flags as never).allowRemoteTarget);
         const docker = new DockerClient();
         await docker.ping();
+        if (flags.dryRun) return dryRunFile(target, faults, stackOptionsFrom(flags as never));
         const { signal, dispose } = interruptSignal();
         const interactive = isInteractive(process.stderr);
         try {
