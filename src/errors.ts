@@ -11,6 +11,8 @@ export const ExitCode = {
   environment: 3,
   /** A fault could not be reverted; the stack may still be damaged. */
   revertFailed: 4,
+  /** A stop condition (stop_when) fired: the run's faults were reverted and its load stopped early. (5 is bin/faultline.js's "not built".) */
+  stopped: 6,
   /** Interrupted by Ctrl-C / SIGTERM after cleanup ran. */
   interrupted: 130,
 } as const;

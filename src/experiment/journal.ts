@@ -6,6 +6,7 @@ import type { MetricName, Metrics } from '../metric-table.js';
 import type { FaultWindow } from '../load/types.js';
 import type { SuiteReport } from './suite-report.js';
 import type { StackStatus } from '../stack/servers.js';
+import type { StopRecord } from './stop-conditions.js';
 
 export type ActivityStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'interrupted';
 export type Phase = 'steady-state-before' | 'method' | 'steady-state-after' | 'rollback';
@@ -42,7 +43,8 @@ export interface AssertionResult {
   detail: string;
 }
 
-export type ExperimentStatus = 'passed' | 'failed' | 'error' | 'interrupted' | 'steady-state-failed';
+/** stopped: a stop condition (stop_when) fired; its faults were reverted and its load stopped early. */
+export type ExperimentStatus = 'passed' | 'failed' | 'error' | 'interrupted' | 'steady-state-failed' | 'stopped';
 
 export interface ExperimentJournal {
   version: 1;
@@ -72,6 +74,8 @@ export interface ExperimentJournal {
   /** Structured details behind the metrics (recovery, data loss, exposure, TLS). */
   findings: Record<string, unknown>;
   assertions: AssertionResult[];
+  /** The stop condition that fired: which, its value and when (ms from the start of load). */
+  stop?: StopRecord | undefined;
   error?: string | undefined;
   /** The error's stable code (INVALID_INPUT, TARGET_UNREACHABLE, …): it decides the exit status of a run that could not run. */
   errorCode?: string | undefined;
@@ -100,10 +104,11 @@ export function experimentsOf(j: Journal): ExperimentJournal[] {
   return j.kind === 'suite' ? j.experiments : [j];
 }
 
-/** A suite fails when any experiment failed; error and interruption win over failure. */
+/** A suite fails when any experiment failed; error, interruption and a stop win over failure. */
 export function suiteStatus(list: ExperimentJournal[]): ExperimentStatus {
   if (list.some((e) => e.status === 'interrupted')) return 'interrupted';
   if (list.some((e) => e.status === 'error')) return 'error';
+  if (list.some((e) => e.status === 'stopped')) return 'stopped';
   if (list.some((e) => e.status !== 'passed')) return 'failed';
   return 'passed';
 }

@@ -7,6 +7,7 @@ import { verdict, type Measured } from './judge.js';
 import { webCapacityLost } from './metrics.js';
 import type { Experiment } from './schema.js';
 import type { ExperimentJournal } from './journal.js';
+import { describeStop } from './stop-conditions.js';
 
 /** Writes the run's metrics, assertion results and verdict into the journal. */
 export async function judgePhase(exp: Experiment, stack: AttachedStack, journal: ExperimentJournal, measured: Measured): Promise<void> {
@@ -17,4 +18,6 @@ export async function judgePhase(exp: Experiment, stack: AttachedStack, journal:
   journal.assertions = v.assertions;
   journal.status = v.status;
   journal.reason = v.reason;
+  // A stop outranks the verdict: the run was cut short, so its assertions judged only part of it.
+  if (journal.stop) Object.assign(journal, { status: 'stopped', reason: `${describeStop(journal.stop)}; faults reverted and load stopped (${v.reason})` });
 }

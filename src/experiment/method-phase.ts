@@ -16,7 +16,8 @@ import type { ExperimentJournal } from './journal.js';
 import type { ExperimentRunOptions, Log, RunnerDeps } from './run-options.js';
 
 /**
- * Runs the method under load and records it (activities, fault windows, load) in the journal. A revert that failed
+ * Runs the method under load and records it (activities, fault windows, load, a stop condition that fired) in the
+ * journal; a stop still leaves the data-loss check and the measures to run. A revert that failed
  * is thrown once everything is recorded, as is an interrupt; the rollbacks are the caller's.
  */
 export async function methodPhase(
@@ -40,10 +41,12 @@ export async function methodPhase(
     signal,
     log,
     loadDurationMs: exp.load.duration,
+    stopWhen: exp.stop_when,
   });
   journal.method = method.activities;
   journal.faultWindows = method.faultWindows;
   journal.load = loadResultToJSON(method.load);
+  if (method.stop) journal.stop = method.stop;
   if (method.failure !== undefined) throw method.failure;
   signal.throwIfAborted();
 

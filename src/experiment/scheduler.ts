@@ -1,7 +1,8 @@
 // The method on its schedule while load runs: each fault injected at its `at`, held for its `for` (and
 // while probes `during` it still look), then reverted; each probe once `at` an offset, `every` interval, or
 // `during` a fault as soon as that fault is in effect (the latch). A failed step is recorded, not thrown;
-// only a revert that failed is (REVERT_FAILED), after every other step has settled.
+// only a revert that failed is (REVERT_FAILED), after every other step has settled. A stop condition that fires
+// (stop-conditions.ts) ends every hold at once, so each fault is reverted, stops the load and skips what had not begun.
 
 import { asFaultlineError, isAbortError } from '../errors.js';
 import { createFaultContext, injectFault, MAX_HOLD_EXTENSION_MS, type ActiveFault, type FaultRegistry } from '../faults/index.js';
@@ -11,6 +12,7 @@ import type { AttachedStack } from '../stack/attached-stack.js';
 import { sleep } from '../util/sleep.js';
 import { iso, probeOnce, probeSeries } from './activities.js';
 import type { ActivityRecord } from './journal.js';
+import { describeStop, watchStop, type StopCondition, type StopRecord } from './stop-conditions.js';
 import type { FaultStep, ProbeStep } from './schema.js';
 
 /**
@@ -29,6 +31,8 @@ export interface MethodContext {
   log: (line: string) => void;
   /** The run's load duration: a series of looks stops by then at the latest (plus a margin). */
   loadDurationMs: number;
+  /** The experiment's stop_when, checked live on the load's timeline. */
+  stopWhen?: readonly StopCondition[];
 }
 
 export interface MethodOutcome {
@@ -39,6 +43,8 @@ export interface MethodOutcome {
   load: LoadResult;
   /** A revert that failed (REVERT_FAILED) or another reason the method could not settle. */
   failure?: unknown;
+  /** The stop condition that ended the method early. */
+  stop?: StopRecord;
 }
 
 /** "Fault X is in effect": probes `during` X wait on it; it resolves false when X never took effect. */
@@ -84,9 +90,31 @@ class EffectLatch {
 export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJob, ctx: MethodContext): Promise<MethodOutcome> {
   const { signal, log } = ctx;
   const loadDone = new AbortController();
-  const methodSignal = AbortSignal.any([signal, loadDone.signal]);
+  // A stop ends every hold and wait of the method, never a revert (reverts take fresh signals).
+  const stopped = new AbortController();
+  const methodSignal = AbortSignal.any([signal, loadDone.signal, stopped.signal]);
+  const holdSignal = AbortSignal.any([signal, stopped.signal]);
   const latch = new EffectLatch();
   methodSignal.addEventListener('abort', () => latch.close(), { once: true });
+  let stop: StopRecord | undefined;
+  watchStop(
+    ctx.stopWhen ?? [],
+    job,
+    (s) => {
+      stop = s;
+      stopped.abort(new Error(`stop condition: ${s.condition}`));
+      job.stop();
+      log(`t=${(s.atMs / 1000).toFixed(1)}s ${describeStop(s)}: reverting every fault, stopping the load`);
+    },
+    methodSignal,
+  );
+  const firstRevert = () => {
+    if (stop && stop.firstRevertAfterMs === undefined) stop.firstRevertAfterMs = Math.max(0, job.elapsedMs() - stop.atMs);
+  };
+  /** A hold cut short by a stop ends normally (the revert follows); an interrupt still throws. */
+  const unlessStopped = (err: unknown) => {
+    if (signal.aborted || !stopped.signal.aborted) throw err;
+  };
 
   const faultTask = async (step: FaultStep): Promise<ActivityRecord> => {
     const record: ActivityRecord = {
@@ -101,7 +129,7 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
       params: step.params,
     };
     try {
-      await sleep(step.at - job.elapsedMs(), signal);
+      await sleep(step.at - job.elapsedMs(), holdSignal);
       const configured = ctx.faults.configure(step.fault, { target: step.target, params: step.params });
       const faultCtx = createFaultContext(ctx.stack, { log, holdMs: step.for ?? 0 });
       record.start = iso();
@@ -116,11 +144,11 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
       record.output = { id: fault.id, steps: fault.record.steps, effectiveAfterMs: job.elapsedMs() - record.startMs, servers };
       latch.set(step.fault, true);
       try {
-        await sleep(step.for ?? 0, signal);
+        await sleep(step.for ?? 0, holdSignal).catch(unlessStopped);
         const looked = new AbortController();
         await Promise.race([
           Promise.all(latch.looking(step.fault)).finally(() => looked.abort()),
-          sleep(PROBE_HOLD_LIMIT_MS, AbortSignal.any([signal, looked.signal])).catch((err: unknown) => {
+          sleep(PROBE_HOLD_LIMIT_MS, AbortSignal.any([holdSignal, looked.signal])).catch((err: unknown) => {
             if (signal.aborted) throw err;
           }),
         ]);
@@ -131,6 +159,7 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
         record.endMs = endMs;
         window.close(endMs);
         log(`t=${(endMs / 1000).toFixed(1)}s revert ${step.fault}`);
+        firstRevert();
         await fault.revert(AbortSignal.timeout(120_000));
         ctx.active.delete(fault);
         record.output = { ...(record.output as Record<string, unknown>), revertMs: Math.round(job.elapsedMs() - endMs) };
@@ -139,8 +168,9 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
     } catch (err) {
       const e = asFaultlineError(err);
       latch.set(step.fault, false);
-      record.status = signal.aborted || isAbortError(err) ? 'interrupted' : 'error';
-      record.error = e.message;
+      const skipped = !signal.aborted && stopped.signal.aborted && record.startMs === undefined;
+      record.status = skipped ? 'skipped' : signal.aborted || isAbortError(err) ? 'interrupted' : 'error';
+      record.error = skipped ? 'not injected: a stop condition fired first' : e.message;
       if (e.code === 'REVERT_FAILED') throw e;
     } finally {
       record.end = iso();
@@ -174,5 +204,5 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
   const activities = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
   activities.sort((a, b) => (a.startMs ?? 0) - (b.startMs ?? 0));
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  return { activities, faultWindows: load.faults, load, ...(failure ? { failure: failure.reason } : {}) };
+  return { activities, faultWindows: load.faults, load, ...(failure ? { failure: failure.reason } : {}), ...(stop ? { stop } : {}) };
 }

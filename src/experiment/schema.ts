@@ -18,6 +18,7 @@ import { parseTolerance } from '../probes/tolerance.js';
 import { readYaml } from '../util/yaml.js';
 import { MAX_HOLD_MS } from '../util/duration.js';
 import { suiteReportProblems, suiteReportSchema } from './suite-report.js';
+import { stopWhenProblems, stopWhenSchema } from './stop-conditions.js';
 
 /**
  * Every duration of a file is bounded here, by what the run can honour: nothing over a day (Node's timers clamp
@@ -195,9 +196,12 @@ export const experimentSchema = z
     max_targets: z.number().int().positive().optional(), // the blast radius: no fault step may act on more containers or servers
     rollbacks: z.array(rollbackEntry).default([]),
     assertions: z.array(assertion).default([]),
+    /** Conditions that end the run early, checked live on the load's timeline (src/experiment/stop-conditions.ts). */
+    stop_when: stopWhenSchema,
   })
   .strict()
   .superRefine((e, ctx) => {
+    for (const p of stopWhenProblems(e)) ctx.addIssue({ code: z.ZodIssueCode.custom, ...p });
     e.method.forEach((m, i) => {
       const at = m.at ?? 0;
       if (at >= e.load.duration)

@@ -250,4 +250,6 @@ export interface LoadJob {
   markFault(name: string, active: boolean): void;
   /** Milliseconds since t = 0 of the timeline (negative before load starts). */
   elapsedMs(): number;
+  /** The timeline as it fills, for live checks (stop conditions) to read, never write; absent on worker threads (merged at the end). */
+  readonly timeline?: Timeline;
 }

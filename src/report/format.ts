@@ -31,6 +31,7 @@ export const STATUS_LABEL: Record<string, string> = {
   error: 'ERROR',
   interrupted: 'INTERRUPTED',
   'steady-state-failed': 'STEADY STATE NOT MET',
+  stopped: 'STOPPED',
 };
 
 /** A metric's value with its unit, as the reports' key numbers show it ("99.950%", "12.3 s", "250.0 ms"). */

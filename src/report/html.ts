@@ -6,6 +6,7 @@ import { isMetricName, METRIC_TABLE } from '../metric-table.js';
 import { CHART_CSS, lineChart, type ChartWindow } from './charts.js';
 import { escapeHtml as h, fmtNumber, fmtPercent, fmtSeconds, PAGE_CSS, STATUS_LABEL } from './format.js';
 import { scorecard } from './scorecard.js';
+import { describeStop } from '../experiment/stop-conditions.js';
 import { seriesOf, type Series } from './series.js';
 
 /** Fault windows of a run on its load's clock; a window still open at the end runs to the end of load. */
@@ -49,7 +50,7 @@ function experimentHtml(j: ExperimentJournal): string {
   ].join('');
   return `<section class="experiment" id="${h(j.id)}">
 <h2><span class="badge ${cls}">${h(STATUS_LABEL[j.status] ?? j.status)}</span> ${h(j.title)}</h2>
-<p class="reason">${h(j.reason)}</p>
+<p class="reason">${h(j.reason)}</p>${j.stop ? `\n<p class="stop">Stop condition fired (stop_when[${j.stop.index}]): ${h(describeStop(j.stop))}</p>` : ''}
 ${j.description ? `<p class="desc">${h(j.description)}</p>` : ''}
 <div class="charts">
 ${chart('rps', 'requests per second', s, s.rps, windows, '#2563eb')}

@@ -2,6 +2,7 @@
 
 import { experimentsOf, type Journal } from '../experiment/journal.js';
 import { escapeXml as x, fmtNumber } from './format.js';
+import { describeStop } from '../experiment/stop-conditions.js';
 
 export function renderJunit(journal: Journal): string {
   const suites = experimentsOf(journal).map((e) => {
@@ -18,6 +19,10 @@ export function renderJunit(journal: Journal): string {
         : `\n      <failure message="${x(`${a.name}: measured ${fmtNumber(a.value)}, bound ${a.bound}`)}">${x(a.detail)}</failure>\n    `;
       cases.push(`    <testcase classname="${x(e.id)}" name="${x(a.name)}" time="0">${body}</testcase>`);
     }
+    if (e.stop)
+      cases.push(
+        `    <testcase classname="${x(e.id)}" name="stop condition" time="0">\n      <failure message="${x(describeStop(e.stop))}"/>\n    </testcase>`,
+      );
     if (e.status === 'error' || e.status === 'interrupted') {
       cases.push(
         `    <testcase classname="${x(e.id)}" name="run" time="${time}">\n      <error message="${x(e.reason)}">${x(e.error ?? '')}</error>\n    </testcase>`,

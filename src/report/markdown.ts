@@ -3,6 +3,7 @@
 import { experimentsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
 import { METRIC_TABLE, type MetricName } from '../metric-table.js';
 import { fmtMetric, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
+import { describeStop } from '../experiment/stop-conditions.js';
 
 /** The numbers of the one-line summary, in this order; labels and units come from the metric table. */
 const KEY_METRICS: readonly MetricName[] = [
@@ -30,6 +31,7 @@ function experimentSection(j: ExperimentJournal, level: string): string {
   out.push('');
   out.push(j.reason);
   out.push('');
+  if (j.stop) out.push(`**Stop condition fired** (stop_when[${j.stop.index}]): ${describeStop(j.stop)}.`, '');
   const line = metricLine(j);
   if (line) out.push(line, '');
   if (j.load) {

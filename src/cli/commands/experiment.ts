@@ -25,7 +25,7 @@ import { packageRoot } from '../../stack/config.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** 0 passed, 1 an assertion or hypothesis failed, 3 the environment failed, 130 interrupted. */
+/** 0 passed, 1 an assertion or hypothesis failed, 3 the environment failed, 6 a stop condition fired, 130 interrupted. */
 export function exitCodeFor(j: Journal): number {
   switch (j.status) {
     case 'passed':
@@ -35,6 +35,8 @@ export function exitCodeFor(j: Journal): number {
       return ExitCode.failed;
     case 'interrupted':
       return ExitCode.interrupted;
+    case 'stopped':
+      return ExitCode.stopped;
     default: {
       const runs = experimentsOf(j);
       if (runs.some((e) => e.rollbacks.some((r) => r.status !== 'succeeded'))) return ExitCode.revertFailed;
