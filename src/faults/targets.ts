@@ -131,7 +131,7 @@ export function select(containers: ContainerSummary[], selector: TargetSelector,
   if (selector.pick === 'one' && found.length > 1) {
     throw invalidInput(
       'target',
-      `"${selector.source}" matches ${found.length} containers (${found.map((c) => c.service || c.name).join(', ')}); narrow it, or prefix all: or random:`,
+      `"${selector.source}" matches ${found.length} containers (${found.map((c) => c.service || c.name).join(', ')}); narrow it, or prefix all:, random: or count:N:`,
     );
   }
   return found;

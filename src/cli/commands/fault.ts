@@ -63,7 +63,7 @@ export function registerFaultCommands(program: Command): void {
                 null,
                 2,
               )}\n`
-            : `${formatCatalogue(defs)}\n\ntargets: key=value[,key=value] with keys service, server, role, component, name, id; prefix all: or random:\n`,
+            : `${formatCatalogue(defs)}\n\ntargets: key=value[,key=value] with keys service, server, role, component, name, id; prefix all:, random:, count:N: or percent:N:\n`,
         );
       }),
     );
@@ -72,7 +72,7 @@ export function registerFaultCommands(program: Command): void {
     addStackFlags(fault.command('inject').description('inject a fault, hold it for a while, then revert it (Ctrl-C reverts at once)')),
   )
     .argument('<name>', 'fault name (see `faultline fault list`)')
-    .option('--target <expr>', 'which containers or servers, e.g. server=db-primary, all:component=nginx, random:role=web')
+    .option('--target <expr>', 'which containers or servers, e.g. server=db-primary, all:component=nginx, random:role=web, count:2:role=web')
     .option('--for <duration>', 'how long to hold the fault', '30s')
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--param <key=value>', 'a fault parameter (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
