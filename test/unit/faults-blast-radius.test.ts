@@ -9,6 +9,7 @@ import { formatTimeline, type TimelineEntry } from '../../src/faults/format.js';
 import { resolveContainers, toRef } from '../../src/faults/targets.js';
 import { dryRunExitCode } from '../../src/experiment/dry-run.js';
 import { FaultlineError } from '../../src/errors.js';
+import { InvalidFileError, validateExperiment } from '../../src/experiment/schema.js';
 import { FakeDocker, fakeContext, stackLabels } from '../helpers/fake-docker.js';
 
 /** A fault that only counts its applies, on whatever its target resolves to. */
@@ -111,4 +112,21 @@ test('formatTimeline: what, where and when of each step, refusals in one line, n
   );
   t.is(dryRunExitCode(entries), 2);
   t.is(dryRunExitCode(entries.slice(0, 2)), 0);
+});
+
+test('max_targets in an experiment: a positive whole number, or the file is refused naming the field (exit 2)', (t) => {
+  const exp = (max: unknown) => ({
+    title: 't',
+    load: { rate: 1, duration: '10s', warmup: '1s' },
+    method: [{ fault: 'container-kill', target: 'count:2:role=web', at: '1s' }],
+    ...(max === undefined ? {} : { max_targets: max }),
+  });
+  t.is(validateExperiment(exp(2), 'x.yaml', undefined).max_targets, 2);
+  t.is(validateExperiment(exp(undefined), 'x.yaml', undefined).max_targets, undefined);
+  for (const bad of [0, -1, 1.5, 'two']) {
+    const err = t.throws(() => validateExperiment(exp(bad), 'x.yaml', undefined));
+    t.true(err instanceof InvalidFileError);
+    t.is((err as InvalidFileError).exitCode, 2);
+    t.regex(err!.message, /max_targets/);
+  }
 });
