@@ -233,3 +233,31 @@ test('stop conditions (validation): a window is checked against the load (once t
     'x.yaml: stop_when[1].over: must fit inside the load (duration 10 s): a longer window never fills',
   ]);
 });
+
+test('stop conditions (journal): a stopped run exits 6, wins over failures in a suite, and every report shows the stop in one line', async (t) => {
+  const { exitCodeFor } = await import('../../src/cli/commands/experiment.js');
+  const { suiteStatus } = await import('../../src/experiment/journal.js');
+  const { renderMarkdown } = await import('../../src/report/markdown.js');
+  const { renderJunit } = await import('../../src/report/junit.js');
+  const { renderHtml } = await import('../../src/report/html.js');
+  const { journal } = await import('../helpers/journal.js');
+  const stop = {
+    index: 0,
+    condition: 'availability < 0.5 over 5 s',
+    metric: 'availability' as const,
+    value: 0.12,
+    atMs: 12_345,
+    requests: 412,
+    firstRevertAfterMs: 3,
+  };
+  const j = { ...journal('stopped-one', {}, 'stopped'), reason: 'stopped', stop };
+  t.is(exitCodeFor(j), 6);
+  t.is(suiteStatus([journal('a', {}, 'failed'), j]), 'stopped');
+  t.is(suiteStatus([journal('a', {}, 'error'), j]), 'error');
+  const line = 'stopped at t=12.3 s: availability 0.120 (< 0.5 over 5 s, 412 requests); first revert 3 ms later';
+  t.true(renderMarkdown(j).includes(`**Stop condition fired** (stop_when[0]): ${line}.`), renderMarkdown(j));
+  t.true(renderJunit(j).includes(`<testcase classname="stopped-one" name="stop condition" time="0">`));
+  t.true(renderJunit(j).includes(`failures="1"`));
+  t.true(renderHtml(j).includes(`<p class="stop">Stop condition fired (stop_when[0]): ${line.replace('<', '&lt;')}</p>`));
+  t.true(renderMarkdown(j).includes('STOPPED'));
+});
