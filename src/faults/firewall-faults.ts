@@ -1,7 +1,8 @@
 // Firewall faults: change the nftables table `inet faultline` in a server's network namespace (by exec in
 // its host container, which owns that namespace and has NET_ADMIN). One exec saves the table's text (to a
 // file in the server, and back into the record) and applies the change; revert replaces the table with the
-// saved text in one nft transaction and compares the result.
+// saved text in one nft transaction and compares the result. The same exec arms a sleeper in the server that
+// restores the saved copy by itself if no revert came by the run's maximum duration (switch.ts).
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';

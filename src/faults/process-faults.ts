@@ -1,6 +1,7 @@
 // Process faults: kill, stop, pause (freeze) or restart containers, the db-primary-kill preset, and the
 // "identical components" shared flaw (every container running one component taken down at once).
-// Revert brings each container back to the state it had before and waits until it is healthy.
+// Revert brings each container back to the state it had before and waits until it is healthy. A helper with the
+// Docker socket does the same by itself if no revert came by the run's maximum duration (switch.ts).
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
