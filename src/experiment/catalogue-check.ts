@@ -39,6 +39,7 @@ export function catalogueProblems(raw: unknown, catalogue: Catalogue): Problem[]
     }
   };
   entries(doc.steady_state).forEach((e, i) => checkProbe(e, `steady_state[${i}]`));
+  entries(doc.stop_when).forEach((e, i) => 'probe' in e && checkProbe(e, `stop_when[${i}]`));
   const method = entries(doc.method);
   method.forEach((e, i) => {
     const path = `method[${i}]`;

@@ -7,12 +7,13 @@
 import { asFaultlineError, isAbortError } from '../errors.js';
 import { createFaultContext, injectFault, MAX_HOLD_EXTENSION_MS, type ActiveFault, type FaultRegistry } from '../faults/index.js';
 import type { FaultWindow, LoadJob, LoadResult } from '../load/index.js';
+import { runProbe } from '../probes/runner.js';
 import type { AnyProbe } from '../probes/types.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import { sleep } from '../util/sleep.js';
 import { iso, probeOnce, probeSeries } from './activities.js';
 import type { ActivityRecord } from './journal.js';
-import { describeStop, watchStop, type StopCondition, type StopRecord } from './stop-conditions.js';
+import { describeStop, watchProbeStop, watchStop, type StopCondition, type StopRecord } from './stop-conditions.js';
 import type { FaultStep, ProbeStep } from './schema.js';
 
 /**
@@ -97,17 +98,29 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
   const latch = new EffectLatch();
   methodSignal.addEventListener('abort', () => latch.close(), { once: true });
   let stop: StopRecord | undefined;
-  watchStop(
-    ctx.stopWhen ?? [],
-    job,
-    (s) => {
-      stop = s;
-      stopped.abort(new Error(`stop condition: ${s.condition}`));
-      job.stop();
-      log(`t=${(s.atMs / 1000).toFixed(1)}s ${describeStop(s)}: reverting every fault, stopping the load`);
-    },
-    methodSignal,
-  );
+  const fire = (s: StopRecord) => {
+    if (stop) return;
+    stop = s;
+    stopped.abort(new Error(`stop condition: ${s.condition}`));
+    job.stop();
+    log(`t=${(s.atMs / 1000).toFixed(1)}s ${describeStop(s)}: reverting every fault, stopping the load`);
+  };
+  watchStop(ctx.stopWhen ?? [], job, fire, methodSignal);
+  const probeCtx = { stack: ctx.stack, docker: ctx.stack.docker };
+  const probeWatches = (ctx.stopWhen ?? []).map(async (c, i) => {
+    if (c.kind !== 'probe') return;
+    let probe: AnyProbe;
+    try {
+      probe = ctx.probe(c.probe); // validate checked the name against the catalogue; a catalogue without it is said, not thrown
+    } catch (err) {
+      return log(`stop_when[${i}]: ${asFaultlineError(err).message}; not watched`);
+    }
+    const look = async (lookSignal: AbortSignal) => {
+      const o = await runProbe(probe, probeCtx, c.params, lookSignal);
+      return o.error ? o.error.message : o.passed || `not within tolerance: ${JSON.stringify(o.value)}`.slice(0, 200);
+    };
+    await watchProbeStop(c, i, look, () => job.elapsedMs(), fire, methodSignal);
+  });
   const firstRevert = () => {
     if (stop && stop.firstRevertAfterMs === undefined) stop.firstRevertAfterMs = Math.max(0, job.elapsedMs() - stop.atMs);
   };
@@ -180,7 +193,6 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
 
   const probeTask = async (step: ProbeStep): Promise<ActivityRecord[]> => {
     const probe = ctx.probe(step.probe);
-    const probeCtx = { stack: ctx.stack, docker: ctx.stack.docker };
     if (step.every !== undefined) return [await probeSeries(probe, { ...step, every: step.every }, probeCtx, methodSignal, job, ctx.loadDurationMs + 5000)];
     if (step.during !== undefined) {
       // A fault that never took effect leaves nothing to look at: the probe is skipped, not failed.
@@ -201,6 +213,7 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
   const loadResult = job.result.finally(() => loadDone.abort());
   const settled = await Promise.allSettled(tasks);
   const load = await loadResult;
+  await Promise.allSettled(probeWatches); // ended with the load (methodSignal); a look in progress is waited for
   const activities = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
   activities.sort((a, b) => (a.startMs ?? 0) - (b.startMs ?? 0));
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

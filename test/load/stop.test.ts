@@ -8,6 +8,8 @@ import type { LoadJob } from '../../src/load/index.js';
 import { FaultRegistry, type ActiveFault, type AnyFaultDefinition } from '../../src/faults/index.js';
 import { runMethod } from '../../src/experiment/scheduler.js';
 import { stopConditionSchema } from '../../src/experiment/stop-conditions.js';
+import { observation, startMark } from '../../src/probes/runner.js';
+import type { AnyProbe } from '../../src/probes/types.js';
 import type { FaultStep } from '../../src/experiment/schema.js';
 import { FakeDocker, fakeContext } from '../helpers/fake-docker.js';
 import { okHandler, sleep, startServer } from './_support.js';
@@ -131,4 +133,57 @@ test.serial('stop when it hurts: a healthy run is never stopped and its faults a
   t.is(method.load.stopReason, 'completed');
   t.is(reverts.length, 1);
   t.true(reverts[0]!.atMs >= 1700 - 50, `reverted at ${reverts[0]?.atMs} ms`);
+});
+
+test.serial('stop when it hurts: a probe condition fires after its failed looks in a row; held faults reverted, load stopped', async (t) => {
+  let failing = false;
+  const server = await startServer({ handler: (req, res) => (failing ? res.writeHead(503).end() : okHandler(req, res)) });
+  t.teardown(() => server.close());
+  const faultCtx = await fakeContext(new FakeDocker());
+  const reverts: Array<{ name: string; atMs: number }> = [];
+  const DURATION = 15_000;
+  const FAIL_AT = 2000;
+  const job = startLoad({ url: server.url, rate: 50, durationMs: DURATION, timeoutMs: 2000, bucketMs: BUCKET });
+  // The probe asks the same server, as a health check would: its verdict is the truth of the condition.
+  const health: AnyProbe = {
+    name: 'health',
+    description: 'test',
+    params: z.object({}),
+    run: async (_ctx, _p, signal) => {
+      const started = startMark();
+      const res = await fetch(server.url, { signal });
+      return observation('health', started, { value: res.status, tolerance: null, passed: res.status === 200 });
+    },
+  };
+  const looks: string[] = [];
+  const failedAt = (async () => {
+    await until(job, FAIL_AT);
+    failing = true;
+    return job.elapsedMs();
+  })();
+  const method = await runMethod([{ fault: 'fake-a', at: 0, for: 12_000, params: {} }], job, {
+    stack: faultCtx.stack,
+    faults: new FaultRegistry([fakeFault('fake-a', () => job.elapsedMs(), reverts)]),
+    probe: (name) => {
+      looks.push(name);
+      return health;
+    },
+    active: new Set(),
+    signal: AbortSignal.timeout(60_000),
+    log: () => undefined,
+    loadDurationMs: DURATION,
+    stopWhen: [stopConditionSchema.parse({ probe: 'health', every: '250ms', failures: 2 })],
+  });
+  const failStart = await failedAt;
+  const stop = method.stop;
+  t.like(stop, { index: 0, probe: 'health', value: 2, condition: 'probe health failed 2 looks in a row (every 0.25 s)' });
+  t.regex(stop?.detail ?? '', /503/);
+  // Two looks 250 ms apart after the failure start, each answered at once: well within a second.
+  t.true(stop!.atMs >= failStart && stop!.atMs <= failStart + 2 * 250 + 1000, `fired at ${stop?.atMs} ms, failing from ${failStart} ms`);
+  t.deepEqual(
+    reverts.map((r) => r.name),
+    ['fake-a'],
+  );
+  t.is(method.load.stopReason, 'stopped');
+  t.deepEqual(looks, ['health']);
 });

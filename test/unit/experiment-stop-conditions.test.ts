@@ -1,7 +1,7 @@
 // Stop when it hurts (issue 18): the pure check of stop_when on a made-up timeline, and the file's validation of it.
 import test from 'ava';
 import { Timeline } from '../../src/load/timeline.js';
-import { checkStop, stopConditionSchema, windowValue, type StopCondition } from '../../src/experiment/stop-conditions.js';
+import { checkStop, stopConditionSchema, windowValue, type MetricStopCondition } from '../../src/experiment/stop-conditions.js';
 import { validateExperiment } from '../../src/experiment/schema.js';
 import { FaultlineError } from '../../src/errors.js';
 
@@ -21,7 +21,7 @@ function timeline(spans: Array<{ from: number; to: number; ok: boolean; per?: nu
   return tl;
 }
 
-const cond = (c: Record<string, unknown>): StopCondition => stopConditionSchema.parse(c);
+const cond = (c: Record<string, unknown>) => stopConditionSchema.parse(c) as MetricStopCondition;
 
 const healthyThenDown = timeline([
   { from: 0, to: 3000, ok: true },
@@ -194,8 +194,8 @@ test('stop conditions (validation): the shape of the issue is accepted and defau
     undefined,
   );
   t.deepEqual(exp.stop_when, [
-    { metric: 'availability', below: 0.5, over: 5000, min_requests: 1 },
-    { metric: 'p99_ms', above: 2000, over: 10_000, min_requests: 1 },
+    { kind: 'metric', metric: 'availability', below: 0.5, over: 5000, min_requests: 1 },
+    { kind: 'metric', metric: 'p99_ms', above: 2000, over: 10_000, min_requests: 1 },
   ]);
   t.deepEqual(validateExperiment(experiment(undefined), 'x.yaml', undefined).stop_when, []);
 });
@@ -260,4 +260,76 @@ test('stop conditions (journal): a stopped run exits 6, wins over failures in a 
   t.true(renderJunit(j).includes(`failures="1"`));
   t.true(renderHtml(j).includes(`<p class="stop">Stop condition fired (stop_when[0]): ${line.replace('<', '&lt;')}</p>`));
   t.true(renderMarkdown(j).includes('STOPPED'));
+});
+
+test('stop conditions (validation): a probe condition is read by its `probe` field, checked against the catalogue, and defaulted', async (t) => {
+  const { catalogue } = await import('../../src/experiment/catalogue.js');
+  const exp = validateExperiment(
+    { ...experiment([{ probe: 'health' }, { probe: 'health', every: '2s', failures: 3 }]), method: [{ probe: 'health' }] },
+    'x.yaml',
+    catalogue(),
+  );
+  t.deepEqual(exp.stop_when, [
+    { kind: 'probe', probe: 'health', params: {}, every: 1000, failures: 1 },
+    { kind: 'probe', probe: 'health', params: {}, every: 2000, failures: 3 },
+  ]);
+  const err = t.throws(() =>
+    validateExperiment(
+      {
+        ...experiment([{ probe: 'helth' }, { probe: 'health', every: '10ms' }, { probe: 'health', over: '1s' }, { probe: 'health', params: { nope: 1 } }]),
+        method: [{ probe: 'health' }],
+      },
+      'x.yaml',
+      catalogue(),
+    ),
+  );
+  const lines = err.message.split('\n');
+  t.true(
+    lines.some((l) => /^x\.yaml: stop_when\[0\]\.probe: .*health/.test(l)),
+    err.message,
+  );
+  t.true(
+    lines.some((l) => /^x\.yaml: stop_when\[1\]\.every: 10ms is out of range/.test(l)),
+    err.message,
+  );
+  t.true(
+    lines.some((l) => /^x\.yaml: stop_when\[2\]: unknown field "over"$/.test(l)),
+    err.message,
+  );
+  t.true(
+    lines.some((l) => /^x\.yaml: stop_when\[3\]\.params: /.test(l)),
+    err.message,
+  );
+});
+
+test('stop conditions (probe watch): fires once, after `failures` failed looks in a row, naming the last failure', async (t) => {
+  const { watchProbeStop } = await import('../../src/experiment/stop-conditions.js');
+  const c = stopConditionSchema.parse({ probe: 'health', every: '100ms', failures: 2 });
+  if (c.kind !== 'probe') return t.fail();
+  const verdicts: Array<true | string> = [true, 'refused', true, 'refused', 'timed out', 'never asked'];
+  let asked = 0;
+  const fired: unknown[] = [];
+  await watchProbeStop(
+    c,
+    3,
+    async () => verdicts[asked++]!,
+    () => 1234,
+    (s) => fired.push(s),
+    AbortSignal.timeout(10_000),
+  );
+  t.is(asked, 5);
+  t.deepEqual(fired, [
+    { index: 3, condition: 'probe health failed 2 looks in a row (every 0.1 s)', probe: 'health', value: 2, atMs: 1234, detail: 'timed out' },
+  ]);
+  const ac = new AbortController();
+  ac.abort();
+  await watchProbeStop(
+    c,
+    0,
+    async () => 'x',
+    () => 0,
+    (s) => fired.push(s),
+    ac.signal,
+  );
+  t.is(fired.length, 1, 'an ended signal looks no more');
 });
