@@ -7,7 +7,8 @@ const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 
 /** Parses "250ms", "30s", "2m", "1h" or a bare number of seconds; returns null when malformed. */
 export function parseDurationMs(input: string | number): number | null {
-  if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? input * 1000 : null;
+  // Whole milliseconds, as from a string: a fractional one (0.0015 s) was kept and failed deep inside a fault.
+  if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? Math.round(input * 1000) : null;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(input);
   if (!m) return null;
   const value = Number(m[1]);
