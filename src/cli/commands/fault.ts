@@ -6,6 +6,12 @@ import { parseKeyValues } from '../key-value.js';
 import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom, type StackFlags } from './stack.js';
 import { attachStack } from '../../stack/attach.js';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
+import { injectUnderLoad, stopWhenProblemsForHold } from '../../experiment/inject-under-load.js';
+import { describeStop, type StopCondition } from '../../experiment/stop-conditions.js';
+import { formatResultLine } from '../../load/index.js';
+import type { AttachedStack } from '../../stack/attached-stack.js';
+import { parseStopWhen } from '../stop-when-flag.js';
+import { flagsFromEndpoint, loadInputFromFlags, type LoadFlags } from './load.js';
 import { parseDurationMs, formatDuration, MAX_HOLD_MS } from '../../util/duration.js';
 import {
   createFaultContext,
@@ -27,13 +33,28 @@ interface InjectFlags extends StackFlags {
   dryRun?: boolean;
   param: string[];
   json?: boolean;
+  /** `--load` alone: load beside the fault; `--load N`: cpu-stress's --param load=N, as before. */
+  load?: boolean | string;
+  rate?: string;
+  connections?: string;
+  mix?: string;
+  bucket?: string;
+  stopWhen: string[];
   [named: string]: unknown;
 }
+
+/** The load flags `--load` takes (the rest of `faultline load`'s options keep their defaults). */
+const LOAD_FLAGS = ['rate', 'connections', 'mix', 'bucket'] as const;
 
 /** Named flags that are shorthands for --param key=value. */
 const NAMED_PARAMS = ['port', 'delay', 'jitter', 'loss', 'component', 'from', 'to', 'workers', 'load', 'size', 'grace'] as const;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** The load flags given with --load. */
+function pick(flags: InjectFlags): LoadFlags {
+  return Object.fromEntries(LOAD_FLAGS.filter((f) => flags[f] !== undefined).map((f) => [f, flags[f]])) as LoadFlags;
+}
 
 /** Collects --param key=value pairs and the named shorthands into one object; pure. */
 export function collectParams(flags: Pick<InjectFlags, 'param'> & Record<string, unknown>): Record<string, string> {
@@ -76,8 +97,19 @@ export function registerFaultCommands(program: Command): void {
     .option('--for <duration>', 'how long to hold the fault', '30s')
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--param <key=value>', 'a fault parameter (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--json', 'print the fault record as JSON once it is active');
-  for (const name of NAMED_PARAMS) inject.option(`--${name} <value>`, `same as --param ${name}=<value>`);
+    .option('--json', 'print the fault record as JSON once it is active')
+    .option('--load [percent]', "run load at the stack's endpoint beside the fault (with a value: same as --param load=<value>, cpu-stress's)")
+    .option('--rate <n>', 'with --load: paced load at this rate in req/s (or a ramp like 100..1000)')
+    .option('--connections <n>', 'with --load: closed load on this many connections (default 10)')
+    .option('--mix <spec>', "with --load: requests by ratio, e.g. read=9,write=1 (default the workload's mix)")
+    .option('--bucket <d>', 'with --load: timeline bucket width (default 100ms)')
+    .option(
+      '--stop-when <condition>',
+      'with --load: revert at once and exit 6 when e.g. "availability<0.5 over 5s" or "p99_ms>2000 over 10s" (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    );
+  for (const name of NAMED_PARAMS) if (name !== 'load') inject.option(`--${name} <value>`, `same as --param ${name}=<value>`);
   inject.action(
     action(async (name: string, flags: InjectFlags) => {
       // Everything the user typed is validated before the stack is touched.
@@ -85,6 +117,7 @@ export function registerFaultCommands(program: Command): void {
       if (holdMs === null || holdMs <= 0) throw invalidInput('for', `"${flags.for}" is not a positive duration (e.g. 30s, 5m)`);
       // A day at most, as in an experiment file: a chaos fault held longer is a change, not an experiment.
       if (holdMs > MAX_HOLD_MS) throw invalidInput('for', `"${flags.for}" is longer than a day (24h), the longest hold`);
+      const stopWhen = loadFlagsChecked(flags, holdMs);
       const configured = registry.configure(name, { target: flags.target, params: collectParams(flags) });
       const stack = await attachStack(stackOptionsFrom(flags));
       const ctx = createFaultContext(stack, { log, holdMs });
@@ -94,6 +127,7 @@ export function registerFaultCommands(program: Command): void {
           process.stdout.write(`${formatPlan(name, await planFault(ctx, configured, signal))}\n`);
           return ExitCode.ok;
         }
+        if (flags.load === true) return await injectWithLoad(stack, ctx, configured, flags, holdMs, stopWhen, signal);
         const started = Date.now();
         const active = await injectFault(ctx, configured, signal, { holdMs });
         const check = await active.check().catch(() => ({ active: true, detail: 'in effect' }));
@@ -118,6 +152,65 @@ export function registerFaultCommands(program: Command): void {
       }
     }),
   );
+
+  /** `--load` and its flags, checked before the stack is touched: the stop conditions they give. */
+  function loadFlagsChecked(flags: InjectFlags, holdMs: number): StopCondition[] {
+    const withLoad = flags.load === true;
+    if (!withLoad && flags.stopWhen.length) throw invalidInput('--stop-when', 'needs --load: stop conditions are checked on the load beside the fault');
+    const stray = LOAD_FLAGS.find((f) => flags[f] !== undefined);
+    if (!withLoad && stray) throw invalidInput(`--${stray}`, 'needs --load (the load beside the fault)');
+    const stopWhen = flags.stopWhen.map(parseStopWhen);
+    const bucketMs = flags.bucket === undefined ? undefined : (parseDurationMs(flags.bucket) ?? undefined);
+    const problem = stopWhenProblemsForHold(stopWhen, holdMs, bucketMs)[0];
+    if (problem) throw invalidInput('--stop-when', `${JSON.stringify(flags.stopWhen[problem.index])}: the window ${problem.message}`);
+    return stopWhen;
+  }
+
+  /** The fault held under load: a breach reverts it at once and exits 6; without one, the load's summary after the revert. */
+  async function injectWithLoad(
+    stack: AttachedStack,
+    ctx: ReturnType<typeof createFaultContext>,
+    configured: ReturnType<typeof registry.configure>,
+    flags: InjectFlags,
+    holdMs: number,
+    stopWhen: StopCondition[],
+    signal: AbortSignal,
+  ): Promise<number> {
+    const url = stack.spec.endpoint.url;
+    const loadFlags: LoadFlags = { ...pick(flags), ...(flags.allowRemoteTarget ? { allowRemoteTarget: true } : {}) };
+    const input = loadInputFromFlags(url, { ...loadFlags, ...flagsFromEndpoint(url, stack.spec.endpoint, loadFlags) }, stack.spec.workload);
+    let active: { id: string; reverted: boolean } | undefined;
+    try {
+      const outcome = await injectUnderLoad(ctx, configured, {
+        load: input,
+        holdMs,
+        stopWhen,
+        signal,
+        log,
+        onActive: (fault, afterMs) => {
+          active = fault;
+          const holding = `holding ${formatDuration(holdMs)} under load${stopWhen.length ? ` until a stop condition fires` : ''} (Ctrl-C reverts now)`;
+          process.stdout.write(
+            flags.json ? `${JSON.stringify(redactSecrets(fault.record))}\n` : `fault ${fault.id} active after ${formatDuration(afterMs)}; ${holding}\n`,
+          );
+        },
+      });
+      // With --json, stdout holds the record alone; the summary and the stop go beside the logs.
+      const say = flags.json ? log : (line: string) => process.stdout.write(`${line}\n`);
+      say(formatResultLine(outcome.load));
+      if (outcome.stop) {
+        // "fault … reverted, load stopped at t=12.3 s: availability 0.120 (< 0.5 over 5 s, 412 requests); first revert 2 ms later"
+        say(`fault ${outcome.fault.id} reverted, load ${describeStop(outcome.stop)}`);
+        return ExitCode.stopped;
+      }
+      log(`fault ${outcome.fault.id} reverted; the stack is as it was`);
+      return ExitCode.ok;
+    } catch (err) {
+      if (!signal.aborted || !active?.reverted) throw err;
+      log(`fault ${active.id} reverted after interrupt; load stopped`);
+      return ExitCode.interrupted;
+    }
+  }
 
   addStackFlags(fault.command('status').description('faults recorded for this stack (active or left behind)'))
     .option('--json', 'print as JSON')

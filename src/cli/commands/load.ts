@@ -10,7 +10,7 @@ import { parseDurationMs } from '../../util/duration.js';
 import { action, interruptSignal } from '../run-command.js';
 import { formatResult, formatResultLine, isInteractive, loadResultToJSON, parseRate, progressListener, startLoad } from '../../load/index.js';
 import type { LoadOptionsInput } from '../../load/index.js';
-import { endpointTls } from '../../stack/endpoint-tls.js';
+import { endpointTls, type EndpointTls } from '../../stack/endpoint-tls.js';
 import { parseWorkload } from '../../load/workload-spec.js';
 import type { WorkloadSpec } from '../../load/workload-spec.js';
 
@@ -108,6 +108,18 @@ export function loadInputFromFlags(url: string, f: LoadFlags, workload?: Workloa
   return input;
 }
 
+/**
+ * What a described endpoint gives the load flags leave out (the flags always win): how to verify it (the CA as a
+ * file, as --ca names one, or insecure) and its SNI name. `faultline load --stack` and `fault inject --load` alike.
+ */
+export function flagsFromEndpoint(target: string, endpoint: EndpointTls & { ca?: string | undefined }, flags: LoadFlags): LoadFlags {
+  const { servername, ...verify } = endpointTls(target, endpoint, endpoint.ca);
+  return {
+    ...(flags.ca === undefined && !flags.insecure ? verify : {}),
+    ...(flags.servername === undefined && servername ? { servername } : {}),
+  };
+}
+
 export function registerLoadCommand(program: Command): void {
   program
     .command('load')
@@ -146,13 +158,7 @@ export function registerLoadCommand(program: Command): void {
         // The description gives what the flags leave out: the flags always win.
         const spec = await loadStackSpec(flags.stack);
         const target = url ?? spec.endpoint.url;
-        // The CA as a file, as --ca names one.
-        const { servername, ...verify } = endpointTls(target, spec.endpoint, spec.endpoint.ca);
-        const fromStack: LoadFlags = {
-          ...(flags.ca === undefined && !flags.insecure ? verify : {}),
-          ...(flags.servername === undefined && servername ? { servername } : {}),
-        };
-        return runLoadCommand(target, { ...flags, ...fromStack }, spec.workload);
+        return runLoadCommand(target, { ...flags, ...flagsFromEndpoint(target, spec.endpoint, flags) }, spec.workload);
       }),
     );
 }
