@@ -1,4 +1,4 @@
-// One fault held under load, stopped when it hurts: `faultline fault inject NAME --load --stop-when ...`. The load starts
+// One fault held under load, stopped when it hurts: `faultline fault inject NAME --under-load --stop-when ...`. The load starts
 // first, the fault is injected once it runs and held; stop conditions are checked live on the load's timeline by the
 // one watcher (stop-conditions.ts), and a breach reverts the fault at once and stops the load. The experiment layer
 // owns this because it is the one that may use both the load engine and the faults.

@@ -1,4 +1,4 @@
-// `fault inject --load --stop-when` (issue 18): one fault held under load through the real fault engine (a fake fault,
+// `fault inject --under-load --stop-when` (issue 18): one fault held under load through the real fault engine (a fake fault,
 // the fake Docker, a real state file) against a local server that starts failing at a known time. The breach must be
 // seen live on the load's timeline, the fault reverted at once and the load stopped; a healthy hold runs its --for.
 import test from 'ava';

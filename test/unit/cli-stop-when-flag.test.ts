@@ -1,5 +1,5 @@
-// `--stop-when` on `fault inject --load` (issue 18): the text reads into the shape an experiment's stop_when takes, bad
-// text is refused in one line naming the flag (exit 2), and the flag without --load is refused before any stack is touched.
+// `--stop-when` on `fault inject --under-load` (issue 18): the text reads into the shape an experiment's stop_when takes, bad
+// text is refused in one line naming the flag (exit 2), and the flag without --under-load is refused before any stack is touched.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -47,26 +47,26 @@ async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
   }
 }
 
-test('fault inject: --stop-when without --load, bad --stop-when text, a window longer than the hold: one line each, exit 2', async (t) => {
+test('fault inject: --stop-when without --under-load, bad --stop-when text, a window longer than the hold: one line each, exit 2', async (t) => {
   const alone = await cli(['fault', 'inject', 'db-primary-kill', '--for', '10s', '--stop-when', 'availability<0.5 over 5s']);
   t.is(alone.code, 2);
-  t.is(alone.stderr, 'faultline: --stop-when: needs --load: stop conditions are checked on the load beside the fault\n');
-  const bad = await cli(['fault', 'inject', 'db-primary-kill', '--load', '--stop-when', 'availability<half over 5s']);
+  t.is(alone.stderr, 'faultline: --stop-when: needs --under-load: stop conditions are checked on the load beside the fault\n');
+  const bad = await cli(['fault', 'inject', 'db-primary-kill', '--under-load', '--stop-when', 'availability<half over 5s']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /^faultline: --stop-when: "availability<half over 5s" is not a condition: expected .*\n$/);
-  const long = await cli(['fault', 'inject', 'db-primary-kill', '--for', '10s', '--load', '--stop-when', 'p99_ms>2000 over 20s']);
+  const long = await cli(['fault', 'inject', 'db-primary-kill', '--for', '10s', '--under-load', '--stop-when', 'p99_ms>2000 over 20s']);
   t.is(long.code, 2);
   t.regex(long.stderr, /^faultline: --stop-when: "p99_ms>2000 over 20s": the window must fit inside the load \(duration 10 s\).*\n$/);
   const rate = await cli(['fault', 'inject', 'db-primary-kill', '--rate', '100']);
   t.is(rate.code, 2);
-  t.is(rate.stderr, 'faultline: --rate: needs --load (the load beside the fault)\n');
-  // `--load 80` stays cpu-stress's shorthand for --param load=80: it is not the load beside the fault.
+  t.is(rate.stderr, 'faultline: --rate: needs --under-load (the load beside the fault)\n');
+  // `--load 80` is cpu-stress's shorthand for --param load=80: it is not the load beside the fault.
   const percent = await cli(['fault', 'inject', 'cpu-stress', '--load', '80', '--stop-when', 'availability<0.5 over 5s']);
   t.is(percent.code, 2);
-  t.regex(percent.stderr, /^faultline: --stop-when: needs --load/);
+  t.regex(percent.stderr, /^faultline: --stop-when: needs --under-load/);
 });
 
-test('--load alone is not a fault parameter; --load N still is (cpu-stress)', (t) => {
-  t.deepEqual(collectParams({ param: [], load: true }), {});
+test('--under-load is no fault parameter; --load N still is (cpu-stress)', (t) => {
+  t.deepEqual(collectParams({ param: [], underLoad: true }), {});
   t.deepEqual(collectParams({ param: [], load: '80' }), { load: '80' });
 });

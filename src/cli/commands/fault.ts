@@ -33,8 +33,8 @@ interface InjectFlags extends StackFlags {
   dryRun?: boolean;
   param: string[];
   json?: boolean;
-  /** `--load` alone: load beside the fault; `--load N`: cpu-stress's --param load=N, as before. */
-  load?: boolean | string;
+  /** Load at the stack's endpoint beside the fault (`--load N` stays cpu-stress's --param load=N). */
+  underLoad?: boolean;
   rate?: string;
   connections?: string;
   mix?: string;
@@ -43,7 +43,7 @@ interface InjectFlags extends StackFlags {
   [named: string]: unknown;
 }
 
-/** The load flags `--load` takes (the rest of `faultline load`'s options keep their defaults). */
+/** The load flags `--under-load` takes (the rest of `faultline load`'s options keep their defaults). */
 const LOAD_FLAGS = ['rate', 'connections', 'mix', 'bucket'] as const;
 
 /** Named flags that are shorthands for --param key=value. */
@@ -51,7 +51,7 @@ const NAMED_PARAMS = ['port', 'delay', 'jitter', 'loss', 'component', 'from', 't
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** The load flags given with --load. */
+/** The load flags given with --under-load. */
 function pick(flags: InjectFlags): LoadFlags {
   return Object.fromEntries(LOAD_FLAGS.filter((f) => flags[f] !== undefined).map((f) => [f, flags[f]])) as LoadFlags;
 }
@@ -98,18 +98,18 @@ export function registerFaultCommands(program: Command): void {
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--param <key=value>', 'a fault parameter (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--json', 'print the fault record as JSON once it is active')
-    .option('--load [percent]', "run load at the stack's endpoint beside the fault (with a value: same as --param load=<value>, cpu-stress's)")
-    .option('--rate <n>', 'with --load: paced load at this rate in req/s (or a ramp like 100..1000)')
-    .option('--connections <n>', 'with --load: closed load on this many connections (default 10)')
-    .option('--mix <spec>', "with --load: requests by ratio, e.g. read=9,write=1 (default the workload's mix)")
-    .option('--bucket <d>', 'with --load: timeline bucket width (default 100ms)')
+    .option('--under-load', "run load at the stack's endpoint beside the fault, from before it is injected until it is reverted")
+    .option('--rate <n>', 'with --under-load: paced load at this rate in req/s (or a ramp like 100..1000)')
+    .option('--connections <n>', 'with --under-load: closed load on this many connections (default 10)')
+    .option('--mix <spec>', "with --under-load: requests by ratio, e.g. read=9,write=1 (default the workload's mix)")
+    .option('--bucket <d>', 'with --under-load: timeline bucket width (default 100ms)')
     .option(
       '--stop-when <condition>',
-      'with --load: revert at once and exit 6 when e.g. "availability<0.5 over 5s" or "p99_ms>2000 over 10s" (repeatable)',
+      'with --under-load: revert at once and exit 6 when e.g. "availability<0.5 over 5s" or "p99_ms>2000 over 10s" (repeatable)',
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     );
-  for (const name of NAMED_PARAMS) if (name !== 'load') inject.option(`--${name} <value>`, `same as --param ${name}=<value>`);
+  for (const name of NAMED_PARAMS) inject.option(`--${name} <value>`, `same as --param ${name}=<value>`);
   inject.action(
     action(async (name: string, flags: InjectFlags) => {
       // Everything the user typed is validated before the stack is touched.
@@ -127,7 +127,7 @@ export function registerFaultCommands(program: Command): void {
           process.stdout.write(`${formatPlan(name, await planFault(ctx, configured, signal))}\n`);
           return ExitCode.ok;
         }
-        if (flags.load === true) return await injectWithLoad(stack, ctx, configured, flags, holdMs, stopWhen, signal);
+        if (flags.underLoad) return await injectWithLoad(stack, ctx, configured, flags, holdMs, stopWhen, signal);
         const started = Date.now();
         const active = await injectFault(ctx, configured, signal, { holdMs });
         const check = await active.check().catch(() => ({ active: true, detail: 'in effect' }));
@@ -153,12 +153,12 @@ export function registerFaultCommands(program: Command): void {
     }),
   );
 
-  /** `--load` and its flags, checked before the stack is touched: the stop conditions they give. */
+  /** `--under-load` and its flags, checked before the stack is touched: the stop conditions they give. */
   function loadFlagsChecked(flags: InjectFlags, holdMs: number): StopCondition[] {
-    const withLoad = flags.load === true;
-    if (!withLoad && flags.stopWhen.length) throw invalidInput('--stop-when', 'needs --load: stop conditions are checked on the load beside the fault');
+    const withLoad = flags.underLoad === true;
+    if (!withLoad && flags.stopWhen.length) throw invalidInput('--stop-when', 'needs --under-load: stop conditions are checked on the load beside the fault');
     const stray = LOAD_FLAGS.find((f) => flags[f] !== undefined);
-    if (!withLoad && stray) throw invalidInput(`--${stray}`, 'needs --load (the load beside the fault)');
+    if (!withLoad && stray) throw invalidInput(`--${stray}`, 'needs --under-load (the load beside the fault)');
     const stopWhen = flags.stopWhen.map(parseStopWhen);
     const bucketMs = flags.bucket === undefined ? undefined : (parseDurationMs(flags.bucket) ?? undefined);
     const problem = stopWhenProblemsForHold(stopWhen, holdMs, bucketMs)[0];
