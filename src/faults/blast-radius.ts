@@ -15,7 +15,10 @@ export function checkBlastRadius(fault: ConfiguredFault, plan: Pick<FaultPlan, '
   const where = fault.target === undefined ? '' : ` on "${fault.target}"`;
   throw new BlastRadiusError(
     'INVALID_INPUT',
-    `${fault.definition.name}${where} resolves to ${plan.targets.length} targets (${plan.targets.map((t) => t.service || t.name).sort().join(', ')}), more than max_targets ${max}; nothing was injected`,
+    `${fault.definition.name}${where} resolves to ${plan.targets.length} targets (${plan.targets
+      .map((t) => t.service || t.name)
+      .sort()
+      .join(', ')}), more than max_targets ${max}; nothing was injected`,
     { hint: 'narrow the target (e.g. count:N:role=web) or raise max_targets' },
   );
 }
