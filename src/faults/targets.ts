@@ -123,7 +123,10 @@ export function select(containers: ContainerSummary[], selector: TargetSelector,
     if (size > found.length) {
       throw invalidInput(
         'target',
-        `"${selector.source}" asks for ${size} ${noun} but matches only ${found.length} (${found.map((c) => c.service || c.name).join(', ')})`,
+        `"${selector.source}" asks for ${size} ${noun} but matches only ${found.length} (${found
+          .map((c) => c.service || c.name)
+          .sort()
+          .join(', ')})`,
       );
     }
     return sample(found, size, random);
