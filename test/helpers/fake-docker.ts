@@ -2,12 +2,12 @@
 // exec whose command keeps running "in the container" when the client side is aborted, as a real one does.
 
 import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isNotFound, LABEL, type ContainerState, type ContainerSummary, type DockerClient, type ExecResult } from '../../src/stack/docker-client.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { FaultStore } from '../../src/faults/state-store.js';
-import type { FaultContext } from '../../src/faults/types.js';
+import type { FaultContext, FaultRecord } from '../../src/faults/types.js';
 
 export interface FakeContainer {
   id: string;
@@ -232,4 +232,23 @@ export function containerSummary(over: Partial<ContainerSummary> = {}): Containe
 /** Docker's shape for a server error (what dockerode rejects with): a 500, not a missing container. */
 export function dockerError(statusCode = 500, message = 'Internal Server Error'): Error {
   return Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode });
+}
+
+/** A fault record with every field at a plain default (an active container-kill held by this process), for store tests. */
+export function faultRecord(over: Partial<FaultRecord> = {}): FaultRecord {
+  return {
+    id: 'container-kill-1',
+    fault: 'container-kill',
+    stack: PROJECT,
+    params: {},
+    targets: [],
+    slots: ['container:x'],
+    steps: [],
+    status: 'active',
+    createdAt: '',
+    pid: process.pid,
+    hostname: hostname(),
+    data: {},
+    ...over,
+  };
 }

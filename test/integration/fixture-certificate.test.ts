@@ -3,58 +3,42 @@
 // CA, an old-protocol handshake), and after revert the gate's files are byte for byte what they were and nginx
 // serves the original certificate. Its own project, port and subnets, so it runs beside the other shop tests.
 
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { itest as test } from '../helpers/stack.js';
-import { SHOP_HOSTNAME, shopStack, type ShopOptions, type ShopStack } from '../helpers/fixture.js';
-import { COMPOSE_PROJECT, DockerClient } from '../../src/stack/docker-client.js';
+import { SHOP_HOSTNAME, type ShopOptions, type ShopStack } from '../helpers/fixture.js';
+import { shopGate, type ShopGate } from '../helpers/shop-gate.js';
+import { DockerClient } from '../../src/stack/docker-client.js';
 import { attachStack } from '../../src/stack/attach.js';
 import { createFaultContext, defaultRegistry, injectFault, type FaultContext } from '../../src/faults/index.js';
-import { handshake, legacyHandshake } from '../../src/faults/tls-check.js';
+import { legacyHandshake } from '../../src/faults/tls-check.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
-import { loadStackSpec } from '../../src/stack/spec.js';
 
 const OPTIONS: ShopOptions = { project: 'shopcert', httpsPort: 9744, frontPrefix: '10.219.41', backPrefix: '10.219.42' };
-const GATE_FILES = ['/etc/shop/tls/gate.crt', '/etc/shop/tls/gate.key', '/etc/nginx/nginx.conf', '/etc/ssl/openssl.cnf'];
 
+let gate: ShopGate;
 let shop: ShopStack | undefined;
 let stack: AttachedStack;
 let ctx: FaultContext;
-let gateId: string;
 let ca: string;
 const docker = new DockerClient();
 
 test.before(async (t) => {
   // A machine that has never built the fixture's images builds them first (a few minutes).
   t.timeout(20 * 60_000);
-  shop = await shopStack({ ...OPTIONS, log: (line) => console.log(line) });
-  const spec = await loadStackSpec(shop.specFile, { ...process.env, ...shop.env });
-  stack = await attachStack({ spec }, docker);
+  gate = await shopGate(OPTIONS, docker);
+  shop = gate.shop;
+  stack = gate.stack;
   ctx = createFaultContext(stack, { holdMs: 300_000 });
-  const gate = (await docker.listContainers({ [COMPOSE_PROJECT]: shop.project })).find((c) => c.service === 'gate');
-  if (!gate) throw new Error('no gate container');
-  gateId = gate.id;
-  ca = await readFile(shop.caPath, 'utf8');
+  ca = await readFile(gate.shop.caPath, 'utf8');
 });
 
 test.after.always(async () => {
   await shop?.down();
 });
 
-/** What a client of the shop sees, with the fixture's CA and SNI: nothing of faultline's is used. */
-const served = () => handshake({ port: OPTIONS.httpsPort!, servername: SHOP_HOSTNAME, ca });
-
-/** SHA-256 of each file of the gate that a certificate fault may touch, and what is in faultline's folder there. */
-async function gateFiles(): Promise<Record<string, string | null>> {
-  const out: Record<string, string | null> = {};
-  for (const path of GATE_FILES) {
-    const content = await docker.readFile(gateId, path);
-    out[path] = content ? createHash('sha256').update(content).digest('hex') : null;
-  }
-  const left = await docker.exec(gateId, ['sh', '-c', 'ls /run/faultline 2>/dev/null || true']);
-  out['/run/faultline'] = left.stdout.trim();
-  return out;
-}
+const served = () => gate.served();
+const gateFiles = () => gate.gateFiles();
 
 test.serial('the shop describes its nginx edge, and its CA key is the one that signed the gate', async (t) => {
   t.like(stack.spec.edge, { kind: 'nginx', target: 'service=gate', certificate: '/etc/shop/tls/gate.crt', key: '/etc/shop/tls/gate.key' });

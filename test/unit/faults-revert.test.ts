@@ -11,7 +11,7 @@ import { removeHelpers } from '../../src/faults/helpers.js';
 import { FaultlineError } from '../../src/errors.js';
 import { LABEL } from '../../src/stack/docker-client.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
-import { FakeDocker, fakeContext, hexId, PROJECT, stackLabels, type FakeContainer } from '../helpers/fake-docker.js';
+import { FakeDocker, fakeContext, faultRecord, hexId, PROJECT, stackLabels, type FakeContainer } from '../helpers/fake-docker.js';
 import { hostname, tmpdir } from 'node:os';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -315,20 +315,7 @@ test('item 6: `stack down` drops the fault records whose effect went with the st
   const stack = new ReferenceStack({ home, project: PROJECT }, docker as never);
   // the stack's folder is <home>/<project>, where its fault records live
   const store = new FaultStore(stack.stateDir);
-  await store.add({
-    id: 'container-kill-1',
-    fault: 'container-kill',
-    stack: PROJECT,
-    params: {},
-    targets: [],
-    slots: ['container:x'],
-    steps: [],
-    status: 'active',
-    createdAt: '',
-    pid: process.pid,
-    hostname: hostname(),
-    data: {},
-  });
+  await store.add(faultRecord());
   await stack.down({ forget: dropStackRecords });
   t.deepEqual(await store.list(), []);
 });

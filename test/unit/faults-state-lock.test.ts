@@ -6,6 +6,7 @@ import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultStore } from '../../src/faults/state-store.js';
+import { faultRecord } from '../helpers/fake-docker.js';
 
 test('issue 18 finding 6: an empty lock file left by a crash between create and write is taken over, not waited on until the timeout', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'faultline-lock-'));
@@ -15,20 +16,7 @@ test('issue 18 finding 6: an empty lock file left by a crash between create and 
   await utimes(lock, old, old);
   const store = new FaultStore(dir);
   const started = Date.now();
-  await store.add({
-    id: 'container-kill-1',
-    fault: 'container-kill',
-    stack: 'flunit',
-    params: {},
-    targets: [],
-    slots: ['container:x'],
-    steps: [],
-    status: 'active',
-    createdAt: '',
-    pid: process.pid,
-    hostname: 'h',
-    data: {},
-  });
+  await store.add(faultRecord({ hostname: 'h' }));
   // The defect waited out the whole 10 s lock timeout and then failed; the takeover needs no wait at all.
   t.true(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   t.is((await store.list()).length, 1);
@@ -40,20 +28,7 @@ test('issue 18 finding 6: a lock file that is empty only because its holder is w
   await writeFile(lock, '');
   const store = new FaultStore(dir);
   // A fresh empty lock is somebody's: the store waits for it (here: until we remove it) instead of breaking it.
-  const done = store.add({
-    id: 'container-kill-2',
-    fault: 'container-kill',
-    stack: 'flunit',
-    params: {},
-    targets: [],
-    slots: ['container:y'],
-    steps: [],
-    status: 'active',
-    createdAt: '',
-    pid: process.pid,
-    hostname: 'h',
-    data: {},
-  });
+  const done = store.add(faultRecord({ id: 'container-kill-2', slots: ['container:y'], hostname: 'h' }));
   // Kept fresh (as a live writer's would be, for the microseconds it is empty), so a busy machine cannot age it.
   const fresh = setInterval(() => void utimes(lock, new Date(), new Date()).catch(() => undefined), 50);
   await new Promise((r) => setTimeout(r, 600));
