@@ -8,6 +8,7 @@ import { action, interruptSignal } from '../run-command.js';
 import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom } from './stack.js';
 import { ExitCode, FaultlineError, type ErrorCode } from '../../errors.js';
 import { loadFile, type Experiment, type Suite } from '../../experiment/schema.js';
+import { locateExperiment } from '../../experiment/locate.js';
 import { attachForDryRun, dryRunExitCode, planMethod } from '../../experiment/dry-run.js';
 import { formatTimeline } from '../../faults/format.js';
 import type { AttachOptions } from '../../stack/attach.js';
@@ -88,14 +89,14 @@ async function dryRunFile(target: Experiment | Suite, faults: FaultRegistry, opt
 
 export function registerExperimentCommands(program: Command): void {
   addRemoteTargetFlag(addStackFlags(program.command('run').description('run an experiment or a suite and write its reports')))
-    .argument('<file>', 'experiment or suite (YAML)')
+    .argument('<file>', 'experiment or suite (YAML), or the name of one in ./experiments/ or shipped with faultline')
     .option('--out <dir>', 'where reports go', 'out')
     .option('--no-bundle', 'skip the .tar.gz artifact bundle')
     .option('--dry-run', 'resolve every fault target against the running stack and print the timeline; bring up or inject nothing')
     .action(
       action(async (file: string, flags: Record<string, string | boolean | undefined>) => {
         const faults = defaultRegistry();
-        const target = await loadFile(file, catalogue(faults));
+        const target = await loadFile(locateExperiment(file), catalogue(faults));
         // Where the run would send traffic is settled before the engine is even asked (the runner checks again on attach).
         for (const e of 'experiments' in target ? target.experiments : [target])
           if (e.stackSpec) checkTargets(e.stackSpec, stackOptionsFrom(flags as never).allowRemoteTarget);
@@ -132,7 +133,7 @@ export function registerExperimentCommands(program: Command): void {
   program
     .command('validate')
     .description('check an experiment or suite file without running anything')
-    .argument('<files...>', 'experiment or suite files')
+    .argument('<files...>', 'experiment or suite files, or names of shipped ones')
     .action(
       action(async (files: string[]) => {
         const cat = catalogue();
@@ -140,7 +141,7 @@ export function registerExperimentCommands(program: Command): void {
         // Every file, and every problem in each: one line per problem, naming the file and the field path.
         for (const f of files) {
           try {
-            const t = await loadFile(f, cat);
+            const t = await loadFile(locateExperiment(f), cat);
             process.stdout.write(
               `ok  ${f}: ${'suite' in t ? `suite of ${t.experiments.length} experiments` : `${t.method.length} method step(s), ${t.assertions.length} assertion(s)`}\n`,
             );
