@@ -3,7 +3,8 @@
 // experiments/) and nothing of the repository's own (sources, tests, benches, lint configuration), must install without
 // TypeScript, and must run from that folder: --version, validate of a shipped experiment by name, list, doctor, and an
 // import of the typed entry point. The copy keeps the shared checkout's dist/ untouched (prepack empties dist/).
-// No experiment runs against the stack here: the cheapest one holds load for tens of seconds on top of the install.
+// With the reference stack up, a dry run of a shipped experiment plans it against the stack; no experiment really runs
+// here: the cheapest holds load and kills a server for tens of seconds on a stack other tests share.
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
@@ -116,6 +117,14 @@ test('npm pack gives a package that installs without TypeScript and runs from an
   t.true(doctor.code === 0 || doctor.code === 3, `doctor exited ${doctor.code}: ${doctor.stderr}`);
   t.regex(doctor.stdout + doctor.stderr, /node\s+Node /);
   t.notRegex(doctor.stderr, /not built|\n\s+at /);
+
+  // With the reference stack up, the installed CLI finds its own stack description and plans a shipped experiment
+  // against it; a dry run injects nothing, so it is safe beside other users of the shared stack.
+  if (/^ok\s+stack\s/m.test(doctor.stdout + doctor.stderr)) {
+    const dry = await faultline('run', '--dry-run', 'web-server-kill');
+    t.is(dry.code, 0, dry.stderr);
+    t.regex(dry.stdout, /nothing was injected/);
+  } else t.log('the reference stack is not running: run --dry-run is not checked');
 
   if (files.includes('dist/index.js')) {
     const load = await sh('node', ['--input-type=module', '-e', "const f = await import('faultline'); console.log(Object.keys(f).length)"], user, 60_000, env);
