@@ -15,7 +15,7 @@ export { HistogramCell, newHistogram, encodeHistogram, decodeHistogram, summariz
 export { loadResultToJSON, loadResultFromJSON } from './result-json.js';
 export type { LoadResultJSON } from './result-json.js';
 export { formatResult, formatResultLine, formatTick } from './render.js';
-export { progressListener, isInteractive } from './progress.js';
+export { progressListener, plainProgressListener, isInteractive } from './progress.js';
 export { Workload } from './workload.js';
 export type { PlannedRequest } from './workload.js';
 export type * from './types.js';

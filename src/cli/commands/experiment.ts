@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { action, interruptSignal } from '../run-command.js';
 import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom } from './stack.js';
+import { progressFor } from './load.js';
 import { ExitCode, FaultlineError, type ErrorCode } from '../../errors.js';
 import { loadFile, type Experiment, type Suite } from '../../experiment/schema.js';
 import { locateExperiment } from '../../experiment/locate.js';
@@ -16,13 +17,13 @@ import { catalogue, probeCatalogue } from '../../experiment/catalogue.js';
 import { runFile } from '../../experiment/suite.js';
 import { experimentsOf, type Journal } from '../../experiment/journal.js';
 import { defaultRegistry, type FaultRegistry } from '../../faults/index.js';
-import { progressListener, isInteractive } from '../../load/index.js';
 import { writeBundle, writeReports, type ReportFiles } from '../../report/bundle.js';
 import { compareJournals, formatComparison } from '../../report/compare.js';
 import { attachStack, checkTargets } from '../../stack/attach.js';
 import { DockerClient } from '../../stack/docker-client.js';
 import { STATUS_LABEL } from '../../report/format.js';
 import { packageRoot } from '../../stack/config.js';
+import { jsonText, listJSON, runJSON, validateJSON, type ListEntry, type ValidateOutcome } from '../json-output.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -93,6 +94,7 @@ export function registerExperimentCommands(program: Command): void {
     .option('--out <dir>', 'where reports go', 'out')
     .option('--no-bundle', 'skip the .tar.gz artifact bundle')
     .option('--dry-run', 'resolve every fault target against the running stack and print the timeline; bring up or inject nothing')
+    .option('--json', "print the journal's path, the status, the exit code and the report files as JSON")
     .action(
       action(async (file: string, flags: Record<string, string | boolean | undefined>) => {
         const faults = defaultRegistry();
@@ -104,7 +106,8 @@ export function registerExperimentCommands(program: Command): void {
         await docker.ping();
         if (flags.dryRun) return dryRunFile(target, faults, stackOptionsFrom(flags as never));
         const { signal, dispose } = interruptSignal();
-        const interactive = isInteractive(process.stderr);
+        // Progress goes to stderr, so --json leaves it as it is: a line a second at a terminal, one per 10 s in a log.
+        const progress = progressFor(process.stderr, false).onEvent;
         try {
           const journal = await runFile(
             target,
@@ -114,7 +117,7 @@ export function registerExperimentCommands(program: Command): void {
               log,
               stack: stackOptionsFrom(flags as never),
               versions: { faultline: VERSION, node: process.versions.node, docker: (await docker.version()).version },
-              ...(interactive ? { onLoadEvent: progressListener((text) => process.stderr.write(text)) } : {}),
+              ...(progress ? { onLoadEvent: progress } : {}),
               onExperimentDone: (j, i, n) => log(`${n > 1 ? `[${i + 1}/${n}] ` : ''}${j.id}: ${STATUS_LABEL[j.status] ?? j.status} — ${j.reason}`),
             },
           );
@@ -122,7 +125,10 @@ export function registerExperimentCommands(program: Command): void {
           const described = 'experiments' in target ? target.experiments.find((e) => e.stackSpec)?.stackSpec : target.stackSpec;
           const stack = await attachStack({ ...stackOptionsFrom(flags as never), ...(described ? { spec: described } : {}) }).catch(() => undefined);
           const files = flags.bundle === false ? await writeReports(journal, out) : await writeBundle(journal, out, stack);
-          process.stdout.write(`${STATUS_LABEL[journal.status] ?? journal.status}: ${journal.title}\n${summaryLines(files).join('')}`);
+          const label = STATUS_LABEL[journal.status] ?? journal.status;
+          // With --json the human summary moves to stderr, so stdout holds exactly one document.
+          (flags.json ? process.stderr : process.stdout).write(`${label}: ${journal.title}\n${summaryLines(files).join('')}`);
+          if (flags.json) process.stdout.write(jsonText(runJSON(journal.status, journal.title, exitCodeFor(journal), files)));
           return exitCodeFor(journal);
         } finally {
           dispose();
@@ -134,24 +140,28 @@ export function registerExperimentCommands(program: Command): void {
     .command('validate')
     .description('check an experiment or suite file without running anything')
     .argument('<files...>', 'experiment or suite files, or names of shipped ones')
+    .option('--json', 'print each file as ok with its summary, or its problems, as JSON')
     .action(
-      action(async (files: string[]) => {
+      action(async (files: string[], flags: { json?: boolean }) => {
         const cat = catalogue();
-        let invalid = 0;
+        const outcomes: ValidateOutcome[] = [];
         // Every file, and every problem in each: one line per problem, naming the file and the field path.
         for (const f of files) {
           try {
             const t = await loadFile(locateExperiment(f), cat);
-            process.stdout.write(
-              `ok  ${f}: ${'suite' in t ? `suite of ${t.experiments.length} experiments` : `${t.method.length} method step(s), ${t.assertions.length} assertion(s)`}\n`,
-            );
+            const summary =
+              'suite' in t ? `suite of ${t.experiments.length} experiments` : `${t.method.length} method step(s), ${t.assertions.length} assertion(s)`;
+            outcomes.push({ file: f, ok: true, summary });
+            (flags.json ? process.stderr : process.stdout).write(`ok  ${f}: ${summary}\n`);
           } catch (err) {
             if (!(err instanceof FaultlineError) || err.code !== 'INVALID_INPUT') throw err;
-            invalid += 1;
+            outcomes.push({ file: f, ok: false, problems: err.message.split('\n') });
             process.stderr.write(`${err.message}\n`);
           }
         }
-        return invalid ? ExitCode.invalidInput : ExitCode.ok;
+        const code = outcomes.every((o) => o.ok) ? ExitCode.ok : ExitCode.invalidInput;
+        if (flags.json) process.stdout.write(jsonText(validateJSON(outcomes, code)));
+        return code;
       }),
     );
 
@@ -159,21 +169,26 @@ export function registerExperimentCommands(program: Command): void {
     .command('list')
     .description('list the experiments shipped in experiments/ (or in a folder)')
     .argument('[dir]', 'folder of experiment files', join(packageRoot, 'experiments'))
+    .option('--json', 'print the list as JSON')
     .action(
-      action(async (dir: string) => {
+      action(async (dir: string, flags: { json?: boolean }) => {
         const cat = catalogue();
         const names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+        const entries: ListEntry[] = [];
         for (const n of names) {
+          const name = n.replace(/\.ya?ml$/, '');
           try {
             const t = await loadFile(join(dir, n), cat);
-            process.stdout.write(
-              `${n.replace(/\.ya?ml$/, '').padEnd(26)} ${'suite' in t ? `[suite: ${t.experiments.map((e) => e.id).join(', ')}] ` : ''}${t.title}\n`,
-            );
+            entries.push({ name, title: t.title, ...('suite' in t ? { suite: t.experiments.map((e) => e.id) } : {}) });
+            if (!flags.json)
+              process.stdout.write(`${name.padEnd(26)} ${'suite' in t ? `[suite: ${t.experiments.map((e) => e.id).join(', ')}] ` : ''}${t.title}\n`);
           } catch (err) {
-            const [first, ...more] = (err as Error).message.split('\n');
-            process.stdout.write(`${n.replace(/\.ya?ml$/, '').padEnd(26)} INVALID: ${first}${more.length ? ` (and ${more.length} more)` : ''}\n`);
+            const [first = '', ...more] = (err as Error).message.split('\n');
+            entries.push({ name, invalid: [first, ...more] });
+            if (!flags.json) process.stdout.write(`${name.padEnd(26)} INVALID: ${first}${more.length ? ` (and ${more.length} more)` : ''}\n`);
           }
         }
+        if (flags.json) process.stdout.write(jsonText(listJSON(dir, entries)));
       }),
     );
 

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { action, interruptSignal } from '../run-command.js';
 import { parseKeyValues } from '../key-value.js';
+import { jsonText, revertJSON } from '../json-output.js';
 import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom, type StackFlags } from './stack.js';
 import { attachStack } from '../../stack/attach.js';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
@@ -226,11 +227,13 @@ export function registerFaultCommands(program: Command): void {
     program.command('revert').description('undo faults recorded for this stack whose holder is gone (--all: every one), and remove leftover helpers'),
   )
     .option('--all', 'also faults held by a running faultline')
+    .option('--json', 'print the summary (reverted, skipped, failed, helpers removed) as JSON')
     .action(
-      action(async (flags: StackFlags & { all?: boolean }) => {
+      action(async (flags: StackFlags & { all?: boolean; json?: boolean }) => {
         const ctx = createFaultContext(await attachStack(stackOptionsFrom(flags)), { log });
         const summary = await revertRecorded(ctx, registry, { all: flags.all ?? false, log });
-        process.stdout.write(`${formatRevertSummary(summary)}\n`);
+        const code = summary.failed.length ? new FaultlineError('REVERT_FAILED', '').exitCode : ExitCode.ok;
+        process.stdout.write(flags.json ? jsonText(revertJSON(summary, code)) : `${formatRevertSummary(summary)}\n`);
         if (summary.failed.length) {
           throw new FaultlineError('REVERT_FAILED', `${summary.failed.length} fault(s) could not be reverted`, {
             hint: `they stay recorded in ${ctx.store.path}`,

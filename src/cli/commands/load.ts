@@ -8,8 +8,17 @@ import { parse as parseYaml } from 'yaml';
 import { ExitCode, invalidInput } from '../../errors.js';
 import { parseDurationMs } from '../../util/duration.js';
 import { action, interruptSignal } from '../run-command.js';
-import { formatResult, formatResultLine, isInteractive, loadResultToJSON, parseRate, progressListener, startLoad } from '../../load/index.js';
-import type { LoadOptionsInput } from '../../load/index.js';
+import {
+  formatResult,
+  formatResultLine,
+  isInteractive,
+  loadResultToJSON,
+  parseRate,
+  plainProgressListener,
+  progressListener,
+  startLoad,
+} from '../../load/index.js';
+import type { LoadEvent, LoadOptionsInput } from '../../load/index.js';
 import { endpointTls, type EndpointTls } from '../../stack/endpoint-tls.js';
 import { parseWorkload } from '../../load/workload-spec.js';
 import type { WorkloadSpec } from '../../load/workload-spec.js';
@@ -164,6 +173,16 @@ export function registerLoadCommand(program: Command): void {
 }
 
 /**
+ * Progress on stderr: a line a second for a person at a terminal (unless --json), a plain line every 10 s outside one,
+ * so a CI log shows a run that is alive.
+ */
+export function progressFor(stream: NodeJS.WriteStream, json: boolean): { onEvent?: (event: LoadEvent) => void } {
+  const write = (text: string) => stream.write(text);
+  if (!isInteractive(stream)) return { onEvent: plainProgressListener(write) };
+  return json ? {} : { onEvent: progressListener(write) };
+}
+
+/**
  * The load command's core: flags (and a stack description's workload, when one is given) to a run, progress and the
  * printed result; answers the exit code.
  */
@@ -174,7 +193,7 @@ export async function runLoadCommand(url: string, flags: LoadFlags, workload?: W
   try {
     const job = startLoad(input, {
       signal: interrupt.signal,
-      ...(interactive ? { onEvent: progressListener((text) => process.stderr.write(text)) } : {}),
+      ...progressFor(process.stderr, flags.json === true),
     });
     const result = await job.result;
     if (flags.ledger) writeFileSync(flags.ledger, `${JSON.stringify(result.ledger.toJSON(), null, 2)}\n`);

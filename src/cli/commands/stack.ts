@@ -7,6 +7,7 @@ import { attachStack, type AttachOptions } from '../../stack/attach.js';
 import { resolveStackOptions } from '../../stack/config.js';
 import { formatStatus, formatUp } from '../../stack/format.js';
 import { runDoctor, formatDoctor } from '../../stack/doctor.js';
+import { doctorJSON, jsonText } from '../json-output.js';
 
 import { profileNamed } from '../../stack/profiles.js';
 import { DockerClient } from '../../stack/docker-client.js';
@@ -175,12 +176,15 @@ export function registerStackCommands(program: Command): void {
       }),
     );
 
-  addStackFlags(program.command('doctor').description('check the engine, compose, base image and ports, with fix hints')).action(
-    action(async (flags: StackFlags) => {
-      const { stackFile: _file, ...options } = stackOptionsFrom(flags);
-      const checks = await runDoctor(resolveStackOptions(options));
-      process.stdout.write(`${formatDoctor(checks)}\n`);
-      return checks.some((c) => c.status === 'fail') ? ExitCode.environment : ExitCode.ok;
-    }),
-  );
+  addStackFlags(program.command('doctor').description('check the engine, compose, base image and ports, with fix hints'))
+    .option('--json', 'print the checks as JSON')
+    .action(
+      action(async (flags: StackFlags & { json?: boolean }) => {
+        const { stackFile: _file, ...options } = stackOptionsFrom(flags);
+        const checks = await runDoctor(resolveStackOptions(options));
+        const code = checks.some((c) => c.status === 'fail') ? ExitCode.environment : ExitCode.ok;
+        process.stdout.write(flags.json ? jsonText(doctorJSON(checks, code)) : `${formatDoctor(checks)}\n`);
+        return code;
+      }),
+    );
 }
