@@ -68,6 +68,13 @@ test('revert --json without an engine: no document at all, a one-line error on s
   t.regex(res.stderr.split('\n')[0]!, /^faultline: Docker engine not reachable/);
 });
 
+test('run --json without an engine: no document, the error on stderr, exit 3 as without --json', async (t) => {
+  const res = await runCli(['run', '--json', 'db-latency'], { env: { ...(await home()), ...noDocker } });
+  t.is(res.code, ExitCode.environment);
+  t.is(res.stdout, '');
+  t.regex(res.stderr, /^faultline: Docker engine not reachable/);
+});
+
 test('runJSON: the journal path, status, exit code and report files, not the journal', (t) => {
   const format = reportFormats.list()[0]!;
   const doc = runJSON('failed', 'A title', ExitCode.failed, {
