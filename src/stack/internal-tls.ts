@@ -1,11 +1,11 @@
 // The hardened profile's TLS inside the stack: a CA of its own for the inside names, and a certificate per server.
 
-import { X509Certificate, createPrivateKey, createPublicKey, sign } from 'node:crypto';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { caRenewalReason, exists, type StackTls } from './stack-ca.js';
-import { createCa, DAY, isIp, rsaKeyPem, serial, SITE_LIFE_DAYS, SITE_RENEW_DAYS, type KeyPair, type PermittedNames } from './x509.js';
+import { createCa, DAY, isIp, rsaKeyPem, serial, signWithNode, SITE_LIFE_DAYS, SITE_RENEW_DAYS, type KeyPair, type PermittedNames } from './x509.js';
 
 /** What a node certificate is for: its own name, and every name and address clients or peers dial it by. */
 export interface NodeCertificateSpec {
@@ -50,15 +50,7 @@ export function issueNodeCertificate(ca: KeyPair, spec: NodeCertificateSpec, now
     { name: 'subjectAltName', altNames: names.map((n) => (isIp(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
     { name: 'subjectKeyIdentifier' },
   ]);
-  // Signed by Node, as issueCertificate does (forge's pure-JS RSA signature is slow).
-  const oid = forge.pki.oids.sha256WithRSAEncryption as string;
-  cert.siginfo.algorithmOid = oid;
-  cert.signatureOid = oid;
-  const tbs = Buffer.from(
-    forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes(),
-    'binary',
-  );
-  cert.signature = sign('sha256', tbs, createPrivateKey(ca.keyPem)).toString('binary');
+  signWithNode(cert, 'sha256', ca.keyPem);
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };
 }
 

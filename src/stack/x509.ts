@@ -55,6 +55,18 @@ export function serial(): string {
   return `${(parseInt(hex[0]!, 16) & 0x7).toString(16)}${hex.slice(1)}`;
 }
 
+/** Signs a certificate forge built with Node's crypto (forge's pure-JS RSA signature costs ~100-300 ms here). */
+export function signWithNode(cert: forge.pki.Certificate, hash: 'sha256' | 'sha1', keyPem: string): void {
+  const oid = forge.pki.oids[hash === 'sha1' ? 'sha1WithRSAEncryption' : 'sha256WithRSAEncryption'] as string;
+  cert.siginfo.algorithmOid = oid;
+  cert.signatureOid = oid;
+  const tbs = Buffer.from(
+    forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes(),
+    'binary',
+  );
+  cert.signature = sign(hash, tbs, createPrivateKey(keyPem)).toString('binary');
+}
+
 /** Issues a certificate as described; pure apart from randomness. */
 export function issueCertificate(spec: CertificateSpec): KeyPair {
   const keyPem = spec.keyPem ?? rsaKeyPem(spec.keyBits ?? 2048);
@@ -91,15 +103,7 @@ export function issueCertificate(spec: CertificateSpec): KeyPair {
   extensions.push({ name: 'subjectKeyIdentifier' });
   cert.setExtensions(extensions);
   // forge builds the certificate; Node signs it (forge's pure-JS RSA signature costs ~100-300 ms here).
-  const hash = spec.hash ?? 'sha256';
-  const oid = forge.pki.oids[hash === 'sha1' ? 'sha1WithRSAEncryption' : 'sha256WithRSAEncryption'] as string;
-  cert.siginfo.algorithmOid = oid;
-  cert.signatureOid = oid;
-  const tbs = Buffer.from(
-    forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes(),
-    'binary',
-  );
-  cert.signature = sign(hash, tbs, createPrivateKey(signingKeyPem)).toString('binary');
+  signWithNode(cert, spec.hash ?? 'sha256', signingKeyPem);
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };
 }
 
