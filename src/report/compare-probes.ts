@@ -4,14 +4,10 @@
 import type { ExperimentJournal } from '../experiment/journal.js';
 import { gradeRank } from '../probes/grade.js';
 import type { QpsDetails, QpsValue } from '../probes/qps.js';
+import type { DataPathHop } from '../probes/internal-encryption.js';
 
 /** One hop on the data path, as the internal-encryption probe lists it. */
-export interface Hop {
-  from: string;
-  to: string;
-  encrypted: boolean;
-  detail: string;
-}
+export type Hop = DataPathHop;
 
 export interface MonitoringRow {
   /** "all" for the LB frontend, else a web server. */
