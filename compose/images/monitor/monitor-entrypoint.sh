@@ -44,5 +44,6 @@ YML
     target "$server" "$role" "$addr:$port"
   done
 } > /etc/prometheus/prometheus.yml
+# The remote-write receiver takes `--out prometheus` of a run: its per-second figures, pushed once each second is final.
 exec prometheus --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus \
-  --storage.tsdb.retention.time=1d --web.listen-address=:9090 --web.enable-lifecycle "$@"
+  --storage.tsdb.retention.time=1d --web.listen-address=:9090 --web.enable-lifecycle --web.enable-remote-write-receiver "$@"
