@@ -5,6 +5,7 @@ import type { ReportFiles } from '../report/bundle.js';
 import type { DoctorCheck } from '../stack/doctor.js';
 import type { RevertSummary } from '../faults/index.js';
 import { redactSecrets } from '../faults/redact.js';
+import type { TimelineEntry, TimelineHeader } from '../faults/format.js';
 
 /** One file as `validate` saw it: a one-line summary when it loads, the problems (one per line) when it does not. */
 export type ValidateOutcome = { file: string; ok: true; summary: string } | { file: string; ok: false; problems: string[] };
@@ -46,6 +47,30 @@ export function revertJSON(summary: RevertSummary, exitCode: number) {
     skipped: summary.skipped.map((s) => ({ ...fault(s.record), reason: s.reason })),
     failed: summary.failed.map((f) => ({ ...fault(f.record), code: f.error.code, error: f.error.message })),
     helpersRemoved: summary.helpersRemoved,
+  };
+}
+
+/** One step of a dry run: when, what, on which containers, the steps the fault would take, or why it cannot. */
+function dryRunStep(e: TimelineEntry) {
+  return {
+    kind: e.kind,
+    name: e.name,
+    ...(e.target !== undefined ? { target: e.target } : {}),
+    ...(e.atMs !== undefined ? { atMs: e.atMs } : {}),
+    ...(e.forMs ? { forMs: e.forMs } : {}),
+    ...(e.everyMs !== undefined ? { everyMs: e.everyMs } : {}),
+    ...(e.during !== undefined ? { during: e.during } : {}),
+    ...(e.plan ? { targets: e.plan.targets.map((t) => ({ name: t.name, id: t.id.slice(0, 12) })), steps: e.plan.steps } : {}),
+    ...(e.error ? { error: { code: e.error.code, message: e.error.message } } : {}),
+  };
+}
+
+/** `run --dry-run --json`: each experiment's timeline as planned against the stack; nothing was injected. */
+export function dryRunJSON(plans: { header: TimelineHeader; entries: TimelineEntry[] }[], exitCode: number) {
+  return {
+    exitCode,
+    injected: false,
+    experiments: plans.map(({ header, entries }) => ({ ...header, steps: entries.map(dryRunStep) })),
   };
 }
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/stack.js';
 import { ExitCode, FaultlineError } from '../../src/errors.js';
-import { doctorJSON, listJSON, revertJSON, runJSON, validateJSON } from '../../src/cli/json-output.js';
+import { doctorJSON, dryRunJSON, listJSON, revertJSON, runJSON, validateJSON } from '../../src/cli/json-output.js';
 import { reportFormats } from '../../src/report/formats.js';
 import type { FaultRecord } from '../../src/faults/types.js';
 
@@ -121,4 +121,50 @@ test('revertJSON: reverted, skipped (with why), failed (with the error) and help
   t.is(doc.helpersRemoved, 2);
   t.is(doc.exitCode, 5);
   JSON.parse(JSON.stringify(doc));
+});
+
+test('dryRunJSON: each experiment with its steps, the targets each fault resolved to, and the error of a step that cannot plan', (t) => {
+  const header = { title: 'One web server dies', id: 'web-server-kill', stack: 'faultline', loadMs: 25_000, maxTargets: 1 };
+  const doc = dryRunJSON(
+    [
+      {
+        header,
+        entries: [
+          { kind: 'probe', name: 'health', everyMs: 1_000 },
+          {
+            kind: 'fault',
+            name: 'container-kill',
+            target: 'role=web',
+            atMs: 6_000,
+            forMs: 8_000,
+            plan: {
+              targets: [{ id: 'a3a836f7cc14deadbeef', name: 'web1-nginx', service: 'web1-nginx' }],
+              steps: ['send SIGKILL to web1-nginx'],
+              slots: [],
+              data: {},
+            },
+          },
+          { kind: 'fault', name: 'container-pause', target: 'role=nope', atMs: 1_000, error: new FaultlineError('INVALID_INPUT', 'role=nope matches nothing') },
+        ],
+      },
+    ],
+    ExitCode.invalidInput,
+  );
+  t.is(doc.exitCode, ExitCode.invalidInput);
+  t.false(doc.injected);
+  t.deepEqual(doc.experiments[0]!.steps, [
+    { kind: 'probe', name: 'health', everyMs: 1_000 },
+    {
+      kind: 'fault',
+      name: 'container-kill',
+      target: 'role=web',
+      atMs: 6_000,
+      forMs: 8_000,
+      targets: [{ name: 'web1-nginx', id: 'a3a836f7cc14' }],
+      steps: ['send SIGKILL to web1-nginx'],
+    },
+    { kind: 'fault', name: 'container-pause', target: 'role=nope', atMs: 1_000, error: { code: 'INVALID_INPUT', message: 'role=nope matches nothing' } },
+  ]);
+  t.is(doc.experiments[0]!.id, 'web-server-kill');
+  t.notThrows(() => JSON.parse(JSON.stringify(doc)));
 });

@@ -23,7 +23,7 @@ import { attachStack, checkTargets } from '../../stack/attach.js';
 import { DockerClient } from '../../stack/docker-client.js';
 import { STATUS_LABEL } from '../../report/format.js';
 import { packageRoot } from '../../stack/config.js';
-import { jsonText, listJSON, runJSON, validateJSON, type ListEntry, type ValidateOutcome } from '../json-output.js';
+import { dryRunJSON, jsonText, listJSON, runJSON, validateJSON, type ListEntry, type ValidateOutcome } from '../json-output.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -71,20 +71,24 @@ export async function readJournal(path: string): Promise<Journal> {
  * `run --dry-run`: each experiment's method planned against its running stack (attached, never brought up) and printed
  * as a timeline; nothing is injected. Exit 2 when a target does not resolve or exceeds max_targets.
  */
-async function dryRunFile(target: Experiment | Suite, faults: FaultRegistry, options: AttachOptions): Promise<number> {
+async function dryRunFile(target: Experiment | Suite, faults: FaultRegistry, options: AttachOptions, json = false): Promise<number> {
   const { signal, dispose } = interruptSignal();
   let code: number = ExitCode.ok;
+  const plans: Parameters<typeof dryRunJSON>[0] = [];
   try {
     for (const exp of 'experiments' in target ? target.experiments : [target]) {
       const stack = await attachForDryRun(exp, options);
       const entries = await planMethod(exp, stack, faults, signal);
       const header = { title: exp.title, id: exp.id, stack: stack.project, loadMs: exp.load.duration, maxTargets: exp.max_targets };
-      process.stdout.write(`${formatTimeline(header, entries)}\n`);
+      // With --json the timeline moves to stderr, so stdout holds exactly one document.
+      (json ? process.stderr : process.stdout).write(`${formatTimeline(header, entries)}\n`);
+      plans.push({ header, entries });
       if (code === ExitCode.ok) code = dryRunExitCode(entries);
     }
   } finally {
     dispose();
   }
+  if (json) process.stdout.write(jsonText(dryRunJSON(plans, code)));
   return code;
 }
 
@@ -104,7 +108,7 @@ export function registerExperimentCommands(program: Command): void {
           if (e.stackSpec) checkTargets(e.stackSpec, stackOptionsFrom(flags as never).allowRemoteTarget);
         const docker = new DockerClient();
         await docker.ping();
-        if (flags.dryRun) return dryRunFile(target, faults, stackOptionsFrom(flags as never));
+        if (flags.dryRun) return dryRunFile(target, faults, stackOptionsFrom(flags as never), flags.json === true);
         const { signal, dispose } = interruptSignal();
         // Progress goes to stderr, so --json leaves it as it is: a line a second at a terminal, one per 10 s in a log.
         const progress = progressFor(process.stderr, false).onEvent;
