@@ -92,3 +92,9 @@ export async function queryScalar(base: string, query: string, signal: AbortSign
   const v = body.data?.result[0]?.value?.[1];
   return v === undefined ? null : Number(v);
 }
+
+/** An instant query's whole answer (`data` as Prometheus gives it: its resultType and result), for callers that read every series. */
+export async function queryInstant(base: string, query: string, signal: AbortSignal): Promise<{ resultType: string; result: unknown }> {
+  const body = await api(base, '/api/v1/query', { query }, signal);
+  return { resultType: body.data?.resultType ?? '', result: body.data?.result ?? [] };
+}

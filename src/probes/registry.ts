@@ -6,7 +6,9 @@ import { clusterProbe } from './cluster.js';
 import { dataLossProbe } from './data-loss.js';
 import { exposureProbe } from './exposure.js';
 import { healthProbe } from './health.js';
+import { httpProbe } from './http.js';
 import { internalEncryptionProbe } from './internal-encryption.js';
+import { promqlProbe } from './promql.js';
 import { qpsProbe } from './qps.js';
 import { recoveryProbe } from './recovery.js';
 import { replicationProbe } from './replication.js';
@@ -23,7 +25,9 @@ export const probes = new Registry<AnyProbe>('probe')
   .register(clusterProbe)
   .register(healthProbe)
   .register(recoveryProbe)
-  .register(dataLossProbe);
+  .register(dataLossProbe)
+  .register(httpProbe)
+  .register(promqlProbe);
 
 /** The probe called `name`; UNKNOWN_NAME (exit 2) with the nearest known name otherwise. */
 export function getProbe(name: string): AnyProbe {
