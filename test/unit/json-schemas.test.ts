@@ -14,6 +14,7 @@ import { jsonSchemas, schemaFileName, SCHEMA_KINDS, type SchemaKind } from '../.
 import { loadStackSpec } from '../../src/stack/spec.js';
 import { readYaml } from '../../src/util/yaml.js';
 import { expectedSchemaFiles, schemasDir, shippedSchemaInputs } from '../../scripts/schemas.js';
+import { shippedSchemaPath } from '../../src/cli/commands/schema.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, 'test/fixtures/schema');
@@ -99,6 +100,8 @@ test('the committed schemas are the ones the zod schemas make (else: npm run sch
   for (const kind of SCHEMA_KINDS) {
     const onDisk = await readFile(join(schemasDir, schemaFileName(kind)), 'utf8').catch(() => '');
     t.true(onDisk === expected[kind], `schemas/${schemaFileName(kind)} is stale: run npm run schemas`);
+    // `faultline schema KIND` prints this file, from the package's own folder.
+    t.is(shippedSchemaPath(kind), join(schemasDir, schemaFileName(kind)));
   }
 });
 
