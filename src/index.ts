@@ -133,5 +133,7 @@ export { compareJournals, formatComparison } from './report/compare.js';
 
 /** The registry every extension point is (faults, probes, report formats): register, get (with the nearest name), list. */
 export { Registry } from './registry.js';
+/** Plugins: a module whose default export (`Plugin`) gets the registries and helpers (`PluginApi`); `loadPlugins` imports them once each. */
+export { loadPlugin, loadPlugins, loadedPlugins, type Plugin, type PluginApi } from './plugins.js';
 /** The one error faultline throws, with a code and its exit code; `ExitCode` maps outcomes to process exit codes. */
 export { FaultlineError, InvalidFileError, ExitCode, isAbortError, type ErrorCode } from './errors.js';

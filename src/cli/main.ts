@@ -9,6 +9,7 @@ import { registerProbeCommand } from './commands/probe.js';
 import { registerFaultCommands } from './commands/fault.js';
 import { registerExperimentCommands } from './commands/experiment.js';
 import { registerBeforeAfterCommand } from './commands/before-after.js';
+import { addPluginOption, loadCliPlugins } from './plugin-flag.js';
 
 const program = new Command();
 program
@@ -17,6 +18,9 @@ program
   .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
+addPluginOption(program);
+// Before the commands are made: `fault list`, `probe`'s help and `revert` take the registries as they are then.
+const pluginsLoaded = await loadCliPlugins(process.argv.slice(2));
 
 registerStackCommands(program);
 registerLoadCommand(program);
@@ -26,7 +30,7 @@ registerExperimentCommands(program);
 registerBeforeAfterCommand(program);
 
 try {
-  await program.parseAsync(process.argv);
+  if (pluginsLoaded) await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
     // Help and version exit with 0; a usage error is invalid input.

@@ -15,6 +15,7 @@ import { parseTolerance } from '../probes/tolerance.js';
 import { readYaml } from '../util/yaml.js';
 import { suiteReportProblems, suiteReportSchema } from './suite-report.js';
 import { stopWhenProblems, stopWhenSchema } from './stop-conditions.js';
+import { loadFilePlugins } from '../plugins.js';
 
 import { duration, interval, loadSchema } from './load-schema.js';
 
@@ -131,6 +132,8 @@ export const experimentSchema = z
     assertions: z.array(assertion).default([]),
     /** Conditions that end the run early, checked live on the load's timeline (src/experiment/stop-conditions.ts). */
     stop_when: stopWhenSchema,
+    /** Plugin modules (.mjs/.js, relative to this file) whose faults, probes and report formats the file may use (src/plugins.ts). */
+    plugins: z.array(z.string().min(1)).default([]),
   })
   .strict()
   .superRefine((e, ctx) => {
@@ -273,7 +276,11 @@ export async function loadFile(
     throw new InvalidFileError(chain[chain.length - 1]!, [{ path: 'suite', message: `lists itself: ${cycle.join(' → ')}` }]);
   }
   const raw = parseYaml(file, await readText(file));
-  if (!isSuite(raw)) return withStackFile(validateExperiment(raw, file, catalogue, env), env);
+  if (!isSuite(raw)) {
+    // Plugins first: the catalogue check needs the names they register (also a suite's experiments, each through here).
+    await loadFilePlugins(raw, file, env);
+    return withStackFile(validateExperiment(raw, file, catalogue, env), env);
+  }
   const parsed = suiteSchema.safeParse(raw);
   if (!parsed.success) throw new InvalidFileError(file, zodProblems(parsed.error));
   const experiments: Experiment[] = [];

@@ -267,6 +267,8 @@ export const stackSpecSchema = z
     ready_timeout: durationField({ min: 1000, max: 600_000 }).default('60s'),
     /** The TLS edge certificate faults act on; without it they are refused. */
     edge: edge.optional(),
+    /** Plugin modules (.mjs/.js, relative to this file) with faults, probes and report formats for this stack (src/plugins.ts). */
+    plugins: z.array(z.string().min(1)).default([]),
   })
   .strict()
   .superRefine((s, ctx) => {

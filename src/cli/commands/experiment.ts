@@ -101,8 +101,9 @@ export function registerExperimentCommands(program: Command): void {
     .option('--json', "print the journal's path, the status, the exit code and the report files as JSON")
     .action(
       action(async (file: string, flags: Record<string, string | boolean | undefined>) => {
+        const target = await loadFile(locateExperiment(file), catalogue());
+        // After the file: the faults its plugins registered while it was read are in it.
         const faults = defaultRegistry();
-        const target = await loadFile(locateExperiment(file), catalogue(faults));
         // Where the run would send traffic is settled before the engine is even asked (the runner checks again on attach).
         for (const e of 'experiments' in target ? target.experiments : [target])
           if (e.stackSpec) checkTargets(e.stackSpec, stackOptionsFrom(flags as never).allowRemoteTarget);
