@@ -76,6 +76,8 @@ export interface ExperimentJournal {
   assertions: AssertionResult[];
   /** The stop condition that fired: which, its value and when (ms from the start of load). */
   stop?: StopRecord | undefined;
+  /** Live outputs the load streamed to (`--out prometheus`): series labelled run=load.runId, experiment=id. */
+  outputs?: Array<{ kind: 'prometheus'; url: string }> | undefined;
   error?: string | undefined;
   /** The error's stable code (INVALID_INPUT, TARGET_UNREACHABLE, …): it decides the exit status of a run that could not run. */
   errorCode?: string | undefined;

@@ -16,7 +16,7 @@ const SEED_ITEMS = 20;
 export async function startExperimentLoad(
   exp: Experiment,
   target: RunTarget,
-  options: Pick<ExperimentRunOptions, 'signal' | 'onLoadEvent' | 'stack'>,
+  options: Pick<ExperimentRunOptions, 'signal' | 'onLoadEvent' | 'onLoadStart' | 'stack'>,
   log: Log,
 ): Promise<LoadJob> {
   const { stack } = target;
@@ -47,7 +47,7 @@ export async function startExperimentLoad(
       else log('load: the mix reads by ${id} but the workload has no write (without ${id}) to seed ids with; reads use ids 1..100');
     }
   }
-  return startLoad(
+  const job = startLoad(
     {
       url,
       ...(seedIds ? { seedIds } : {}),
@@ -64,4 +64,6 @@ export async function startExperimentLoad(
     },
     { signal: options.signal, ...(options.onLoadEvent ? { onEvent: options.onLoadEvent } : {}) },
   );
+  options.onLoadStart?.(job, exp, stack);
+  return job;
 }

@@ -1,6 +1,8 @@
 // What a run is given: the registries it draws faults and probes from, and the options of one run.
 
-import type { LoadEvent } from '../load/index.js';
+import type { LoadEvent, LoadJob } from '../load/index.js';
+import type { AttachedStack } from '../stack/attached-stack.js';
+import type { Experiment } from './schema.js';
 import type { FaultRegistry } from '../faults/index.js';
 import type { AnyProbe } from '../probes/types.js';
 import type { AttachOptions } from '../stack/attach.js';
@@ -19,6 +21,8 @@ export interface ExperimentRunOptions {
   signal: AbortSignal;
   log?: (line: string) => void;
   onLoadEvent?: (event: LoadEvent) => void;
+  /** Each experiment's load, once started, on its attached stack (live outputs follow it: `--out prometheus`). */
+  onLoadStart?: (job: LoadJob, exp: Experiment, stack: AttachedStack) => void;
   /** Stack options from the command line (--stack FILE among them); the experiment's own stack wins. */
   stack?: AttachOptions;
   versions?: Record<string, string>;

@@ -144,8 +144,8 @@ export class RemoteWriteOutput {
    */
   async close(timeoutMs = 5000): Promise<RemoteWriteStats> {
     const deadline = AbortSignal.timeout(timeoutMs);
+    // Nothing queued: nothing to wait for, not even a URL that never resolved (no load ran).
     const idle = async () => {
-      await this.ready;
       while (this.sending) await this.sending;
     };
     await Promise.race([idle(), new Promise((resolve) => deadline.addEventListener('abort', resolve, { once: true }))]);

@@ -11,6 +11,7 @@ import type { AttachedStack } from '../stack/attached-stack.js';
 import type { StackSpec } from '../stack/spec.js';
 import { prometheusUrl, queryRange } from '../probes/prometheus.js';
 import { reportFormats, type ReportFormat } from './formats.js';
+import { liveMetricsLines } from './live-metrics.js';
 
 export interface ReportFiles {
   dir: string;
@@ -65,6 +66,8 @@ async function collectArtifacts(journal: Journal, stack: AttachedStack | undefin
     const rules = await stack.docker.exec(h.id, ['nft', 'list', 'table', ...stack.spec.firewall.table.split(' ')]).catch(() => null);
     if (rules) await writeFile(join(dir, 'config', `nftables-${h.server}.nft`), rules.stdout || rules.stderr);
   }
+  const live = experimentsOf(journal).flatMap(liveMetricsLines);
+  if (live.length) await writeFile(join(dir, 'live-metrics.txt'), `${live.join('\n')}\n`);
   const list = experimentsOf(journal).filter((e) => e.loadStartedAt);
   if (list.length) {
     const start = Math.min(...list.map((e) => Date.parse(e.loadStartedAt!))) / 1000 - 5;

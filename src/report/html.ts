@@ -8,6 +8,7 @@ import { escapeHtml as h, fmtNumber, fmtPercent, fmtSeconds, PAGE_CSS, STATUS_LA
 import { scorecard } from './scorecard.js';
 import { describeStop } from '../experiment/stop-conditions.js';
 import { seriesOf, type Series } from './series.js';
+import { liveMetricsLines } from './live-metrics.js';
 
 /** Fault windows of a run on its load's clock; a window still open at the end runs to the end of load. */
 function windowsOf(j: ExperimentJournal, seconds: number): ChartWindow[] {
@@ -51,7 +52,9 @@ function experimentHtml(j: ExperimentJournal): string {
   return `<section class="experiment" id="${h(j.id)}">
 <h2><span class="badge ${cls}">${h(STATUS_LABEL[j.status] ?? j.status)}</span> ${h(j.title)}</h2>
 <p class="reason">${h(j.reason)}</p>${j.stop ? `\n<p class="stop">Stop condition fired (stop_when[${j.stop.index}]): ${h(describeStop(j.stop))}</p>` : ''}
-${j.description ? `<p class="desc">${h(j.description)}</p>` : ''}
+${j.description ? `<p class="desc">${h(j.description)}</p>` : ''}${liveMetricsLines(j)
+    .map((l) => `\n<p class="live"><code>${h(l)}</code></p>`)
+    .join('')}
 <div class="charts">
 ${chart('rps', 'requests per second', s, s.rps, windows, '#2563eb')}
 ${chart('errors', 'failed requests per second', s, s.errors, windows, '#dc2626')}

@@ -4,6 +4,7 @@ import { experimentsOf, type ExperimentJournal, type Journal } from '../experime
 import { METRIC_TABLE, type MetricName } from '../metric-table.js';
 import { fmtMetric, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
 import { describeStop } from '../experiment/stop-conditions.js';
+import { liveMetricsLines } from './live-metrics.js';
 
 /** The numbers of the one-line summary, in this order; labels and units come from the metric table. */
 const KEY_METRICS: readonly MetricName[] = [
@@ -44,6 +45,7 @@ function experimentSection(j: ExperimentJournal, level: string): string {
       '',
     );
   }
+  for (const l of liveMetricsLines(j)) out.push(l, '');
   if (j.faultWindows.length) {
     out.push('| fault | target | from | to | status |', '|---|---|---|---|---|');
     const faults = j.method.filter((a) => a.kind === 'fault');

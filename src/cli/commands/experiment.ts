@@ -24,6 +24,8 @@ import { DockerClient } from '../../stack/docker-client.js';
 import { STATUS_LABEL } from '../../report/format.js';
 import { packageRoot } from '../../stack/config.js';
 import { dryRunJSON, jsonText, listJSON, runJSON, validateJSON, type ListEntry, type ValidateOutcome } from '../json-output.js';
+import { LiveOutputs, collect, parseOutFlags, plannedFaults, recordLiveMetrics } from '../out-flag.js';
+import type { LoadEvent } from '../../load/types.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -95,12 +97,13 @@ async function dryRunFile(target: Experiment | Suite, faults: FaultRegistry, opt
 export function registerExperimentCommands(program: Command): void {
   addRemoteTargetFlag(addStackFlags(program.command('run').description('run an experiment or a suite and write its reports')))
     .argument('<file>', 'experiment or suite (YAML), or the name of one in ./experiments/ or shipped with faultline')
-    .option('--out <dir>', 'where reports go', 'out')
+    .option('--out <dir|prometheus[=URL]>', 'where reports go (default out); prometheus[=URL] also streams live metrics by remote-write (repeatable)', collect)
     .option('--no-bundle', 'skip the .tar.gz artifact bundle')
     .option('--dry-run', 'resolve every fault target against the running stack and print the timeline; bring up or inject nothing')
     .option('--json', "print the journal's path, the status, the exit code and the report files as JSON")
     .action(
       action(async (file: string, flags: Record<string, string | boolean | undefined>) => {
+        const outs = parseOutFlags(flags.out as string[] | undefined);
         const target = await loadFile(locateExperiment(file), catalogue());
         // After the file: the faults its plugins registered while it was read are in it.
         const faults = defaultRegistry();
@@ -113,6 +116,8 @@ export function registerExperimentCommands(program: Command): void {
         const { signal, dispose } = interruptSignal();
         // Progress goes to stderr, so --json leaves it as it is: a line a second at a terminal, one per 10 s in a log.
         const progress = progressFor(process.stderr, false).onEvent;
+        const live = new LiveOutputs(outs, stackOptionsFrom(flags as never).allowRemoteTarget === true);
+        const defaultTarget = (name: string) => (faults.has(name) ? faults.get(name).defaultTarget : undefined);
         try {
           const journal = await runFile(
             target,
@@ -122,11 +127,16 @@ export function registerExperimentCommands(program: Command): void {
               log,
               stack: stackOptionsFrom(flags as never),
               versions: { faultline: VERSION, node: process.versions.node, docker: (await docker.version()).version },
-              ...(progress ? { onLoadEvent: progress } : {}),
+              ...(progress || live.any ? { onLoadEvent: (e: LoadEvent) => (progress?.(e), live.onEvent(e)) } : {}),
+              ...(live.any
+                ? { onLoadStart: (job, exp, stack) => live.follow(job, { experiment: exp.id, faults: plannedFaults(exp.method, defaultTarget) }, stack) }
+                : {}),
               onExperimentDone: (j, i, n) => log(`${n > 1 ? `[${i + 1}/${n}] ` : ''}${j.id}: ${STATUS_LABEL[j.status] ?? j.status} — ${j.reason}`),
             },
           );
-          const out = resolve(String(flags.out ?? 'out'));
+          await live.close();
+          recordLiveMetrics(journal, live.targets());
+          const out = resolve(outs.dir ?? 'out');
           const described = 'experiments' in target ? target.experiments.find((e) => e.stackSpec)?.stackSpec : target.stackSpec;
           const stack = await attachStack({ ...stackOptionsFrom(flags as never), ...(described ? { spec: described } : {}) }).catch(() => undefined);
           const files = flags.bundle === false ? await writeReports(journal, out) : await writeBundle(journal, out, stack);
