@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'PORT_IN_USE'
   | 'STACK_FAILED'
   | 'BUILD_FAILED'
+  /** A swarm faultline makes or attaches to did not come up or answer as it should. */
+  | 'SWARM_FAILED'
   | 'TARGET_UNREACHABLE'
   | 'TIMEOUT'
   | 'REVERT_FAILED'
@@ -44,6 +46,7 @@ const exitByCode: Record<ErrorCode, number> = {
   PORT_IN_USE: ExitCode.environment,
   STACK_FAILED: ExitCode.environment,
   BUILD_FAILED: ExitCode.environment,
+  SWARM_FAILED: ExitCode.environment,
   TARGET_UNREACHABLE: ExitCode.environment,
   TIMEOUT: ExitCode.environment,
   REVERT_FAILED: ExitCode.revertFailed,

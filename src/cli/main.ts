@@ -9,6 +9,7 @@ import { registerProbeCommand } from './commands/probe.js';
 import { registerFaultCommands } from './commands/fault.js';
 import { registerExperimentCommands } from './commands/experiment.js';
 import { registerBeforeAfterCommand } from './commands/before-after.js';
+import { registerSwarmCommands } from './commands/swarm.js';
 import { addPluginOption, loadCliPlugins } from './plugin-flag.js';
 
 const program = new Command();
@@ -28,6 +29,7 @@ registerProbeCommand(program);
 registerFaultCommands(program);
 registerExperimentCommands(program);
 registerBeforeAfterCommand(program);
+registerSwarmCommands(program);
 
 try {
   if (pluginsLoaded) await program.parseAsync(process.argv);

@@ -4,12 +4,13 @@ import Docker from 'dockerode';
 import { hostname } from 'node:os';
 import { PassThrough, type Readable } from 'node:stream';
 import { FaultlineError } from '../errors.js';
-import { demuxBuffer, firstTarEntry, LABEL } from './docker-types.js';
+import { demuxBuffer, firstTarEntry, isNotFound, LABEL } from './docker-types.js';
+import { DockerSwarm } from './docker-swarm.js';
 import { DockerImages } from './docker-images.js';
 import type { ContainerState, ContainerSummary, ExecResult, RunOptions } from './docker-types.js';
 
 // The vocabulary lives in docker-types.ts (no dockerode there); callers keep importing it from here.
-export { COMPOSE_PROJECT, demuxBuffer, firstTarEntry, LABEL } from './docker-types.js';
+export { COMPOSE_PROJECT, demuxBuffer, firstTarEntry, isNotFound, LABEL } from './docker-types.js';
 export type { ContainerState, ContainerSummary, ExecResult, RunOptions } from './docker-types.js';
 
 export function toContainerState(info: Docker.ContainerInspectInfo): ContainerState {
@@ -27,11 +28,6 @@ export function toContainerState(info: Docker.ContainerInspectInfo): ContainerSt
     networkMode: info.HostConfig?.NetworkMode ?? '',
     pid: info.State?.Pid ?? 0,
   };
-}
-
-/** Docker's error for a container, image, network or volume that does not exist. */
-export function isNotFound(err: unknown): boolean {
-  return (err as { statusCode?: number } | undefined)?.statusCode === 404;
 }
 
 /** Docker's answer to a removal of a container that is already being removed (e.g. by AutoRemove). */
@@ -53,10 +49,13 @@ export class DockerClient {
   /** `api` only for tests, which hand in a stand-in for dockerode. */
   /** Images: present, pulled, built, imported (docker-images.ts). */
   readonly images: DockerImages;
+  /** The swarm this engine belongs to, seen from it (docker-swarm.ts). */
+  readonly swarm: DockerSwarm;
 
   constructor(api: Docker = new Docker()) {
     this.api = api;
     this.images = new DockerImages(api);
+    this.swarm = new DockerSwarm(api);
   }
 
   /** Throws DOCKER_UNAVAILABLE with a fix hint when the engine does not answer. */

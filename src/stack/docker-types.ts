@@ -118,3 +118,8 @@ export function demuxBuffer(buf: Buffer): string {
   }
   return i === buf.length ? Buffer.concat(parts).toString('utf8') : buf.toString('utf8');
 }
+
+/** Docker's error for a container, image, network, volume or node that does not exist. */
+export function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number } | undefined)?.statusCode === 404;
+}
