@@ -25,3 +25,7 @@ export type { RecoveryReport, RecoveryOptions, FaultRecovery, Baseline, Recovery
 export { dataLossProbe, checkDataLoss, judgeDataLoss, diverge, waitReplicaCaughtUp } from './data-loss.js';
 export type { DataLossResult, DataLossStatus, FinalRead, Divergence } from './data-loss.js';
 export { gtidGap, parseGtidPos } from './mysql.js';
+export { httpProbe, judgeHttp, parseStatusSpec, statusMatches } from './http.js';
+export type { HttpValue, HttpFacts, StatusSpec } from './http.js';
+export { promqlProbe, judgePromql, parseInstant } from './promql.js';
+export type { PromqlValue, PromSeries, Aggregate } from './promql.js';
