@@ -9,7 +9,7 @@ import * as prettier from 'prettier';
 import ts from 'typescript';
 import { faults } from '../src/faults/registry.js';
 import { probes } from '../src/probes/registry.js';
-import { jsonSchemas, schemaFileName, SCHEMA_KINDS, type SchemaInputs, type SchemaKind } from '../src/experiment/json-schemas.js';
+import { jsonSchemas, schemaFileName, SCHEMA_KINDS, type NamedEntry, type SchemaInputs, type SchemaKind } from '../src/experiment/json-schemas.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '..', '..');
 export const schemasDir = join(root, 'schemas');
@@ -78,7 +78,7 @@ export function zodKeyComments(files: readonly string[] = zodFiles()): NonNullab
 
 /** What the shipped schemas are made from: the registered faults and probes, and the zod files' comments. */
 export function shippedSchemaInputs(): SchemaInputs {
-  const entries = (list: ReadonlyArray<{ name: string; description: string }>) => list.map(({ name, description }) => ({ name, description }));
+  const entries = (list: ReadonlyArray<NamedEntry>) => list.map(({ name, description, params }) => ({ name, description, params }));
   return { faults: entries(faults.list()), probes: entries(probes.list()), descriptions: zodKeyComments() };
 }
 

@@ -2,8 +2,9 @@
 // descriptions, generated from the zod schemas validate uses, so there is no second hand-written copy to drift. They
 // describe the YAML a user writes (zod's input side): durations are the strings people type ("30s"), keys with a
 // default are optional, and a value may come from the environment (${VAR}, ${VAR:-default}) where validate
-// substitutes it first. What only the whole file or the catalogue can tell (cross-field checks, a fault's parameters,
-// whether a fault name is registered) stays validate's: test/unit/json-schemas.test.ts lists those cases.
+// substitutes it first. Registered faults and probes complete by name and their parameters by key; what only the whole
+// file or the catalogue can tell (checks across fields, a parameter's value, whether a name is registered: plugins add
+// names at run time) stays validate's, and test/unit/json-schemas.test.ts lists those cases.
 
 import { z } from 'zod';
 import { ignoreOverride, zodToJsonSchema } from 'zod-to-json-schema';
@@ -18,6 +19,8 @@ export type JsonSchema = Record<string, unknown>;
 export interface NamedEntry {
   name: string;
   description: string;
+  /** Its parameters (a strict z.object, possibly refined): their names, descriptions and defaults complete `params:`. */
+  params?: z.ZodTypeAny;
 }
 
 export interface SchemaInputs {
@@ -141,13 +144,17 @@ function nameChoice(kind: 'fault' | 'probe', entries: readonly NamedEntry[], env
 type Def = z.ZodTypeDef & Record<string, unknown>;
 const typeName = (def: unknown) => (def as { typeName?: string }).typeName;
 
-/** durationField (src/util/zod.ts): a transform of string | number, which no other field of the files is. */
+/**
+ * durationField (src/util/zod.ts), known by what it does: a transform that reads "1.5s" as 1500 ms (or "1h", "1ms"
+ * where its bounds leave 1.5 s out). numberField has the same shape and reads none of them.
+ */
 function isDuration(def: Def): boolean {
   if (typeName(def) !== 'ZodEffects' || (def.effect as { type: string }).type !== 'transform') return false;
-  const inner = (def.schema as z.ZodTypeAny)._def as Def;
-  if (typeName(inner) !== 'ZodUnion') return false;
-  const kinds = (inner.options as z.ZodTypeAny[]).map((o) => typeName(o._def)).sort();
-  return kinds.join() === 'ZodNumber,ZodString';
+  const field = new z.ZodEffects(def as unknown as z.ZodEffectsDef);
+  return Object.entries({ '1.5s': 1500, '1h': 3_600_000, '1ms': 1 }).some(([text, ms]) => {
+    const read = field.safeParse(text);
+    return read.success && read.data === ms;
+  });
 }
 
 /** The key a zod-to-json-schema path ends in, when it is an object's property. */
@@ -190,7 +197,7 @@ function convert(kind: SchemaKind, schema: z.ZodTypeAny, env: EnvMode, inputs: S
       // stop_when entries name no `kind`: it is filled in (probe or metric) before the discriminated union reads them.
       if (typeName(d) === 'ZodEffects' && (d.effect as { type: string }).type === 'preprocess')
         out = withoutDiscriminator(out, (d.schema as z.ZodTypeAny)._def as Def);
-      if (typeName(d) === 'ZodObject') out = described(out, inputs);
+      if (typeName(d) === 'ZodObject') out = withParams(described(out, inputs));
       const constrained = typeName(d) === 'ZodString' && ('pattern' in out || 'format' in out);
       if (env.strings && (constrained || typeName(d) === 'ZodEnum')) return withEnv(out) as typeof json;
       if (env.numbers && typeName(d) === 'ZodNumber') return withEnv(out) as typeof json;
@@ -210,6 +217,47 @@ function withoutDiscriminator(json: JsonSchema, inner: Def): JsonSchema {
     return { ...branch, properties, ...(required.length ? { required } : {}) };
   };
   return { ...json, anyOf: ((json.anyOf ?? []) as JsonSchema[]).map(strip) };
+}
+
+/** A fault or probe step with params: its params as the named fault's or probe's (fault_params, probe_params). */
+function withParams(json: JsonSchema): JsonSchema {
+  const properties = json.properties as Record<string, JsonSchema> | undefined;
+  if (!properties?.params) return json;
+  const kind = (['fault', 'probe'] as const).find((k) => properties[k]?.$ref === ref(k).$ref);
+  return kind ? { ...json, allOf: [ref(`${kind}_params`)] } : json;
+}
+
+/**
+ * The parameters of each registered fault or probe, by name (draft-07 if/then): their keys with descriptions and
+ * defaults, the required ones, no others (params objects are strict). Their values are left to validate, which reads
+ * them as the command line does (a port may be "3306"). A name no entry has (a plugin's) gets no constraint here.
+ */
+function paramsByName(kind: 'fault' | 'probe', entries: readonly NamedEntry[]): JsonSchema {
+  const objectOf = (schema: z.ZodTypeAny): z.AnyZodObject | undefined =>
+    schema instanceof z.ZodObject ? schema : schema instanceof z.ZodEffects ? objectOf(schema.innerType()) : undefined;
+  const branches = entries.flatMap((e) => {
+    const object = e.params && objectOf(e.params);
+    if (!object) return [];
+    const shape = object.shape as Record<string, z.ZodTypeAny>;
+    const keys = Object.fromEntries(
+      Object.entries(shape).map(([key, s]) => {
+        const dflt = s instanceof z.ZodDefault ? (s._def.defaultValue as () => unknown)() : undefined;
+        return [key, { ...(s.description ? { description: s.description } : {}), ...(dflt !== undefined ? { default: dflt } : {}) }];
+      }),
+    );
+    const required = Object.keys(shape).filter((k) => !shape[k]!.isOptional());
+    const params = {
+      type: 'object',
+      properties: keys,
+      ...(required.length ? { required } : {}),
+      ...(object._def.unknownKeys === 'strict' ? { additionalProperties: false } : {}),
+    };
+    return [{ if: { type: 'object', properties: { [kind]: { const: e.name } }, required: [kind] }, then: { type: 'object', properties: { params } } }];
+  });
+  return {
+    description: `Each registered ${kind}'s parameters: names, descriptions and defaults (faultline ${kind === 'fault' ? 'fault list' : 'probe --help'}).`,
+    allOf: branches,
+  };
 }
 
 /** The JSDoc comments of an object's keys, where the inputs have them and the key has no description of its own. */
@@ -237,6 +285,8 @@ function definitions(env: EnvMode, inputs: SchemaInputs): Record<string, JsonSch
     },
     fault: nameChoice('fault', inputs.faults, env),
     probe: nameChoice('probe', inputs.probes, env),
+    fault_params: paramsByName('fault', inputs.faults),
+    probe_params: paramsByName('probe', inputs.probes),
   };
 }
 

@@ -25,7 +25,7 @@ const ENV = {};
 const KNOWN_EXCEPTIONS: Record<string, string> = {
   'exception.experiment.fault-after-load.yaml': 'a fault must end before the load does: at + for against load.duration, across fields',
   'exception.experiment.unknown-fault.yaml': 'fault names are open (plugins register more at run time); the catalogue knows the registered ones',
-  'exception.experiment.bad-fault-params.yaml': "a fault's parameters are the catalogue's (each fault's own zod schema, checked with its target)",
+  'exception.experiment.bad-fault-param-value.yaml': 'a parameter\'s value: read as the command line gives it ("30%", "3306") by the fault\'s own schema',
   'exception.experiment.at-and-every.yaml': 'at most one of at, every, during: a refinement across keys',
   'exception.experiment.assertion-without-bound.yaml': 'an assertion needs one of max, min, equals: a refinement across keys',
   'exception.experiment.duration-out-of-range.yaml': "a duration string's range (25h is more than a day): the schema checks its form only",
