@@ -10,6 +10,7 @@ import { registerFaultCommands } from './commands/fault.js';
 import { registerExperimentCommands } from './commands/experiment.js';
 import { registerBeforeAfterCommand } from './commands/before-after.js';
 import { registerSwarmCommands } from './commands/swarm.js';
+import { registerSchemaCommand } from './commands/schema.js';
 import { addPluginOption, loadCliPlugins } from './plugin-flag.js';
 
 const program = new Command();
@@ -30,6 +31,7 @@ registerFaultCommands(program);
 registerExperimentCommands(program);
 registerBeforeAfterCommand(program);
 registerSwarmCommands(program);
+registerSchemaCommand(program);
 
 try {
   if (pluginsLoaded) await program.parseAsync(process.argv);
