@@ -92,11 +92,11 @@ test('promql: a query that yields no series fails with the no-series finding; se
   t.regex(several.error?.message ?? '', /up returned \d+ series \(up\{instance=/);
 });
 
-test('the CLI: probe http path=/whoami passes (exit 0); probe promql with a bound it misses fails (exit 1)', async (t) => {
+test('the CLI: probe http path=/whoami passes (exit 0); probe promql --param with a bound it misses fails (exit 1)', async (t) => {
   const ok = await runCli(['probe', 'http', 'path=/whoami'], { timeoutMs: 120_000 });
   t.is(ok.code, 0, ok.stderr);
   t.regex(ok.stdout, /probe http: passed[\s\S]*GET https:\/\/localhost:\d+\/whoami → 200 in/);
-  const low = await runCli(['probe', 'promql', 'query=sum(up)', 'expect=>= 100000'], { timeoutMs: 120_000 });
+  const low = await runCli(['probe', 'promql', '--param', 'query=sum(up)', '--param', 'expect=>= 100000'], { timeoutMs: 120_000 });
   t.is(low.code, 1, low.stderr);
   t.regex(low.stdout, /out-of-tolerance: sum\(up\) = \d+, expected ≥ 100000/);
 });

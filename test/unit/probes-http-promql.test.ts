@@ -12,6 +12,7 @@ import { renderObservation } from '../../src/probes/render.js';
 import { headlineOf, stepVerdict } from '../../src/experiment/activities.js';
 import type { Observation, ProbeContext } from '../../src/probes/types.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
+import { probeParamsFrom } from '../../src/cli/commands/probe.js';
 
 // --- http: pure parts
 
@@ -80,6 +81,12 @@ test('verdict: one finding per failed check, none when all hold', (t) => {
     gone.findings.map((f) => f.id),
     ['request-failed'],
   );
+});
+
+test('the CLI: --param key=value is the same as a key=value word (probe http --param path=/whoami)', (t) => {
+  t.deepEqual(probeParamsFrom([], { param: ['path=/whoami'] }), { path: '/whoami' });
+  t.deepEqual(probeParamsFrom(['status=200'], { param: ['path=/a', 'url=http://127.0.0.1:9/'] }), { status: '200', path: '/a', url: 'http://127.0.0.1:9/' });
+  t.throws(() => probeParamsFrom([], { param: ['path'] }), { message: /^params: expected key=value/ });
 });
 
 // --- http: against a local server

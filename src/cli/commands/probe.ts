@@ -30,6 +30,8 @@ interface ProbeFlags {
   insecure?: boolean;
   sni?: string;
   allowRemoteTarget?: boolean;
+  /** --param key=value (repeatable), the same as a key=value word, as `fault inject --param` takes it. */
+  param?: string[];
 }
 
 /** The words' URL (the TLS probe's target), if any, and the key=value words around it (pure). */
@@ -82,8 +84,8 @@ async function probeTlsUrl(url: string, raw: Record<string, string>, flags: Prob
 }
 
 /** key=value words (and the convenience flags) to a params object; pure, exported for tests. */
-export function probeParamsFrom(words: string[], flags: Pick<ProbeFlags, 'window' | 'ports' | 'maxLag'>): Record<string, string> {
-  const out = parseKeyValues(words, 'params');
+export function probeParamsFrom(words: string[], flags: Pick<ProbeFlags, 'window' | 'ports' | 'maxLag' | 'param'>): Record<string, string> {
+  const out = parseKeyValues([...words, ...(flags.param ?? [])], 'params');
   if (flags.window !== undefined) out.window = flags.window;
   if (flags.ports !== undefined) out.ports = flags.ports;
   if (flags.maxLag !== undefined) out.maxLag = flags.maxLag;
@@ -110,6 +112,7 @@ export function registerProbeCommand(program: Command): void {
       .argument('[params...]', 'probe parameters as key=value (e.g. maxLag=2, ports=22,3306); for tls, an https URL to probe instead of the stack'),
   )
     .option('--json', 'print the observation as JSON')
+    .option('--param <key=value>', 'a probe parameter (repeatable; the same as a key=value word)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--load <file>', 'a load result (faultline load --json) for the client view, recovery and data loss')
     .option('--window <duration>', 'qps: how far back the server view looks without --load (e.g. 30s)')
     .option('--ports <list>', 'exposure: ports to try (comma-separated, at most 64)')
