@@ -83,8 +83,8 @@ export function shippedSchemaInputs(): SchemaInputs {
 }
 
 /** The files' text as they should be on disk: formatted as prettier formats JSON here, so format:check passes them. */
-export async function expectedSchemaFiles(): Promise<Record<SchemaKind, string>> {
-  const schemas = jsonSchemas(shippedSchemaInputs());
+export async function expectedSchemaFiles(inputs: SchemaInputs = shippedSchemaInputs()): Promise<Record<SchemaKind, string>> {
+  const schemas = jsonSchemas(inputs);
   const out: Partial<Record<SchemaKind, string>> = {};
   for (const kind of SCHEMA_KINDS) {
     const filepath = join(schemasDir, schemaFileName(kind));
