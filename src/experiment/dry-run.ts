@@ -1,4 +1,4 @@
-// `faultline run --dry-run` and the blast radius of a run: every fault step of a method planned against the live stack
+// `faultline run --dry-run` and the blast radius of a run: every fault and exec step of a method planned against the live stack
 // (targets resolved, nothing recorded, nothing injected), as the timeline the run would follow.
 
 import { asFaultlineError, FaultlineError } from '../errors.js';
@@ -9,6 +9,7 @@ import { attachStack, type AttachOptions } from '../stack/attach.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import { isHelper } from '../stack/servers.js';
 import type { Experiment } from './schema.js';
+import { execTimelineEntry } from './exec-action.js';
 
 /**
  * The stack an experiment runs against, attached only: a dry run never brings a stack up or waits for it, so a stack
@@ -36,6 +37,10 @@ export async function planMethod(exp: Experiment, stack: AttachedStack, faults: 
   const registry = faults.limitedTo(exp.max_targets);
   const entries: TimelineEntry[] = [];
   for (const step of exp.method) {
+    if ('action' in step) {
+      entries.push(await execTimelineEntry(stack, step, exp.max_targets, signal));
+      continue;
+    }
     if (!('fault' in step)) {
       entries.push({
         kind: 'probe',
@@ -58,10 +63,14 @@ export async function planMethod(exp: Experiment, stack: AttachedStack, faults: 
     entries.push(entry);
   }
   // Probes `every` and `during` have no start of their own: they keep their place after the timed steps.
-  return entries
+  const method = entries
     .map((e, i) => ({ e, i }))
     .sort((a, b) => (a.e.atMs ?? Infinity) - (b.e.atMs ?? Infinity) || a.i - b.i)
     .map(({ e }) => e);
+  const after: TimelineEntry[] = [];
+  for (const step of exp.rollbacks)
+    if (step.action === 'exec') after.push({ ...(await execTimelineEntry(stack, step, exp.max_targets, signal)), rollback: true });
+  return [...method, ...after];
 }
 
 /**
@@ -70,7 +79,8 @@ export async function planMethod(exp: Experiment, stack: AttachedStack, faults: 
  * step itself, as without max_targets, since a target may resolve differently once earlier faults have acted.
  */
 export async function checkMethodBlastRadius(exp: Experiment, stack: AttachedStack, faults: FaultRegistry, signal: AbortSignal): Promise<void> {
-  if (exp.max_targets === undefined || !exp.method.some((s) => 'fault' in s)) return;
+  const acts = exp.method.some((s) => 'fault' in s || 'action' in s) || exp.rollbacks.some((r) => r.action === 'exec');
+  if (exp.max_targets === undefined || !acts) return;
   const refused = (await planMethod(exp, stack, faults, signal)).find((e) => e.error instanceof BlastRadiusError);
   if (refused?.error) throw refused.error;
 }

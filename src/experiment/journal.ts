@@ -12,7 +12,8 @@ export type ActivityStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'int
 export type Phase = 'steady-state-before' | 'method' | 'steady-state-after' | 'rollback';
 
 export interface ActivityRecord {
-  kind: 'probe' | 'fault' | 'rollback';
+  /** action: a built-in action (`action: exec`, exec-action.ts), in the method or the rollbacks. */
+  kind: 'probe' | 'fault' | 'rollback' | 'action';
   name: string;
   title?: string | undefined;
   phase: Phase;

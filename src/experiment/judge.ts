@@ -143,8 +143,10 @@ export function verdict(input: {
   const failedAssertions = assertions.filter((a) => !a.passed);
   const methodErrors = input.method.filter((a) => a.status === 'error');
   if (methodErrors.length) return { status: 'error', reason: methodErrors.map((a) => `${a.kind} ${a.name}: ${a.error}`).join('; '), assertions };
-  if (failedAssertions.length || input.steadyStateAfterMet === false) {
-    const parts = failedAssertions.map((a) => `${a.name} (measured ${a.value ?? 'n/a'})`);
+  // An action that ran but did not do what it should (an unexpected exit code, a timeout) fails the run as an assertion does.
+  const failedActions = input.method.filter((a) => a.kind === 'action' && a.status === 'failed');
+  if (failedAssertions.length || failedActions.length || input.steadyStateAfterMet === false) {
+    const parts = [...failedAssertions.map((a) => `${a.name} (measured ${a.value ?? 'n/a'})`), ...failedActions.map((a) => `${a.name}: ${a.error}`)];
     if (input.steadyStateAfterMet === false) parts.push('the steady state did not hold after the method');
     return { status: 'failed', reason: `failed: ${parts.join('; ')}`, assertions };
   }

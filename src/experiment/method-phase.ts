@@ -10,7 +10,9 @@ import type { RunTarget } from './acquire.js';
 import { measure, type Measured } from './judge.js';
 import { startExperimentLoad } from './load-start.js';
 import { runMethod } from './scheduler.js';
-import type { Experiment } from './schema.js';
+import type { Experiment, FaultStep, ProbeStep } from './schema.js';
+import { runExecSteps } from './exec-action.js';
+import type { ExecStep } from './exec-schema.js';
 import { probeContext } from './steady-state.js';
 import type { ExperimentJournal } from './journal.js';
 import type { ExperimentRunOptions, Log, RunnerDeps } from './run-options.js';
@@ -33,7 +35,9 @@ export async function methodPhase(
   const { stack } = target;
   const job = await startExperimentLoad(exp, target, options, log);
   journal.loadStartedAt = iso();
-  const method = await runMethod(exp.method, job, {
+  // Exec actions keep their own schedule beside the scheduler's faults and probes; they hold nothing to revert.
+  const actions = runExecSteps(exp.method.filter(isExecStep), job, { stack, signal, maxTargets: exp.max_targets, log });
+  const method = await runMethod(exp.method.filter(isScheduled), job, {
     stack,
     faults: deps.faults,
     probe: (name) => deps.probes.get(name),
@@ -43,7 +47,7 @@ export async function methodPhase(
     loadDurationMs: exp.load.duration,
     stopWhen: exp.stop_when,
   });
-  journal.method = method.activities;
+  journal.method = [...method.activities, ...(await actions)].sort((a, b) => (a.startMs ?? 0) - (b.startMs ?? 0));
   journal.faultWindows = method.faultWindows;
   journal.load = loadResultToJSON(method.load);
   if (method.stop) journal.stop = method.stop;
@@ -68,6 +72,9 @@ export async function methodPhase(
   journal.findings = measured.findings;
   return { load: method.load, measured };
 }
+
+const isExecStep = (s: FaultStep | ProbeStep | ExecStep): s is ExecStep => 'action' in s;
+const isScheduled = (s: FaultStep | ProbeStep | ExecStep): s is FaultStep | ProbeStep => !isExecStep(s);
 
 /** One look that may fail: null when the probe could not look (an interrupt still ends the run). */
 async function tryProbe(deps: RunnerDeps, name: string, ctx: ProbeContext, signal: AbortSignal): Promise<Observation | null> {

@@ -1,5 +1,5 @@
 // The last phase, run always (also after an interrupt or a failed step): the faults the run still holds reverted,
-// then the experiment's own rollbacks (restart, wait-healthy), each recorded; a failed rollback decides the status.
+// then the experiment's own rollbacks (restart, wait-healthy, exec), each recorded; a failed rollback decides the status.
 
 import { FaultlineError, asFaultlineError } from '../errors.js';
 import { createFaultContext, revertRecorded, type ActiveFault, type FaultContext, type FaultRegistry } from '../faults/index.js';
@@ -7,6 +7,7 @@ import type { AttachedStack } from '../stack/attached-stack.js';
 import { isHelper, isReady } from '../stack/servers.js';
 import { retryUntil } from '../util/retry.js';
 import { iso } from './activities.js';
+import { runExecAction } from './exec-action.js';
 import type { RollbackStep, Experiment } from './schema.js';
 import type { ActivityRecord, ExperimentJournal } from './journal.js';
 import type { Log } from './run-options.js';
@@ -62,6 +63,12 @@ export async function rollbacks(
   if (!stack) return;
   const steps: RollbackStep[] = [{ action: 'revert-faults' }, ...exp.rollbacks.filter((r) => r.action !== 'revert-faults')];
   for (const step of steps) {
+    if (step.action === 'exec') {
+      // Its own record (kind action); a fresh signal: only the command's timeout ends it.
+      const { action: _exec, ...spec } = step;
+      journal.rollbacks.push(await runExecAction(stack, spec, { phase: 'rollback', signal: new AbortController().signal, maxTargets: exp.max_targets, log }));
+      continue;
+    }
     const start = Date.now();
     const record: ActivityRecord = {
       kind: 'rollback',

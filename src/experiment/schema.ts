@@ -18,6 +18,7 @@ import { stopWhenProblems, stopWhenSchema } from './stop-conditions.js';
 import { loadFilePlugins } from '../plugins.js';
 
 import { duration, interval, loadSchema } from './load-schema.js';
+import { execActivity, execRollback } from './exec-schema.js';
 
 const name = z
   .string()
@@ -65,17 +66,23 @@ const faultActivity = z
   })
   .strict();
 
-const methodEntry = z.union([faultActivity, probeActivity], {
-  errorMap: () => ({ message: 'expected a fault activity ({fault, at, for}) or a probe activity ({probe, at|every|during})' }),
+// The exec branch first: an entry naming an `action` is an exec, its problems its own (exec-schema.ts).
+const methodEntry = z.union([execActivity, faultActivity, probeActivity], {
+  errorMap: () => ({
+    message: 'expected a fault activity ({fault, at, for}), a probe activity ({probe, at|every|during}) or an action ({action: exec, target, command})',
+  }),
 });
 
-const rollbackEntry = z
-  .object({
-    action: z.enum(['revert-faults', 'restart', 'wait-healthy']),
-    target: z.string().optional(),
-    timeout: duration.optional(),
-  })
-  .strict();
+const rollbackEntry = z.union([
+  execRollback,
+  z
+    .object({
+      action: z.enum(['revert-faults', 'restart', 'wait-healthy']),
+      target: z.string().optional(),
+      timeout: duration.optional(),
+    })
+    .strict(),
+]);
 
 const assertion = z
   .object({

@@ -24,9 +24,9 @@ export function formatPlan(name: string, plan: FaultPlan): string {
   return [`dry run: ${name} would act on ${formatTargets(plan.targets)}`, ...numberedSteps(plan.steps, '  '), '  nothing was changed'].join('\n');
 }
 
-/** One step of a run's method as a dry run planned it: a fault with its plan (or why it cannot be), or a probe. */
+/** One step of a run's method as a dry run planned it: a fault or an action with its plan (or why it cannot be), or a probe. */
 export interface TimelineEntry {
-  kind: 'fault' | 'probe';
+  kind: 'fault' | 'probe' | 'action';
   name: string;
   target?: string | undefined;
   /** Offset from the start of load. */
@@ -34,6 +34,8 @@ export interface TimelineEntry {
   forMs?: number;
   everyMs?: number;
   during?: string;
+  /** A rollback's step: after the method. */
+  rollback?: boolean;
   plan?: FaultPlan;
   error?: FaultlineError;
 }
@@ -49,6 +51,7 @@ export interface TimelineHeader {
 const secs = (ms: number) => `${Number((ms / 1000).toFixed(3))}s`;
 
 function when(e: TimelineEntry): string {
+  if (e.rollback) return 'rollback';
   if (e.everyMs !== undefined) return `every ${secs(e.everyMs)}`;
   if (e.during !== undefined) return `during ${e.during}`;
   const at = e.atMs ?? 0;
@@ -73,7 +76,10 @@ export function formatTimeline(header: TimelineHeader, entries: TimelineEntry[])
   }
   const faults = entries.filter((e) => e.kind === 'fault');
   const refused = faults.filter((e) => e.error).length;
-  lines.push(`  ${faults.length} fault step(s)${refused ? `, ${refused} refused` : ''}; nothing was injected`);
+  const actions = entries.filter((e) => e.kind === 'action');
+  const actionsRefused = actions.filter((e) => e.error).length;
+  const actionLine = actions.length ? `, ${actions.length} action step(s)${actionsRefused ? `, ${actionsRefused} refused` : ''}` : '';
+  lines.push(`  ${faults.length} fault step(s)${refused ? `, ${refused} refused` : ''}${actionLine}; nothing was injected${actions.length ? ' or run' : ''}`);
   return lines.join('\n');
 }
 

@@ -5,6 +5,7 @@ import { METRIC_TABLE, type MetricName } from '../metric-table.js';
 import { fmtMetric, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
 import { describeStop } from '../experiment/stop-conditions.js';
 import { liveMetricsLines } from './live-metrics.js';
+import { describeAction } from '../experiment/exec-action.js';
 
 /** The numbers of the one-line summary, in this order; labels and units come from the metric table. */
 const KEY_METRICS: readonly MetricName[] = [
@@ -54,6 +55,8 @@ function experimentSection(j: ExperimentJournal, level: string): string {
     }
     out.push('');
   }
+  const actions = [...j.method, ...j.rollbacks].filter((a) => a.kind === 'action');
+  if (actions.length) out.push('Actions:', '', ...actions.map((a) => `- ${describeAction(a)}`), '');
   if (j.assertions.length) {
     out.push('| | assertion | bound | measured |', '|---|---|---|---|');
     for (const a of j.assertions) out.push(`| ${a.passed ? '✅' : '❌'} | ${a.name} | ${a.bound} | ${fmtNumber(a.value)}${a.detail ? ` (${a.detail})` : ''} |`);
@@ -63,7 +66,7 @@ function experimentSection(j: ExperimentJournal, level: string): string {
     ...j.steadyStateBefore.activities
       .filter((a) => a.status !== 'succeeded')
       .map((a) => `steady state before: ${a.name} ${a.status}${a.error ? `: ${a.error}` : ''}`),
-    ...j.method.filter((a) => a.status === 'error').map((a) => `${a.kind} ${a.name}: ${a.error ?? a.status}`),
+    ...j.method.filter((a) => a.status === 'error' || (a.kind === 'action' && a.status === 'failed')).map((a) => `${a.kind} ${a.name}: ${a.error ?? a.status}`),
     ...j.steadyStateAfter.activities
       .filter((a) => a.status !== 'succeeded')
       .map((a) => `steady state after: ${a.name} ${a.status}${a.error ? `: ${a.error}` : ''}`),

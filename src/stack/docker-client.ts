@@ -167,7 +167,7 @@ export class DockerClient {
   }
 
   /** Runs a command inside a running container and collects its output. */
-  async exec(id: string, cmd: string[], options: { signal?: AbortSignal; stdin?: string; user?: string } = {}): Promise<ExecResult> {
+  async exec(id: string, cmd: string[], options: { signal?: AbortSignal; stdin?: string; user?: string; env?: string[] } = {}): Promise<ExecResult> {
     const container = this.api.getContainer(id);
     const exec = await container.exec({
       Cmd: cmd,
@@ -205,6 +205,7 @@ export class DockerClient {
       exitCode: info.ExitCode ?? -1,
       stdout: Buffer.concat(chunks.out).toString('utf8'),
       stderr: Buffer.concat(chunks.err).toString('utf8'),
+      ...(options.env?.length ? { Env: options.env } : {}),
     };
   }
 
