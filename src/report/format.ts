@@ -1,6 +1,7 @@
 // Small shared formatters for reports (pure).
 
 import { METRIC_TABLE, type MetricName, type MetricValue } from '../metric-table.js';
+import type { ActivityRecord } from '../experiment/journal.js';
 
 export function fmtNumber(v: number | string | null | undefined, digits = 2): string {
   if (v === null || v === undefined) return 'n/a';
@@ -15,6 +16,17 @@ export function fmtPercent(v: number | null | undefined, digits = 2): string {
 
 export function fmtSeconds(ms: number | null | undefined): string {
   return ms === null || ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * Why an activity did not succeed: its error, or, for a probe look that failed (it has none), its first findings, which
+ * say which check failed ("status 200, expected 500"). Empty for one that succeeded.
+ */
+export function activityReason(a: Pick<ActivityRecord, 'status' | 'error' | 'output'>): string {
+  if (a.error !== undefined || a.status === 'succeeded') return a.error ?? '';
+  const findings = (a.output as { findings?: Array<{ message?: unknown }> } | undefined)?.findings;
+  const messages = Array.isArray(findings) ? findings.flatMap((f) => (typeof f.message === 'string' ? [f.message] : [])) : [];
+  return messages.slice(0, 3).join('; ');
 }
 
 export function escapeHtml(s: string): string {

@@ -4,7 +4,7 @@
 import { experimentsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
 import { isMetricName, METRIC_TABLE } from '../metric-table.js';
 import { CHART_CSS, lineChart, type ChartWindow } from './charts.js';
-import { escapeHtml as h, fmtNumber, fmtPercent, fmtSeconds, PAGE_CSS, STATUS_LABEL } from './format.js';
+import { activityReason, escapeHtml as h, fmtNumber, fmtPercent, fmtSeconds, PAGE_CSS, STATUS_LABEL } from './format.js';
 import { scorecard } from './scorecard.js';
 import { describeStop } from '../experiment/stop-conditions.js';
 import { seriesOf, type Series } from './series.js';
@@ -40,7 +40,7 @@ function experimentHtml(j: ExperimentJournal): string {
   const activities = [...j.steadyStateBefore.activities, ...j.method, ...j.steadyStateAfter.activities, ...j.rollbacks]
     .map(
       (a) =>
-        `<tr class="${a.status === 'succeeded' ? 'pass' : a.status === 'skipped' ? '' : 'fail'}"><td>${h(a.phase)}</td><td>${h(a.kind)}</td><td>${h(a.name)}</td><td>${h(a.target ?? '')}</td><td>${h(fmtSeconds(a.startMs))}</td><td>${h(fmtSeconds(a.endMs))}</td><td>${h(a.status)}</td><td>${h(a.error ?? '')}</td></tr>`,
+        `<tr class="${a.status === 'succeeded' ? 'pass' : a.status === 'skipped' ? '' : 'fail'}"><td>${h(a.phase)}</td><td>${h(a.kind)}</td><td>${h(a.name)}</td><td>${h(a.target ?? '')}</td><td>${h(fmtSeconds(a.startMs))}</td><td>${h(fmtSeconds(a.endMs))}</td><td>${h(a.status)}</td><td>${h(activityReason(a))}</td></tr>`,
     )
     .join('');
   const tls = (j.findings.tls as { findings?: Array<{ severity: string; title: string; detail?: string }> } | undefined)?.findings ?? [];

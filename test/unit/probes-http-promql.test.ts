@@ -13,6 +13,7 @@ import { headlineOf, stepVerdict } from '../../src/experiment/activities.js';
 import type { Observation, ProbeContext } from '../../src/probes/types.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { probeParamsFrom } from '../../src/cli/commands/probe.js';
+import { activityReason } from '../../src/report/format.js';
 
 // --- http: pure parts
 
@@ -258,4 +259,12 @@ test('the default query counts the targets that are up', (t) => {
   const p = parseProbeParams('promql', promqlProbe.params, {});
   t.is(p.query, 'sum(up)');
   t.is(p.aggregate, 'single');
+});
+
+test('reports: a failed look says which check failed (its findings), an error says itself, a success nothing', (t) => {
+  const findings = [{ id: 'status', severity: 'high', message: 'status 200, expected 500' }];
+  t.is(activityReason({ status: 'failed', output: { findings } }), 'status 200, expected 500');
+  t.is(activityReason({ status: 'error', error: 'TARGET_UNREACHABLE', output: { findings } }), 'TARGET_UNREACHABLE');
+  t.is(activityReason({ status: 'succeeded', output: { findings } }), '');
+  t.is(activityReason({ status: 'failed', output: { observations: [] } }), '');
 });
