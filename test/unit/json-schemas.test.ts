@@ -15,6 +15,7 @@ import { loadStackSpec } from '../../src/stack/spec.js';
 import { readYaml } from '../../src/util/yaml.js';
 import { expectedSchemaFiles, schemasDir, shippedSchemaInputs } from '../../scripts/schemas.js';
 import { shippedSchemaPath } from '../../src/cli/commands/schema.js';
+import { runCli } from '../helpers/stack.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, 'test/fixtures/schema');
@@ -161,4 +162,15 @@ test('every shipped experiment, suite and stack description names its schema for
     }
     t.is(resolve(dirname(c.file), m[1]!), join(schemasDir, schemaFileName(c.kind)), relative(root, c.file));
   }
+});
+
+test('faultline schema KIND prints the shipped schema, --path where it is; another kind is invalid input', async (t) => {
+  const printed = await runCli(['schema', 'stack']);
+  t.is(printed.code, 0, printed.stderr);
+  t.is(printed.stdout, await readFile(join(schemasDir, 'stack.schema.json'), 'utf8'));
+  const path = await runCli(['schema', 'experiment', '--path']);
+  t.is(path.stdout, `${join(schemasDir, 'experiment.schema.json')}\n`);
+  const unknown = await runCli(['schema', 'workload']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /kind: unknown "workload" \(one of experiment, suite, stack\)/);
 });
