@@ -1,7 +1,9 @@
 // The one Docker client: every Docker API call in faultline goes through here (nothing else imports dockerode).
 
 import Docker from 'dockerode';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { FaultlineError } from '../errors.js';
 import { demuxBuffer, firstTarEntry, isNotFound, LABEL } from './docker-types.js';
@@ -36,6 +38,25 @@ function isRemovalInProgress(err: unknown): boolean {
   return e?.statusCode === 409 && /already in progress/i.test(e.message ?? '');
 }
 
+/** dockerode's connection options for a DOCKER_HOST-style endpoint (pure but for the TLS files it names). */
+export function engineOptions(endpoint: string, env: NodeJS.ProcessEnv = process.env): Docker.DockerOptions {
+  const url = /^[a-z]+:\/\//.test(endpoint) ? new URL(endpoint) : undefined;
+  if (!url || url.protocol === 'unix:') return { socketPath: url ? url.pathname : endpoint };
+  if (url.protocol === 'ssh:')
+    return { protocol: 'ssh', host: url.hostname, port: Number(url.port || 22), ...(url.username ? { username: url.username } : {}) } as Docker.DockerOptions;
+  if (url.protocol !== 'tcp:') throw new FaultlineError('INVALID_INPUT', `${endpoint}: a Docker endpoint is unix://, tcp:// or ssh://`);
+  const tls = Boolean(env.DOCKER_TLS_VERIFY) && env.DOCKER_TLS_VERIFY !== '0';
+  const certs = env.DOCKER_CERT_PATH;
+  return {
+    host: url.hostname,
+    port: Number(url.port || (tls ? 2376 : 2375)),
+    protocol: tls ? 'https' : 'http',
+    ...(tls && certs
+      ? { ca: readFileSync(join(certs, 'ca.pem')), cert: readFileSync(join(certs, 'cert.pem')), key: readFileSync(join(certs, 'key.pem')) }
+      : {}),
+  };
+}
+
 const DOCKER_HINT = 'start the engine (scripts/bootstrap.sh installs and starts it on Debian) or set DOCKER_HOST';
 
 function labelFilters(labels: Record<string, string | undefined>): string[] {
@@ -56,6 +77,15 @@ export class DockerClient {
     this.api = api;
     this.images = new DockerImages(api);
     this.swarm = new DockerSwarm(api);
+  }
+
+  /**
+   * A client of the engine at `endpoint`, written as DOCKER_HOST is: unix:///path/docker.sock, tcp://host:port (TLS
+   * from DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set, as the docker CLI does) or ssh://user@host. How faultline
+   * reaches each node of a swarm through that node's own engine.
+   */
+  static at(endpoint: string): DockerClient {
+    return new DockerClient(new Docker(engineOptions(endpoint)));
   }
 
   /** Throws DOCKER_UNAVAILABLE with a fix hint when the engine does not answer. */
@@ -175,6 +205,7 @@ export class DockerClient {
       AttachStderr: true,
       AttachStdin: options.stdin !== undefined,
       ...(options.user ? { User: options.user } : {}),
+      ...(options.env?.length ? { Env: options.env } : {}),
     });
     const stream = await exec.start({ hijack: true, stdin: options.stdin !== undefined });
     const out = new PassThrough();
@@ -205,7 +236,6 @@ export class DockerClient {
       exitCode: info.ExitCode ?? -1,
       stdout: Buffer.concat(chunks.out).toString('utf8'),
       stderr: Buffer.concat(chunks.err).toString('utf8'),
-      ...(options.env?.length ? { Env: options.env } : {}),
     };
   }
 

@@ -34,6 +34,8 @@ export interface NodeContainerSpec {
   hostname: string;
   image: string;
   labels: Record<string, string>;
+  /** host:container bind mounts beside the cgroup tree (the folder the node's engine socket appears in). */
+  binds?: string[];
 }
 
 /** The label on every node container faultline starts, with the node's name: how `swarm down` finds them all. */
@@ -114,7 +116,7 @@ export class DockerSwarm {
         CapAdd: ['SYS_ADMIN', 'NET_ADMIN'],
         SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
         Tmpfs: { '/var/lib/docker': '' },
-        Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
+        Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw', ...(spec.binds ?? [])],
         Init: true,
       },
     });

@@ -4,12 +4,13 @@
 
 import { FaultlineError } from '../errors.js';
 import { ensureBaseImage } from '../stack/base-image.js';
-import type { DockerClient } from '../stack/docker-client.js';
+import { DockerClient } from '../stack/docker-client.js';
 import type { SwarmNode } from '../stack/docker-swarm.js';
 import { buildImageSet, imagesDir } from '../stack/images.js';
 import { LABEL } from '../stack/docker-types.js';
 import { retryUntil } from '../util/retry.js';
-import { dropSwarmRecord, nodeNames, readSwarmRecord, writeSwarmRecord, type SwarmRecord } from './swarm-record.js';
+import { mkdir, rm } from 'node:fs/promises';
+import { dropSwarmRecord, nodeEngine, nodeNames, nodeSocketDir, readSwarmRecord, writeSwarmRecord, type SwarmRecord } from './swarm-record.js';
 
 export interface SwarmUpOptions {
   /** Worker nodes beside this engine (the manager). */
@@ -27,6 +28,8 @@ export interface SwarmStatus {
   /** Whether faultline made this swarm (and so may remove it). */
   madeByFaultline: boolean;
   nodes: SwarmNode[];
+  /** Each worker faultline started, with its own engine's endpoint (DOCKER_HOST form). */
+  engines: Record<string, string>;
 }
 
 /** The most workers one machine is asked to run: each is a full Docker engine. */
@@ -69,6 +72,7 @@ export async function swarmUp(docker: DockerClient, options: SwarmUpOptions): Pr
     madeSwarm: existing?.madeSwarm ?? member.state !== 'active',
     advertiseAddr: advertiseAddr || (await docker.swarm.bridgeGateway()),
     nodes: nodeNames(options.nodes),
+    engines: Object.fromEntries(nodeNames(options.nodes).map((h) => [h, nodeEngine(options.home, h)])),
     createdAt: existing?.createdAt ?? new Date().toISOString(),
   };
   await writeSwarmRecord(options.home, record);
@@ -86,12 +90,16 @@ export async function swarmUp(docker: DockerClient, options: SwarmUpOptions): Pr
     const stale = running.find((c) => c.hostname === hostname);
     if (stale) await docker.swarm.removeNodeContainer(stale.id);
     log(`starting worker ${hostname}`);
-    const id = await docker.swarm.startNodeContainer({ name: hostname, hostname, image, labels: {} });
+    const sockets = nodeSocketDir(options.home, hostname);
+    await mkdir(sockets, { recursive: true, mode: 0o700 });
+    const id = await docker.swarm.startNodeContainer({ name: hostname, hostname, image, labels: {}, binds: [`${sockets}:/run/faultline-node`] });
     const wait = { timeoutMs, intervalMs: 1_000, ...(options.signal ? { signal: options.signal } : {}) };
+    // Its own engine answers on the socket faultline will reach this node's tasks through.
+    const engine = DockerClient.at(record.engines[hostname]!);
     await retryUntil(
-      () => docker.exec(id, ['docker', 'info', '--format', '{{.ServerVersion}}']),
-      (r) => r.exitCode === 0,
-      { ...wait, what: `the Docker engine in ${hostname}` },
+      () => engine.ping(),
+      () => true,
+      { ...wait, what: `the Docker engine of ${hostname} on ${record.engines[hostname]}` },
     );
     const join = await docker.exec(id, ['docker', 'swarm', 'join', '--token', token, `${record.advertiseAddr}:2377`]);
     if (join.exitCode !== 0) throw new FaultlineError('SWARM_FAILED', `${hostname} could not join the swarm: ${(join.stderr || join.stdout).trim()}`);
@@ -108,7 +116,7 @@ export async function swarmStatus(docker: DockerClient, home: string): Promise<S
   const member = await docker.swarm.membership();
   const record = await readSwarmRecord(home);
   const nodes = member.state === 'active' && member.isManager ? await docker.swarm.nodes() : [];
-  return { state: member.state, madeByFaultline: record?.madeSwarm === true, nodes };
+  return { state: member.state, madeByFaultline: record?.madeSwarm === true, nodes, engines: record?.engines ?? {} };
 }
 
 export interface SwarmDownSummary {
@@ -145,6 +153,7 @@ export async function swarmDown(
   for (const c of containers) {
     log(`removing worker ${c.hostname}`);
     await docker.swarm.removeNodeContainer(c.id);
+    await rm(nodeSocketDir(home, c.hostname), { recursive: true, force: true });
     removedNodes.push(c.hostname);
   }
   const ours = new Set([...(record?.nodes ?? []), ...removedNodes]);
@@ -156,7 +165,7 @@ export async function swarmDown(
     return { removedNodes, leftSwarm: false };
   }
   if (!options.leave) {
-    await writeSwarmRecord(home, { ...record, nodes: [] });
+    await writeSwarmRecord(home, { ...record, nodes: [], engines: {} });
     return { removedNodes, leftSwarm: false, stayed: LEAVE_BREAKS_CONTAINERS };
   }
   log('leaving the swarm faultline made');

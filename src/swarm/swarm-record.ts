@@ -14,9 +14,11 @@ export const swarmRecordSchema = z.object({
   advertiseAddr: z.string(),
   /** The worker nodes faultline started (their hostnames), in order. */
   nodes: z.array(z.string()),
+  /** Each worker's own engine, as DOCKER_HOST would name it: how faults reach a task on that node. */
+  engines: z.record(z.string()).default({}),
   createdAt: z.string(),
 });
-export type SwarmRecord = z.infer<typeof swarmRecordSchema>;
+export type SwarmRecord = z.output<typeof swarmRecordSchema>;
 
 export const swarmRecordFile = (home: string) => join(home, 'swarm.json');
 
@@ -44,6 +46,12 @@ export async function writeSwarmRecord(home: string, record: SwarmRecord): Promi
 export async function dropSwarmRecord(home: string): Promise<void> {
   await rm(swarmRecordFile(home), { force: true });
 }
+
+/** The folder a worker's engine socket appears in (bound into the node at /run/faultline-node). */
+export const nodeSocketDir = (home: string, hostname: string) => join(home, 'swarm', hostname);
+
+/** The endpoint of a worker's own engine, as DOCKER_HOST would name it. */
+export const nodeEngine = (home: string, hostname: string) => `unix://${join(nodeSocketDir(home, hostname), 'docker.sock')}`;
 
 /** The hostnames of nodes 1..n: what `swarm up --nodes n` runs. Pure. */
 export function nodeNames(n: number): string[] {

@@ -80,7 +80,14 @@ test("swarm down without a record: removes faultline's labelled node containers,
 
 test('swarm down of a swarm faultline made: its workers and their entries go; the engine stays a one-node manager unless asked to leave', async (t) => {
   const dir = await home();
-  await writeSwarmRecord(dir, { version: 1, madeSwarm: true, advertiseAddr: '172.17.0.1', nodes: nodeNames(2), createdAt: new Date().toISOString() });
+  await writeSwarmRecord(dir, {
+    version: 1,
+    madeSwarm: true,
+    advertiseAddr: '172.17.0.1',
+    nodes: nodeNames(2),
+    engines: {},
+    createdAt: new Date().toISOString(),
+  });
   const state = {
     active: true,
     nodes: [node('vm', 'manager'), node('faultline-node-1'), node('faultline-node-2'), node('someone-else')],
