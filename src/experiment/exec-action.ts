@@ -230,24 +230,24 @@ export async function runExecAction(stack: AttachedStack, spec: ExecSpec, option
     target: spec.target,
     params: paramsOf(spec),
   };
-  const at = clock ? `t=${((record.startMs ?? 0) / 1000).toFixed(1)}s ` : '';
+  const at = () => (clock ? `t=${(clock.elapsedMs() / 1000).toFixed(1)}s ` : '');
   try {
     const containers = await resolveExecTargets(stack, spec.target, options.maxTargets);
     const ctx = createFaultContext(stack);
     for (const c of containers) await assertStackContainer(ctx, c.id);
     const refs: TargetRef[] = containers.map(toRef);
     record.target = refs.map((t) => t.service || t.name).join(', ');
-    log(`${at}exec on ${record.target}: ${describeCommand(spec.command)} (timeout ${spec.timeout / 1000} s)`);
+    log(`${at()}exec on ${record.target}: ${describeCommand(spec.command)} (timeout ${spec.timeout / 1000} s)`);
     const results = await Promise.all(containers.map((c) => execIn(stack.docker, c, spec, options.signal)));
     const verdict = execVerdict(spec, results);
     record.status = verdict.status;
     record.error = verdict.error;
     record.output = { targets: results };
-    if (verdict.error) log(`${at}exec ${verdict.status}: ${verdict.error}`);
+    if (verdict.error) log(`${at()}exec ${verdict.status}: ${verdict.error}`);
   } catch (err) {
     record.status = options.signal.aborted ? 'interrupted' : 'error';
     record.error = asFaultlineError(err).message;
-    log(`${at}exec could not run: ${record.error}`);
+    log(`${at()}exec could not run: ${record.error}`);
   } finally {
     record.end = iso();
     record.endMs = clock?.elapsedMs();
