@@ -2,7 +2,7 @@
 
 import { experimentsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
 import { METRIC_TABLE, type MetricName } from '../metric-table.js';
-import { fmtMetric, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
+import { activityReason, fmtMetric, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
 import { describeStop } from '../experiment/stop-conditions.js';
 import { liveMetricsLines } from './live-metrics.js';
 import { describeAction } from '../experiment/exec-action.js';
@@ -65,11 +65,11 @@ function experimentSection(j: ExperimentJournal, level: string): string {
   const failing = [
     ...j.steadyStateBefore.activities
       .filter((a) => a.status !== 'succeeded')
-      .map((a) => `steady state before: ${a.name} ${a.status}${a.error ? `: ${a.error}` : ''}`),
+      .map((a) => `steady state before: ${a.name} ${a.status}${activityReason(a) ? `: ${activityReason(a)}` : ''}`),
     ...j.method.filter((a) => a.status === 'error' || (a.kind === 'action' && a.status === 'failed')).map((a) => `${a.kind} ${a.name}: ${a.error ?? a.status}`),
     ...j.steadyStateAfter.activities
       .filter((a) => a.status !== 'succeeded')
-      .map((a) => `steady state after: ${a.name} ${a.status}${a.error ? `: ${a.error}` : ''}`),
+      .map((a) => `steady state after: ${a.name} ${a.status}${activityReason(a) ? `: ${activityReason(a)}` : ''}`),
     ...j.rollbacks.filter((a) => a.status !== 'succeeded').map((a) => `rollback ${a.name}: ${a.error ?? a.status}`),
   ];
   if (failing.length) {
