@@ -18,6 +18,9 @@ import {
   type ExecTargetResult,
 } from '../../src/experiment/exec-action.js';
 import { verdict } from '../../src/experiment/judge.js';
+import { checkMethodBlastRadius } from '../../src/experiment/dry-run.js';
+import { BlastRadiusError } from '../../src/faults/blast-radius.js';
+import { faults } from '../../src/faults/registry.js';
 import { formatTimeline } from '../../src/faults/format.js';
 import { REDACTED } from '../../src/faults/redact.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
@@ -278,4 +281,18 @@ test('the dry run shows an exec step: when, the command, where it would run; a r
       '  0 fault step(s), 3 action step(s), 1 refused; nothing was injected or run',
     ].join('\n'),
   );
+});
+
+test('max_targets refuses a run whose exec step, in the method or the rollbacks, resolves to more containers, before load starts', async (t) => {
+  const { stack } = await fakeStack();
+  const exp = (rollbacks: unknown[], method: unknown[] = [{ probe: 'health' }]) => ({
+    ...validate({ max_targets: 2, method, rollbacks }),
+    file: 'exp.yaml',
+    id: 'exp',
+  });
+  const signal = new AbortController().signal;
+  const wide = { action: 'exec', target: 'all:role=web', command: 'true' };
+  await t.throwsAsync(checkMethodBlastRadius(exp([], [wide]), stack, faults, signal), { instanceOf: BlastRadiusError, message: /more than max_targets 2/ });
+  await t.throwsAsync(checkMethodBlastRadius(exp([wide]), stack, faults, signal), { instanceOf: BlastRadiusError });
+  await t.notThrowsAsync(checkMethodBlastRadius(exp([{ ...wide, target: 'count:2:role=web' }]), stack, faults, signal));
 });
