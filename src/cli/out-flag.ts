@@ -7,6 +7,7 @@ import { RemoteWriteOutput } from '../load/remote-write.js';
 import type { LoadEvent, LoadJob } from '../load/types.js';
 import { prometheusUrl } from '../probes/prometheus.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
+import { attachStack } from '../stack/attach.js';
 import { isLoopbackHost } from '../util/remote-target.js';
 import { experimentsOf, type Journal } from '../experiment/journal.js';
 
@@ -81,7 +82,7 @@ export async function remoteWriteUrl(target: string | null, stack: AttachedStack
  * Receivers resolve when the first load starts (the stack is attached by then); a refused one is one line, the run goes on.
  */
 export class LiveOutputs {
-  private readonly outputs: Array<{ target: string | null; output?: RemoteWriteOutput }>;
+  private readonly outputs: Array<{ target: string | null; url?: Promise<string>; output?: RemoteWriteOutput }>;
   private listeners: Array<(event: LoadEvent) => void> = [];
 
   constructor(
@@ -96,9 +97,20 @@ export class LiveOutputs {
     return this.outputs.length > 0;
   }
 
+  /** Resolves every receiver now, before anything starts: a refused one throws (exit 2) instead of being one line later. */
+  async prepare(stack: AttachedStack | undefined): Promise<void> {
+    for (const o of this.outputs) {
+      const url = await remoteWriteUrl(o.target, stack, this.allowRemote);
+      o.url = Promise.resolve(url);
+    }
+  }
+
   /** A load started (an experiment's, or the command's own): its seconds go to every receiver from now on. */
   follow(job: Pick<LoadJob, 'runId' | 'timeline'>, labels: { experiment: string; faults?: readonly PlannedFault[] }, stack?: AttachedStack): void {
-    for (const o of this.outputs) o.output ??= new RemoteWriteOutput({ url: remoteWriteUrl(o.target, stack, this.allowRemote), warn: this.warn });
+    for (const o of this.outputs) {
+      o.url ??= remoteWriteUrl(o.target, stack, this.allowRemote);
+      o.output ??= new RemoteWriteOutput({ url: o.url, warn: this.warn });
+    }
     this.listeners = this.outputs.map((o) => (o.output as RemoteWriteOutput).follow(job, labels));
   }
 
@@ -129,4 +141,28 @@ export function plannedFaults(method: ReadonlyArray<object>, defaultTarget: (fau
 export function recordLiveMetrics(journal: Journal, targets: readonly string[]): void {
   if (!targets.length) return;
   for (const e of experimentsOf(journal)) if (e.load) e.outputs = targets.map((url) => ({ kind: 'prometheus' as const, url }));
+}
+
+/** Whether resolving these receivers needs the attached stack: its own Prometheus, or an address that is not loopback. */
+export function needsStack(flags: OutFlags, allowRemote: boolean): boolean {
+  return flags.prometheus.some((t) => t === null || (!allowRemote && !isLoopbackHost(new URL(t).hostname.replace(/^\[|\]$/g, ''))));
+}
+
+/**
+ * `faultline load --out …`: the receivers, resolved before the load starts (attaching the stack only when one needs it);
+ * null without any. Only prometheus outputs: load writes no reports.
+ */
+export async function liveOutputsForLoad(
+  values: readonly string[] | undefined,
+  stackFile: string | undefined,
+  allowRemote: boolean,
+): Promise<LiveOutputs | null> {
+  const flags = parseOutFlags(values, { dir: false });
+  if (!flags.prometheus.length) return null;
+  const live = new LiveOutputs(flags, allowRemote);
+  const stack = needsStack(flags, allowRemote)
+    ? await attachStack({ ...(stackFile ? { stackFile } : {}), ...(allowRemote ? { allowRemoteTarget: true } : {}) })
+    : undefined;
+  await live.prepare(stack);
+  return live;
 }

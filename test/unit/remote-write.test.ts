@@ -9,6 +9,10 @@ import { Timeline } from '../../src/load/index.js';
 import { RunSeries, SERIES, STALE_NAN, secondSamples, sortedLabels, windowCovers, type TimeSeries } from '../../src/load/remote-write-series.js';
 import { REMOTE_WRITE_HEADERS, RemoteWriteOutput, WriteRequest, encodeWriteRequest } from '../../src/load/remote-write.js';
 import type { LoadEvent, LoadResult } from '../../src/load/types.js';
+import { needsStack, parseOutFlags, plannedFaults, remoteWriteUrl } from '../../src/cli/out-flag.js';
+import { liveMetricsLines } from '../../src/report/live-metrics.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
+import type { ExperimentJournal } from '../../src/experiment/journal.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -279,4 +283,54 @@ test('an unresolvable URL turns the output off with one line', async (t) => {
   out.enqueue([{ labels: sortedLabels('x', {}), samples: [{ value: 1, timestamp: T0 }] }]);
   t.deepEqual(await out.close(500), { pushed: 0, dropped: 0 });
   t.deepEqual(warnings, ['live metrics: no remote-write URL (stack.prometheus: not declared); nothing is pushed']);
+});
+
+test('--out: prometheus[=URL] adds an output, anything else is the one reports folder, an unknown kind is refused', (t) => {
+  t.deepEqual(parseOutFlags(['prometheus', 'out/x', 'prometheus=http://127.0.0.1:9090/api/v1/write']), {
+    dir: 'out/x',
+    prometheus: [null, 'http://127.0.0.1:9090/api/v1/write'],
+  });
+  t.deepEqual(parseOutFlags(undefined), { prometheus: [] });
+  t.deepEqual(parseOutFlags('./a=b'), { dir: './a=b', prometheus: [] });
+  t.throws(() => parseOutFlags(['kafka=http://x']), { message: /--out: kafka=http:\/\/x: unknown output kind kafka/ });
+  t.throws(() => parseOutFlags(['a', 'b']), { message: /one folder for the reports, got a and b/ });
+  t.throws(() => parseOutFlags(['prometheus=not a url']), { message: /not a URL/ });
+  t.throws(() => parseOutFlags(['out'], { dir: false }), { message: /expected prometheus or prometheus=URL/ });
+  t.false(needsStack(parseOutFlags(['prometheus=http://[::1]:9090/w']), false));
+  t.true(needsStack(parseOutFlags(['prometheus=http://10.213.7.5:9090/api/v1/write']), false));
+  t.false(needsStack(parseOutFlags(['prometheus=http://10.213.7.5:9090/api/v1/write']), true));
+  t.true(needsStack(parseOutFlags(['prometheus']), true));
+});
+
+test('a receiver off loopback is refused unless it is a container of the stack or --allow-remote-target', async (t) => {
+  const stack = { containers: async () => [{ addresses: { internal: '10.213.7.5' } }] } as unknown as AttachedStack;
+  t.is(await remoteWriteUrl('http://10.213.7.5:9090/api/v1/write', stack, false), 'http://10.213.7.5:9090/api/v1/write');
+  t.is(await remoteWriteUrl('http://127.0.0.1:9/w', undefined, false), 'http://127.0.0.1:9/w');
+  await t.throwsAsync(remoteWriteUrl('http://192.0.2.1:9090/api/v1/write', stack, false), { message: /neither loopback nor a container/ });
+  t.is(await remoteWriteUrl('http://192.0.2.1:9090/api/v1/write', stack, true), 'http://192.0.2.1:9090/api/v1/write');
+  await t.throwsAsync(remoteWriteUrl(null, undefined, false), { message: /needs an attached stack/ });
+});
+
+test('an experiment plans its faults with their targets; the reports name the run to query', (t) => {
+  const method = [
+    { probe: 'health', at: 1000 },
+    { fault: 'container-pause', target: 'service=web1-nginx', at: 3000 },
+    { fault: 'db-primary-kill', at: 5000 },
+  ];
+  t.deepEqual(
+    plannedFaults(method, (f) => (f === 'db-primary-kill' ? 'role=db-primary' : undefined)),
+    [
+      { name: 'container-pause', target: 'service=web1-nginx', atMs: 3000 },
+      { name: 'db-primary-kill', target: 'role=db-primary', atMs: 5000 },
+    ],
+  );
+  const j = {
+    id: 'live',
+    load: { runId: 'r7' },
+    outputs: [{ kind: 'prometheus', url: 'http://10.213.7.5:9090/api/v1/write' }],
+  } as unknown as ExperimentJournal;
+  t.deepEqual(liveMetricsLines(j), [
+    'Live metrics: series labelled run="r7", experiment="live" in http://10.213.7.5:9090 (remote-write http://10.213.7.5:9090/api/v1/write); e.g. sum by (outcome) (sum_over_time(faultline_requests{run="r7"}[1h]))',
+  ]);
+  t.deepEqual(liveMetricsLines({ ...j, outputs: undefined }), []);
 });

@@ -20,6 +20,7 @@ import {
 } from '../../load/index.js';
 import type { LoadEvent, LoadOptionsInput } from '../../load/index.js';
 import { endpointTls, type EndpointTls } from '../../stack/endpoint-tls.js';
+import { collect, liveOutputsForLoad } from '../out-flag.js';
 import { parseWorkload } from '../../load/workload-spec.js';
 import type { WorkloadSpec } from '../../load/workload-spec.js';
 
@@ -45,6 +46,7 @@ export interface LoadFlags {
   json?: boolean;
   allowRemoteTarget?: boolean;
   stack?: string;
+  out?: string[];
 }
 
 function wholeNumber(field: string, text: string): number {
@@ -158,6 +160,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--json', 'print the full result (timeline, ledger, summary) as JSON')
     .option('--allow-remote-target', 'allow a target that is not a loopback address')
     .option('--stack <file>', 'a stack description: its endpoint (URL, CA or insecure, SNI) and workload are the defaults', process.env.FAULTLINE_STACK)
+    .option('--out <prometheus[=URL]>', "stream live metrics by remote-write to URL, or to the attached stack's own Prometheus (repeatable)", collect)
     .action(
       action(async (url: string | undefined, flags: LoadFlags) => {
         if (!flags.stack) {
@@ -189,13 +192,17 @@ export function progressFor(stream: NodeJS.WriteStream, json: boolean): { onEven
 export async function runLoadCommand(url: string, flags: LoadFlags, workload?: WorkloadSpec): Promise<number> {
   const input = loadInputFromFlags(url, flags, workload);
   const interactive = !flags.json && isInteractive(process.stderr);
+  const live = await liveOutputsForLoad(flags.out, flags.stack, flags.allowRemoteTarget === true);
   const interrupt = interruptSignal();
   try {
+    const progress = progressFor(process.stderr, flags.json === true).onEvent;
     const job = startLoad(input, {
       signal: interrupt.signal,
-      ...progressFor(process.stderr, flags.json === true),
+      ...(progress || live ? { onEvent: (e: LoadEvent) => (progress?.(e), live?.onEvent(e)) } : {}),
     });
+    live?.follow(job, { experiment: 'load' });
     const result = await job.result;
+    await live?.close();
     if (flags.ledger) writeFileSync(flags.ledger, `${JSON.stringify(result.ledger.toJSON(), null, 2)}\n`);
     if (flags.json) process.stdout.write(`${JSON.stringify(loadResultToJSON(result))}\n`);
     else process.stdout.write(`${interactive ? formatResult(result) : formatResultLine(result)}\n`);
