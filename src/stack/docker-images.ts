@@ -61,4 +61,21 @@ export class DockerImages {
     const stream = await this.api.importImage(tarball as unknown as string, { repo, tag: tagName });
     await new Promise<void>((resolve, reject) => this.api.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
   }
+
+  /** One image as a `docker save` stream (its layers, config and tag). */
+  async save(tag: string): Promise<Readable> {
+    return (await this.api.getImage(tag).get()) as unknown as Readable;
+  }
+
+  /** Loads a `docker save` stream (`docker load`); rejects with the engine's error. */
+  async load(stream: Readable): Promise<void> {
+    const out = await this.api.loadImage(stream as unknown as string);
+    await new Promise<void>((resolve, reject) =>
+      this.api.modem.followProgress(out, (err: Error | null, output: Array<{ error?: string }>) => {
+        const failed = err?.message ?? output?.find((o) => o.error)?.error;
+        if (failed) reject(new FaultlineError('BUILD_FAILED', `loading images failed: ${failed.trim()}`));
+        else resolve();
+      }),
+    );
+  }
 }
