@@ -5,7 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { itest as test, sharedStack, runCli } from '../helpers/stack.js';
-import { exclusive } from '../helpers/faults.js';
+import { exclusive, startCli } from '../helpers/faults.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import type { ActivityRecord, ExperimentJournal } from '../../src/experiment/journal.js';
 import { runExecAction, type ExecTargetResult } from '../../src/experiment/exec-action.js';
@@ -116,4 +116,45 @@ test.serial('an interrupt kills a running exec on every target at once, and noth
       [],
       `no sleep left in ${service}`,
     );
+});
+
+test.serial('Ctrl-C during faultline run kills the exec it runs: the run ends interrupted (130) and no sleep is left', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'faultline-exec-int-'));
+  const file = join(dir, 'exec.yaml');
+  await writeFile(
+    file,
+    `title: Exec interrupted
+stack: { bring_up: false }
+load: { rate: 20, duration: 20s, warmup: 1s }
+method:
+  - action: exec
+    target: service=web1-app
+    command: "sleep 60 & sleep 61"
+    timeout: 50s
+    at: 1s
+`,
+  );
+  await exclusive(stack, async () => {
+    const cli = startCli(['run', file, '--out', dir]);
+    const deadline = Date.now() + 120_000;
+    while (!/exec on web1-app/.test(cli.output().stderr) && Date.now() < deadline && cli.child.exitCode === null) await new Promise((r) => setTimeout(r, 500));
+    t.regex(cli.output().stderr, /exec on web1-app/, 'the exec started');
+    await new Promise((r) => setTimeout(r, 1500));
+    const sent = Date.now();
+    cli.child.kill('SIGINT');
+    const end = await cli.exited;
+    t.is(end.code, ExitCode.interrupted, cli.output().stderr.split('\n').slice(-8).join('\n'));
+    t.true(Date.now() - sent < 30_000, `ended ${Date.now() - sent} ms after Ctrl-C`);
+    const j = JSON.parse(await readFile(join(dir, 'journal.json'), 'utf8')) as ExperimentJournal;
+    t.is(j.status, 'interrupted');
+    t.like(
+      j.method.find((a) => a.kind === 'action'),
+      { status: 'interrupted', target: 'web1-app' },
+    );
+    t.deepEqual(
+      (await processes('web1-app')).filter((l) => /sleep/.test(l)),
+      [],
+      'no sleep left in web1-app',
+    );
+  });
 });
