@@ -4,7 +4,7 @@
 // owns this because it is the one that may use both the load engine and the faults.
 
 import { holdFault, injectFault, type ActiveFault, type ConfiguredFault, type FaultContext } from '../faults/index.js';
-import { LOAD_DEFAULTS, startLoad, type LoadOptionsInput, type LoadResult } from '../load/index.js';
+import { LOAD_DEFAULTS, startLoad, type LoadEvent, type LoadJob, type LoadOptionsInput, type LoadResult } from '../load/index.js';
 import { invalidInput } from '../errors.js';
 import { MAX_HOLD_MS } from '../util/duration.js';
 import { sleep } from '../util/sleep.js';
@@ -22,6 +22,9 @@ export interface InjectUnderLoadOptions {
   /** Ctrl-C: the fault is reverted, the load stopped, and the interrupt thrown. */
   signal: AbortSignal;
   log?: (line: string) => void;
+  /** The load's events, and its job once started (live outputs follow it: `--out prometheus`). */
+  onLoadEvent?: (event: LoadEvent) => void;
+  onLoadStart?: (job: LoadJob) => void;
   /** Called once the fault is in effect (the CLI prints it), with ms from its inject call. */
   onActive?: (fault: ActiveFault, effectiveAfterMs: number) => void;
 }
@@ -54,7 +57,11 @@ export async function injectUnderLoad(ctx: FaultContext, fault: ConfiguredFault,
   const { signal, holdMs } = o;
   const log = o.log ?? (() => undefined);
   if (o.stopWhen.some((c) => c.kind !== 'metric')) throw invalidInput('stop-when', 'only metric conditions can be watched beside `fault inject`');
-  const job = startLoad({ ...o.load, durationMs: o.load.durationMs ?? Math.min(holdMs + INJECT_REVERT_ALLOWANCE_MS, MAX_HOLD_MS) }, { signal });
+  const job = startLoad(
+    { ...o.load, durationMs: o.load.durationMs ?? Math.min(holdMs + INJECT_REVERT_ALLOWANCE_MS, MAX_HOLD_MS) },
+    { signal, ...(o.onLoadEvent ? { onEvent: o.onLoadEvent } : {}) },
+  );
+  o.onLoadStart?.(job);
   // A stop ends the hold, never the revert (holdFault reverts with a fresh signal).
   const stopped = new AbortController();
   const watching = new AbortController();

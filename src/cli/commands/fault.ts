@@ -12,6 +12,7 @@ import { describeStop, type StopCondition } from '../../experiment/stop-conditio
 import { formatResultLine } from '../../load/index.js';
 import type { AttachedStack } from '../../stack/attached-stack.js';
 import { parseStopWhen } from '../stop-when-flag.js';
+import { LiveOutputs, collect, parseOutFlags } from '../out-flag.js';
 import { flagsFromEndpoint, loadInputFromFlags, type LoadFlags } from './load.js';
 import { parseDurationMs, formatDuration, MAX_HOLD_MS } from '../../util/duration.js';
 import {
@@ -41,11 +42,12 @@ interface InjectFlags extends StackFlags {
   mix?: string;
   bucket?: string;
   stopWhen: string[];
+  out?: string[];
   [named: string]: unknown;
 }
 
 /** The load flags `--under-load` takes (the rest of `faultline load`'s options keep their defaults). */
-const LOAD_FLAGS = ['rate', 'connections', 'mix', 'bucket'] as const;
+const LOAD_FLAGS = ['rate', 'connections', 'mix', 'bucket', 'out'] as const;
 
 /** Named flags that are shorthands for --param key=value. */
 const NAMED_PARAMS = ['port', 'delay', 'jitter', 'loss', 'component', 'from', 'to', 'workers', 'load', 'size', 'grace'] as const;
@@ -104,6 +106,7 @@ export function registerFaultCommands(program: Command): void {
     .option('--connections <n>', 'with --under-load: closed load on this many connections (default 10)')
     .option('--mix <spec>', "with --under-load: requests by ratio, e.g. read=9,write=1 (default the workload's mix)")
     .option('--bucket <d>', 'with --under-load: timeline bucket width (default 100ms)')
+    .option('--out <prometheus[=URL]>', "with --under-load: stream live metrics by remote-write to URL or the stack's own Prometheus (repeatable)", collect)
     .option(
       '--stop-when <condition>',
       'with --under-load: revert at once and exit 6 when e.g. "availability<0.5 over 5s" or "p99_ms>2000 over 10s" (repeatable)',
@@ -160,6 +163,7 @@ export function registerFaultCommands(program: Command): void {
     if (!withLoad && flags.stopWhen.length) throw invalidInput('--stop-when', 'needs --under-load: stop conditions are checked on the load beside the fault');
     const stray = LOAD_FLAGS.find((f) => flags[f] !== undefined);
     if (!withLoad && stray) throw invalidInput(`--${stray}`, 'needs --under-load (the load beside the fault)');
+    parseOutFlags(flags.out, { dir: false });
     const stopWhen = flags.stopWhen.map(parseStopWhen);
     const bucketMs = flags.bucket === undefined ? undefined : (parseDurationMs(flags.bucket) ?? undefined);
     const problem = stopWhenProblemsForHold(stopWhen, holdMs, bucketMs)[0];
@@ -181,6 +185,9 @@ export function registerFaultCommands(program: Command): void {
     const loadFlags: LoadFlags = { ...pick(flags), ...(flags.allowRemoteTarget ? { allowRemoteTarget: true } : {}) };
     const input = loadInputFromFlags(url, { ...loadFlags, ...flagsFromEndpoint(url, stack.spec.endpoint, loadFlags) }, stack.spec.workload);
     let active: { id: string; reverted: boolean } | undefined;
+    const live = flags.out?.length ? new LiveOutputs(parseOutFlags(flags.out, { dir: false }), flags.allowRemoteTarget === true) : null;
+    await live?.prepare(stack);
+    const planned = [{ name: configured.definition.name, target: flags.target ?? configured.definition.defaultTarget ?? '', atMs: 0 }];
     try {
       const outcome = await injectUnderLoad(ctx, configured, {
         load: input,
@@ -188,6 +195,7 @@ export function registerFaultCommands(program: Command): void {
         stopWhen,
         signal,
         log,
+        ...(live ? { onLoadEvent: live.onEvent, onLoadStart: (job) => live.follow(job, { experiment: 'fault-inject', faults: planned }, stack) } : {}),
         onActive: (fault, afterMs) => {
           active = fault;
           const holding = `holding ${formatDuration(holdMs)} under load${stopWhen.length ? ` until a stop condition fires` : ''} (Ctrl-C reverts now)`;
@@ -210,6 +218,8 @@ export function registerFaultCommands(program: Command): void {
       if (!signal.aborted || !active?.reverted) throw err;
       log(`fault ${active.id} reverted after interrupt; load stopped`);
       return ExitCode.interrupted;
+    } finally {
+      await live?.close();
     }
   }
 
