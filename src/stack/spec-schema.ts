@@ -221,13 +221,29 @@ const prometheus = z
   })
   .strict();
 
+/** A DOCKER_HOST-style endpoint of one swarm node's engine: unix:///path, tcp://host:port or ssh://user@host. */
+const engineEndpoint = z.string().regex(/^(unix|tcp|ssh):\/\/\S+$/, 'a Docker endpoint as DOCKER_HOST names it (unix://, tcp:// or ssh://)');
+
 export const stackSpecSchema = z
   .object({
-    /** Compose project name: its containers carry com.docker.compose.project=<project>. */
+    /**
+     * compose: a compose project's containers on this engine. swarm: a swarm stack's tasks, found by service and node on
+     * the manager (this engine, DOCKER_HOST) and reached through the engine of the node each runs on.
+     */
+    kind: z.enum(['compose', 'swarm']).default('compose'),
+    /**
+     * compose: the project name (its containers carry com.docker.compose.project=<project>). swarm: the stack's name
+     * (`docker stack deploy … <name>`: its services carry com.docker.stack.namespace=<name>). Also the state folder's name.
+     */
     project: name,
+    /**
+     * swarm: each node's own engine by node hostname (node → DOCKER_HOST-style endpoint), merged over the engines
+     * `faultline swarm up` records in ~/.faultline/swarm.json. The manager's own tasks go through the manager.
+     */
+    engines: z.record(z.string().min(1), engineEndpoint).optional(),
     /** Human words for reports. */
     title: z.string().default(''),
-    /** Where labels are missing: service → role, server, component. faultline.* labels win where present. */
+    /** Where labels are missing: service (a swarm's without the `<stack>_` prefix) → role, server, component. faultline.* labels win where present. */
     services: z.record(serviceRole).default({}),
     /** Every service that must be running for the stack to count as ready (default: every service of the project). */
     required: z.array(z.string().min(1)).optional(),
@@ -272,6 +288,8 @@ export const stackSpecSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.engines && s.kind !== 'swarm')
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['engines'], message: 'engines are the nodes of a swarm: give them with kind: swarm' });
     const names = s.readback.map((r) => r.name).filter((n): n is string => n !== undefined);
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['readback'], message: `two read-backs are named "${n}"` });
