@@ -24,6 +24,7 @@ import { request } from './util/http.js';
 import { retryUntil } from './util/retry.js';
 import { sleep } from './util/sleep.js';
 import { readYaml } from './util/yaml.js';
+import { noteFaultOrigin } from './faults/origins.js';
 import { VERSION } from './util/version.js';
 
 /** What a plugin is given: the registries to add to, faultline's version, and helpers so it needs no faultline import. */
@@ -144,10 +145,14 @@ async function importAndRegister(file: string): Promise<void> {
     throw new Error(importFailure(err), { cause: err });
   }
   if (typeof mod.default !== 'function') throw new Error('has no default export function (export default function (faultline) { … })');
+  const before = new Set(faults.names());
   try {
     await (mod.default as Plugin)(apiFor(file));
   } catch (err) {
     throw new Error(causeOf(err), { cause: err });
+  } finally {
+    // Each fault this plugin added is recorded with its file, so a revert in a fresh process can load it again.
+    for (const name of faults.names()) if (!before.has(name)) noteFaultOrigin(name, file);
   }
 }
 

@@ -11,6 +11,7 @@ import { orphanHelpers, removeHelpers } from './helpers.js';
 import { sleep } from '../util/sleep.js';
 import type { ConfiguredFault, FaultRegistry } from './registry.js';
 import { FaultStore, holderAlive, processStart } from './state-store.js';
+import { faultOrigin } from './origins.js';
 import type { ActiveFault, AnyFaultDefinition, FaultCheck, FaultContext, FaultPlan, FaultRecord } from './types.js';
 
 /** How long a revert may take before it is reported as failed. */
@@ -111,6 +112,7 @@ export async function injectFault(ctx: FaultContext, fault: ConfiguredFault, sig
     steps: plan.steps,
     status: 'injecting',
     createdAt: new Date().toISOString(),
+    ...(faultOrigin(definition.name) ? { plugin: faultOrigin(definition.name) } : {}),
     pid: process.pid,
     hostname: hostname(),
     pidStart: processStart(process.pid),

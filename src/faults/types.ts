@@ -56,6 +56,8 @@ export const faultRecordSchema = z.object({
   steps: z.array(z.string()),
   status: z.enum(['injecting', 'active', 'reverting']),
   createdAt: z.string(),
+  /** The plugin file that registered this fault (absent for a built-in): `faultline revert` loads it to undo the fault. */
+  plugin: z.string().optional(),
   /** The process holding the fault; `faultline revert` (without --all) only takes faults whose holder is gone. */
   pid: z.number(),
   hostname: z.string(),

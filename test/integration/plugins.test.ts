@@ -152,3 +152,42 @@ test.serial('the CLI with plugins: listed, loaded once when named twice, and eve
   }
   t.deepEqual(await faultContext(stack).store.list(), before, 'nothing was injected');
 });
+
+test.serial(
+  "a plugin's fault left behind by a SIGKILLed faultline: its record names the plugin, so `faultline revert` undoes it without --plugin",
+  async (t) => {
+    await exclusive(stack, async () => {
+      const child = spawn(process.execPath, ['bin/faultline.js', '--plugin', PLUGIN, 'fault', 'inject', 'maintenance-page', '--for', '120s', '--json'], {
+        cwd: repoRoot,
+        env: { ...process.env, FAULTLINE_PLUGINS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+      try {
+        // --json prints the record once the fault is in effect.
+        const deadline = Date.now() + 90_000;
+        while (!stdout.trim().endsWith('}') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+        const record = JSON.parse(stdout) as { fault: string; plugin?: string };
+        t.is(record.fault, 'maintenance-page');
+        t.is(record.plugin, join(repoRoot, PLUGIN), 'the record names the plugin file');
+      } finally {
+        child.kill('SIGKILL');
+      }
+      t.is(await exited, 'SIGKILL');
+      t.true((await pagesSeen(6)).pages > 0, 'the page is still up after faultline died');
+
+      const revert = await faultline(['revert', '--json']);
+      t.is(revert.code, ExitCode.ok, revert.stderr);
+      const summary = JSON.parse(revert.stdout) as { reverted: Array<{ fault: string }>; failed: unknown[] };
+      t.deepEqual(
+        summary.reverted.map((r) => r.fault),
+        ['maintenance-page'],
+      );
+      t.deepEqual(summary.failed, []);
+      t.deepEqual(await pagesSeen(6), { pages: 0, statuses: Array(6).fill(200) });
+      t.deepEqual(await faultContext(stack).store.list(), []);
+    });
+  },
+);

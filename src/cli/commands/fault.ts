@@ -1,6 +1,7 @@
 // `faultline fault list|inject|status` and `faultline revert`: parse flags, call src/faults, print.
 
 import type { Command } from 'commander';
+import { loadPlugin } from '../../plugins.js';
 import { action, interruptSignal } from '../run-command.js';
 import { parseKeyValues } from '../key-value.js';
 import { jsonText, revertJSON } from '../json-output.js';
@@ -241,7 +242,10 @@ export function registerFaultCommands(program: Command): void {
     .action(
       action(async (flags: StackFlags & { all?: boolean; json?: boolean }) => {
         const ctx = createFaultContext(await attachStack(stackOptionsFrom(flags)), { log });
-        const summary = await revertRecorded(ctx, registry, { all: flags.all ?? false, log });
+        // A plugin's fault names its plugin file: load it, so the fault can be undone without --plugin.
+        const plugins = [...new Set((await ctx.store.list()).flatMap((r) => (r.plugin && !registry.has(r.fault) ? [r.plugin] : [])))];
+        for (const file of plugins) await loadPlugin(file).catch((err: Error) => log(`faultline: ${err.message}; its faults stay recorded`));
+        const summary = await revertRecorded(ctx, plugins.length ? defaultRegistry() : registry, { all: flags.all ?? false, log });
         const code = summary.failed.length ? new FaultlineError('REVERT_FAILED', '').exitCode : ExitCode.ok;
         process.stdout.write(flags.json ? jsonText(revertJSON(summary, code)) : `${formatRevertSummary(summary)}\n`);
         if (summary.failed.length) {
