@@ -33,9 +33,18 @@ async function rawSamples(base: string, run: string): Promise<Raw[]> {
   return body.data.result;
 }
 
+/** How many faultline_requests series of this experiment Prometheus has now. */
+async function liveCount(base: string, experiment: string): Promise<number> {
+  const query = `faultline_requests{experiment="${experiment}"}[10m]`;
+  const res = await request(`${base}/api/v1/query?${new URLSearchParams({ query }).toString()}`, { timeoutMs: 5000 }).catch(() => null);
+  return res ? ((JSON.parse(res.body) as { data?: { result?: unknown[] } }).data?.result?.length ?? 0) : 0;
+}
+
 test.serial('run --out prometheus: every second in Prometheus equals the journal, fault_active covers its window', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'faultline-rw-'));
-  const file = join(dir, 'live.yaml');
+  // A name of its own: the experiment label finds this run's series while it runs, before its run id is known.
+  const id = `live-${Date.now().toString(36)}`;
+  const file = join(dir, `${id}.yaml`);
   await writeFile(
     file,
     `title: Live metrics while one nginx is frozen
@@ -49,12 +58,23 @@ method:
 `,
   );
   const out = join(dir, 'out');
-  const res = await exclusive(stack, () => runCli(['run', file, '--out', 'prometheus', '--out', out, '--no-bundle']));
+  const base = await prometheusUrl(stack);
+  let firstSeenMs: number | null = null;
+  let endedMs: number | null = null;
+  const res = await exclusive(stack, async () => {
+    const running = runCli(['run', file, '--out', 'prometheus', '--out', out, '--no-bundle']).finally(() => (endedMs = Date.now()));
+    // Streamed while it runs: a second shows in Prometheus before the run is over.
+    while (endedMs === null) {
+      if (firstSeenMs === null && (await liveCount(base, id)) > 0) firstSeenMs = Date.now();
+      await Promise.race([running, new Promise((r) => setTimeout(r, 2000))]);
+    }
+    return running;
+  });
   t.log(res.stderr.split('\n').slice(-12).join('\n'));
   t.is(res.code, 0, res.stderr);
   t.notRegex(res.stderr, /live metrics:/, 'no push was dropped');
   const journal = JSON.parse(await readFile(join(out, 'journal.json'), 'utf8')) as ExperimentJournal;
-  const base = await prometheusUrl(stack);
+  t.true(firstSeenMs !== null && firstSeenMs < endedMs!, 'samples arrived while the run was going on');
   t.deepEqual(journal.outputs, [{ kind: 'prometheus', url: `${base}/api/v1/write` }], 'the journal names the receiver');
   const run = journal.load!.runId;
   t.regex(await readFile(join(out, 'report.md'), 'utf8'), new RegExp(`Live metrics: series labelled run="${run}"`));
