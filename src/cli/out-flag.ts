@@ -67,7 +67,7 @@ export async function remoteWriteUrl(target: string | null, stack: AttachedStack
     if (!stack) throw invalidInput('--out', 'prometheus: needs an attached stack whose description declares its Prometheus');
     return `${await prometheusUrl(stack)}/api/v1/write`;
   }
-  const host = new URL(target).hostname.replace(/^\[|\]$/g, '');
+  const host = hostOf(target);
   if (allowRemote || isLoopbackHost(host)) return target;
   const own = stack ? (await stack.containers()).flatMap((c) => Object.values(c.addresses)) : [];
   if (own.includes(host)) return target;
@@ -103,6 +103,16 @@ export class LiveOutputs {
       const url = await remoteWriteUrl(o.target, stack, this.allowRemote);
       o.url = Promise.resolve(url);
     }
+  }
+
+  /**
+   * For a run that attaches (or brings up) its stack itself: the receivers resolve now when nothing or a running stack
+   * is needed, so a refused one is exit 2 before anything starts; with the stack not up yet, when the first load starts.
+   */
+  async prepareEarly(attach: () => Promise<AttachedStack>): Promise<void> {
+    const needs = this.outputs.some((o) => o.target === null || (!this.allowRemote && !isLoopbackHost(hostOf(o.target))));
+    const stack = needs ? await attach().catch(() => undefined) : undefined;
+    if (!needs || stack) await this.prepare(stack);
   }
 
   /** A load started (an experiment's, or the command's own): its seconds go to every receiver from now on. */
@@ -145,7 +155,11 @@ export function recordLiveMetrics(journal: Journal, targets: readonly string[]):
 
 /** Whether resolving these receivers needs the attached stack: its own Prometheus, or an address that is not loopback. */
 export function needsStack(flags: OutFlags, allowRemote: boolean): boolean {
-  return flags.prometheus.some((t) => t === null || (!allowRemote && !isLoopbackHost(new URL(t).hostname.replace(/^\[|\]$/g, ''))));
+  return flags.prometheus.some((t) => t === null || (!allowRemote && !isLoopbackHost(hostOf(t))));
+}
+
+function hostOf(url: string): string {
+  return new URL(url).hostname.replace(/^\[|\]$/g, '');
 }
 
 /**

@@ -119,6 +119,9 @@ export function registerExperimentCommands(program: Command): void {
         const live = new LiveOutputs(outs, stackOptionsFrom(flags as never).allowRemoteTarget === true);
         const defaultTarget = (name: string) => (faults.has(name) ? faults.get(name).defaultTarget : undefined);
         try {
+          // A receiver the address rule refuses is exit 2 before anything starts, when the stack already runs.
+          const spec = 'experiments' in target ? target.experiments.find((e) => e.stackSpec)?.stackSpec : target.stackSpec;
+          await live.prepareEarly(() => attachStack({ ...stackOptionsFrom(flags as never), ...(spec ? { spec } : {}) }));
           const journal = await runFile(
             target,
             { faults, probes: probeCatalogue },
