@@ -65,7 +65,18 @@ itest('npm pack gives a package that installs without TypeScript, runs from an e
   const files = packed!.files.map((f) => f.path).sort();
   t.log(`${files.length} files in ${packed!.filename}`);
 
-  for (const must of ['package.json', 'README.md', 'bin/faultline.js', 'dist/cli/main.js', 'compose/docker-compose.yml', 'compose/faultline.stack.yaml'])
+  for (const must of [
+    'package.json',
+    'README.md',
+    'bin/faultline.js',
+    'dist/cli/main.js',
+    'compose/docker-compose.yml',
+    'compose/faultline.stack.yaml',
+    'schemas/experiment.schema.json',
+    'schemas/suite.schema.json',
+    'schemas/stack.schema.json',
+    'examples/plugins/maintenance-page.mjs',
+  ])
     t.true(files.includes(must), `the package lacks ${must}`);
   t.true(
     files.some((f) => f.startsWith('compose/images/') && f.endsWith('Dockerfile')),
@@ -104,6 +115,11 @@ itest('npm pack gives a package that installs without TypeScript, runs from an e
   const v = await faultline('--version');
   t.is(v.code, 0, v.stderr);
   t.is(v.stdout.trim(), version);
+
+  // The editor schemas ship with the package, and `faultline schema` prints the one beside it.
+  const schema = await faultline('schema', 'experiment');
+  t.is(schema.code, 0, schema.stderr);
+  t.is(schema.stdout, readFileSync(join(installed, 'schemas', 'experiment.schema.json'), 'utf8'));
 
   const validate = await faultline('validate', 'web-server-kill');
   t.is(validate.code, 0, validate.stderr);
