@@ -8,7 +8,7 @@ bash scripts/deps.sh
 # The HTML report tests open their HTML in headless Chromium (Debian's package).
 bash scripts/ensure-chromium.sh
 npx tsc -p tsconfig.test.json
-# The plugin example is plain JavaScript typed by JSDoc: checked against the built types so it cannot drift from them.
+# The plugin example is plain JavaScript typed by JSDoc: checked against faultline's types so it cannot drift from them.
 npx tsc -p examples/plugins
 npx eslint .
 # One layout for everyone: prettier at 160 columns (npm run format fixes it).
