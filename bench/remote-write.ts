@@ -3,7 +3,7 @@
 // time per run (process.cpuUsage: the load's own process; server and receiver run in a child process). The bar: the
 // output costs under 2 % of one core. Besides the A/B difference (noisy on a shared machine), the output's own work is
 // timed directly: its synchronous part (series of final seconds, encoding) and its pushes (CPU per push measured alone).
-// Run: node --import=tsx bench/remote-write.ts   (BENCH_ROUNDS, BENCH_SECONDS, BENCH_RATE)
+// Run: node --import=tsx bench/remote-write.ts   (BENCH_ROUNDS, BENCH_SECONDS, BENCH_RATE, BENCH_AA=1 for the noise)
 
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ import { RunSeries } from '../src/load/remote-write-series.js';
 const RATE = Number(process.env.BENCH_RATE ?? 5000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** BENCH_AA=1: both sides without the output, to see how large the machine's noise is against the difference. */
+const AA = process.env.BENCH_AA === '1';
 
 /** Wall time spent inside the output's synchronous work (series of final seconds, encoding, queueing), summed. */
 let ownMs = 0;
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < ROUNDS; i++) {
       // Interleaved, so drift in the machine's load (it is shared) falls on both sides alike.
       plain.push(await round(base, false));
-      output.push(await round(base, true));
+      output.push(await round(base, !AA));
     }
     const stats = JSON.parse(await (await fetch(`${base}/stats`)).text()) as { pushes: number; bytes: number };
     // A share of one core over the load's own duration: CPU ms per ms of load (every run lasts SECONDS).
@@ -134,6 +136,9 @@ async function main(): Promise<void> {
     console.log(`  difference (A/B):           ${pct(b - a)} of one core, ratio with/without ${(b / a).toFixed(3)}  (bar: < 2 %)`);
     console.log(
       `  the output's own work:      ${pct(own, 3)} (series, encoding) + ${pct(pushes, 3)} (${pushesPerRun.toFixed(1)} pushes × ${perPush.toFixed(2)} ms CPU) = ${pct(own + pushes, 3)} of one core, ${pct((own + pushes) / a)} of the reference's CPU`,
+    );
+    console.log(
+      `  rounds (CPU ms): without ${plain.map((r) => r.cpuMs.toFixed(0)).join(' ')}; with ${output.map((r) => r.cpuMs.toFixed(0)).join(' ')}${AA ? ' (A/A: both without)' : ''}`,
     );
     console.log(`  receiver: ${stats.pushes} pushes, ${(stats.bytes / 1024).toFixed(1)} KiB`);
   } finally {
