@@ -28,7 +28,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
   const now = () => performance.now() - origin;
   // Both drivers keep the answered-only latency beside the one that counts timed-out requests at their deadline.
   const timeline = new Timeline({ bucketMs: options.bucketMs, startedAt, uncorrected: true });
-  const ledger = new WriteLedger(options.runId, startedAt);
+  const ledger = new WriteLedger(options.runId, startedAt, options.keySpace);
   const workload = new Workload(options, ledger);
   const ctx: DriverContext = { options, timeline, ledger, workload, now };
   const settings = toSettings(options);
@@ -110,6 +110,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
     markFault: (name: string, active: boolean) => windows.mark(name, active),
     elapsedMs: now,
     timeline,
+    ledger,
   };
 }
 

@@ -136,7 +136,15 @@ export class WriteLedger {
   private readonly rules: Array<WriteRule | undefined> = [];
   private seq = 0;
 
-  constructor(runId: string, startedAt: number = Date.now()) {
+  /**
+   * `keySpace` (letters and digits, e.g. `a2n`) goes between the run's prefix and the counter: load agents of one run
+   * share its runId, so the data-loss check reads their ledgers together, and each has keys of its own.
+   */
+  constructor(
+    runId: string,
+    startedAt: number = Date.now(),
+    private readonly keySpace = '',
+  ) {
     if (!RUN_ID_PATTERN.test(runId)) {
       throw new FaultlineError('INVALID_INPUT', `runId: must be 1-40 letters or digits, got ${JSON.stringify(runId)}`);
     }
@@ -157,7 +165,7 @@ export class WriteLedger {
   /** A fresh unique key for the next write. */
   nextKey(): string {
     this.seq += 1;
-    return `${this.runId}-${this.seq}`;
+    return `${this.runId}-${this.keySpace}${this.seq}`;
   }
 
   /**

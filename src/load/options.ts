@@ -170,6 +170,7 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
   }
   const runId = input.runId ?? newRunId();
   if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) throw invalidInput('runId', `must be 1-40 letters or digits, got ${JSON.stringify(runId)}`);
+  if (input.keySpace !== undefined && !/^[A-Za-z0-9]{1,16}$/.test(input.keySpace)) throw invalidInput('keySpace', 'must be 1-16 letters or digits');
 
   // TLS
   const insecure = input.insecure === true;
@@ -213,6 +214,7 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
     allowRemoteTarget,
     runId,
     idRange,
+    ...(input.keySpace !== undefined ? { keySpace: input.keySpace } : {}),
   };
 }
 

@@ -80,6 +80,8 @@ export interface LoadOptionsInput {
   runId?: string;
   /** Ids that reads use until writes in this run (or seedIds) have produced some (default 1..100). */
   idRange?: { min: number; max: number };
+  /** Between the run's key prefix and each write's counter (load agents of one run: one each); letters and digits. */
+  keySpace?: string;
 }
 
 /** Validated, defaulted options: what drivers see. */
@@ -107,6 +109,7 @@ export interface LoadOptions {
   allowRemoteTarget: boolean;
   runId: string;
   idRange: { min: number; max: number };
+  keySpace?: string;
 }
 
 /** The JSON-safe view of the options kept in a result (the CA itself is not copied). */
@@ -252,4 +255,6 @@ export interface LoadJob {
   elapsedMs(): number;
   /** The timeline as it fills, for live checks (stop conditions) to read, never write; absent on worker threads (merged at the end). */
   readonly timeline?: Timeline;
+  /** The write ledger as it fills (read-only, as the timeline); absent on worker threads. */
+  readonly ledger?: WriteLedger;
 }

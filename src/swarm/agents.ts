@@ -1,0 +1,179 @@
+// Load from many agents on a swarm: N agents as one service on the target's own network, each with its share, one shared
+// start instant; their timelines come back through the service's log and merge exactly (src/load/agents.ts). The
+// service is recorded before it exists and removed on every path; `faultline revert` removes a leftover one.
+
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FaultlineError, invalidInput } from '../errors.js';
+import { agentShare, checkAgents, encodeSpec, mergeAgents, readMessages, type AgentReport, type AgentSpec, type AgentsResult } from '../load/agents.js';
+import { validateLoadOptions } from '../load/options.js';
+import type { LoadOptionsInput } from '../load/types.js';
+import { DockerClient } from '../stack/docker-client.js';
+import { isLoopbackHost } from '../util/remote-target.js';
+import { sleep } from '../util/sleep.js';
+import {
+  agentLogs,
+  agentTasks,
+  createAgentService,
+  inspectNetwork,
+  isTerminal,
+  readyNodeCount,
+  removeService,
+  servicesByLabel,
+  servicesOnNetwork,
+  type AgentTask,
+} from './agents-docker.js';
+import { buildAgentImage } from './agents-image.js';
+import { shipImages } from './ship-images.js';
+import { readSwarmRecord } from './swarm-record.js';
+
+/** The label every agent service (and its containers) carries, valued with the run id. */
+export const AGENTS_LABEL = 'faultline.agents';
+
+export interface AgentsRunOptions {
+  /** The whole run's load, as `faultline load` would run it alone; each agent takes its share. */
+  input: LoadOptionsInput;
+  agents: number;
+  /** The swarm network the target is on; the agents join it. */
+  network: string;
+  /** faultline's state folder: the swarm record (the workers' engines) and the record of agent services. */
+  home: string;
+  /** Service names start with this (default faultline-agents). */
+  namePrefix?: string;
+  /** From the service's creation to t = 0: covers the tasks' start on every node (default 10 s). */
+  startMarginMs?: number;
+  checkpointMs?: number;
+  docker?: DockerClient;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Called once the service exists, with its name and t = 0 (epoch ms). */
+  onStarted?: (info: { service: string; startAtMs: number }) => void;
+}
+
+/**
+ * The safety rule for agents (pure): they send only to loopback (their own node's) or to a name that resolves on the
+ * swarm network they join, a service or container of the stack's own; the refusal's text, or null.
+ */
+export function agentTargetRefusal(url: string, network: string, names: string[]): string | null {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return `url: not a valid URL: ${JSON.stringify(url)}`;
+  }
+  if (isLoopbackHost(host) || names.some((n) => n.toLowerCase() === host.toLowerCase())) return null;
+  return `url: ${host} is neither a service on network ${network} nor loopback: load agents send only to the stack's own services`;
+}
+
+/** The rule against the swarm as it is; refused (exit 2) before anything is built or deployed. */
+export async function checkAgentTarget(url: string, network: string, signal?: AbortSignal): Promise<void> {
+  const net = await inspectNetwork(network, signal);
+  if (!net || net.scope !== 'swarm')
+    throw invalidInput('network', `${network} is not a swarm network on this manager (docker network ls --filter scope=swarm)`);
+  const refusal = agentTargetRefusal(url, network, [...(await servicesOnNetwork(net, signal)), ...net.containers]);
+  if (refusal) throw new FaultlineError('INVALID_INPUT', refusal);
+}
+
+const recordFile = (home: string) => join(home, 'agents.json');
+
+async function readRecord(home: string): Promise<string[]> {
+  try {
+    return (JSON.parse(await readFile(recordFile(home), 'utf8')) as { services: string[] }).services;
+  } catch {
+    return [];
+  }
+}
+
+async function writeRecord(home: string, services: string[]): Promise<void> {
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const tmp = `${recordFile(home)}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify({ version: 1, services }, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, recordFile(home));
+}
+
+/** Removes every agent service recorded or labelled (after a SIGKILL); answers their names. */
+export async function revertAgentServices(home: string): Promise<string[]> {
+  const names = [...new Set([...(await readRecord(home)), ...(await servicesByLabel(AGENTS_LABEL))])];
+  for (const n of names) await removeService(n);
+  await writeRecord(home, []);
+  return names;
+}
+
+/** Why a task ended badly, or null when it completed. */
+function taskFailure(t: AgentTask | undefined): string | null {
+  if (!t) return 'its task never appeared';
+  if (t.state === 'complete' && (t.exitCode ?? 0) === 0) return null;
+  return `task ${t.state}${t.exitCode !== null ? `, exit ${t.exitCode}` : ''}${t.error ? `: ${t.error}` : ''} on ${t.node || 'no node'}`;
+}
+
+/** Runs the agents to the end and merges what they shipped. */
+export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
+  const { signal } = o;
+  const log = o.log ?? (() => undefined);
+  await checkAgentTarget(o.input.url, o.network, signal);
+  const options = validateLoadOptions({ ...o.input, allowRemoteTarget: true });
+  checkAgents(options, o.agents);
+  for (let slot = 1; slot <= o.agents; slot++) validateLoadOptions(agentShare(o.input, o.agents, slot));
+  const docker = o.docker ?? new DockerClient();
+  const image = await buildAgentImage(docker, { ...(signal ? { signal } : {}), log });
+  const engines = (await readSwarmRecord(o.home))?.engines ?? {};
+  await shipImages(docker, engines, [image], { ...(signal ? { signal } : {}), log });
+
+  const service = `${o.namePrefix ?? 'faultline-agents'}-${options.runId.toLowerCase()}`;
+  const spec: AgentSpec = {
+    version: 1,
+    agents: o.agents,
+    startAtMs: Date.now() + (o.startMarginMs ?? 10_000),
+    checkpointMs: o.checkpointMs ?? 2_000,
+    input: { ...o.input, runId: options.runId, ...(options.ca ? { ca: options.ca } : {}) },
+  };
+  await writeRecord(o.home, [...new Set([...(await readRecord(o.home)), service])]);
+  try {
+    const nodes = Math.max(1, await readyNodeCount(signal));
+    await createAgentService(
+      {
+        name: service,
+        image,
+        replicas: o.agents,
+        maxPerNode: Math.ceil(o.agents / nodes),
+        network: o.network,
+        labels: { [AGENTS_LABEL]: options.runId },
+        args: [encodeSpec(spec)],
+      },
+      signal,
+    );
+    log(`${o.agents} agent(s) as service ${service}, t = 0 at ${new Date(spec.startAtMs).toISOString()}`);
+    o.onStarted?.({ service, startAtMs: spec.startAtMs });
+    // Every agent ends by itself: its duration, then each request's deadline; past that, a task still running is lost.
+    const deadline = spec.startAtMs + options.durationMs + options.timeoutMs + 60_000;
+    let tasks: AgentTask[] = [];
+    for (;;) {
+      tasks = await agentTasks(service, signal);
+      const bySlot = new Set(tasks.filter(isTerminal).map((t) => t.slot));
+      if (bySlot.size >= o.agents || Date.now() > deadline) break;
+      await sleep(2_000, signal);
+    }
+    const messages = readMessages(await agentLogs(service, signal));
+    const reports: AgentReport[] = [];
+    for (let slot = 1; slot <= o.agents; slot++) {
+      const task = tasks.filter((t) => t.slot === slot).at(-1);
+      const msgs = messages.get(slot) ?? [];
+      const ready = msgs.find((m) => m.type === 'ready');
+      reports.push({ slot, node: task?.node ?? (ready?.type === 'ready' ? ready.host : null), messages: msgs, failure: taskFailure(task) });
+    }
+    const merged = mergeAgents(options, spec, reports);
+    for (const a of merged.agents)
+      if (a.state === 'died')
+        log(`agent ${a.slot} on ${a.node ?? '?'} died (${a.reason}): ${a.lostRequests} request(s) of its share counted as failed from t=${a.lostFromMs} ms`);
+    return merged;
+  } catch (err) {
+    if (signal?.aborted) throw new FaultlineError('ABORTED', 'load agents: interrupted; the agents were removed', { cause: err });
+    throw err;
+  } finally {
+    await removeService(service);
+    await writeRecord(
+      o.home,
+      (await readRecord(o.home)).filter((s) => s !== service),
+    );
+  }
+}
