@@ -7,6 +7,7 @@ import { defaultStackOptions } from '../../stack/config.js';
 import { invalidInput } from '../../errors.js';
 import { swarmDown, swarmStatus, swarmUp, type SwarmStatus } from '../../swarm/local-swarm.js';
 import { jsonText } from '../json-output.js';
+import { registerSwarmStackCommands } from './swarm-stack.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -75,4 +76,6 @@ export function registerSwarmCommands(program: Command): void {
         process.stdout.write(flags.json ? jsonText(status) : `${formatSwarm(status)}\n`);
       }),
     );
+
+  registerSwarmStackCommands(swarm);
 }

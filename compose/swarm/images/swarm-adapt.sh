@@ -1,0 +1,45 @@
+#!/bin/bash
+# Build time: points the compose stack's configurations at the swarm's names instead of its fixed addresses. A swarm
+# task's address is given by Swarm (stack files have no ipv4_address) and changes when the task is rescheduled, so
+# every peer is named (web1, db-primary, …: the stack's service names, which Docker's DNS answers on its networks).
+# Each edit is checked: when the compose stack's file changes under it, the build fails here instead of the stack
+# quietly using an address nobody has.
+set -euo pipefail
+kind="${1:?kind}"
+edit() { # file sed-expression expected-text-after
+  sed -i "$2" "$1"
+  grep -qF -- "$3" "$1" || { echo "swarm-adapt: $1 no longer matches ($3 missing after the edit)" >&2; exit 1; }
+}
+case "$kind" in
+  lb)
+    # HAProxy finds each web server through Docker's DNS, at start and again whenever it changes (a rescheduled task).
+    for n in 1 2 3; do
+      edit /etc/haproxy/haproxy.cfg "s|server web$n \"\${NET_PREFIX}.2$n:80\"|server web$n web$n:80 resolvers docker init-addr last,libc,none|" \
+        "server web$n web$n:80 resolvers docker"
+    done
+    cat >> /etc/haproxy/haproxy.cfg <<'CFG'
+
+# Swarm form: Docker's embedded DNS names each server's task (its address changes when Swarm reschedules it).
+resolvers docker
+    nameserver dns 127.0.0.11:53
+    resolve_retries 3
+    timeout resolve 1s
+    timeout retry 1s
+    hold valid 2s
+    hold nx 2s
+    hold obsolete 2s
+    accepted_payload_size 8192
+CFG
+    ;;
+  db)
+    # The replica follows the primary by name (MariaDB resolves it again on each reconnect).
+    edit /usr/local/bin/db-entrypoint "s|MASTER_HOST='\${NET_PREFIX}.31'|MASTER_HOST='\${DB_PRIMARY_HOST:?}'|" "MASTER_HOST='\${DB_PRIMARY_HOST:?}'"
+    ;;
+  monitor)
+    # Prometheus resolves each target's name at every scrape.
+    edit /usr/local/bin/monitor-entrypoint 's|\$P\.10|lb|g; s|\$P\.21|web1|g; s|\$P\.22|web2|g; s|\$P\.23|web3|g; s|\$P\.31|db-primary|g; s|\$P\.32|db-replica|g' \
+      'db-primary:db-primary:db-primary'
+    ;;
+  web) ;;
+  *) echo "swarm-adapt: unknown kind '$kind'" >&2; exit 2 ;;
+esac
