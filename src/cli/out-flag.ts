@@ -110,7 +110,7 @@ export class LiveOutputs {
    * is needed, so a refused one is exit 2 before anything starts; with the stack not up yet, when the first load starts.
    */
   async prepareEarly(attach: () => Promise<AttachedStack>): Promise<void> {
-    const needs = this.outputs.some((o) => o.target === null || (!this.allowRemote && !isLoopbackHost(hostOf(o.target))));
+    const needs = needsStack({ prometheus: this.outputs.map((o) => o.target) }, this.allowRemote);
     const stack = needs ? await attach().catch(() => undefined) : undefined;
     if (!needs || stack) await this.prepare(stack);
   }
