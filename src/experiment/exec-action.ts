@@ -12,7 +12,8 @@ import type { TargetRef } from '../faults/types.js';
 import type { TimelineEntry } from '../faults/format.js';
 import type { LoadJob } from '../load/index.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
-import type { ContainerSummary, DockerClient } from '../stack/docker-client.js';
+import type { ContainerSummary } from '../stack/docker-client.js';
+import type { ContainerEngine } from '../stack/engine.js';
 import { sleep } from '../util/sleep.js';
 import { iso, type LoadClock } from './activities.js';
 import type { ExecSpec, ExecStep } from './exec-schema.js';
@@ -133,7 +134,7 @@ export async function resolveExecTargets(stack: AttachedStack, target: string, m
  * Kills what the exec marked by `marker` still runs in the container; how many processes it ended. As the command's
  * user: Docker's default capabilities let root signal anyone but not read another user's /proc/N/environ.
  */
-async function killMarked(docker: DockerClient, id: string, marker: string, user: string | undefined): Promise<number> {
+async function killMarked(docker: ContainerEngine, id: string, marker: string, user: string | undefined): Promise<number> {
   const options = { signal: AbortSignal.timeout(KILL_GRACE_MS), ...(user ? { user } : {}) };
   const res = await docker.exec(id, ['sh', '-c', KILL_SCRIPT, 'faultline-kill', marker], options);
   return res.stdout.split(/\s+/).filter(Boolean).length;
@@ -143,7 +144,7 @@ async function killMarked(docker: DockerClient, id: string, marker: string, user
  * Runs the command in one container until it ends, its deadline passes or `signal` aborts; at the deadline or the
  * abort every process it started is killed (killMarked), so nothing of it is left running. Never throws.
  */
-export async function execIn(docker: DockerClient, c: ContainerSummary, spec: ExecSpec, signal: AbortSignal): Promise<ExecTargetResult> {
+export async function execIn(docker: ContainerEngine, c: ContainerSummary, spec: ExecSpec, signal: AbortSignal): Promise<ExecTargetResult> {
   const base = { target: c.service || c.name, container: c.id.slice(0, 12), stdout: '', stderr: '' };
   const start = Date.now();
   if (signal.aborted) return { ...base, exitCode: null, durationMs: 0, interrupted: true, error: 'not run: interrupted' };

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { asFaultlineError, FaultlineError } from '../errors.js';
-import type { DockerClient } from '../stack/docker-client.js';
+import type { ContainerEngine } from '../stack/engine.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import { checkBlastRadius } from './blast-radius.js';
 import { orphanHelpers, removeHelpers } from './helpers.js';
@@ -32,7 +32,7 @@ export function deadMansSwitchMs(holdMs: number): number {
 
 export function createFaultContext(
   stack: AttachedStack,
-  options: { log?: (line: string) => void; random?: () => number; holdMs?: number; docker?: DockerClient } = {},
+  options: { log?: (line: string) => void; random?: () => number; holdMs?: number; docker?: ContainerEngine } = {},
 ): FaultContext {
   return {
     stack,

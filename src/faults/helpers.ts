@@ -70,6 +70,8 @@ export async function startHelper(ctx: FaultContext, spec: HelperSpec, onCreated
     helper: 'fault',
     labels: { [LABEL.stack]: ctx.stack.project, [LABEL.fault]: spec.faultId, 'faultline.helper-for': spec.hostId.slice(0, 12) },
     networkMode: spec.networkMode ?? `container:${spec.hostId}`,
+    // On a swarm, the helper starts on the node of the task it serves (a single engine ignores this).
+    near: spec.hostId,
     capAdd: spec.capAdd ?? ['NET_ADMIN'],
     ...(spec.binds ? { binds: spec.binds } : {}),
   });

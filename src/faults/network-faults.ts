@@ -47,7 +47,8 @@ const legacyServer = z
   });
 
 const serverSchema = z.object({
-  hostId: z.string().regex(/^[0-9a-f]{12,64}$/, 'a container id'),
+  // A container id, or a swarm task's `<container id>@<node>` (its node's engine is the one to act through).
+  hostId: z.string().regex(/^[0-9a-f]{12,64}(@[A-Za-z0-9][A-Za-z0-9_.-]*)?$/, 'a container id'),
   server: z.string(),
   effect: effectSchema,
   helperId: z.string().optional(),

@@ -12,6 +12,7 @@ import { containersUndo, DOCKER_API_CHECK, DOCKER_API_SHELL, dockerSocket } from
 import { durationMs } from './params.js';
 import { assertStackContainer, resolveContainers, stackContainers, toRef } from './targets.js';
 import type { AnyFaultDefinition, FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord } from './types.js';
+import { isTask, revertTask, switchGroups, taskSteps } from './task-process.js';
 
 type Action = 'kill' | 'stop' | 'pause' | 'restart';
 
@@ -54,13 +55,13 @@ async function planContainers(ctx: FaultContext, target: string, action: Action,
     containers.push({ id: c.id, name: c.service || c.name, wasRunning: info.running, wasPaused: info.paused, startedAt: info.startedAt, dependents });
   }
   const verb = { kill: 'send SIGKILL to', stop: `stop (SIGTERM, SIGKILL after ${graceS} s)`, pause: 'freeze (docker pause)', restart: 'restart' }[action];
+  const names = containers.map((c) => c.name).join(', ');
+  const [act, revert] = containers.some((c) => isTask(c.id))
+    ? taskSteps(action, names, graceS)
+    : [`${verb} ${names}`, action === 'pause' ? 'revert: unpause' : 'revert: start again what was running, wait until healthy'];
   return {
     targets: found.map(toRef),
-    steps: [
-      `${verb} ${containers.map((c) => c.name).join(', ')}`,
-      "dead man's switch: a helper with the Docker socket that unpauses/starts them if no revert came by the run's maximum duration",
-      action === 'pause' ? 'revert: unpause' : 'revert: start again what was running, wait until healthy',
-    ],
+    steps: [act!, "dead man's switch: a helper with the Docker socket that unpauses/starts them if no revert came by the run's maximum duration", revert!],
     slots: found.map((c) => `container:${c.id}`),
     data: { action, graceS, containers },
   };
@@ -72,26 +73,24 @@ async function planContainers(ctx: FaultContext, target: string, action: Action,
  * duration, does what revert does through the Docker API. It checks the API answers before the fault goes on.
  */
 async function startSwitch(ctx: FaultContext, record: FaultRecord<ProcessData>, signal: AbortSignal): Promise<void> {
-  const { action } = record.data;
-  const undo = containersUndo(
-    record.data.containers.map((c) => ({ id: c.id, unpause: !c.wasPaused, start: c.wasRunning, restart: action === 'pause' ? [] : c.dependents })),
-  );
-  const first = record.data.containers[0];
-  if (!first) return;
-  await startHelper(
-    ctx,
-    {
-      faultId: record.id,
-      hostId: first.id,
-      apply: `${DOCKER_API_SHELL}\n${DOCKER_API_CHECK}`,
-      revert: `${DOCKER_API_SHELL}\n${undo}`,
-      networkMode: 'none',
-      capAdd: [],
-      binds: [`${dockerSocket()}:/var/run/docker.sock`],
-    },
-    async () => undefined,
-    signal,
-  );
+  // One per engine: a helper reaches only its own node's Docker API (a compose stack's containers are one group).
+  for (const group of switchGroups(record.data.containers, record.data.action === 'pause')) {
+    const socket = (await ctx.docker.socketFor?.(group.first)) ?? dockerSocket();
+    await startHelper(
+      ctx,
+      {
+        faultId: record.id,
+        hostId: group.first,
+        apply: `${DOCKER_API_SHELL}\n${DOCKER_API_CHECK}`,
+        revert: `${DOCKER_API_SHELL}\n${containersUndo(group.undo)}`,
+        networkMode: 'none',
+        capAdd: [],
+        binds: [`${socket}:/var/run/docker.sock`],
+      },
+      async () => undefined,
+      signal,
+    );
+  }
 }
 
 async function applyAction(ctx: FaultContext, record: FaultRecord<ProcessData>, signal: AbortSignal): Promise<void> {
@@ -105,7 +104,8 @@ async function applyAction(ctx: FaultContext, record: FaultRecord<ProcessData>, 
     record.data.containers.map(async (c) => {
       if (!c.wasRunning && action !== 'restart') return;
       if (action === 'kill') await ctx.docker.kill(c.id, 'SIGKILL');
-      else if (action === 'stop') await ctx.docker.stop(c.id, graceS);
+      // A swarm task is not restarted in place (task-process.ts): it is stopped, and the swarm replaces it.
+      else if (action === 'stop' || (action === 'restart' && isTask(c.id))) await ctx.docker.stop(c.id, graceS);
       else if (action === 'pause') {
         if (!c.wasPaused) await pause(ctx, c.id);
       } else await ctx.docker.restart(c.id, graceS);
@@ -180,6 +180,7 @@ async function revertAction(ctx: FaultContext, record: FaultRecord<ProcessData>,
   const outcomes = await Promise.allSettled(
     record.data.containers.map(async (c) => {
       const service = record.targets.find((t) => t.id === c.id)?.service || undefined;
+      if (isTask(c.id)) return revertTask(ctx, c, service, (id, name) => waitHealthy(ctx, id, name, signal), signal);
       const current = await currentContainer(ctx, c, service);
       if (!current) {
         // Gone with its whole stack (taken down): nothing is left to bring back. Gone alone: it cannot be.
@@ -229,7 +230,7 @@ async function checkAction(ctx: FaultContext, record: FaultRecord<ProcessData>):
       case 'pause':
         return s.paused;
       case 'restart':
-        return s.startedAt !== c.startedAt;
+        return isTask(c.id) ? !s.running : s.startedAt !== c.startedAt;
       default:
         return !s.running;
     }

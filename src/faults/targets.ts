@@ -6,6 +6,8 @@ import { COMPOSE_PROJECT, LABEL, type ContainerState, type ContainerSummary } fr
 import type { FaultContext, TargetRef } from './types.js';
 import { currentWriter, markWriter } from '../stack/writer.js';
 import { isHelper } from '../stack/servers.js';
+import { nodeOfId } from '../stack/engine.js';
+import { STACK_NAMESPACE } from '../stack/swarm-tasks.js';
 
 export type Pick = 'one' | 'all' | 'random' | 'count' | 'percent';
 
@@ -95,7 +97,8 @@ function matches(c: ContainerSummary, key: MatchKey, value: string): boolean {
 }
 
 export function toRef(c: ContainerSummary): TargetRef {
-  return { id: c.id, name: c.name, service: c.service, server: c.server, component: c.component };
+  const node = nodeOfId(c.id);
+  return { id: c.id, name: c.name, service: c.service, server: c.server, component: c.component, ...(node ? { node } : {}) };
 }
 
 /** The stack's own service containers (fault helpers and every other container faultline started excluded). */
@@ -207,15 +210,19 @@ export async function assertStackContainer(ctx: FaultContext, id: string): Promi
 
 /** The same check on an inspect result the caller already has (a revert inspects to see if it is running). */
 export function assertStackLabels(ctx: FaultContext, info: { name: ContainerState['name']; labels: ContainerState['labels'] }): void {
-  if (!belongsToStack(info.labels, ctx.stack.project)) {
+  const swarm = ctx.stack.spec.kind === 'swarm';
+  if (!belongsToStack(info.labels, ctx.stack.project, swarm)) {
     throw new FaultlineError(
       'UNSAFE_TARGET',
-      `container ${info.name} carries neither ${LABEL.stack}=${ctx.stack.project} nor ${COMPOSE_PROJECT}=${ctx.stack.project}; refusing to touch it`,
+      `container ${info.name} carries neither ${LABEL.stack}=${ctx.stack.project} nor ${swarm ? STACK_NAMESPACE : COMPOSE_PROJECT}=${ctx.stack.project}; refusing to touch it`,
     );
   }
 }
 
-/** A container is the stack's when it carries its faultline.stack label or its compose project's label (pure). */
-export function belongsToStack(labels: Record<string, string>, project: string): boolean {
-  return labels[LABEL.stack] === project || labels[COMPOSE_PROJECT] === project;
+/**
+ * A container is the stack's when it carries its faultline.stack label or its compose project's label; a swarm stack's
+ * task, its stack namespace's label instead (pure).
+ */
+export function belongsToStack(labels: Record<string, string>, project: string, swarm = false): boolean {
+  return labels[LABEL.stack] === project || labels[swarm ? STACK_NAMESPACE : COMPOSE_PROJECT] === project;
 }

@@ -2,7 +2,7 @@
 // a fault revertible from a fresh process, and the live handle (ActiveFault) that callers hold.
 
 import { z } from 'zod';
-import type { DockerClient } from '../stack/docker-client.js';
+import type { ContainerEngine } from '../stack/engine.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import type { FaultStore } from './state-store.js';
 
@@ -15,12 +15,15 @@ export const targetRefSchema = z.object({
   service: z.string(),
   server: z.string().optional(),
   component: z.string().optional(),
+  /** The swarm node a task runs on (its id is then `<container id>@<node>`); absent for a compose stack's container. */
+  node: z.string().optional(),
 });
 export type TargetRef = z.infer<typeof targetRefSchema>;
 
 export interface FaultContext {
   stack: AttachedStack;
-  docker: DockerClient;
+  /** The stack's engine; on a swarm, each call on a task goes to the engine of the node it runs on. */
+  docker: ContainerEngine;
   store: FaultStore;
   log: (line: string) => void;
   /** Used by `random:` selectors; tests replace it. */

@@ -3,7 +3,7 @@
 // exposure probes attach as evidence.
 
 import type { z } from 'zod';
-import type { DockerClient } from '../stack/docker-client.js';
+import type { ContainerEngine } from '../stack/engine.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import type { Timeline } from '../load/timeline.js';
 import type { WriteLedger } from '../load/ledger.js';
@@ -33,7 +33,7 @@ export type { FaultWindow };
 /** What a probe may use: the stack, Docker, and the load engine's results when an experiment has them. */
 export interface ProbeContext {
   stack: AttachedStack;
-  docker: DockerClient;
+  docker: ContainerEngine;
   /** The load run being judged (QPS client view, recovery, data loss). */
   timeline?: Timeline;
   ledger?: WriteLedger;

@@ -8,6 +8,9 @@ import { loadStackSpec, type StackSpec } from './spec.js';
 import { AttachedStack } from './attached-stack.js';
 import { ReferenceStack } from './reference-stack.js';
 import { assertTargetAllowed } from '../util/remote-target.js';
+import { readSwarmRecord } from '../swarm/swarm-record.js';
+import type { ContainerEngine } from './engine.js';
+import { SwarmEngine } from './swarm-engine.js';
 
 export interface AttachOptions extends Partial<StackOptions> {
   /** A stack description file (a stack faultline did not start); without it, the reference stack's own. */
@@ -36,8 +39,20 @@ export async function attachStack(partial: AttachOptions = {}, docker = new Dock
   if (!described) return (await ReferenceStack.recorded(rest, docker)).attach();
   const options = resolveStackOptions({ ...rest, project: described.project });
   await docker.ping();
+  const engine = described.kind === 'swarm' ? await swarmEngine(docker, described, options.home) : docker;
   const dir = join(stateDir(options), 'tls');
-  const stack = new AttachedStack(options, docker, { dir, caPath: described.endpoint.ca ?? join(dir, 'ca.pem') }, described);
+  const stack = new AttachedStack(options, engine, { dir, caPath: described.endpoint.ca ?? join(dir, 'ca.pem') }, described);
   await stack.checkDescription();
   return stack;
+}
+
+/**
+ * A swarm stack's engine: the manager is this engine (DOCKER_HOST); each node's own engine comes from the description's
+ * `engines`, over those `faultline swarm up` recorded. The manager must be one (checked now, before anything is touched).
+ */
+async function swarmEngine(manager: DockerClient, spec: StackSpec, home: string): Promise<ContainerEngine> {
+  const recorded = (await readSwarmRecord(home))?.engines ?? {};
+  const engine = new SwarmEngine(manager, { ...recorded, ...spec.engines });
+  await engine.managerNode();
+  return engine;
 }

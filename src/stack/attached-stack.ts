@@ -4,7 +4,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { FaultlineError } from '../errors.js';
-import { DockerClient, type ContainerSummary } from './docker-client.js';
+import type { ContainerSummary } from './docker-client.js';
+import type { ContainerEngine } from './engine.js';
 import { stateDir, type StackOptions } from './config.js';
 import type { ProfileName } from './profiles.js';
 import { operatorLogin, type DbLogin } from './secrets.js';
@@ -22,7 +23,8 @@ export { withRoles } from './stack-containers.js';
 export class AttachedStack {
   constructor(
     readonly options: StackOptions,
-    readonly docker: DockerClient,
+    /** The container engine: Docker's for a compose stack, the swarm's (a task's calls go to its node) for a swarm stack. */
+    readonly docker: ContainerEngine,
     readonly tls: Pick<StackTls, 'caPath' | 'dir'> & Partial<StackTls>,
     /** What faultline knows of the stack: the reference stack's own description, or the user's (--stack FILE). */
     readonly spec: StackSpec,

@@ -28,6 +28,24 @@ export interface SwarmNode {
   labels: Record<string, string>;
 }
 
+/** One task of a service, as the manager lists it: where it runs and which container runs it. */
+export interface SwarmTask {
+  id: string;
+  /** The service's full name (`<stack>_<service>` for a stack's). */
+  service: string;
+  slot: number | undefined;
+  nodeId: string;
+  /** new … running, complete, failed, shutdown, rejected, orphaned, remove. */
+  state: string;
+  desiredState: string;
+  /** Empty until the node created the container. */
+  containerId: string;
+  /** The labels of the service's container spec (not the image's). */
+  labels: Record<string, string>;
+  /** network name → IPv4 address (without its prefix length). */
+  addresses: Record<string, string>;
+}
+
 /** A swarm node faultline runs as a container on this engine (docker-in-docker). */
 export interface NodeContainerSpec {
   name: string;
@@ -82,6 +100,42 @@ export class DockerSwarm {
       availability: n.Spec?.Availability ?? 'active',
       addr: n.Status?.Addr ?? '',
       labels: n.Spec?.Labels ?? {},
+    }));
+  }
+
+  /** The tasks of the services labelled com.docker.stack.namespace=<stack> (the manager's view; one call per service). */
+  async stackTasks(stack: string): Promise<SwarmTask[]> {
+    const services = (await this.api.listServices({ filters: { label: [`com.docker.stack.namespace=${stack}`] } })) as Array<{
+      ID: string;
+      Spec?: { Name?: string };
+    }>;
+    const names = new Map(services.map((s) => [s.ID, s.Spec?.Name ?? s.ID]));
+    if (names.size === 0) return [];
+    const list = (await this.api.listTasks({ filters: { service: [...names.keys()] } })) as Array<{
+      ID: string;
+      ServiceID: string;
+      Slot?: number;
+      NodeID?: string;
+      DesiredState?: string;
+      Status?: { State?: string; ContainerStatus?: { ContainerID?: string } };
+      Spec?: { ContainerSpec?: { Labels?: Record<string, string> } };
+      NetworksAttachments?: Array<{ Network?: { Spec?: { Name?: string } }; Addresses?: string[] }>;
+    }>;
+    return list.map((t) => ({
+      id: t.ID,
+      service: names.get(t.ServiceID) ?? t.ServiceID,
+      slot: t.Slot,
+      nodeId: t.NodeID ?? '',
+      state: t.Status?.State ?? 'unknown',
+      desiredState: t.DesiredState ?? '',
+      containerId: t.Status?.ContainerStatus?.ContainerID ?? '',
+      labels: t.Spec?.ContainerSpec?.Labels ?? {},
+      addresses: Object.fromEntries(
+        (t.NetworksAttachments ?? []).flatMap((a) => {
+          const ip = a.Addresses?.[0]?.split('/')[0];
+          return a.Network?.Spec?.Name && ip ? [[a.Network.Spec.Name, ip]] : [];
+        }),
+      ),
     }));
   }
 

@@ -88,6 +88,8 @@ export interface RunOptions {
   binds?: string[];
   name?: string;
   env?: string[];
+  /** A container the helper runs next to: on a swarm, the engine of that task's node is the one that starts it. */
+  near?: string;
 }
 
 /** The content of the first file in a tar archive (what the archive API returns for one path). Pure. */

@@ -1,12 +1,24 @@
 // A stack's containers, whoever started it: those of its compose project and those labelled faultline.stack=<project>
 // (what faultline itself started for it), with role, server and component from their labels or the description.
 
-import { COMPOSE_PROJECT, LABEL, type ContainerSummary, type DockerClient } from './docker-client.js';
+import { FaultlineError } from '../errors.js';
+import { COMPOSE_PROJECT, LABEL, type ContainerSummary } from './docker-types.js';
+import type { ContainerEngine } from './engine.js';
 import { roleOf, type StackSpec } from './spec.js';
 import { isHelper } from './servers.js';
+import { SwarmEngine } from './swarm-engine.js';
 
-/** The stack's containers with their roles, in one listing per label (the two sets overlap). */
-export async function listStackContainers(docker: Pick<DockerClient, 'listContainers'>, project: string, spec: StackSpec): Promise<ContainerSummary[]> {
+/**
+ * The stack's containers with their roles, in one listing per label (the two sets overlap). A swarm stack's are its
+ * running tasks, from the manager's task list, and the helpers faultline labelled for it on any node.
+ */
+export async function listStackContainers(docker: Pick<ContainerEngine, 'listContainers'>, project: string, spec: StackSpec): Promise<ContainerSummary[]> {
+  if (spec.kind === 'swarm') {
+    if (!(docker instanceof SwarmEngine)) throw new FaultlineError('INTERNAL', `stack ${project} is a swarm stack, but was attached without its swarm engine`);
+    const [tasks, labelled] = await Promise.all([docker.stackContainers(project), docker.listContainers({ [LABEL.stack]: project })]);
+    const byId = new Map([...labelled, ...tasks].map((c) => [c.id, c]));
+    return withRoles([...byId.values()], spec);
+  }
   const [labelled, composed] = await Promise.all([docker.listContainers({ [LABEL.stack]: project }), docker.listContainers({ [COMPOSE_PROJECT]: project })]);
   const byId = new Map([...labelled, ...composed].map((c) => [c.id, c]));
   return withRoles([...byId.values()], spec);

@@ -41,7 +41,7 @@ export async function idOf(stack: AttachedStack, service: string): Promise<strin
 }
 
 /** A TCP connect made from inside another server's network namespace (nc in its host container). */
-export async function connectFrom(docker: DockerClient, fromHostId: string, ip: string, port: number): Promise<boolean> {
+export async function connectFrom(docker: Pick<DockerClient, 'exec'>, fromHostId: string, ip: string, port: number): Promise<boolean> {
   const res = await docker.exec(fromHostId, ['nc', '-z', '-w', '1', ip, String(port)]);
   return res.exitCode === 0;
 }
