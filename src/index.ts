@@ -30,6 +30,8 @@ export { formatResult, formatResultLine } from './load/index.js';
 export { loadResultToJSON, loadResultFromJSON, type LoadResultJSON } from './load/index.js';
 /** The load's timeline: one bucket per `bucketMs`, with counts and latency histograms. */
 export { Timeline } from './load/index.js';
+/** Live metrics out: a load's per-second figures pushed by Prometheus remote-write once each second is final (`follow(job, …)`). */
+export { RemoteWriteOutput, type RemoteWriteOptions, type RemoteWriteStats } from './load/remote-write.js';
 /** The load's options, its job, events, result and summary. */
 export type {
   LoadOptionsInput,

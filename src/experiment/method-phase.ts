@@ -28,7 +28,7 @@ export async function methodPhase(
   deps: RunnerDeps,
   active: Set<ActiveFault>,
   journal: ExperimentJournal,
-  options: Pick<ExperimentRunOptions, 'signal' | 'onLoadEvent' | 'stack'>,
+  options: Pick<ExperimentRunOptions, 'signal' | 'onLoadEvent' | 'onLoadStart' | 'stack'>,
   log: Log,
 ): Promise<{ load: LoadResult; measured: Measured }> {
   const { signal } = options;
