@@ -279,3 +279,14 @@ export function mergeAgents(options: LoadOptions, run: { agents: number; startAt
   };
   return { result, agents, ledgers };
 }
+
+/** One line per agent for a person: where it ran and how it ended (a dead one: why, and what of its share failed). */
+export function formatAgents(agents: AgentOutcome[]): string {
+  return agents
+    .map((a) =>
+      a.state === 'completed'
+        ? `agent ${a.slot} on ${a.node ?? '?'}: completed, ${a.summary?.successes ?? 0}/${a.summary?.intended ?? 0} ok`
+        : `agent ${a.slot} on ${a.node ?? '?'}: DIED (${a.reason}); its share from t=${((a.lostFromMs ?? 0) / 1000).toFixed(1)} s on, ${a.lostRequests} request(s), counted as failed (${AGENT_LOST})`,
+    )
+    .join('\n');
+}

@@ -23,6 +23,7 @@ import { endpointTls, type EndpointTls } from '../../stack/endpoint-tls.js';
 import { collect, liveOutputsForLoad } from '../out-flag.js';
 import { parseWorkload } from '../../load/workload-spec.js';
 import type { WorkloadSpec } from '../../load/workload-spec.js';
+import { runAgentsLoadCommand } from './load-agents.js';
 
 export interface LoadFlags {
   rate?: string;
@@ -47,6 +48,8 @@ export interface LoadFlags {
   allowRemoteTarget?: boolean;
   stack?: string;
   out?: string[];
+  agents?: string;
+  network?: string;
 }
 
 function wholeNumber(field: string, text: string): number {
@@ -161,6 +164,8 @@ export function registerLoadCommand(program: Command): void {
     .option('--allow-remote-target', 'allow a target that is not a loopback address')
     .option('--stack <file>', 'a stack description: its endpoint (URL, CA or insecure, SNI) and workload are the defaults', process.env.FAULTLINE_STACK)
     .option('--out <prometheus[=URL]>', "stream live metrics by remote-write to URL, or to the attached stack's own Prometheus (repeatable)", collect)
+    .option('--agents <n>', 'send from N load agents on the swarm (a service on --network), each with its share; their timelines merged exactly')
+    .option('--network <name>', "with --agents: the swarm network the target is on; the URL's host must be a service on it (or loopback)")
     .action(
       action(async (url: string | undefined, flags: LoadFlags) => {
         if (!flags.stack) {
@@ -191,6 +196,7 @@ export function progressFor(stream: NodeJS.WriteStream, json: boolean): { onEven
  */
 export async function runLoadCommand(url: string, flags: LoadFlags, workload?: WorkloadSpec): Promise<number> {
   const input = loadInputFromFlags(url, flags, workload);
+  if (flags.agents !== undefined || flags.network !== undefined) return runAgentsLoadCommand(input, flags);
   const interactive = !flags.json && isInteractive(process.stderr);
   const live = await liveOutputsForLoad(flags.out, flags.stack, flags.allowRemoteTarget === true);
   const interrupt = interruptSignal();
