@@ -76,26 +76,51 @@ export async function checkAgentTarget(url: string, network: string, signal?: Ab
 
 const recordFile = (home: string) => join(home, 'agents.json');
 
-async function readRecord(home: string): Promise<string[]> {
+/** An agent service and the faultline process that holds it (so revert leaves a live run's agents alone). */
+interface AgentRecord {
+  service: string;
+  pid: number;
+}
+
+async function readRecord(home: string): Promise<AgentRecord[]> {
   try {
-    return (JSON.parse(await readFile(recordFile(home), 'utf8')) as { services: string[] }).services;
+    return (JSON.parse(await readFile(recordFile(home), 'utf8')) as { services: AgentRecord[] }).services.filter((r) => typeof r.service === 'string');
   } catch {
     return [];
   }
 }
 
-async function writeRecord(home: string, services: string[]): Promise<void> {
+async function writeRecord(home: string, services: AgentRecord[]): Promise<void> {
   await mkdir(home, { recursive: true, mode: 0o700 });
   const tmp = `${recordFile(home)}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify({ version: 1, services }, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, recordFile(home));
 }
 
-/** Removes every agent service recorded or labelled (after a SIGKILL); answers their names. */
-export async function revertAgentServices(home: string): Promise<string[]> {
-  const names = [...new Set([...(await readRecord(home)), ...(await servicesByLabel(AGENTS_LABEL))])];
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the agent services whose faultline is gone (killed with SIGKILL); with `all`, every recorded or labelled
+ * one. Answers their names; on an engine that is no swarm manager there are none.
+ */
+export async function revertAgentServices(home: string, options: { all?: boolean } = {}): Promise<string[]> {
+  const records = await readRecord(home);
+  const labelled = options.all ? await servicesByLabel(AGENTS_LABEL).catch(() => []) : [];
+  const gone = records.filter((r) => options.all || !alive(r.pid)).map((r) => r.service);
+  const names = [...new Set([...gone, ...labelled])];
+  if (names.length === 0) return [];
   for (const n of names) await removeService(n);
-  await writeRecord(home, []);
+  await writeRecord(
+    home,
+    (await readRecord(home)).filter((r) => !names.includes(r.service)),
+  );
   return names;
 }
 
@@ -127,7 +152,7 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
     checkpointMs: o.checkpointMs ?? 2_000,
     input: { ...o.input, runId: options.runId, ...(options.ca ? { ca: options.ca } : {}) },
   };
-  await writeRecord(o.home, [...new Set([...(await readRecord(o.home)), service])]);
+  await writeRecord(o.home, [...(await readRecord(o.home)).filter((r) => r.service !== service), { service, pid: process.pid }]);
   try {
     const nodes = Math.max(1, await readyNodeCount(signal));
     await createAgentService(
@@ -173,7 +198,7 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
     await removeService(service);
     await writeRecord(
       o.home,
-      (await readRecord(o.home)).filter((s) => s !== service),
+      (await readRecord(o.home)).filter((r) => r.service !== service),
     );
   }
 }

@@ -5,12 +5,13 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { itest, repoRoot, runCli } from '../helpers/stack.js';
 import { DockerClient } from '../../src/stack/docker-client.js';
 import { defaultStackOptions } from '../../src/stack/config.js';
-import { AGENTS_LABEL, runAgents } from '../../src/swarm/agents.js';
+import { AGENTS_LABEL, revertAgentServices, runAgents } from '../../src/swarm/agents.js';
 import { agentTasks } from '../../src/swarm/agents-docker.js';
 import { readSwarmRecord } from '../../src/swarm/swarm-record.js';
 import { AGENT_LOST } from '../../src/load/agents.js';
@@ -152,4 +153,43 @@ itest.serial('an agent killed mid-run is reported and its share from its last sh
   t.is(result.summary.errorCodes[AGENT_LOST], dead.lostRequests);
   t.is(result.summary.intended, 1000, 'every intended request has an outcome: none silently dropped');
   t.is(result.summary.successes, 1000 - dead.lostRequests);
+});
+
+itest.serial('agents left by a faultline killed with SIGKILL are removed by revert; a live run’s are left alone', async (t) => {
+  const image = await webImage();
+  const make = (name: string) =>
+    sh('docker', [
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      name,
+      '--label',
+      `${AGENTS_LABEL}=test`,
+      '--restart-condition',
+      'none',
+      '--entrypoint',
+      'sleep',
+      image,
+      '120',
+    ]);
+  await make('fl-agents-left');
+  await make('fl-agents-live');
+  // A pid that is no process (above the kernel's pid_max) holds the first; this test's own process the second.
+  const record = {
+    version: 1,
+    services: [
+      { service: 'fl-agents-left', pid: 2 ** 22 + 1 },
+      { service: 'fl-agents-live', pid: process.pid },
+    ],
+  };
+  await writeFile(join(home, 'agents.json'), JSON.stringify(record));
+  try {
+    t.deepEqual(await revertAgentServices(home), ['fl-agents-left']);
+    const { stdout } = await sh('docker', ['service', 'ls', '--filter', `label=${AGENTS_LABEL}`, '--format', '{{.Name}}']);
+    t.deepEqual(stdout.trim().split('\n'), ['fl-agents-live']);
+  } finally {
+    await sh('docker', ['service', 'rm', 'fl-agents-left', 'fl-agents-live']).catch(() => undefined);
+    await writeFile(join(home, 'agents.json'), JSON.stringify({ version: 1, services: [] }));
+  }
 });

@@ -7,6 +7,8 @@ import { parseKeyValues } from '../key-value.js';
 import { jsonText, revertJSON } from '../json-output.js';
 import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom, type StackFlags } from './stack.js';
 import { attachStack } from '../../stack/attach.js';
+import { defaultStackOptions } from '../../stack/config.js';
+import { revertAgentServices } from '../../swarm/agents.js';
 import { ExitCode, FaultlineError, invalidInput } from '../../errors.js';
 import { injectUnderLoad, stopWhenProblemsForHold } from '../../experiment/inject-under-load.js';
 import { describeStop, type StopCondition } from '../../experiment/stop-conditions.js';
@@ -246,6 +248,9 @@ export function registerFaultCommands(program: Command): void {
         const plugins = [...new Set((await ctx.store.list()).flatMap((r) => (r.plugin && !registry.has(r.fault) ? [r.plugin] : [])))];
         for (const file of plugins) await loadPlugin(file).catch((err: Error) => log(`faultline: ${err.message}; its faults stay recorded`));
         const summary = await revertRecorded(ctx, plugins.length ? defaultRegistry() : registry, { all: flags.all ?? false, log });
+        // Load agents a killed faultline left on the swarm (none on an engine that is no swarm manager).
+        const agents = await revertAgentServices(defaultStackOptions().home, { all: flags.all ?? false }).catch(() => []);
+        if (agents.length) log(`removed load agents left behind: ${agents.join(', ')}`);
         const code = summary.failed.length ? new FaultlineError('REVERT_FAILED', '').exitCode : ExitCode.ok;
         process.stdout.write(flags.json ? jsonText(revertJSON(summary, code)) : `${formatRevertSummary(summary)}\n`);
         if (summary.failed.length) {
