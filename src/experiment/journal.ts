@@ -77,6 +77,8 @@ export interface ExperimentJournal {
   assertions: AssertionResult[];
   /** The stop condition that fired: which, its value and when (ms from the start of load). */
   stop?: StopRecord | undefined;
+  /** The plugin files loaded for the run (real paths): `faultline report` loads them again for their report formats. */
+  plugins?: string[] | undefined;
   /** Live outputs the load streamed to (`--out prometheus`): series labelled run=load.runId, experiment=id. */
   outputs?: Array<{ kind: 'prometheus'; url: string }> | undefined;
   error?: string | undefined;
@@ -96,6 +98,8 @@ export interface SuiteJournal {
   endedAt: string;
   durationMs: number;
   experiments: ExperimentJournal[];
+  /** The plugin files loaded for the run (real paths), as on an experiment's journal. */
+  plugins?: string[] | undefined;
   /** The suite file's `report:`: what a compare report of two runs of it shows. */
   report?: SuiteReport | undefined;
 }

@@ -105,6 +105,16 @@ test.serial("the example experiment names its plugin: the fault is seen, reverte
   const res = await exclusive(stack, () => faultline(['run', EXPERIMENT, '--out', out, '--no-bundle']));
   t.log(res.stderr);
   await checkRun(t, res, out);
+  // The journal names the plugin, so the reports render again, the plugin's csv too, without --plugin.
+  const journal = JSON.parse(await readFile(join(out, 'journal.json'), 'utf8')) as ExperimentJournal;
+  t.deepEqual(journal.plugins, [join(repoRoot, PLUGIN)]);
+  const again = join(out, 'again');
+  const report = await faultline(['report', join(out, 'journal.json'), '--out', again, '--json']);
+  t.is(report.code, ExitCode.ok, report.stderr);
+  const doc = JSON.parse(report.stdout) as { status: string; reports: Array<{ format: string; path: string }> };
+  t.is(doc.status, 'passed');
+  t.deepEqual(doc.reports.map((r) => r.format).sort(), ['csv', 'html', 'junit', 'markdown']);
+  t.is(await readFile(join(again, 'report.csv'), 'utf8'), await readFile(join(out, 'report.csv'), 'utf8'));
 });
 
 test.serial('an experiment without plugins: runs the same with --plugin; without it the fault is unknown, exit 2', async (t) => {

@@ -4,6 +4,7 @@ import { VERSION } from '../../util/version.js';
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { loadedPlugins, loadPlugin } from '../../plugins.js';
 import { action, interruptSignal } from '../run-command.js';
 import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom } from './stack.js';
 import { progressFor } from './load.js';
@@ -139,6 +140,7 @@ export function registerExperimentCommands(program: Command): void {
           );
           await live.close();
           recordLiveMetrics(journal, live.targets());
+          if (loadedPlugins().length) journal.plugins = loadedPlugins();
           const out = resolve(outs.dir ?? 'out');
           const described = 'experiments' in target ? target.experiments.find((e) => e.stackSpec)?.stackSpec : target.stackSpec;
           const stack = await attachStack({ ...stackOptionsFrom(flags as never), ...(described ? { spec: described } : {}) }).catch(() => undefined);
@@ -215,11 +217,16 @@ export function registerExperimentCommands(program: Command): void {
     .description('render the reports again from a journal.json')
     .argument('<journal>', 'journal.json of an earlier run')
     .option('--out <dir>', 'where reports go (default: next to the journal)')
+    .option('--json', "print the journal's path, the status, the exit code and the report files as JSON (as run --json)")
     .action(
-      action(async (path: string, flags: { out?: string }) => {
+      action(async (path: string, flags: { out?: string; json?: boolean }) => {
         const journal = await readJournal(path);
+        // The run's plugins are loaded again for their report formats (a plugin file since gone: one line, the rest render).
+        for (const file of journal.plugins ?? []) await loadPlugin(file).catch((err: Error) => log(`faultline: ${err.message}; its report format is skipped`));
         const files = await writeReports(journal, resolve(flags.out ?? join(path, '..')));
-        process.stdout.write(files.reports.map((r) => `${r.path}\n`).join(''));
+        process.stdout.write(
+          flags.json ? jsonText(runJSON(journal.status, journal.title, exitCodeFor(journal), files)) : files.reports.map((r) => `${r.path}\n`).join(''),
+        );
         return exitCodeFor(journal);
       }),
     );
