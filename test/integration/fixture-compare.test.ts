@@ -61,6 +61,13 @@ test.serial('two runs of a fixture suite on the shop give one report with both c
     res.stdout.trim().split('\n'),
     ['json', 'md', 'html'].map((x) => join(out, `before-after.${x}`)),
   );
+  const asJson = await runCli(['compare-report', ...journals, ...RUNS.flatMap((r) => ['--label', r.label]), '--out', out, '--json']);
+  t.is(asJson.code, 0, asJson.stderr);
+  t.deepEqual(JSON.parse(asJson.stdout), {
+    json: join(out, 'before-after.json'),
+    markdown: join(out, 'before-after.md'),
+    html: join(out, 'before-after.html'),
+  });
   const model = JSON.parse(await readFile(join(out, 'before-after.json'), 'utf8')) as CompareModel;
   t.is(model.title, 'The shop: one store, two runs');
   t.deepEqual(

@@ -21,8 +21,9 @@ export function registerBeforeAfterCommand(program: Command): void {
     .option('--out <dir>', 'where before-after.json, .md and .html go', 'out/before-after')
     .option('--label <name>', 'a column name, once per run in order (default: the profile, the stack project or the title that tells the runs apart)', collect)
     .option('--suite <file>', "take the sections from this suite file's report: instead of the journals'")
+    .option('--json', 'print the three files written as one JSON document ({json, markdown, html})')
     .action(
-      action(async (before: string, after: string, flags: { out: string; label?: string[]; suite?: string }) => {
+      action(async (before: string, after: string, flags: { out: string; label?: string[]; suite?: string; json?: boolean }) => {
         const journals = [await readJournal(before), await readJournal(after)] as const;
         let report;
         if (flags.suite) {
@@ -38,7 +39,11 @@ export function registerBeforeAfterCommand(program: Command): void {
           generatedAt: new Date().toISOString(),
         });
         const files = await writeCompareReports(model, resolve(flags.out));
-        process.stdout.write(`${files.json}\n${files.markdown}\n${files.html}\n`);
+        process.stdout.write(
+          flags.json
+            ? `${JSON.stringify({ json: files.json, markdown: files.markdown, html: files.html }, null, 2)}\n`
+            : `${files.json}\n${files.markdown}\n${files.html}\n`,
+        );
       }),
     );
 }
