@@ -89,6 +89,9 @@ export async function swarmUp(docker: DockerClient, options: SwarmUpOptions): Pr
     if ((await docker.swarm.nodes()).some((n) => n.hostname === hostname && n.state === 'ready')) continue;
     const stale = running.find((c) => c.hostname === hostname);
     if (stale) await docker.swarm.removeNodeContainer(stale.id);
+    // A worker whose engine went away (the machine restarted: its images and state were on a tmpfs) is still listed,
+    // down; it goes before its successor joins under the same hostname, so placement by hostname finds one node.
+    for (const gone of (await docker.swarm.nodes()).filter((n) => n.hostname === hostname && n.role === 'worker')) await docker.swarm.removeNode(gone.id);
     log(`starting worker ${hostname}`);
     const sockets = nodeSocketDir(options.home, hostname);
     await mkdir(sockets, { recursive: true, mode: 0o700 });
