@@ -15,7 +15,8 @@ export function formatCatalogue(defs: AnyFaultDefinition[]): string {
 
 /** Where a plan acts: each target by service and short id. */
 function formatTargets(targets: TargetRef[]): string {
-  return targets.map((t) => `${t.service || t.name} (${t.id.slice(0, 12)})`).join(', ');
+  // A swarm task also names its node: where the fault will act.
+  return targets.map((t) => `${t.service || t.name} (${t.id.slice(0, 12)}${t.node ? ` on ${t.node}` : ''})`).join(', ');
 }
 
 const numberedSteps = (steps: string[], indent: string) => steps.map((s, i) => `${indent}${i + 1}. ${s}`);

@@ -62,7 +62,7 @@ export async function startHelper(ctx: FaultContext, spec: HelperSpec, onCreated
     spec.run ? `timeout -s KILL ${seconds} sh -c '${spec.run.replace(/'/g, `'\\''`)}' & wait $!` : `sleep ${seconds} & wait $!`,
     'undo',
   ].join('\n');
-  const image = await ctx.stack.helperImage();
+  const image = await ctx.stack.helperImage(spec.hostId);
   const id = await ctx.docker.runDetached({
     image,
     entrypoint: ['sh', '-c', script],

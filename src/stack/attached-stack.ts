@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { FaultlineError } from '../errors.js';
 import type { ContainerSummary } from './docker-client.js';
-import type { ContainerEngine } from './engine.js';
+import { nodeOfId, type ContainerEngine } from './engine.js';
 import { stateDir, type StackOptions } from './config.js';
 import type { ProfileName } from './profiles.js';
 import { operatorLogin, type DbLogin } from './secrets.js';
@@ -91,11 +91,14 @@ export class AttachedStack {
 
   /**
    * The image helpers run from (vantage points, network and resource faults): the stack's own host image,
-   * found through a running host container, so it also works for a stack faultline did not start.
+   * found through a running host container, so it also works for a stack faultline did not start. On a swarm, a
+   * helper `near` a task runs on that task's node: the task's own image, which that node has, comes first.
    */
-  async helperImage(): Promise<string> {
-    const hosts = (await this.containers()).filter((c) => c.host && c.state === 'running');
-    const first = hosts.find((c) => c.component === 'host') ?? hosts[0];
+  async helperImage(near?: string): Promise<string> {
+    const all = (await this.containers()).filter((c) => c.host && c.state === 'running');
+    const node = near === undefined ? undefined : nodeOfId(near);
+    const hosts = node === undefined ? all : [...all.filter((c) => c.id === near), ...all.filter((c) => c.id !== near && nodeOfId(c.id) === node)];
+    const first = hosts.find((c) => c.component === 'host') ?? hosts[0] ?? all[0];
     if (!first) throw new FaultlineError('STACK_FAILED', `stack ${this.project} has no running server; start it with \`faultline stack up\``);
     return (await this.docker.inspect(first.id)).image;
   }
@@ -128,9 +131,16 @@ export class AttachedStack {
     // A project with no containers at all is down, not misdescribed (`revert` still works on it).
     if (list.length === 0) {
       if (!options.requireRunning) return;
-      throw new FaultlineError('STACK_FAILED', `stack.project: no container of compose project "${this.project}" exists`, {
-        hint: this.profile ? 'start it with `faultline stack up`' : `start it (docker compose -p ${this.project} up -d), or fix project in ${this.spec.file}`,
-      });
+      const swarm = this.spec.kind === 'swarm';
+      throw new FaultlineError(
+        'STACK_FAILED',
+        `stack.project: no ${swarm ? 'running task of swarm stack' : 'container of compose project'} "${this.project}" exists`,
+        {
+          hint: this.profile
+            ? 'start it with `faultline stack up`'
+            : `start it (${swarm ? `docker stack deploy -c <file> ${this.project}` : `docker compose -p ${this.project} up -d`}), or fix project in ${this.spec.file}`,
+        },
+      );
     }
     const problems = missingServices(this.spec, list.map((c) => c.service).filter(Boolean));
     if (problems.length) throw invalidStackSpec(this.spec.file, problems);
