@@ -104,7 +104,7 @@ export interface AgentTask {
   containerId: string | null;
 }
 
-const TERMINAL = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+const TERMINAL = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove', 'removed']);
 export const isTerminal = (t: AgentTask) => TERMINAL.has(t.state);
 
 /** The service's tasks with their slot, node, state, exit code and container. */

@@ -2,6 +2,7 @@
 // start instant; their timelines come back through the service's log and merge exactly (src/load/agents.ts). The
 // service is recorded before it exists and removed on every path; `faultline revert` removes a leftover one.
 
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FaultlineError, invalidInput } from '../errors.js';
@@ -90,9 +91,18 @@ async function readRecord(home: string): Promise<AgentRecord[]> {
   }
 }
 
+/** Record changes of one process, one after another (several runs may share a process: the bench does). */
+let recordQueue: Promise<unknown> = Promise.resolve();
+
+function updateRecord(home: string, change: (records: AgentRecord[]) => AgentRecord[]): Promise<void> {
+  const next = recordQueue.then(async () => writeRecord(home, change(await readRecord(home))));
+  recordQueue = next.catch(() => undefined);
+  return next;
+}
+
 async function writeRecord(home: string, services: AgentRecord[]): Promise<void> {
   await mkdir(home, { recursive: true, mode: 0o700 });
-  const tmp = `${recordFile(home)}.${process.pid}.tmp`;
+  const tmp = `${recordFile(home)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, `${JSON.stringify({ version: 1, services }, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, recordFile(home));
 }
@@ -117,10 +127,7 @@ export async function revertAgentServices(home: string, options: { all?: boolean
   const names = [...new Set([...gone, ...labelled])];
   if (names.length === 0) return [];
   for (const n of names) await removeService(n);
-  await writeRecord(
-    home,
-    (await readRecord(home)).filter((r) => !names.includes(r.service)),
-  );
+  await updateRecord(home, (records) => records.filter((r) => !names.includes(r.service)));
   return names;
 }
 
@@ -152,7 +159,7 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
     checkpointMs: o.checkpointMs ?? 2_000,
     input: { ...o.input, runId: options.runId, ...(options.ca ? { ca: options.ca } : {}) },
   };
-  await writeRecord(o.home, [...(await readRecord(o.home)).filter((r) => r.service !== service), { service, pid: process.pid }]);
+  await updateRecord(o.home, (records) => [...records.filter((r) => r.service !== service), { service, pid: process.pid }]);
   try {
     const nodes = Math.max(1, await readyNodeCount(signal));
     await createAgentService(
@@ -172,13 +179,25 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
     // Every agent ends by itself: its duration, then each request's deadline; past that, a task still running is lost.
     const deadline = spec.startAtMs + options.durationMs + options.timeoutMs + 60_000;
     let tasks: AgentTask[] = [];
+    let missing = 0;
     for (;;) {
-      tasks = await agentTasks(service, signal);
+      // Right after its creation the manager may not list the service yet; later, someone else may have removed it.
+      const now = await agentTasks(service, signal).catch((err: Error) => {
+        if (/no such service/i.test(err.message)) return null;
+        throw err;
+      });
+      missing = now === null ? missing + 1 : 0;
+      if (now) tasks = now;
+      if (missing >= 3 && Date.now() > spec.startAtMs) {
+        log(`the agents' service ${service} is gone (removed from outside faultline): its agents are reported dead`);
+        tasks = tasks.map((t) => (isTerminal(t) ? t : { ...t, state: 'removed', error: 'its service was removed from outside faultline' }));
+        break;
+      }
       const bySlot = new Set(tasks.filter(isTerminal).map((t) => t.slot));
       if (bySlot.size >= o.agents || Date.now() > deadline) break;
       await sleep(2_000, signal);
     }
-    const messages = readMessages(await agentLogs(service, signal));
+    const messages = readMessages(missing ? '' : await agentLogs(service, signal));
     const reports: AgentReport[] = [];
     for (let slot = 1; slot <= o.agents; slot++) {
       const task = tasks.filter((t) => t.slot === slot).at(-1);
@@ -196,9 +215,6 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
     throw err;
   } finally {
     await removeService(service);
-    await writeRecord(
-      o.home,
-      (await readRecord(o.home)).filter((r) => r.service !== service),
-    );
+    await updateRecord(o.home, (records) => records.filter((r) => r.service !== service));
   }
 }
