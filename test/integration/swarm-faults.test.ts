@@ -31,9 +31,12 @@ async function taskOf(service: string): Promise<string> {
   return found[0]!.id;
 }
 
-/** What the web task (on the manager) gets from the app task (on the worker) over the overlay: an HTTP status, 000 for none. */
-async function appFromWeb(): Promise<string> {
-  const res = await stack.docker.exec(await taskOf('web'), ['curl', '-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', 'http://app:9100/metrics']);
+/**
+ * What the web task (on the manager) gets from the app task (on the worker) over the overlay: an HTTP status, 000 for
+ * none. 9100 is open; the app's own firewall refuses 9101.
+ */
+async function appFromWeb(port = 9100): Promise<string> {
+  const res = await stack.docker.exec(await taskOf('web'), ['curl', '-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://app:${port}/metrics`]);
   return res.stdout.trim();
 }
 
@@ -83,7 +86,14 @@ test.serial("attached through its description: each service's task found with it
 });
 
 /** One fault in this process: in effect (seen by the probe), reverted, nothing left. */
-async function roundTrip(t: ExecutionContext, fault: string, target: string | undefined, params: Record<string, unknown>, seen: (s: string) => boolean) {
+async function roundTrip(
+  t: ExecutionContext,
+  fault: string,
+  target: string | undefined,
+  params: Record<string, unknown>,
+  seen: (s: string) => boolean,
+  port = 9100,
+) {
   const ctx = createFaultContext(stack, { log: (l) => t.log(l), holdMs: 60_000 });
   const configured = defaultRegistry().configure(fault, { target, params });
   const active = await injectFault(ctx, configured, AbortSignal.timeout(60_000));
@@ -94,8 +104,8 @@ async function roundTrip(t: ExecutionContext, fault: string, target: string | un
     );
     t.is((await recorded())[0]?.targets.find((r) => r.node)?.node, NODE, 'and so does the record on disk');
     t.true((await active.check()).active);
-    const status = await appFromWeb();
-    t.true(seen(status), `web → app during ${fault}: ${status}`);
+    const status = await appFromWeb(port);
+    t.true(seen(status), `web → app:${port} during ${fault}: ${status}`);
   } finally {
     await active.revert();
   }
@@ -119,7 +129,16 @@ test.serial('net-loss 100% and net-partition on the worker task: web gets nothin
   await roundTrip(t, 'net-loss', 'service=app', { loss: 100 }, (s) => s === '000');
   await roundTrip(t, 'net-partition', undefined, { from: 'service=app', to: 'service=web' }, (s) => s === '000');
   const tables = await stack.docker.exec(await taskOf('app'), ['nft', 'list', 'tables']);
-  t.notRegex(tables.stdout, /fl_/, 'no table of faultline left in the task');
+  t.notRegex(tables.stdout, /table inet fl_(?!tasks\b)/, 'no table of faultline left in the task (fl_tasks is its own firewall)');
+});
+
+test.serial("firewall-open-port on the worker task: its own firewall's closed port answers web, and the exact table comes back", async (t) => {
+  const table = async () => (await stack.docker.exec(await taskOf('app'), ['nft', 'list', 'table', 'inet', 'fl_tasks'])).stdout;
+  const before = await table();
+  t.is(await appFromWeb(9101), '000', 'closed by the firewall before');
+  await roundTrip(t, 'firewall-open-port', 'service=app', { port: 9101 }, (s) => s === '200', 9101);
+  t.is(await appFromWeb(9101), '000', 'closed again');
+  t.is(await table(), before, 'the same table');
 });
 
 test.serial('net-latency refuses on this kernel, naming the missing netem, and leaves nothing behind', async (t) => {
