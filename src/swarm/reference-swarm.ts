@@ -168,6 +168,7 @@ export class ReferenceSwarm {
     const t3 = Date.now();
     await this.waitServing({ timeoutMs: 60_000, ...(signal ? { signal } : {}) });
     lap('https', t3);
+    await this.dropStaleImages(workers, images, log);
     lap('total', t0);
     return { tasks, seconds };
   }
@@ -181,6 +182,24 @@ export class ReferenceSwarm {
         continue;
       }
       await shipImages(this.docker, { [node]: endpoint }, tags, { log: o.log, ...(o.signal ? { signal: o.signal } : {}) });
+    }
+  }
+
+  /**
+   * A worker's images are in its RAM: once the stack runs, older server images there go (one still held by a stopped
+   * task's container stays until Swarm drops that task from its history; failures are only logged).
+   */
+  private async dropStaleImages(workers: { engines: Record<string, string> }, images: SwarmImageTags, log: Log): Promise<void> {
+    const current = new Set(Object.values(images));
+    for (const [node, endpoint] of Object.entries(workers.engines)) {
+      const env = { DOCKER_HOST: endpoint };
+      const list = await dockerCli(['images', '--filter', 'reference=faultline-swarm/*', '--format', '{{.Repository}}:{{.Tag}}'], { env }).catch(() => '');
+      const stale = list.split('\n').filter((tag) => tag && !current.has(tag));
+      for (const tag of stale)
+        await dockerCli(['rmi', tag], { env }).then(
+          () => log(`${node}: dropped ${tag}`),
+          () => log(`${node}: ${tag} still in use`),
+        );
     }
   }
 

@@ -122,7 +122,11 @@ status=0
 exited=""
 wait -n -p exited "${pids[@]}" || status=$?
 for i in "${!pids[@]}"; do [ "${pids[$i]}" = "$exited" ] && name="${names[$i]}"; done
-[ "$stopping" = 1 ] || echo "swarm-supervisor: ${name:-a component} exited ($status); stopping $SERVER_NAME so that Swarm restarts it" >&2
+if [ "$stopping" = 0 ]; then
+  echo "swarm-supervisor: ${name:-a component} exited ($status); stopping $SERVER_NAME so that Swarm restarts it" >&2
+  # A component that ended cleanly still ends the server: the task fails rather than completes.
+  [ "$status" = 0 ] && status=1
+fi
 kill "$watcher" 2> /dev/null || true
 stop_all
 # Ten seconds for the rest to stop (Swarm's own stop grace period is longer), then they are killed with the task.
@@ -132,5 +136,4 @@ for _ in $(seq 10); do
   [ "$alive" = 0 ] && break
   sleep 1
 done
-[ "$status" = 0 ] && [ "$stopping" = 0 ] && status=1
 exit "$status"
