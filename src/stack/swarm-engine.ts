@@ -93,7 +93,19 @@ export class SwarmEngine implements ContainerEngine {
     const self = await this.managerNode();
     const nodes = [self, ...Object.keys(this.endpoints).filter((n) => n !== self)];
     const lists = await Promise.all(
-      nodes.map(async (node) => (await (await this.engineOf(node)).listContainers(labels, all)).map((c) => ({ ...c, id: taskContainerId(c.id, node) }))),
+      nodes.map(async (node) => {
+        const list = await (await this.engineOf(node)).listContainers(labels, all).catch((err: unknown) => {
+          throw new FaultlineError(
+            'DOCKER_UNAVAILABLE',
+            `the engine of swarm node ${node} (${this.endpoints[node] ?? 'the manager'}) does not answer: ${(err as Error).message}`,
+            {
+              cause: err,
+              hint: 'helpers of faults may run on any node: start it, or give its engine in the description (engines:)',
+            },
+          );
+        });
+        return list.map((c) => ({ ...c, id: taskContainerId(c.id, node) }));
+      }),
     );
     return lists.flat();
   }

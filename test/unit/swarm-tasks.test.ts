@@ -288,3 +288,18 @@ test("a swarm task belongs to the stack by its stack namespace; a compose stack'
   t.false(belongsToStack({ 'com.docker.compose.project': 'shop' }, 'shop', true));
   t.true(belongsToStack({ 'faultline.stack': 'fl-tasks' }, 'fl-tasks', true));
 });
+
+test('a node whose engine does not answer fails a listing by label in one line naming the node and its endpoint', async (t) => {
+  const manager = swarmOf([]).engine.manager;
+  const engine = new SwarmEngine(manager, { 'faultline-node-1': 'unix:///gone.sock' }, () =>
+    fakeEngine('gone', [], { listContainers: async () => Promise.reject(new Error('connect ENOENT /gone.sock')) }),
+  );
+  const err = await t.throwsAsync(engine.listContainers({ 'faultline.stack': 'fl-tasks' }));
+  t.is((err as { code?: string }).code, 'DOCKER_UNAVAILABLE');
+  t.regex(err!.message, /swarm node faultline-node-1 \(unix:\/\/\/gone\.sock\) does not answer: connect ENOENT/);
+  // Its tasks are still listed (state from the manager): acting on one is what fails.
+  t.deepEqual(
+    (await engine.stackContainers('fl-tasks')).map((c) => [c.id, c.health]),
+    [[`${C1}@faultline-node-1`, 'none']],
+  );
+});
