@@ -9,6 +9,7 @@ import type { ExecutionContext } from 'ava';
 import { itest as test, repoRoot, runCli, sharedStack } from '../helpers/stack.js';
 import { startCli } from '../helpers/faults.js';
 import { attachStack } from '../../src/stack/attach.js';
+import { resolveStackOptions } from '../../src/stack/config.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { DockerClient, LABEL } from '../../src/stack/docker-client.js';
 import { nodeOfId } from '../../src/stack/engine.js';
@@ -56,7 +57,7 @@ test.before(async () => {
   if (up.code !== 0) throw new Error(`swarm up: ${up.stderr}`);
   // The reference stack's host image (nft, curl, sh): on the manager already, shipped to the worker (no registry).
   const image = await (await sharedStack()).helperImage();
-  const engines = (await readSwarmRecord(process.env.FAULTLINE_HOME ?? `${process.env.HOME}/.faultline`))!.engines;
+  const engines = (await readSwarmRecord(resolveStackOptions().home))!.engines;
   await shipImages(manager, { [NODE]: engines[NODE]! }, [image]);
   await run('docker', ['stack', 'deploy', '-c', 'test/fixtures/swarm/docker-stack.yml', NAME], {
     cwd: repoRoot,
