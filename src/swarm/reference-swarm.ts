@@ -18,7 +18,7 @@ import { request } from '../util/http.js';
 import { retryUntil } from '../util/retry.js';
 import { readSwarmRecord } from './swarm-record.js';
 import { shipImages } from './ship-images.js';
-import { buildSwarmImages, SERVERS, shipPlan, swarmStackFile, type SwarmImageTags } from './swarm-images.js';
+import { buildSwarmImages, orderWorkers, SERVERS, shipPlan, swarmStackFile, type SwarmImageTags } from './swarm-images.js';
 
 export interface SwarmStackOptions {
   /** The stack's name (`docker stack deploy … <project>`), its services' prefix and its state folder's name. */
@@ -99,7 +99,9 @@ export function dockerCli(args: string[], options: { env?: Record<string, string
       args,
       { env: { ...process.env, ...options.env }, maxBuffer: 16 << 20, ...(options.signal ? { signal: options.signal } : {}) },
       (err, stdout, stderr) => {
-        if (err) reject(new FaultlineError('SWARM_FAILED', `docker ${args.slice(0, 2).join(' ')} failed: ${(stderr || err.message).trim()}`, { cause: err }));
+        const hint = (err as NodeJS.ErrnoException | null)?.code === 'ENOENT' ? { hint: 'install the docker CLI (docker stack has no API of its own)' } : {};
+        if (err)
+          reject(new FaultlineError('SWARM_FAILED', `docker ${args.slice(0, 2).join(' ')} failed: ${(stderr || err.message).trim()}`, { cause: err, ...hint }));
         else resolve(stdout);
       },
     );
@@ -132,7 +134,10 @@ export class ReferenceSwarm {
       throw new FaultlineError('SWARM_FAILED', 'this engine is not the manager of a swarm', { hint: 'faultline swarm up --nodes 2' });
     const record = await readSwarmRecord(this.options.home);
     const ready = (await this.docker.swarm.nodes()).filter((n) => n.role === 'worker' && n.state === 'ready' && n.availability === 'active');
-    const names = ready.map((n) => n.hostname).sort((a, b) => (record?.nodes.indexOf(a) ?? 0) - (record?.nodes.indexOf(b) ?? 0) || a.localeCompare(b));
+    const names = orderWorkers(
+      ready.map((n) => n.hostname),
+      record?.nodes ?? [],
+    );
     const [A, B] = names;
     if (!A || !B)
       throw new FaultlineError('SWARM_FAILED', `the reference swarm stack needs two ready workers, the swarm has ${names.length}`, {

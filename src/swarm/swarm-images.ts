@@ -63,6 +63,12 @@ export function shipPlan(workers: { A: string; B: string }, tags: SwarmImageTags
   return { [workers.A]: kindsIn('A').map((k) => tags[k]), [workers.B]: kindsIn('B').map((k) => tags[k]) };
 }
 
+/** Which ready workers are A and B: faultline's own first, in the order it made them, any other after them by name. Pure. */
+export function orderWorkers(hostnames: string[], recorded: string[]): string[] {
+  const rank = (h: string) => (recorded.includes(h) ? recorded.indexOf(h) : Number.MAX_SAFE_INTEGER);
+  return [...hostnames].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
 /** A kind's tag: a hash over the swarm context's files, the kind and the ids of the images it is built from. */
 async function kindTag(docker: DockerClient, kind: SwarmKind, args: Record<string, string>, files: string[]): Promise<string> {
   const h = createHash('sha256').update(`kind:${kind}\n`);

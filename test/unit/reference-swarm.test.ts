@@ -5,7 +5,7 @@ import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { notRunning, parseTasks, swarmStackOptions } from '../../src/swarm/reference-swarm.js';
-import { kindsIn, SERVERS, shipPlan, swarmStackFile } from '../../src/swarm/swarm-images.js';
+import { kindsIn, orderWorkers, SERVERS, shipPlan, swarmStackFile } from '../../src/swarm/swarm-images.js';
 import { formatTasks } from '../../src/cli/commands/swarm-stack.js';
 
 const line = (...f: string[]) => f.join('\t');
@@ -69,4 +69,14 @@ test('formatTasks prints each running server with its node', (t) => {
     formatTasks(parseTasks(ps, 'fl-ref')),
     '  lb          vm                  running\n  web1        node-1              starting\n  db-primary  vm                  running',
   );
+});
+
+test('orderWorkers: faultline’s workers in the order it made them, then any other by name', (t) => {
+  t.deepEqual(orderWorkers(['zeta', 'faultline-node-2', 'alpha', 'faultline-node-1'], ['faultline-node-1', 'faultline-node-2']), [
+    'faultline-node-1',
+    'faultline-node-2',
+    'alpha',
+    'zeta',
+  ]);
+  t.deepEqual(orderWorkers(['b', 'a'], []), ['a', 'b']);
 });
