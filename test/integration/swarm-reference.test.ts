@@ -3,6 +3,7 @@
 // monitor scraping every target, the same firewalls; then removed, with nothing of it left on any node.
 
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { itest as test } from '../helpers/stack.js';
 import { request } from '../../src/util/http.js';
 import { retryUntil } from '../../src/util/retry.js';
@@ -102,6 +103,13 @@ test.serial('the firewalls drop what the design does not allow, across nodes too
   }
   // …but the app's port on the replica is open to it, as it is in the compose stack.
   t.is((await inTask('web1', ['timeout', '3', 'bash', '-c', 'exec 3<>/dev/tcp/db-replica/3306'])).exitCode, 0);
+});
+
+test.serial('no password is in what docker service inspect shows: they are secrets, read by name only', async (t) => {
+  const { db } = JSON.parse(await readFile(join(stack.stateDir, 'secrets.json'), 'utf8')) as { db: Record<string, string> };
+  const inspected = await dockerCli(['service', 'inspect', ...Object.keys(SERVERS).map((s) => `${stack.options.project}_${s}`)]);
+  for (const [account, password] of Object.entries(db)) t.false(inspected.includes(password), `${account}'s password`);
+  t.regex(inspected, /"SecretName": "fl-ref_db_app_/);
 });
 
 test.serial('remove leaves nothing of the stack: services, networks, secrets, volumes, containers on any node', async (t) => {
