@@ -180,7 +180,14 @@ async function revertAction(ctx: FaultContext, record: FaultRecord<ProcessData>,
   const outcomes = await Promise.allSettled(
     record.data.containers.map(async (c) => {
       const service = record.targets.find((t) => t.id === c.id)?.service || undefined;
-      if (isTask(c.id)) return revertTask(ctx, c, service, (id, name) => waitHealthy(ctx, id, name, signal), signal);
+      if (isTask(c.id))
+        return revertTask(
+          ctx,
+          c,
+          record.targets.find((t) => t.id === c.id),
+          (id, name) => waitHealthy(ctx, id, name, signal),
+          signal,
+        );
       const current = await currentContainer(ctx, c, service);
       if (!current) {
         // Gone with its whole stack (taken down): nothing is left to bring back. Gone alone: it cannot be.

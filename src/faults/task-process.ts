@@ -50,6 +50,14 @@ export function switchGroups(list: Planned[], pause: boolean): Array<{ first: st
   return [...groups.values()];
 }
 
+/**
+ * The slot a task fills, from its container's name `<service>.<slot or node id>.<task id>`: its replacement fills the
+ * same one (a replicated service's slot, a global service's node). Undefined for a name of another shape. Pure.
+ */
+export function taskSlot(containerName: string): string | undefined {
+  return /^(.+\.[A-Za-z0-9]+)\.[a-z0-9]{25}$/.exec(containerName)?.[1];
+}
+
 /** What a process fault's plan says it does to a swarm task. Pure. */
 export function taskSteps(action: 'kill' | 'stop' | 'pause' | 'restart', names: string, graceS: number): string[] {
   const on = `${names} (through the engine of the node each task runs on)`;
@@ -71,7 +79,7 @@ const HEALTHY_TIMEOUT_MS = 90_000;
 export async function revertTask(
   ctx: FaultContext,
   c: Planned,
-  service: string | undefined,
+  target: { service: string; name: string } | undefined,
   waitHealthy: (id: string, name: string) => Promise<void>,
   signal: AbortSignal,
 ): Promise<void> {
@@ -82,9 +90,19 @@ export async function revertTask(
     });
   }
   if (now?.running) return waitHealthy(c.id, c.name);
+  const service = target?.service;
   if (!c.wasRunning || !service) return;
+  // Its own slot's replacement, not another replica that was running all along.
+  const slot = taskSlot(target.name);
   const serving = (list: Awaited<ReturnType<typeof stackContainers>>) =>
-    list.find((x) => x.service === service && x.id !== c.id && x.state === 'running' && (x.health === 'healthy' || x.health === 'none'));
+    list.find(
+      (x) =>
+        x.service === service &&
+        x.id !== c.id &&
+        (slot === undefined || taskSlot(x.name) === slot) &&
+        x.state === 'running' &&
+        (x.health === 'healthy' || x.health === 'none'),
+    );
   const replacement = await retryUntil(
     () => stackContainers(ctx),
     (list) => serving(list) !== undefined,

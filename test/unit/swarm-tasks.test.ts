@@ -12,7 +12,7 @@ import { SwarmEngine } from '../../src/stack/swarm-engine.js';
 import { shortServiceName, tasksToContainers } from '../../src/stack/swarm-tasks.js';
 import { withRoles } from '../../src/stack/stack-containers.js';
 import { belongsToStack, toRef } from '../../src/faults/targets.js';
-import { switchGroups, taskSteps } from '../../src/faults/task-process.js';
+import { switchGroups, taskSlot, taskSteps } from '../../src/faults/task-process.js';
 import { faultRecordSchema } from '../../src/faults/types.js';
 
 const C1 = 'a'.repeat(64);
@@ -302,4 +302,12 @@ test('a node whose engine does not answer fails a listing by label in one line n
     (await engine.stackContainers('fl-tasks')).map((c) => [c.id, c.health]),
     [[`${C1}@faultline-node-1`, 'none']],
   );
+});
+
+test("a task's slot, from its container's name: the one its replacement fills (not another replica's)", (t) => {
+  t.is(taskSlot('fl-tasks_app.1.3momcn6ll4ejsgpo5h687nnx5'), 'fl-tasks_app.1');
+  t.is(taskSlot('fl-tasks_app.2.yqdnduhd8901q7q9b4wh6kh1h'), 'fl-tasks_app.2');
+  // A global service's task is named by its node's id.
+  t.is(taskSlot('mon_agent.wfgkfq15yxeaigpn6kcn96z9n.b0c49p5h4gjan6k7fb4dia0yf'), 'mon_agent.wfgkfq15yxeaigpn6kcn96z9n');
+  t.is(taskSlot('app'), undefined);
 });
