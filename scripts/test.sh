@@ -28,8 +28,19 @@ if docker info >/dev/null 2>&1; then
   if ! node bin/faultline.js stack status >/dev/null 2>&1; then started_here=1; fi
   node bin/faultline.js stack up
 fi
+# The swarm tests make a swarm (this engine as manager, docker-in-docker workers) when there is none of faultline's.
+swarm_record="${FAULTLINE_HOME:-$HOME/.faultline}/swarm.json"
+swarm_here=0
+[ -e "$swarm_record" ] || swarm_here=1
 cleanup() {
-  if [ "$started_here" = 1 ] && [ "${FAULTLINE_KEEP_STACK:-0}" != 1 ]; then node bin/faultline.js stack down || true; fi
+  local removed=0
+  if [ "$started_here" = 1 ] && [ "${FAULTLINE_KEEP_STACK:-0}" != 1 ]; then node bin/faultline.js stack down && removed=1 || true; fi
+  # A swarm the tests made goes too: its workers hold their images in memory. Leaving a swarm drops the network of
+  # every running container on this engine, so the engine leaves only when nothing else runs on it any more.
+  if [ "$swarm_here" = 1 ] && [ -e "$swarm_record" ] && [ "${FAULTLINE_KEEP_STACK:-0}" != 1 ]; then
+    node bin/faultline.js swarm down || true
+    if [ "$removed" = 1 ] && [ -z "$(docker ps -q)" ]; then node bin/faultline.js swarm down --leave || true; fi
+  fi
 }
 trap cleanup EXIT
 # One file at a time: they share the stack, and several of them inject faults into it.
