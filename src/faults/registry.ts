@@ -5,6 +5,7 @@ import { Registry } from '../registry.js';
 import { certificateFaults } from './certificate-faults.js';
 import { firewallFaults } from './firewall-faults.js';
 import { networkFaults } from './network-faults.js';
+import { nodeFaults } from './node-faults.js';
 import { parseParams } from './params.js';
 import { processFaults } from './process-faults.js';
 import { resourceFaults } from './resource-faults.js';
@@ -64,7 +65,8 @@ export const faults = new FaultRegistry()
   .registerAll(certificateFaults)
   .registerAll(firewallFaults)
   .registerAll(networkFaults)
-  .registerAll(resourceFaults);
+  .registerAll(resourceFaults)
+  .registerAll(nodeFaults);
 
 /** A registry of its own holding every fault registered so far (a command may add to it without changing `faults`). */
 export function defaultRegistry(): FaultRegistry {

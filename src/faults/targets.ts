@@ -20,7 +20,8 @@ export interface TargetSelector {
   source: string;
 }
 
-const KEYS = ['service', 'server', 'role', 'component', 'name', 'id'] as const;
+// node: a swarm node's hostname (a task on it, or the node itself for node faults, node-faults.ts).
+const KEYS = ['service', 'server', 'role', 'component', 'name', 'id', 'node'] as const;
 type MatchKey = (typeof KEYS)[number];
 
 /**
@@ -90,6 +91,8 @@ function matches(c: ContainerSummary, key: MatchKey, value: string): boolean {
       return c.component === value;
     case 'id':
       return c.id.startsWith(value);
+    case 'node':
+      return nodeOfId(c.id) === value;
     case 'name':
       // A bare word: compose service, container name, or short id.
       return c.service === value || c.name === value || (value.length >= 6 && c.id.startsWith(value));
