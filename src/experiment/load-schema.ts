@@ -51,6 +51,12 @@ export const loadSchema = z
     max_in_flight: z.number().int().positive().optional(),
     timeout: deadline.optional(),
     insecure: z.boolean().default(false),
+    /** Send from this many load agents on the swarm, each with its share of the rate or connections; needs `network` and `url`. */
+    agents: z.number().int().min(1).max(64).optional(),
+    /** With agents: the swarm network the target is on; the agents join it. */
+    network: z.string().min(1).optional(),
+    /** With agents: the target as the agents reach it on that network (a service of the stack, or loopback). */
+    url: z.string().url().optional(),
   })
   .strict()
   .superRefine((l, ctx) => {
@@ -65,6 +71,10 @@ export const loadSchema = z
         path: ['bucket'],
         message: `${l.bucket} ms buckets over ${l.duration} ms would be more than ${MAX_BUCKETS} buckets`,
       });
+    if (l.agents !== undefined && (l.network === undefined || l.url === undefined))
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['agents'], message: 'agents need a network (the swarm network the target is on) and a url on it' });
+    if (l.agents === undefined && (l.network !== undefined || l.url !== undefined))
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [l.network !== undefined ? 'network' : 'url'], message: 'only with agents' });
     if (l.mix && l.path)
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['path'], message: "give a mix or a path, not both: a mix's requests carry their own paths" });
     const mix = l.mix === undefined ? [] : mixOf(l);

@@ -8,6 +8,8 @@ import { seedWrites, seedingWrite } from '../load/workload.js';
 import { usesId, workloadRequests, type RequestSpec } from '../load/workload-spec.js';
 import type { RunTarget } from './acquire.js';
 import type { Experiment } from './schema.js';
+import { startAgentsJob } from '../swarm/agents-job.js';
+import { defaultStackOptions } from '../stack/config.js';
 import type { ExperimentRunOptions, Log } from './run-options.js';
 
 const SEED_ITEMS = 20;
@@ -47,23 +49,39 @@ export async function startExperimentLoad(
       else log('load: the mix reads by ${id} but the workload has no write (without ${id}) to seed ids with; reads use ids 1..100');
     }
   }
-  const job = startLoad(
-    {
-      url,
-      ...(seedIds ? { seedIds } : {}),
-      ...(l.rate !== undefined ? { rate: l.rate } : {}),
-      ...(l.connections !== undefined ? { connections: l.connections } : {}),
-      ...(mix ? { mix, ...(workload ? { workload } : {}) } : {}),
-      durationMs: l.duration,
-      bucketMs: l.bucket,
-      ...(l.max_in_flight ? { maxInFlight: l.max_in_flight } : {}),
-      ...(l.timeout ? { timeoutMs: l.timeout } : {}),
-      // The endpoint passed the loopback rule when the stack was attached; the user's --allow-remote-target holds here too.
-      ...(options.stack?.allowRemoteTarget ? { allowRemoteTarget: true } : {}),
-      ...tls,
-    },
-    { signal: options.signal, ...(options.onLoadEvent ? { onEvent: options.onLoadEvent } : {}) },
-  );
+  const input = {
+    url,
+    ...(seedIds ? { seedIds } : {}),
+    ...(l.rate !== undefined ? { rate: l.rate } : {}),
+    ...(l.connections !== undefined ? { connections: l.connections } : {}),
+    ...(mix ? { mix, ...(workload ? { workload } : {}) } : {}),
+    durationMs: l.duration,
+    bucketMs: l.bucket,
+    ...(l.max_in_flight ? { maxInFlight: l.max_in_flight } : {}),
+    ...(l.timeout ? { timeoutMs: l.timeout } : {}),
+    // The endpoint passed the loopback rule when the stack was attached; the user's --allow-remote-target holds here too.
+    ...(options.stack?.allowRemoteTarget ? { allowRemoteTarget: true } : {}),
+    ...tls,
+  };
+  const context = { signal: options.signal, ...(options.onLoadEvent ? { onEvent: options.onLoadEvent } : {}) };
+  let job: LoadJob;
+  if (l.agents !== undefined && l.network !== undefined && l.url !== undefined) {
+    // From agents on the swarm, at the target as they reach it; faults are scheduled on their shared t = 0.
+    // The endpoint's TLS settings belong to its URL: a plain-HTTP service on the network takes none of them.
+    const plain = l.url.startsWith('http:');
+    const {
+      ca: _ca,
+      insecure: _insecure,
+      servername: _servername,
+      ...bare
+    } = input as typeof input & { ca?: unknown; insecure?: unknown; servername?: unknown };
+    const agents = startAgentsJob(
+      { input: { ...(plain ? bare : input), url: l.url }, agents: l.agents, network: l.network, home: defaultStackOptions().home, log },
+      context,
+    );
+    await agents.started;
+    job = agents.job;
+  } else job = startLoad(input, context);
   options.onLoadStart?.(job, exp, stack);
   return job;
 }

@@ -10,8 +10,11 @@ import { startLoad } from './engine.js';
 import { loadResultToJSON } from './result-json.js';
 import { sleep } from '../util/sleep.js';
 
-/** Runs agent `slot` of `spec`; `write` gets each framed line. Resolves with the exit code. */
-export async function runAgent(spec: AgentSpec, slot: number, write: (line: string) => void, signal?: AbortSignal): Promise<number> {
+/**
+ * Runs agent `slot` of `spec`; `write` gets each framed line. Resolves with the exit code. `stop` (SIGTERM: the run was
+ * stopped, the service scaled to 0) ends sending and lets requests in flight keep their deadlines; `signal` aborts.
+ */
+export async function runAgent(spec: AgentSpec, slot: number, write: (line: string) => void, signal?: AbortSignal, stop?: AbortSignal): Promise<number> {
   let seq = 0;
   const ship = (m: AgentMessage) => {
     seq += 1;
@@ -21,8 +24,11 @@ export async function runAgent(spec: AgentSpec, slot: number, write: (line: stri
     const input = agentShare(spec.input, spec.agents, slot);
     ship({ type: 'ready', slot, host: hostname() });
     const wait = spec.startAtMs - Date.now();
-    if (wait > 0) await sleep(wait, signal);
+    if (wait > 0) await sleep(wait, stop ? AbortSignal.any([stop, ...(signal ? [signal] : [])]) : signal).catch(() => undefined);
+    signal?.throwIfAborted();
     const job = startLoad(input, { originMs: spec.startAtMs - (Date.now() - (performance.timeOrigin + performance.now())), ...(signal ? { signal } : {}) });
+    stop?.addEventListener('abort', () => job.stop(), { once: true });
+    if (stop?.aborted) job.stop();
     const timeline = job.timeline;
     let shipped = 0;
     // A bucket is final once every request filed under it has had its deadline (plus a second of slack for the sweep).
@@ -55,7 +61,8 @@ export async function runAgent(spec: AgentSpec, slot: number, write: (line: stri
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const controller = new AbortController();
-  process.once('SIGTERM', () => controller.abort());
+  const stopping = new AbortController();
+  process.once('SIGTERM', () => stopping.abort());
   process.once('SIGINT', () => controller.abort());
   const slot = Number(process.env.FAULTLINE_AGENT_SLOT ?? '1');
   let spec: AgentSpec;
@@ -65,7 +72,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.stderr.write(`agent: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  void runAgent(spec, slot, (line) => process.stdout.write(`${line}\n`), controller.signal).then((code) => {
+  void runAgent(spec, slot, (line) => process.stdout.write(`${line}\n`), controller.signal, stopping.signal).then((code) => {
     process.exitCode = code;
   });
 }

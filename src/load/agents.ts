@@ -199,7 +199,9 @@ export function mergeAgents(options: LoadOptions, run: { agents: number; startAt
     const res = r?.messages.find((m): m is Extract<AgentMessage, { type: 'result' }> => m.type === 'result');
     if (res) done.push({ slot, result: loadResultFromJSON(res.result) });
   }
-  const durationMs = Math.max(options.durationMs, ...done.map((d) => d.result.durationMs));
+  // A run stopped early ends where its agents stopped; otherwise at its planned end, which a dead agent's share fills.
+  const stopped = done.some((d) => d.result.stopReason !== 'completed');
+  const durationMs = Math.max(stopped ? 0 : options.durationMs, ...done.map((d) => d.result.durationMs));
   const startedAt = run.startAtMs;
   const peers = done.length ? Timeline.merge(done.map((d) => d.result.timeline)) : null;
   const parts: Timeline[] = done.map((d) => d.result.timeline);

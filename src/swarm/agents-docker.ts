@@ -5,11 +5,17 @@
 import { execFile } from 'node:child_process';
 import { FaultlineError } from '../errors.js';
 
-async function docker(args: string[], options: { signal?: AbortSignal; timeoutMs?: number; maxBuffer?: number } = {}): Promise<string> {
+async function docker(
+  args: string[],
+  options: { signal?: AbortSignal; timeoutMs?: number; maxBuffer?: number; partial?: (warning: string) => void } = {},
+): Promise<string> {
   const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 60_000), ...(options.signal ? [options.signal] : [])]);
   return new Promise((resolve, reject) =>
     execFile('docker', args, { signal, maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err)
+      if (err && options.partial && stdout && !options.signal?.aborted) {
+        options.partial((stderr || err.message).trim().split('\n').slice(-1)[0] ?? '');
+        resolve(stdout);
+      } else if (err)
         reject(
           new FaultlineError('SWARM_FAILED', `docker ${args.slice(0, 2).join(' ')}: ${(stderr || err.message).trim().split('\n').slice(-2).join(' ')}`, {
             cause: err,
@@ -59,6 +65,8 @@ export interface AgentServiceSpec {
   network: string;
   labels: Record<string, string>;
   args: string[];
+  /** From SIGTERM (a stopped run) to SIGKILL: the agents' request timeout and some, so requests in flight end. */
+  stopGraceS: number;
 }
 
 /** One service of N agents: no restarts (a dead agent stays dead and is reported), dnsrr (no VIP), spread over nodes. */
@@ -84,7 +92,7 @@ export async function createAgentService(spec: AgentServiceSpec, signal?: AbortS
       '--env',
       'FAULTLINE_AGENT_SLOT={{.Task.Slot}}',
       '--stop-grace-period',
-      '5s',
+      `${spec.stopGraceS}s`,
       ...labels,
       spec.image,
       ...spec.args,
@@ -133,9 +141,17 @@ export async function agentTasks(service: string, signal?: AbortSignal): Promise
   }));
 }
 
-/** Everything the service's tasks wrote (stdout and stderr), through the manager. */
-export async function agentLogs(service: string, signal?: AbortSignal): Promise<string> {
-  return docker(['service', 'logs', '--raw', '--no-trunc', service], { ...(signal ? { signal } : {}), timeoutMs: 120_000, maxBuffer: 512 * 1024 * 1024 });
+/**
+ * Everything the service's tasks wrote, through the manager. A node that is not available (any node of the swarm, even
+ * one without a task of this service, on Docker 20.10) makes the stream incomplete: what came is kept, with a warning.
+ */
+export async function agentLogs(service: string, warn: (line: string) => void, signal?: AbortSignal): Promise<string> {
+  return docker(['service', 'logs', '--raw', '--no-trunc', service], {
+    ...(signal ? { signal } : {}),
+    timeoutMs: 120_000,
+    maxBuffer: 512 * 1024 * 1024,
+    partial: (w) => warn(`the service's log came incomplete (${w}); agents without a result are read from their nodes`),
+  });
 }
 
 /** Removes a service; one that is gone already is not an error. */
@@ -147,12 +163,20 @@ export async function removeService(name: string): Promise<void> {
   }
 }
 
-/** Services carrying a label (key or key=value): how leftovers are found after faultline was killed. */
-export async function servicesByLabel(label: string): Promise<string[]> {
-  return (await docker(['service', 'ls', '--filter', `label=${label}`, '--format', '{{.Name}}'])).split('\n').filter(Boolean);
+/** Services carrying a label (key or key=value), with all their labels: how leftovers are found after faultline was killed. */
+export async function servicesByLabel(label: string): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+  const ids = (await docker(['service', 'ls', '-q', '--filter', `label=${label}`])).split('\n').filter(Boolean);
+  if (ids.length === 0) return [];
+  const list = JSON.parse(await docker(['service', 'inspect', ...ids])) as Array<{ Spec: { Name: string; Labels?: Record<string, string> } }>;
+  return list.map((s) => ({ name: s.Spec.Name, labels: s.Spec.Labels ?? {} }));
 }
 
 export async function readyNodeCount(signal?: AbortSignal): Promise<number> {
   const out = await docker(['node', 'ls', '--format', '{{.Status}} {{.Availability}}'], signal ? { signal } : {});
   return out.split('\n').filter((l) => l.startsWith('Ready Active')).length;
+}
+
+/** This engine's node name (the manager's hostname as the swarm lists it). */
+export async function engineName(): Promise<string> {
+  return (await docker(['info', '--format', '{{.Name}}'], { timeoutMs: 15_000 })).trim();
 }

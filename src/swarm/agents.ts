@@ -15,6 +15,7 @@ import { sleep } from '../util/sleep.js';
 import {
   agentLogs,
   agentTasks,
+  engineName,
   createAgentService,
   inspectNetwork,
   isTerminal,
@@ -30,6 +31,8 @@ import { readSwarmRecord } from './swarm-record.js';
 
 /** The label every agent service (and its containers) carries, valued with the run id. */
 export const AGENTS_LABEL = 'faultline.agents';
+/** When an agent service's run is over for sure (epoch ms): past it, a service left behind is anyone's to remove. */
+export const AGENTS_UNTIL_LABEL = 'faultline.agents.until';
 
 export interface AgentsRunOptions {
   /** The whole run's load, as `faultline load` would run it alone; each agent takes its share. */
@@ -47,6 +50,8 @@ export interface AgentsRunOptions {
   docker?: DockerClient;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** Stops the run early: the agents stop sending (SIGTERM), requests in flight keep their deadlines, results merge. */
+  stop?: AbortSignal;
   /** Called once the service exists, with its name and t = 0 (epoch ms). */
   onStarted?: (info: { service: string; startAtMs: number }) => void;
 }
@@ -117,18 +122,36 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Removes the agent services whose faultline is gone (killed with SIGKILL); with `all`, every recorded or labelled
- * one. Answers their names; on an engine that is no swarm manager there are none.
+ * Removes the agent services whose faultline is gone (killed with SIGKILL), with `all` every recorded one, and any
+ * labelled one whose run is over for sure (its `until` has passed: recorded under another home, or its record lost).
+ * A live run's service is never taken from under it by another home's revert. Answers their names; on an engine that
+ * is no swarm manager there are none.
  */
-export async function revertAgentServices(home: string, options: { all?: boolean } = {}): Promise<string[]> {
+export async function revertAgentServices(home: string, options: { all?: boolean; nowMs?: number } = {}): Promise<string[]> {
   const records = await readRecord(home);
-  const labelled = options.all ? await servicesByLabel(AGENTS_LABEL).catch(() => []) : [];
+  const now = options.nowMs ?? Date.now();
+  const labelled = (await servicesByLabel(AGENTS_LABEL).catch(() => [])).filter((s) => Number(s.labels[AGENTS_UNTIL_LABEL]) < now).map((s) => s.name);
   const gone = records.filter((r) => options.all || !alive(r.pid)).map((r) => r.service);
   const names = [...new Set([...gone, ...labelled])];
   if (names.length === 0) return [];
   for (const n of names) await removeService(n);
   await updateRecord(home, (records) => records.filter((r) => !names.includes(r.service)));
   return names;
+}
+
+/**
+ * Stops a run early: SIGTERM to each running agent's container through its node's engine (the manager's own is this
+ * client), so each stops sending, lets its requests in flight end and ships its result. Scaling the service to 0 would
+ * delete the tasks and their logs with them. An agent on a node whose engine faultline does not know runs to its end.
+ */
+async function stopAgents(service: string, manager: DockerClient, engines: Record<string, string>, log: (line: string) => void): Promise<void> {
+  const here = await engineName().catch(() => '');
+  for (const t of await agentTasks(service)) {
+    if (isTerminal(t) || !t.containerId) continue;
+    const engine = engines[t.node] ? DockerClient.at(engines[t.node]!) : t.node === here ? manager : null;
+    if (engine) await engine.kill(t.containerId, 'SIGTERM');
+    else log(`agent ${t.slot} on ${t.node}: its node's engine is unknown, it runs to its end`);
+  }
 }
 
 /** Why a task ended badly, or null when it completed. */
@@ -169,13 +192,17 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
         replicas: o.agents,
         maxPerNode: Math.ceil(o.agents / nodes),
         network: o.network,
-        labels: { [AGENTS_LABEL]: options.runId },
+        labels: { [AGENTS_LABEL]: options.runId, [AGENTS_UNTIL_LABEL]: String(spec.startAtMs + options.durationMs + options.timeoutMs + 120_000) },
         args: [encodeSpec(spec)],
+        stopGraceS: Math.ceil(options.timeoutMs / 1000) + 5,
       },
       signal,
     );
     log(`${o.agents} agent(s) as service ${service}, t = 0 at ${new Date(spec.startAtMs).toISOString()}`);
     o.onStarted?.({ service, startAtMs: spec.startAtMs });
+    const onStop = () => void stopAgents(service, docker, engines, log).catch((err: Error) => log(`stopping the agents failed: ${err.message}`));
+    if (o.stop?.aborted) onStop();
+    else o.stop?.addEventListener('abort', onStop, { once: true });
     // Every agent ends by itself: its duration, then each request's deadline; past that, a task still running is lost.
     const deadline = spec.startAtMs + options.durationMs + options.timeoutMs + 60_000;
     let tasks: AgentTask[] = [];
@@ -197,7 +224,16 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
       if (bySlot.size >= o.agents || Date.now() > deadline) break;
       await sleep(2_000, signal);
     }
-    const messages = readMessages(missing ? '' : await agentLogs(service, signal));
+    const messages = readMessages(missing ? '' : await agentLogs(service, log, signal).catch(() => ''));
+    // An agent whose result did not come through the manager is read from its container on its node, when reachable.
+    const here = await engineName().catch(() => '');
+    for (const t of tasks) {
+      if (!t.containerId || messages.get(t.slot)?.some((m) => m.type === 'result')) continue;
+      const engine = engines[t.node] ? DockerClient.at(engines[t.node]!) : t.node === here ? docker : null;
+      const text = await engine?.logs(t.containerId, 1_000_000).catch(() => '');
+      const own = text ? readMessages(text).get(t.slot) : undefined;
+      if (own && own.length >= (messages.get(t.slot)?.length ?? 0)) messages.set(t.slot, own);
+    }
     const reports: AgentReport[] = [];
     for (let slot = 1; slot <= o.agents; slot++) {
       const task = tasks.filter((t) => t.slot === slot).at(-1);

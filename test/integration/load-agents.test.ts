@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { itest, repoRoot, runCli } from '../helpers/stack.js';
 import { DockerClient } from '../../src/stack/docker-client.js';
 import { defaultStackOptions } from '../../src/stack/config.js';
-import { AGENTS_LABEL, revertAgentServices, runAgents } from '../../src/swarm/agents.js';
+import { AGENTS_LABEL, AGENTS_UNTIL_LABEL, revertAgentServices, runAgents } from '../../src/swarm/agents.js';
 import { agentTasks } from '../../src/swarm/agents-docker.js';
 import { readSwarmRecord } from '../../src/swarm/swarm-record.js';
 import { AGENT_LOST } from '../../src/load/agents.js';
@@ -38,7 +38,9 @@ async function webImage(): Promise<string> {
 }
 
 itest.before(async () => {
-  const up = await runCli(['swarm', 'up', '--nodes', '2'], { timeoutMs: 240_000 });
+  // Two workers at least (the swarm is shared: it may have more).
+  const nodes = Math.max(2, (await readSwarmRecord(home))?.nodes.length ?? 0);
+  const up = await runCli(['swarm', 'up', '--nodes', String(nodes)], { timeoutMs: 240_000 });
   if (up.code !== 0) throw new Error(up.stderr);
   // The agent image carries the built engine: build it from these sources (type errors elsewhere still emit).
   try {
@@ -157,7 +159,7 @@ itest.serial('an agent killed mid-run is reported and its share from its last sh
 
 itest.serial('agents left by a faultline killed with SIGKILL are removed by revert; a live run’s are left alone', async (t) => {
   const image = await webImage();
-  const make = (name: string) =>
+  const make = (name: string, until: number) =>
     sh('docker', [
       'service',
       'create',
@@ -166,6 +168,8 @@ itest.serial('agents left by a faultline killed with SIGKILL are removed by reve
       name,
       '--label',
       `${AGENTS_LABEL}=test`,
+      '--label',
+      `${AGENTS_UNTIL_LABEL}=${until}`,
       '--restart-condition',
       'none',
       '--entrypoint',
@@ -173,9 +177,12 @@ itest.serial('agents left by a faultline killed with SIGKILL are removed by reve
       image,
       '120',
     ]);
-  await make('fl-agents-left');
-  await make('fl-agents-live');
-  // A pid that is no process (above the kernel's pid_max) holds the first; this test's own process the second.
+  const later = Date.now() + 600_000;
+  await make('fl-agents-left', later);
+  await make('fl-agents-live', later);
+  await make('fl-agents-over', Date.now() - 1000);
+  // A pid that is no process (above the kernel's pid_max) holds the first; this test's own process the second; the
+  // third is in no record (another home's, or its record lost), but its run is over.
   const record = {
     version: 1,
     services: [
@@ -185,11 +192,11 @@ itest.serial('agents left by a faultline killed with SIGKILL are removed by reve
   };
   await writeFile(join(home, 'agents.json'), JSON.stringify(record));
   try {
-    t.deepEqual(await revertAgentServices(home), ['fl-agents-left']);
-    const { stdout } = await sh('docker', ['service', 'ls', '--filter', `label=${AGENTS_LABEL}`, '--format', '{{.Name}}']);
+    t.deepEqual((await revertAgentServices(home)).sort(), ['fl-agents-left', 'fl-agents-over']);
+    const { stdout } = await sh('docker', ['service', 'ls', '--filter', `label=${AGENTS_LABEL}=test`, '--format', '{{.Name}}']);
     t.deepEqual(stdout.trim().split('\n'), ['fl-agents-live']);
   } finally {
-    await sh('docker', ['service', 'rm', 'fl-agents-left', 'fl-agents-live']).catch(() => undefined);
+    await sh('docker', ['service', 'rm', 'fl-agents-left', 'fl-agents-live', 'fl-agents-over']).catch(() => undefined);
     await writeFile(join(home, 'agents.json'), JSON.stringify({ version: 1, services: [] }));
   }
 });

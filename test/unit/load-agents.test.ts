@@ -190,3 +190,14 @@ test('agents send only to loopback or to a name on the network they join', (t) =
   t.regex(agentTargetRefusal('http://10.0.0.7/', 'net', names) ?? '', /neither/);
   t.regex(agentTargetRefusal('nope', 'net', names) ?? '', /not a valid URL/);
 });
+
+test('an experiment’s load takes agents with the network and the url the agents reach the target at', async (t) => {
+  const { loadSchema } = await import('../../src/experiment/load-schema.js');
+  const ok = loadSchema.safeParse({ rate: 30, duration: 10_000, agents: 3, network: 'shop_front', url: 'http://web/' });
+  t.true(ok.success);
+  t.is(ok.success && ok.data.agents, 3);
+  const bare = loadSchema.safeParse({ rate: 30, duration: 10_000, agents: 3 });
+  t.regex(bare.success ? '' : bare.error.issues[0]!.message, /need a network/);
+  const stray = loadSchema.safeParse({ rate: 30, duration: 10_000, network: 'n' });
+  t.regex(stray.success ? '' : stray.error.issues[0]!.message, /only with agents/);
+});

@@ -248,8 +248,9 @@ export function registerFaultCommands(program: Command): void {
         const plugins = [...new Set((await ctx.store.list()).flatMap((r) => (r.plugin && !registry.has(r.fault) ? [r.plugin] : [])))];
         for (const file of plugins) await loadPlugin(file).catch((err: Error) => log(`faultline: ${err.message}; its faults stay recorded`));
         const summary = await revertRecorded(ctx, plugins.length ? defaultRegistry() : registry, { all: flags.all ?? false, log });
-        // Load agents a killed faultline left on the swarm (none on an engine that is no swarm manager).
-        const agents = await revertAgentServices(defaultStackOptions().home, { all: flags.all ?? false }).catch(() => []);
+        // Load agents a killed faultline left on the swarm (none on an engine that is no swarm manager). Not with --all:
+        // agents belong to no stack, and a live run's must not be taken by another stack's revert.
+        const agents = await revertAgentServices(defaultStackOptions().home).catch(() => []);
         if (agents.length) log(`removed load agents left behind: ${agents.join(', ')}`);
         const code = summary.failed.length ? new FaultlineError('REVERT_FAILED', '').exitCode : ExitCode.ok;
         process.stdout.write(flags.json ? jsonText(revertJSON(summary, code)) : `${formatRevertSummary(summary)}\n`);
