@@ -5,7 +5,8 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { itest, repoRoot, runCli } from '../helpers/stack.js';
@@ -199,4 +200,33 @@ itest.serial('agents left by a faultline killed with SIGKILL are removed by reve
     await sh('docker', ['service', 'rm', 'fl-agents-left', 'fl-agents-live', 'fl-agents-over']).catch(() => undefined);
     await writeFile(join(home, 'agents.json'), JSON.stringify({ version: 1, services: [] }));
   }
+});
+
+itest.serial('an experiment’s load from agents: the method runs on their t = 0 and the journal holds the merged load', async (t) => {
+  t.timeout(240_000);
+  const dir = await mkdtemp(join(tmpdir(), 'fl-agents-exp-'));
+  const file = join(dir, 'agents.yaml');
+  await writeFile(
+    file,
+    [
+      'title: load from two agents',
+      `load: { driver: paced, rate: 60, duration: 6s, warmup: 1s, agents: 2, network: ${NET}, url: "http://${TARGET}/" }`,
+      'method:',
+      '  - probe: http',
+      '    params: { path: /whoami }',
+      '    at: 2s',
+      '',
+    ].join('\n'),
+  );
+  const r = await runCli(['run', file, '--out', dir, '--json'], { timeoutMs: 200_000 });
+  t.is(r.code, 0, r.stderr);
+  const journal = JSON.parse(await readFile((JSON.parse(r.stdout) as { journal: string }).journal, 'utf8')) as {
+    load: { summary: { intended: number; successes: number }; ledger: { runId: string } };
+    method: Array<{ kind: string; status: string; startMs?: number }>;
+  };
+  t.is(journal.load.summary.intended, 360);
+  t.is(journal.load.summary.successes, 360);
+  const probe = journal.method.find((a) => a.kind === 'probe');
+  t.true(probe !== undefined && probe.startMs! >= 1900 && probe.startMs! < 4000, JSON.stringify(probe));
+  await rm(dir, { recursive: true, force: true });
 });
