@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
-import { DockerClient } from '../stack/docker-client.js';
+import { DockerClient, LABEL } from '../stack/docker-client.js';
 import { SwarmEngine } from '../stack/swarm-engine.js';
 import { readSwarmRecord, type SwarmRecord } from '../swarm/swarm-record.js';
 import { shipImages } from '../swarm/ship-images.js';
@@ -185,12 +185,24 @@ const nodeDown: FaultDefinition<z.infer<typeof modeParams>, NodeData> = {
     const { container, mode, node } = record.data;
     const manager = managerOf(ctx);
     const s = await manager.findContainer(container);
-    if (!s) throw new FaultlineError('REVERT_FAILED', `the node container of ${node} is gone`, { hint: 'faultline swarm up makes it again' });
+    if (!s) {
+      // `faultline swarm up` replaces a node that is not ready (a frozen one too) with a fresh container: that is a fresh start.
+      if (!(await swarmNode(manager, node).then((n) => n?.state === 'ready')))
+        throw new FaultlineError('REVERT_FAILED', `the node container of ${node} is gone`, { hint: 'faultline swarm up makes it again' });
+      ctx.log(`${node}: its node container was replaced (faultline swarm up) and the node is ready; counts as reverted`);
+      return removeFaultHelpers(ctx, record.id);
+    }
     if (s.paused) await manager.unpause(container).catch(async (err: unknown) => ((await manager.inspect(container)).paused ? Promise.reject(err) : undefined));
     if (!s.running)
       await manager.start(container).catch((err: unknown) => ((err as { statusCode?: number }).statusCode === 304 ? undefined : Promise.reject(err)));
     if (mode === 'stop') await rejoin(ctx, record.data, signal);
     await waitNodeReady(ctx, node, signal);
+    // A thawed engine resets the connections that were waiting on it; helpers are listed on every node's engine.
+    await retryUntil(
+      () => ctx.docker.listContainers({ [LABEL.fault]: record.id }),
+      () => true,
+      { timeoutMs: READY_TIMEOUT_MS, intervalMs: 1_000, signal, what: `every engine of the swarm answering after ${node} came back` },
+    );
     await removeFaultHelpers(ctx, record.id);
   },
   check: async (ctx, record) => {

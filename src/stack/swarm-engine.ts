@@ -10,6 +10,15 @@ import { splitId, taskContainerId, type ContainerEngine } from './engine.js';
 import { STACK_NAMESPACE, tasksToContainers } from './swarm-tasks.js';
 import type { Readable } from 'node:stream';
 
+/**
+ * A frozen node's engine (node-down mode=freeze) accepts a connection and never answers: after this long a listing
+ * treats it as an engine that cannot be asked (its tasks' state comes from the manager; nothing on it can be reached).
+ */
+const FROZEN_MS = 10_000;
+const FROZEN = Symbol('frozen');
+const orFrozen = <T>(p: Promise<T>): Promise<T | typeof FROZEN> =>
+  Promise.race([p, new Promise<typeof FROZEN>((resolve) => setTimeout(() => resolve(FROZEN), FROZEN_MS).unref())]);
+
 /** The socket a node's engine answers on inside that node, where a helper's bind mount is resolved. */
 const NODE_SOCKET = '/var/run/docker.sock';
 
@@ -63,7 +72,7 @@ export class SwarmEngine implements ContainerEngine {
     const [tasks, nodes] = await Promise.all([this.manager.swarm.stackTasks(stack), this.manager.swarm.nodes()]);
     const hostnames = new Map(nodes.map((n) => [n.id, n.hostname]));
     const used = [...new Set(tasks.filter((t) => t.desiredState === 'running').map((t) => hostnames.get(t.nodeId) ?? t.nodeId))];
-    // A node whose engine cannot be asked still lists its tasks (state from the manager); acting on one says why.
+    // A node whose engine cannot be asked (or is frozen) still lists its tasks (state from the manager); acting on one says why.
     const onNode = new Map(
       await Promise.all(
         used.map(
@@ -71,7 +80,11 @@ export class SwarmEngine implements ContainerEngine {
             [
               node,
               await this.engineOf(node).then(
-                (e) => e.listContainers({ [STACK_NAMESPACE]: stack }).catch(() => undefined),
+                (e) =>
+                  orFrozen(e.listContainers({ [STACK_NAMESPACE]: stack })).then(
+                    (l) => (l === FROZEN ? undefined : l),
+                    () => undefined,
+                  ),
                 () => undefined,
               ),
             ] as const,
@@ -94,7 +107,7 @@ export class SwarmEngine implements ContainerEngine {
     const nodes = [self, ...Object.keys(this.endpoints).filter((n) => n !== self)];
     const lists = await Promise.all(
       nodes.map(async (node) => {
-        const list = await (await this.engineOf(node)).listContainers(labels, all).catch((err: unknown) => {
+        const list = await orFrozen((await this.engineOf(node)).listContainers(labels, all)).catch((err: unknown) => {
           throw new FaultlineError(
             'DOCKER_UNAVAILABLE',
             `the engine of swarm node ${node} (${this.endpoints[node] ?? 'the manager'}) does not answer: ${(err as Error).message}`,
@@ -104,6 +117,8 @@ export class SwarmEngine implements ContainerEngine {
             },
           );
         });
+        // A frozen node: nothing on it can be reached (a helper there is listed again once it thaws).
+        if (list === FROZEN) return [];
         return list.map((c) => ({ ...c, id: taskContainerId(c.id, node) }));
       }),
     );
