@@ -31,6 +31,8 @@ export async function runAgentsLoadCommand(input: LoadOptionsInput, flags: Agent
       agents: Number(flags.agents),
       network: flags.network,
       home: defaultStackOptions().home,
+      // On a shared swarm each team deploys under its own prefix.
+      ...(process.env.FAULTLINE_AGENTS_PREFIX ? { namePrefix: process.env.FAULTLINE_AGENTS_PREFIX } : {}),
       signal: interrupt.signal,
       log: (line) => process.stderr.write(`${line}\n`),
     });
