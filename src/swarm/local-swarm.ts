@@ -48,7 +48,7 @@ async function nodeImage(docker: DockerClient, options: Pick<SwarmUpOptions, 'si
 const readyWorkers = (nodes: SwarmNode[], names: string[]) => names.filter((h) => nodes.some((n) => n.hostname === h && n.state === 'ready'));
 
 /**
- * Makes (or completes) a swarm of this engine and `nodes` workers. The record is written before anything is made,
+ * Makes (or completes) a swarm of this engine and at least `nodes` workers. The record is written before anything is made,
  * so `swarm down` finds every node even when up was interrupted. Idempotent: nodes already up are kept.
  */
 export async function swarmUp(docker: DockerClient, options: SwarmUpOptions): Promise<SwarmStatus> {
@@ -63,16 +63,16 @@ export async function swarmUp(docker: DockerClient, options: SwarmUpOptions): Pr
     });
   if (member.state === 'active' && !member.isManager)
     throw new FaultlineError('SWARM_FAILED', 'this Docker engine is a swarm worker; faultline needs a manager');
-  if (existing && existing.nodes.length > options.nodes)
-    throw new FaultlineError('INVALID_INPUT', `nodes: a swarm of ${existing.nodes.length} workers is up; run faultline swarm down first to have fewer`);
+  // At least `nodes` workers: more that are up already stay (swarm down removes them), so callers asking for fewer share them.
+  const count = Math.max(options.nodes, existing?.nodes.length ?? 0);
 
   const advertiseAddr = existing?.advertiseAddr ?? member.nodeAddr ?? '';
   const record: SwarmRecord = {
     version: 1,
     madeSwarm: existing?.madeSwarm ?? member.state !== 'active',
     advertiseAddr: advertiseAddr || (await docker.swarm.bridgeGateway()),
-    nodes: nodeNames(options.nodes),
-    engines: Object.fromEntries(nodeNames(options.nodes).map((h) => [h, nodeEngine(options.home, h)])),
+    nodes: nodeNames(count),
+    engines: Object.fromEntries(nodeNames(count).map((h) => [h, nodeEngine(options.home, h)])),
     createdAt: existing?.createdAt ?? new Date().toISOString(),
   };
   await writeSwarmRecord(options.home, record);

@@ -19,11 +19,14 @@ itest.serial('swarm up --nodes 2 makes two ready workers beside the compose stac
   const up = await runCli(['swarm', 'up', '--nodes', '2', '--json'], { timeoutMs: 240_000 });
   t.is(up.code, 0, up.stderr);
   const status = JSON.parse(up.stdout) as SwarmStatus;
+  // At least two workers, each ready (a swarm faultline made earlier with more keeps its others).
   const workers = status.nodes.filter((n) => n.role === 'worker');
-  t.deepEqual(workers.map((n) => [n.hostname, n.state]).sort(), [
-    ['faultline-node-1', 'ready'],
-    ['faultline-node-2', 'ready'],
-  ]);
+  const ours = Object.keys(status.engines).sort();
+  t.true(ours.length >= 2 && ours.slice(0, 2).join() === 'faultline-node-1,faultline-node-2', ours.join());
+  t.deepEqual(
+    workers.map((n) => [n.hostname, n.state]).sort(),
+    ours.map((h) => [h, 'ready']),
+  );
   t.is(status.nodes.filter((n) => n.role === 'manager').length, 1);
   // Each worker's own engine answers faultline on the endpoint the record names, and says it is a swarm worker.
   for (const w of workers) {
@@ -39,7 +42,7 @@ itest.serial('swarm up --nodes 2 makes two ready workers beside the compose stac
   const down = await runCli(['swarm', 'down', '--json']);
   t.is(down.code, 0, down.stderr);
   const removed = JSON.parse(down.stdout) as { removedNodes: string[]; leftSwarm: boolean };
-  t.deepEqual(removed.removedNodes.sort(), ['faultline-node-1', 'faultline-node-2']);
+  t.deepEqual(removed.removedNodes.sort(), ours);
   t.false(removed.leftSwarm);
   t.deepEqual(await docker.swarm.nodeContainers(), [], 'no worker container is left');
   const after = (await docker.swarm.nodes()).map((n) => n.role);

@@ -28,7 +28,7 @@ export function registerSwarmCommands(program: Command): void {
   swarm
     .command('up')
     .description('make this engine a swarm manager (unless it is one faultline made) and start workers until there are N')
-    .option('--nodes <n>', 'worker nodes beside this engine', '2')
+    .option('--nodes <n>', 'worker nodes beside this engine (at least: workers already up stay)', '2')
     .option('--json', 'print the nodes as JSON')
     .action(
       action(async (flags: { nodes: string; json?: boolean }) => {
