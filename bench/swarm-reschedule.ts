@@ -58,6 +58,13 @@ async function main(): Promise<void> {
     env: { ...process.env, FL_TASKS_IMAGE: host, FL_FRONT_IMAGE: lb },
   });
   const ok = async () => (await fetch('http://127.0.0.1:18091/', { signal: AbortSignal.timeout(2000) })).ok;
+  // Spread usually picks node-3 (the manager runs many tasks); when it did not, a forced update places the task again.
+  for (let i = 0; i < 3; i += 1) {
+    await retryUntil(appTasks, (ts) => ts.some((x) => x.state === 'running'), { timeoutMs: 90_000, intervalMs: 2000, what: 'the app task running' });
+    if ((await appTasks()).some((x) => x.state === 'running' && x.node === NODE)) break;
+    await run('docker', ['service', 'update', '--force', '--detach', `${NAME}_app`]);
+    await sleep(5000);
+  }
   await retryUntil(
     async () => (await appTasks()).some((t) => t.state === 'running' && t.node === NODE) && (await ok()),
     (v) => v,
