@@ -68,6 +68,17 @@ export function resolveStackOptions(partial: Partial<StackOptions> = {}, env: No
   return o;
 }
 
+/** The variables every form of the reference stack (compose or swarm) reads its name, ports and networks from. Pure. */
+export function addressVars(o: Pick<StackOptions, 'project' | 'httpPort' | 'httpsPort' | 'netPrefix' | 'edgePrefix'>): Record<string, string> {
+  return {
+    FAULTLINE_PROJECT: o.project,
+    FAULTLINE_HTTPS_PORT: String(o.httpsPort),
+    FAULTLINE_HTTP_PORT: String(o.httpPort),
+    FAULTLINE_NET_PREFIX: o.netPrefix,
+    FAULTLINE_EDGE_PREFIX: o.edgePrefix,
+  };
+}
+
 export function stateDir(o: Pick<StackOptions, 'home' | 'project'>): string {
   return join(o.home, o.project);
 }

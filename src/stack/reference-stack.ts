@@ -8,7 +8,7 @@ import { FaultlineError } from '../errors.js';
 import { DockerClient, LABEL, type ContainerSummary } from './docker-client.js';
 import { compose, requireCompose, detectCompose } from './compose.js';
 import { referenceCompose } from './compose-model.js';
-import { composeEnv, internalTlsDir, pickStackOptions, placeholderImages, resolveStackOptions, stateDir, type StackOptions } from './config.js';
+import { addressVars, composeEnv, internalTlsDir, pickStackOptions, placeholderImages, resolveStackOptions, stateDir, type StackOptions } from './config.js';
 import { PROFILES } from './profiles.js';
 import { ensureDbSecrets, removeDbSecrets } from './secrets.js';
 import { ensureBaseImage } from './base-image.js';
@@ -229,11 +229,7 @@ export const referenceSpecFile = PROFILES.baseline.specFile;
 /** The variables the reference description interpolates, from the stack's options. */
 export function referenceVars(o: StackOptions): Record<string, string> {
   return {
-    FAULTLINE_PROJECT: o.project,
-    FAULTLINE_HTTPS_PORT: String(o.httpsPort),
-    FAULTLINE_HTTP_PORT: String(o.httpPort),
-    FAULTLINE_NET_PREFIX: o.netPrefix,
-    FAULTLINE_EDGE_PREFIX: o.edgePrefix,
+    ...addressVars(o),
     FAULTLINE_DOMAIN: o.domain,
     FAULTLINE_STATE_DIR: stateDir(o),
     FAULTLINE_INTERNAL_TLS_DIR: internalTlsDir(o),

@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FaultlineError, invalidInput } from '../errors.js';
 import { DockerClient } from '../stack/docker-client.js';
+import { addressVars, type StackOptions } from '../stack/config.js';
 import { ReferenceStack } from '../stack/reference-stack.js';
 import { ensureStackTls } from '../stack/stack-ca.js';
 import { ensureDbSecrets, removeDbSecrets } from '../stack/secrets.js';
@@ -20,17 +21,8 @@ import { readSwarmRecord } from './swarm-record.js';
 import { shipImages } from './ship-images.js';
 import { buildSwarmImages, orderWorkers, SERVERS, shipPlan, swarmStackFile, type SwarmImageTags } from './swarm-images.js';
 
-export interface SwarmStackOptions {
-  /** The stack's name (`docker stack deploy … <project>`), its services' prefix and its state folder's name. */
-  project: string;
-  httpPort: number;
-  httpsPort: number;
-  /** First three octets of the internal overlay network; apart from the compose profiles' 10.213.7 and 10.213.17. */
-  netPrefix: string;
-  edgePrefix: string;
-  home: string;
-  domain: string;
-}
+/** The reference stack's options without a profile: the swarm form is the baseline's (its name, ports and networks apart). */
+export type SwarmStackOptions = Omit<StackOptions, 'profile'>;
 
 export const SWARM_STACK_DEFAULTS = { project: 'fl-ref', httpPort: 8082, httpsPort: 8445, netPrefix: '10.213.27', edgePrefix: '10.213.28' } as const;
 
@@ -230,11 +222,7 @@ export class ReferenceSwarm {
       hash.update(`${name}\n${text}\n`);
     }
     return {
-      FAULTLINE_PROJECT: o.project,
-      FAULTLINE_HTTPS_PORT: String(o.httpsPort),
-      FAULTLINE_HTTP_PORT: String(o.httpPort),
-      FAULTLINE_NET_PREFIX: o.netPrefix,
-      FAULTLINE_EDGE_PREFIX: o.edgePrefix,
+      ...addressVars(o),
       FAULTLINE_SWARM_NODE_A: workers.A,
       FAULTLINE_SWARM_NODE_B: workers.B,
       FAULTLINE_SWARM_IMAGE_LB: images.lb,
