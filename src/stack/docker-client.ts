@@ -1,60 +1,24 @@
 // The one Docker client: every Docker API call in faultline goes through here (nothing else imports dockerode).
 
 import Docker from 'dockerode';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { FaultlineError } from '../errors.js';
 import { demuxBuffer, firstTarEntry, isNotFound, LABEL } from './docker-types.js';
 import { DockerSwarm } from './docker-swarm.js';
 import { DockerImages } from './docker-images.js';
+import { engineOptions, toContainerState } from './docker-shapes.js';
 import type { ContainerState, ContainerSummary, ExecResult, RunOptions } from './docker-types.js';
 
 // The vocabulary lives in docker-types.ts (no dockerode there); callers keep importing it from here.
 export { COMPOSE_PROJECT, demuxBuffer, firstTarEntry, isNotFound, LABEL } from './docker-types.js';
 export type { ContainerState, ContainerSummary, ExecResult, RunOptions } from './docker-types.js';
-
-export function toContainerState(info: Docker.ContainerInspectInfo): ContainerState {
-  return {
-    id: info.Id,
-    name: (info.Name ?? info.Id).replace(/^\//, ''),
-    image: info.Config?.Image ?? '',
-    labels: info.Config?.Labels ?? {},
-    status: info.State?.Status ?? 'unknown',
-    running: Boolean(info.State?.Running),
-    paused: Boolean(info.State?.Paused),
-    health: info.State?.Health?.Status || 'none',
-    startedAt: info.State?.StartedAt ?? '',
-    exitCode: info.State?.ExitCode ?? 0,
-    networkMode: info.HostConfig?.NetworkMode ?? '',
-    pid: info.State?.Pid ?? 0,
-  };
-}
+export { engineOptions, toContainerState } from './docker-shapes.js';
 
 /** Docker's answer to a removal of a container that is already being removed (e.g. by AutoRemove). */
 function isRemovalInProgress(err: unknown): boolean {
   const e = err as { statusCode?: number; message?: string } | undefined;
   return e?.statusCode === 409 && /already in progress/i.test(e.message ?? '');
-}
-
-/** dockerode's connection options for a DOCKER_HOST-style endpoint (pure but for the TLS files it names). */
-export function engineOptions(endpoint: string, env: NodeJS.ProcessEnv = process.env): Docker.DockerOptions {
-  const url = /^[a-z]+:\/\//.test(endpoint) ? new URL(endpoint) : undefined;
-  if (!url || url.protocol === 'unix:') return { socketPath: url ? url.pathname : endpoint };
-  if (url.protocol === 'ssh:')
-    return { protocol: 'ssh', host: url.hostname, port: Number(url.port || 22), ...(url.username ? { username: url.username } : {}) } as Docker.DockerOptions;
-  if (url.protocol !== 'tcp:') throw new FaultlineError('INVALID_INPUT', `${endpoint}: a Docker endpoint is unix://, tcp:// or ssh://`);
-  const tls = Boolean(env.DOCKER_TLS_VERIFY) && env.DOCKER_TLS_VERIFY !== '0';
-  const certs = env.DOCKER_CERT_PATH;
-  return {
-    host: url.hostname,
-    port: Number(url.port || (tls ? 2376 : 2375)),
-    protocol: tls ? 'https' : 'http',
-    ...(tls && certs
-      ? { ca: readFileSync(join(certs, 'ca.pem')), cert: readFileSync(join(certs, 'cert.pem')), key: readFileSync(join(certs, 'key.pem')) }
-      : {}),
-  };
 }
 
 const DOCKER_HINT = 'start the engine (scripts/bootstrap.sh installs and starts it on Debian) or set DOCKER_HOST';
