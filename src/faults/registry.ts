@@ -3,11 +3,13 @@
 
 import { Registry } from '../registry.js';
 import { certificateFaults } from './certificate-faults.js';
+import { edgeHttpFaults } from './edge-http.js';
 import { firewallFaults } from './firewall-faults.js';
 import { networkFaults } from './network-faults.js';
 import { nodeFaults } from './node-faults.js';
 import { parseParams } from './params.js';
 import { processFaults } from './process-faults.js';
+import { proxyFaults } from './proxy-faults.js';
 import { resourceFaults } from './resource-faults.js';
 import { parseTarget } from './targets.js';
 import type { AnyFaultDefinition } from './types.js';
@@ -63,8 +65,10 @@ export class FaultRegistry extends Registry<AnyFaultDefinition> {
 export const faults = new FaultRegistry()
   .registerAll(processFaults)
   .registerAll(certificateFaults)
+  .registerAll(edgeHttpFaults)
   .registerAll(firewallFaults)
   .registerAll(networkFaults)
+  .registerAll(proxyFaults)
   .registerAll(resourceFaults)
   .registerAll(nodeFaults);
 
