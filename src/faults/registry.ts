@@ -10,6 +10,7 @@ import { nodeFaults } from './node-faults.js';
 import { parseParams } from './params.js';
 import { processFaults } from './process-faults.js';
 import { proxyFaults } from './proxy-faults.js';
+import { proxyFaults } from './proxy-faults.js';
 import { resourceFaults } from './resource-faults.js';
 import { parseTarget } from './targets.js';
 import type { AnyFaultDefinition } from './types.js';
@@ -68,6 +69,7 @@ export const faults = new FaultRegistry()
   .registerAll(edgeHttpFaults)
   .registerAll(firewallFaults)
   .registerAll(networkFaults)
+  .registerAll(proxyFaults)
   .registerAll(proxyFaults)
   .registerAll(resourceFaults)
   .registerAll(nodeFaults);
