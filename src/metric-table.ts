@@ -65,7 +65,15 @@ export const METRIC_TABLE = {
     'time to recover',
     'lower',
     true,
-    'fault end → first healthy run (the slowest fault; 0 when it never hurt)',
+    'the slowest fault: from its start to the first healthy run when the stack healed itself (failover) while it was on, else from its end; 0 when it never hurt while on',
+  ),
+  failback_s: spec(
+    's',
+    'failback after the revert (s)',
+    'failback',
+    'lower',
+    true,
+    'the slowest fault the stack had healed (or never felt): from its end (the revert) to the first healthy run after the disruption the revert caused; 0 when none',
   ),
   error_budget_consumed: spec(
     'budget',

@@ -105,6 +105,9 @@ export function measure(input: JudgeInput): Measured {
   // A fault that never hurt needs no recovery: 0. One that hurt and never recovered: not measurable (null).
   const ttr = recovery.faults.map((f) => (f.detectedAtMs === null ? 0 : f.timeToRecoverMs));
   m.time_to_recover_s = ttr.length && ttr.every((v) => v !== null) ? Math.max(...(ttr as number[])) / 1000 : ttr.length ? null : 0;
+  // The revert's own disruption of a stack that was serving is its own figure (docs/architecture.md); null: none applies.
+  const failbacks = recovery.faults.filter((f) => (f.healedBy === 'itself' || f.healedBy === 'never-down') && f.endMs !== null);
+  m.failback_s = !failbacks.length ? null : failbacks.some((f) => f.failbackMs === null) ? null : Math.max(...failbacks.map((f) => f.failbackMs!)) / 1000;
   m.error_budget_consumed = recovery.errorBudgetConsumed;
 
   const writes = ledger.records();

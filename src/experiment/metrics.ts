@@ -21,7 +21,10 @@ export function unsteadySpans(recovery: RecoveryReport | null, faults: FaultWind
   for (const f of faults) {
     const r = recovery?.faults.find((x) => x.fault === f.name && x.startMs === f.startMs);
     const end = r?.recoveredAtMs ?? (r && !r.recovered ? runEndMs : (f.endMs ?? runEndMs));
-    spans.push({ startMs: f.startMs, endMs: Math.max(end, f.endMs ?? f.startMs) });
+    // The revert's disruption of a stack that had healed (the failback) is not steady either.
+    const failbackEnd =
+      r?.failbackRecoveredAtMs ?? (r?.failbackMs === null && f.endMs !== null && r.healedBy !== 'revert' && r.healedBy !== null ? runEndMs : 0);
+    spans.push({ startMs: f.startMs, endMs: Math.max(end, failbackEnd, f.endMs ?? f.startMs) });
   }
   return spans;
 }

@@ -7,8 +7,13 @@
 // - a bucket is "back within tolerance" when its ratio ≥ baseline − ratioTolerance and its p99 ≤
 //   max(baseline p99 × latencyFactor, baseline p99 + latencySlackMs) (defaults 3× and 50 ms, because one
 //   100 ms bucket's p99 is noisy); an empty bucket cannot show recovery;
-// - recovery needs a run of recoveryRunMs (default 3 s) of such buckets, searched from the fault end (or its
-//   start, for faults that heal themselves), but never before the fault was detected.
+// - recovery needs a run of recoveryRunMs (default 3 s) of such buckets, searched from the first bucket below
+//   baseline while the fault was on (never before it was detected). When that run starts before the fault ends, the
+//   stack healed itself (a failover) and time to recover counts from the fault's start; when it starts only after
+//   the revert, it counts from the fault's end (how long the stack took once the cause was gone);
+// - a fault that never pushed a bucket below baseline while it was on has nothing to recover from (0), even when
+//   the revert disrupted the stack: that disruption is the failback, its own figure, counted from the fault's end to
+//   the start of the healthy run after it (0 when the revert disrupted nothing).
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
@@ -55,15 +60,27 @@ export interface FaultRecovery {
   fault: string;
   startMs: number;
   endMs: number | null;
-  /** Fault start → first bucket below baseline; null when never detected. */
+  /** Fault start → first bucket below baseline while the fault was on; null when never detected. */
   timeToDetectMs: number | null;
   detectedAtMs: number | null;
-  /** First to last bucket below baseline while this fault was the latest one. */
+  /** First to last bucket below baseline while this fault was the latest one (a failback's included). */
   errorWindow: { startMs: number; endMs: number; durationMs: number } | null;
-  /** Fault end (or start when self-healing) → start of the first healthy run; null when it never recovered. */
+  /**
+   * How the stack came back: `itself` (a healthy run began while the fault was on: a failover), `revert` (only once
+   * the fault ended), `never-down` (no bucket below baseline while the fault was on), null (it never recovered).
+   */
+  healedBy: 'itself' | 'revert' | 'never-down' | null;
+  /** Fault start (healed by itself) or end (healed by the revert) → start of the first healthy run; 0 never down; null never recovered. */
   timeToRecoverMs: number | null;
   recoveredAtMs: number | null;
   recovered: boolean;
+  /**
+   * For a fault healed by itself or never down: fault end → start of the healthy run after the disruption the revert
+   * caused (0 when it caused none; null when the stack never settled). Null when not applicable: the fault had no end,
+   * or the stack came back only with the revert (its time to recover is that).
+   */
+  failbackMs: number | null;
+  failbackRecoveredAtMs: number | null;
 }
 
 export interface RecoveryReport {
@@ -125,41 +142,66 @@ export function analyzeRecovery(t: RecoveryTimeline, faults: FaultWindow[], opti
   let runFirstBad: number | null = null;
   let runLastBad: number | null = null;
 
+  /** The first bucket at or after `from` that starts a healthy run of runBuckets; null when none. */
+  const healthyRunFrom = (from: number): number | null => {
+    let streak = 0;
+    for (let i = from; i < t.length; i++) {
+      streak = isHealthy(t, i, baseline) ? streak + 1 : 0;
+      if (streak >= runBuckets) return i - runBuckets + 1;
+    }
+    return null;
+  };
+
   for (let f = 0; f < sorted.length; f++) {
     const fault = sorted[f]!;
     const next = sorted[f + 1];
     const fromIdx = Math.floor(fault.startMs / t.bucketMs);
     const limitIdx = Math.min(t.length, next ? Math.floor(next.startMs / t.bucketMs) : t.length);
+    // Buckets [fromIdx, endIdx) were intended while the fault was on; a fault without an end is on to the limit.
+    const endIdx = fault.endMs === null ? limitIdx : Math.min(limitIdx, Math.max(fromIdx, Math.floor(fault.endMs / t.bucketMs)));
     let firstBad: number | null = null;
     let lastBad: number | null = null;
+    let firstBadDuring: number | null = null;
+    let firstBadAfter: number | null = null;
     if (baseline.minRatio !== null) {
       for (let i = fromIdx; i < limitIdx; i++) {
         if (!isBelow(t, i, baseline.minRatio)) continue;
         firstBad ??= i;
         lastBad = i;
+        if (i < endIdx) firstBadDuring ??= i;
+        else firstBadAfter ??= i;
       }
     }
     if (firstBad !== null) runFirstBad ??= firstBad;
     if (lastBad !== null) runLastBad = lastBad;
 
-    const referenceMs = fault.endMs ?? fault.startMs;
-    const searchFrom = Math.max(Math.floor(referenceMs / t.bucketMs), firstBad ?? 0);
+    let healedBy: FaultRecovery['healedBy'] = 'never-down';
     let recoveredIdx: number | null = null;
-    if (firstBad === null) {
-      // Never disrupted beyond tolerance: it was never down, so nothing to recover from.
-      recoveredIdx = null;
-    } else {
-      let streak = 0;
-      for (let i = searchFrom; i < t.length; i++) {
-        streak = isHealthy(t, i, baseline) ? streak + 1 : 0;
-        if (streak >= runBuckets) {
-          recoveredIdx = i - runBuckets + 1;
-          break;
-        }
+    let timeToRecoverMs: number | null = 0;
+    if (firstBadDuring !== null) {
+      recoveredIdx = healthyRunFrom(firstBadDuring);
+      if (recoveredIdx === null) {
+        healedBy = null;
+        timeToRecoverMs = null;
+      } else if (recoveredIdx < endIdx || fault.endMs === null) {
+        healedBy = 'itself';
+        timeToRecoverMs = Math.max(0, recoveredIdx * t.bucketMs - fault.startMs);
+      } else {
+        healedBy = 'revert';
+        timeToRecoverMs = Math.max(0, recoveredIdx * t.bucketMs - fault.endMs);
       }
     }
-    const detectedAtMs = firstBad === null ? null : firstBad * t.bucketMs;
-    const recoveredAtMs = recoveredIdx === null ? null : recoveredIdx * t.bucketMs;
+    // The failback: what the revert did to a stack that was serving (healed, or never down).
+    let failbackMs: number | null = null;
+    let failbackIdx: number | null = null;
+    if (fault.endMs !== null && (healedBy === 'itself' || healedBy === 'never-down')) {
+      if (firstBadAfter === null) failbackMs = 0;
+      else {
+        failbackIdx = healthyRunFrom(firstBadAfter);
+        failbackMs = failbackIdx === null ? null : Math.max(0, failbackIdx * t.bucketMs - fault.endMs);
+      }
+    }
+    const detectedAtMs = firstBadDuring === null ? null : firstBadDuring * t.bucketMs;
     out.push({
       fault: fault.name,
       startMs: fault.startMs,
@@ -170,9 +212,12 @@ export function analyzeRecovery(t: RecoveryTimeline, faults: FaultWindow[], opti
         firstBad === null || lastBad === null
           ? null
           : { startMs: firstBad * t.bucketMs, endMs: (lastBad + 1) * t.bucketMs, durationMs: (lastBad + 1 - firstBad) * t.bucketMs },
-      timeToRecoverMs: firstBad === null ? 0 : recoveredAtMs === null ? null : Math.max(0, recoveredAtMs - referenceMs),
-      recoveredAtMs,
-      recovered: firstBad === null || recoveredAtMs !== null,
+      healedBy,
+      timeToRecoverMs,
+      recoveredAtMs: recoveredIdx === null ? null : recoveredIdx * t.bucketMs,
+      recovered: healedBy !== null,
+      failbackMs,
+      failbackRecoveredAtMs: failbackIdx === null ? null : failbackIdx * t.bucketMs,
     });
   }
 
@@ -232,6 +277,17 @@ export function recoveryFindings(r: RecoveryReport): Finding[] {
   return out;
 }
 
+/** "2.1 s from its start (healed itself)", "0.2 s after its end", "never down; failback 1.2 s". */
+function recoverText(f: FaultRecovery): string {
+  // Journals of older versions have no healedBy: their figure counted from the end.
+  if (!f.recovered) return 'never';
+  const hasFailback = (f.healedBy === 'itself' || f.healedBy === 'never-down') && f.endMs !== null;
+  const failback = !hasFailback ? '' : f.failbackMs === null ? '; failback never settled' : `; failback ${ms(f.failbackMs)}`;
+  if (f.healedBy === 'itself') return `${ms(f.timeToRecoverMs)} from its start (healed itself)${failback}`;
+  if (f.healedBy === 'never-down') return `0 (never down)${failback}`;
+  return `${ms(f.timeToRecoverMs)}${f.healedBy === 'revert' ? ' after its end' : ''}`;
+}
+
 function renderRecovery(o: Observation<RecoveryValue>): string[] {
   const r = o.details as unknown as RecoveryReport;
   const lines = [
@@ -240,7 +296,7 @@ function renderRecovery(o: Observation<RecoveryValue>): string[] {
   ];
   for (const f of r.faults ?? []) {
     lines.push(
-      `${f.fault.padEnd(10)} detect ${ms(f.timeToDetectMs)}, error window ${f.errorWindow ? ms(f.errorWindow.durationMs) : 'none'}, recover ${f.recovered ? ms(f.timeToRecoverMs) : 'never'}`,
+      `${f.fault.padEnd(10)} detect ${ms(f.timeToDetectMs)}, error window ${f.errorWindow ? ms(f.errorWindow.durationMs) : 'none'}, recover ${recoverText(f)}`,
     );
   }
   return lines;

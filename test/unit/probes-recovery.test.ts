@@ -94,3 +94,39 @@ test('two faults are analysed separately; availability and budget cover the whol
   t.true(Math.abs(r.availability! - 0.9) < 0.001);
   t.true(Math.abs(r.errorBudgetConsumed! - 1) < 0.01);
 });
+
+// Recovery figures that mean what they say (issue 21): a failover inside the fault counts from its start; the revert's
+// own disruption of a stack that was serving is the failback, a figure of its own.
+
+test('a failover at 8.3 s inside the fault: recover 8.3 s counted from the fault’s start, healed by itself', (t) => {
+  // Fault 10–30 s (the revert at 30 s); everything fails 10.0–18.3 s, then the stack serves again on its own.
+  const tl = synthetic(40_000, (ms) => ms < 10_000 || ms >= 18_300);
+  const f = analyzeRecovery(tl, [{ name: 'db-primary-kill', startMs: 10_000, endMs: 30_000 }]).faults[0]!;
+  t.is(f.healedBy, 'itself');
+  t.is(f.timeToRecoverMs, 8300);
+  t.is(f.timeToDetectMs, 0);
+  t.is(f.failbackMs, 0, 'the revert disrupted nothing');
+});
+
+test('writes never down while the fault was on: recover 0; the revert’s 1.2 s disruption is the failback, its own figure', (t) => {
+  // Fault 8–16 s; nothing fails while it is on; the failback after the revert fails everything 16.0–17.2 s.
+  const tl = synthetic(30_000, (ms) => !(ms >= 16_000 && ms < 17_200));
+  const r = analyzeRecovery(tl, [{ name: 'db-primary-kill', startMs: 8000, endMs: 16_000 }]);
+  const f = r.faults[0]!;
+  t.like(f, { healedBy: 'never-down', timeToRecoverMs: 0, timeToDetectMs: null, recovered: true, failbackMs: 1200, failbackRecoveredAtMs: 17_200 });
+  // The failback still shows in the fault's error window.
+  t.deepEqual(f.errorWindow, { startMs: 16_000, endMs: 17_200, durationMs: 1200 });
+});
+
+test('down for the whole fault and back 0.2 s after the revert: recover counted from the end, no failback figure', (t) => {
+  // The baseline's single writer: down 8.0–16.2 s, the fault 8–16 s.
+  const tl = synthetic(30_000, (ms) => ms < 8000 || ms >= 16_200);
+  const f = analyzeRecovery(tl, [{ name: 'db-primary-kill', startMs: 8000, endMs: 16_000 }]).faults[0]!;
+  t.like(f, { healedBy: 'revert', timeToRecoverMs: 200, failbackMs: null });
+});
+
+test('a failover, then a failback that never settles: failback null (never), time to recover still the failover', (t) => {
+  const tl = synthetic(30_000, (ms) => ms < 8000 || (ms >= 10_000 && ms < 16_000));
+  const f = analyzeRecovery(tl, [{ name: 'kill', startMs: 8000, endMs: 16_000 }]).faults[0]!;
+  t.like(f, { healedBy: 'itself', timeToRecoverMs: 2000, failbackMs: null, failbackRecoveredAtMs: null });
+});
