@@ -84,6 +84,14 @@ export interface ExperimentJournal {
   error?: string | undefined;
   /** The error's stable code (INVALID_INPUT, TARGET_UNREACHABLE, …): it decides the exit status of a run that could not run. */
   errorCode?: string | undefined;
+  /** Which repetition this journal is (1-based), inside a repeated experiment's `repetitions`. */
+  repetition?: number | undefined;
+  /**
+   * A repeated experiment (`repeat: N`, `--repeat N`): every repetition's whole journal, in order. The fields above are
+   * then the first repetition's, except status, reason, startedAt, endedAt and durationMs, which speak for all of them.
+   * Absent (every journal before repetitions, and a run of one): the fields above are the one run.
+   */
+  repetitions?: ExperimentJournal[] | undefined;
 }
 
 export interface SuiteJournal {
@@ -109,6 +117,36 @@ export type Journal = ExperimentJournal | SuiteJournal;
 /** Every experiment journal inside a journal (one for an experiment, all for a suite). */
 export function experimentsOf(j: Journal): ExperimentJournal[] {
   return j.kind === 'suite' ? j.experiments : [j];
+}
+
+/** Every run of an experiment: its repetitions, or the journal itself when it ran once (any journal version). */
+export function runsOf(e: ExperimentJournal): ExperimentJournal[] {
+  return e.repetitions?.length ? e.repetitions : [e];
+}
+
+/**
+ * One journal of an experiment's repetitions (pure): the first one's record, the status of all of them (the same as
+ * a suite's: any failure fails it, error and interruption win) and a reason that counts them.
+ */
+export function combineRepetitions(list: ExperimentJournal[]): ExperimentJournal {
+  const first = list[0];
+  if (!first) throw new RangeError('no repetitions');
+  const numbered = list.map((j, i) => ({ ...j, repetition: i + 1 }));
+  if (list.length === 1) return first;
+  const statuses = new Set(list.map((j) => j.status));
+  const status = statuses.size === 1 ? first.status : suiteStatus(list);
+  const counts = [...statuses].map((st) => `${list.filter((j) => j.status === st).length} ${st}`).join(', ');
+  const odd = numbered.find((j) => j.status === status && j.status !== 'passed');
+  const last = list[list.length - 1]!;
+  return {
+    ...first,
+    status,
+    reason: `${list.length} repetitions: ${counts}${odd ? `; repetition ${odd.repetition}: ${odd.reason}` : ''}`,
+    startedAt: first.startedAt,
+    endedAt: last.endedAt,
+    durationMs: Date.parse(last.endedAt) - Date.parse(first.startedAt) || list.reduce((sum, j) => sum + j.durationMs, 0),
+    repetitions: numbered,
+  };
 }
 
 /** A suite fails when any experiment failed; error, interruption and a stop win over failure. */

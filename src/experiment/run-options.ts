@@ -26,6 +26,8 @@ export interface ExperimentRunOptions {
   /** Stack options from the command line (--stack FILE among them); the experiment's own stack wins. */
   stack?: AttachOptions;
   versions?: Record<string, string>;
+  /** Run each experiment this many times (`--repeat N`): wins over a suite's and an experiment's `repeat:`. */
+  repeat?: number;
 }
 
 export type { Log } from '../stack/ready.js';

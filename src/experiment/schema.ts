@@ -25,6 +25,9 @@ const name = z
   .min(1)
   .regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lowercase name such as "db-primary-kill"');
 const params = z.record(z.unknown()).default({});
+/** Repetitions of a run (`repeat:`; `--repeat N` wins): bounded, as every loop that sends traffic is. */
+export const MAX_REPEAT = 50;
+const repeatField = z.number().int().min(1).max(MAX_REPEAT).optional();
 
 /**
  * A probe step's tolerance in any of its shorthands (true/false, a number, [min, max], "<= n", ">= n", "/re/", or
@@ -141,6 +144,8 @@ export const experimentSchema = z
     stop_when: stopWhenSchema,
     /** Plugin modules (.mjs/.js, relative to this file) whose faults, probes and report formats the file may use (src/plugins.ts). */
     plugins: z.array(z.string().min(1)).default([]),
+    /** Run it this many times; the journal keeps every repetition and reports give each figure's median and interval. */
+    repeat: repeatField,
   })
   .strict()
   .superRefine((e, ctx) => {
@@ -184,6 +189,8 @@ export const suiteSchema = z
     continue_on_failure: z.boolean().default(true),
     /** What the compare report of two runs of the suite shows (src/experiment/suite-report.ts). */
     report: suiteReportSchema.optional(),
+    /** Run the whole suite this many times, round by round (src/experiment/suite.ts); wins over an experiment's own. */
+    repeat: repeatField,
   })
   .strict()
   .superRefine((s, ctx) => {

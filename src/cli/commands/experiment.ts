@@ -9,7 +9,7 @@ import { action, interruptSignal } from '../run-command.js';
 import { addRemoteTargetFlag, addStackFlags, stackOptionsFrom } from './stack.js';
 import { progressFor } from './load.js';
 import { ExitCode, FaultlineError, type ErrorCode } from '../../errors.js';
-import { loadFile, type Experiment, type Suite } from '../../experiment/schema.js';
+import { loadFile, MAX_REPEAT, type Experiment, type Suite } from '../../experiment/schema.js';
 import { locateExperiment } from '../../experiment/locate.js';
 import { attachForDryRun, dryRunExitCode, planMethod } from '../../experiment/dry-run.js';
 import { formatTimeline } from '../../faults/format.js';
@@ -29,6 +29,14 @@ import { LiveOutputs, collect, parseOutFlags, plannedFaults, recordLiveMetrics }
 import type { LoadEvent } from '../../load/types.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** --repeat's value: a whole number within the schema's bounds, else one INVALID_INPUT line (exit 2). */
+export function repeatCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_REPEAT)
+    throw new FaultlineError('INVALID_INPUT', `--repeat: expected a whole number from 1 to ${MAX_REPEAT}, got "${value}"`);
+  return n;
+}
 
 /** 0 passed, 1 an assertion or hypothesis failed, 3 the environment failed, 6 a stop condition fired, 130 interrupted. */
 export function exitCodeFor(j: Journal): number {
@@ -102,9 +110,11 @@ export function registerExperimentCommands(program: Command): void {
     .option('--no-bundle', 'skip the .tar.gz artifact bundle')
     .option('--dry-run', 'resolve every fault target against the running stack and print the timeline; bring up or inject nothing')
     .option('--json', "print the journal's path, the status, the exit code and the report files as JSON")
+    .option('--repeat <n>', `run each experiment n times (1–${MAX_REPEAT}; a suite round by round): reports give each figure's median and interval`)
     .action(
       action(async (file: string, flags: Record<string, string | boolean | undefined>) => {
         const outs = parseOutFlags(flags.out as string[] | undefined);
+        const repeat = flags.repeat === undefined ? undefined : repeatCount(String(flags.repeat));
         const target = await loadFile(locateExperiment(file), catalogue());
         // After the file: the faults its plugins registered while it was read are in it.
         const faults = defaultRegistry();
@@ -130,6 +140,7 @@ export function registerExperimentCommands(program: Command): void {
               signal,
               log,
               stack: stackOptionsFrom(flags as never),
+              ...(repeat === undefined ? {} : { repeat }),
               versions: { faultline: VERSION, node: process.versions.node, docker: (await docker.version()).version },
               ...(progress || live.any ? { onLoadEvent: (e: LoadEvent) => (progress?.(e), live.onEvent(e)) } : {}),
               ...(live.any
