@@ -8,6 +8,7 @@ import type { ContainerSummary } from '../stack/docker-types.js';
 import type { DatabaseSpec, StackSpec } from '../stack/spec.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import type { DbTarget } from './mysql.js';
+import { reach } from '../swarm/vantage.js';
 
 export type DatabaseRole = DatabaseSpec['role'];
 
@@ -122,10 +123,12 @@ export async function resolveDatabase(stack: AttachedStack, name: string, env: R
     const known = Object.keys(stack.spec.databases).join(', ') || 'none declared';
     throw new FaultlineError('UNKNOWN_TARGET', `stack.databases: no database "${name}" (${known})`);
   }
-  const host = db.host ?? databaseAddress(name, db, await stack.containers(), stack.internalNetwork);
+  const address = db.host ?? databaseAddress(name, db, await stack.containers(), stack.internalNetwork);
   const password = await databasePassword(name, db, env);
   const ca = db.ca ? await readCa(name, db.ca) : undefined;
-  return { host, port: db.port, user: db.user, password, ...(db.database ? { database: db.database } : {}), ...(ca ? { ca } : {}) };
+  // A swarm task's address is on an overlay, which only faultline's vantage there reaches (127.0.0.1 relays).
+  const { host, port } = await reach(stack, address, db.port);
+  return { host, port, user: db.user, password, ...(db.database ? { database: db.database } : {}), ...(ca ? { ca } : {}) };
 }
 
 async function readCa(name: string, path: string): Promise<string> {

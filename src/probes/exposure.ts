@@ -9,6 +9,7 @@ import { LABEL } from '../stack/docker-client.js';
 import { numberField, portListField } from './params.js';
 import { observation, startMark } from './runner.js';
 import { stackServers, type ServerTarget } from './targets.js';
+import { runAsOperator } from '../swarm/vantage.js';
 import type { Finding, Observation, Probe, ProbeContext, Severity } from './types.js';
 
 /** Who a rule admits: anyone, a server role of the stack, or the operator (the network's gateway, .1). */
@@ -32,8 +33,8 @@ export interface PublishPolicy {
 export const DEFAULT_PORTS = [22, 80, 443, 3306, 4567, 8404, 9090, 9100, 9104, 9113] as const;
 
 export interface Vantage {
-  name: 'internet' | 'insider';
-  /** Sources this vantage counts as in the policy (both are strangers: 'any' only). */
+  name: 'internet' | 'insider' | 'operator';
+  /** Sources this vantage counts as in the policy (internet and insider are strangers: 'any' only). */
   counts: Source[];
   network: 'edge' | 'internal';
 }
@@ -41,6 +42,8 @@ export interface Vantage {
 export const VANTAGES: readonly Vantage[] = [
   { name: 'internet', counts: ['any'], network: 'edge' },
   { name: 'insider', counts: ['any'], network: 'internal' },
+  // Asked for by name: faultline's own place (the Docker host on a compose stack, its vantage on a swarm stack).
+  { name: 'operator', counts: ['any', 'operator'], network: 'internal' },
 ];
 
 export function allowedBy(policy: readonly PolicyRule[], role: string, port: number, counts: readonly Source[]): boolean {
@@ -161,18 +164,8 @@ async function scanFrom(
 ): Promise<Map<string, boolean>> {
   if (targets.length === 0) return new Map();
   const stack = ctx.stack;
-  const image = await stack.helperImage();
-  const res = await ctx.docker.runToCompletion(
-    {
-      image,
-      entrypoint: ['bash', '-c', SCAN_SCRIPT, 'scan'],
-      cmd: [String(o.concurrency), String(o.timeoutS), ...scanArgs(targets)],
-      networkMode: vantage.network === 'edge' ? stack.edgeNetwork : stack.internalNetwork,
-      helper: 'vantage',
-      labels: { [LABEL.stack]: stack.project, [LABEL.role]: 'vantage', [LABEL.component]: `vantage-${vantage.name}` },
-    },
-    signal,
-  );
+  const args = [String(o.concurrency), String(o.timeoutS), ...scanArgs(targets)];
+  const res = vantage.name === 'operator' ? await runAsOperator(stack, SCAN_SCRIPT, args, signal) : await scanInHelper(ctx, vantage, args, signal);
   signal.throwIfAborted();
   const seen = parseScanOutput(res.stdout);
   if (seen.size < targets.length) {
@@ -182,6 +175,23 @@ async function scanFrom(
     );
   }
   return seen;
+}
+
+/** A throwaway container on the vantage's network runs the scan. */
+async function scanInHelper(ctx: ProbeContext, vantage: Vantage, args: string[], signal: AbortSignal) {
+  const stack = ctx.stack;
+  const image = await stack.helperImage();
+  return ctx.docker.runToCompletion(
+    {
+      image,
+      entrypoint: ['bash', '-c', SCAN_SCRIPT, 'scan'],
+      cmd: args,
+      networkMode: vantage.network === 'edge' ? stack.edgeNetwork : stack.internalNetwork,
+      helper: 'vantage',
+      labels: { [LABEL.stack]: stack.project, [LABEL.role]: 'vantage', [LABEL.component]: `vantage-${vantage.name}` },
+    },
+    signal,
+  );
 }
 
 const params = z
@@ -196,7 +206,7 @@ const params = z
         const names = (typeof v === 'string' ? v.split(',') : v).map((x) => x.trim()).filter(Boolean);
         const bad = names.find((n) => !VANTAGES.some((x) => x.name === n));
         if (bad || names.length === 0) {
-          c.addIssue({ code: z.ZodIssueCode.custom, message: `unknown vantage ${JSON.stringify(bad ?? v)} (internet, insider)` });
+          c.addIssue({ code: z.ZodIssueCode.custom, message: `unknown vantage ${JSON.stringify(bad ?? v)} (internet, insider, operator)` });
           return z.NEVER;
         }
         return names as Array<Vantage['name']>;

@@ -4,6 +4,7 @@ import { FaultlineError } from '../errors.js';
 import { request } from '../util/http.js';
 import type { AttachedStack } from '../stack/attached-stack.js';
 import { stackServers } from './targets.js';
+import { reach } from '../swarm/vantage.js';
 
 export interface RangeSeries {
   metric: Record<string, string>;
@@ -33,7 +34,9 @@ export async function prometheusUrl(stack: AttachedStack): Promise<string> {
       'UNKNOWN_TARGET',
       `stack.prometheus: stack ${stack.project} has no running ${p.server ? `server ${p.server}` : `service ${p.service}`}`,
     );
-  return `http://${host}:${p.port}`;
+  // On a swarm, through faultline's vantage on the overlay (127.0.0.1 relay); as it is on a compose stack.
+  const at = await reach(stack, host, p.port);
+  return `http://${at.host}:${at.port}`;
 }
 
 interface ApiAnswer {

@@ -241,6 +241,20 @@ export const stackSpecSchema = z
      * `faultline swarm up` records in ~/.faultline/swarm.json. The manager's own tasks go through the manager.
      */
     engines: z.record(z.string().min(1), engineEndpoint).optional(),
+    /**
+     * swarm: faultline's vantage point on the overlay (docs/swarm.md "The vantage"): the stack's networks it joins (default:
+     * every attachable one) and the name it answers to there, which firewalls admit as the operator.
+     */
+    vantage: z
+      .object({
+        networks: z.array(z.string().min(1)).min(1).optional(),
+        alias: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'a DNS name')
+          .default('faultline-operator'),
+      })
+      .strict()
+      .optional(),
     /** Human words for reports. */
     title: z.string().default(''),
     /** Where labels are missing: service (a swarm's without the `<stack>_` prefix) → role, server, component. faultline.* labels win where present. */
@@ -290,6 +304,12 @@ export const stackSpecSchema = z
   .superRefine((s, ctx) => {
     if (s.engines && s.kind !== 'swarm')
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['engines'], message: 'engines are the nodes of a swarm: give them with kind: swarm' });
+    if (s.vantage && s.kind !== 'swarm')
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['vantage'],
+        message: 'a vantage is for a swarm stack (a compose stack is reached from the Docker host)',
+      });
     const names = s.readback.map((r) => r.name).filter((n): n is string => n !== undefined);
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['readback'], message: `two read-backs are named "${n}"` });

@@ -10,6 +10,14 @@ edit() { # file sed-expression expected-text-after
   sed -i "$2" "$1"
   grep -qF -- "$3" "$1" || { echo "swarm-adapt: $1 no longer matches ($3 missing after the edit)" >&2; exit 1; }
 }
+# The operator: on a compose stack the Docker host (<net-prefix>.1 on the bridge); an overlay gives no host an address,
+# so here it is faultline's vantage (docs/swarm.md "The vantage"), whose address swarm-supervisor keeps in the set
+# @operator (updated in place: a full reload would drop the rules a firewall fault added).
+fw=/etc/faultline/firewall
+edit "$fw/base.nft" 's|^    chain role {|    set operator {\n        type ipv4_addr\n    }\n    chain role {|' 'set operator {'
+for f in db-primary db-replica galera monitor; do edit "$fw/$f.nft" 's|ip saddr \$MGMT |ip saddr @operator |' 'ip saddr @operator '; done
+edit "$fw/galera-lb.nft" 's|ip saddr { \$APPS, \$MGMT }|ip saddr { $APPS } tcp dport 3306 accept comment "database clients"\nadd rule inet faultline role ip saddr @operator|' 'ip saddr @operator'
+if grep -l 'saddr.*\$MGMT' "$fw"/*.nft; then echo "swarm-adapt: a rule still admits \$MGMT (an address nobody has on an overlay)" >&2; exit 1; fi
 case "$kind" in
   lb)
     # HAProxy finds each web server through Docker's DNS, at start and again whenever it changes (a rescheduled task).
@@ -34,6 +42,9 @@ CFG
   db)
     # The replica follows the primary by name (MariaDB resolves it again on each reconnect).
     edit /usr/local/bin/db-entrypoint "s|MASTER_HOST='\${NET_PREFIX}.31'|MASTER_HOST='\${DB_PRIMARY_HOST:?}'|" "MASTER_HOST='\${DB_PRIMARY_HOST:?}'"
+    # The operator's login comes from the vantage, whose address Swarm gives: any address of the internal network, and
+    # the firewall (3306 from @operator, the apps and the replica only) with the password, which no app task holds, decide.
+    edit /usr/local/bin/db-entrypoint 's|^OPERATOR="\${NET_PREFIX}.1"|OPERATOR="${NET_PREFIX}.%"|' 'OPERATOR="${NET_PREFIX}.%"'
     ;;
   monitor)
     # Prometheus resolves each target's name at every scrape.

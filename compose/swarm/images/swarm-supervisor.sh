@@ -46,6 +46,17 @@ apply_firewall() {
   printf '%s\n' "$1" > /etc/faultline/firewall/defines.nft
   nft -f "/etc/faultline/firewall/${FIREWALL_ROLE}.nft"
 }
+# The operator is faultline's vantage on the overlay (docs/swarm.md "The vantage"), by the alias it joins with: its
+# addresses (none while no faultline looks) fill the set @operator, replaced in one transaction so that no other rule,
+# a fault's included, is touched. A table a fault removed has no set: nothing to do then.
+OPERATOR="${OPERATOR_ALIAS:-faultline-operator}"
+operators() {
+  getent ahostsv4 "$OPERATOR" 2> /dev/null | awk '{ print $1 }' | sort -u | paste -sd, -
+  return 0
+}
+apply_operators() {
+  { echo "flush set inet faultline operator"; [ -z "$1" ] || echo "add element inet faultline operator { $1 }"; } | nft -f - 2> /dev/null
+}
 
 # Wait (up to 30 s) for every peer's name, then apply the firewall: default deny from the start either way.
 for _ in $(seq 30); do
@@ -57,6 +68,8 @@ done
 [ -z "$missing" ] || echo "swarm-supervisor: no address yet for$missing; admitting them from nowhere until they appear" >&2
 current="$(defines)"
 apply_firewall "$current"
+operator="$(operators)"
+apply_operators "$operator" || true
 touch /run/firewall-ready
 
 pids=()
@@ -106,13 +119,24 @@ stop_all() {
 trap stop_all TERM INT
 
 # Peers' addresses change when Swarm reschedules them: the firewall follows every 5 s (a reload rebuilds the table, so
-# it also drops rules a fault added; docs/swarm.md).
+# it also drops rules a fault added; docs/swarm.md). The operator's set follows every second (a vantage waits for it),
+# and is written again every 5 s, as a fault's revert may have restored an older copy of it.
 (
-  while sleep 5; do
-    next="$(defines)"
-    if [ "$next" != "$current" ]; then
-      echo "swarm-supervisor: a peer's address changed; reloading the firewall" >&2
-      if apply_firewall "$next"; then current="$next"; fi
+  tick=0
+  while sleep 1; do
+    tick=$((tick + 1))
+    if [ $((tick % 5)) = 0 ]; then
+      next="$(defines)"
+      if [ "$next" != "$current" ]; then
+        echo "swarm-supervisor: a peer's address changed; reloading the firewall" >&2
+        if apply_firewall "$next"; then current="$next"; fi
+        apply_operators "$operator" || true
+      fi
+    fi
+    next_operator="$(operators)"
+    if [ "$next_operator" != "$operator" ] || [ $((tick % 5)) = 0 ]; then
+      [ "$next_operator" = "$operator" ] || echo "swarm-supervisor: operator now ${next_operator:-nobody}" >&2
+      apply_operators "$next_operator" && operator="$next_operator"
     fi
   done
 ) &
