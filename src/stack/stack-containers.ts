@@ -7,6 +7,7 @@ import type { ContainerEngine } from './engine.js';
 import { roleOf, type StackSpec } from './spec.js';
 import { isHelper } from './servers.js';
 import { SwarmEngine } from './swarm-engine.js';
+import { STACK_NAMESPACE } from './swarm-tasks.js';
 
 /**
  * The stack's containers with their roles, in one listing per label (the two sets overlap). A swarm stack's are its
@@ -16,7 +17,10 @@ export async function listStackContainers(docker: Pick<ContainerEngine, 'listCon
   if (spec.kind === 'swarm') {
     if (!(docker instanceof SwarmEngine)) throw new FaultlineError('INTERNAL', `stack ${project} is a swarm stack, but was attached without its swarm engine`);
     const [tasks, labelled] = await Promise.all([docker.stackContainers(project), docker.listContainers({ [LABEL.stack]: project })]);
-    const byId = new Map([...labelled, ...tasks].map((c) => [c.id, c]));
+    // The tasks' containers carry faultline.stack too: those of tasks Swarm shut down (a redeploy, a killed task) stay on
+    // their nodes, exited, and are not the stack's; from the labelled listing only what faultline started counts.
+    const helpers = labelled.filter((c) => c.labels[STACK_NAMESPACE] === undefined);
+    const byId = new Map([...helpers, ...tasks].map((c) => [c.id, c]));
     return withRoles([...byId.values()], spec);
   }
   const [labelled, composed] = await Promise.all([docker.listContainers({ [LABEL.stack]: project }), docker.listContainers({ [COMPOSE_PROJECT]: project })]);
