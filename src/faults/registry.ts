@@ -3,13 +3,13 @@
 
 import { Registry } from '../registry.js';
 import { certificateFaults } from './certificate-faults.js';
+import { diskFaults } from './disk-fill.js';
 import { edgeHttpFaults } from './edge-http.js';
 import { firewallFaults } from './firewall-faults.js';
 import { networkFaults } from './network-faults.js';
 import { nodeFaults } from './node-faults.js';
 import { parseParams } from './params.js';
 import { processFaults } from './process-faults.js';
-import { proxyFaults } from './proxy-faults.js';
 import { proxyFaults } from './proxy-faults.js';
 import { resourceFaults } from './resource-faults.js';
 import { parseTarget } from './targets.js';
@@ -70,8 +70,8 @@ export const faults = new FaultRegistry()
   .registerAll(firewallFaults)
   .registerAll(networkFaults)
   .registerAll(proxyFaults)
-  .registerAll(proxyFaults)
   .registerAll(resourceFaults)
+  .registerAll(diskFaults)
   .registerAll(nodeFaults);
 
 /** A registry of its own holding every fault registered so far (a command may add to it without changing `faults`). */
