@@ -3,34 +3,24 @@
 // has NET_ADMIN): one round trip, like the firewall faults. Beside it runs a helper container, Pumba-style,
 // from the stack's host image in the same namespace: it only waits, and undoes the change when the run's
 // maximum duration has passed, a dead man's switch for a faultline that was killed and never reverted.
-// Revert removes the qdisc/table, checks none is left, and removes the helper.
+// Revert removes the qdisc/table, checks none is left, and removes the helper. Each fault may be narrowed to peers
+// (`peer=`, their addresses) and a TCP port (`port=`); net-latency on a kernel without netem goes through the fault
+// proxy (proxy-helper.ts) when it names a port, and is refused in one line when it does not.
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
-import { durationMs, percent } from './params.js';
+import { durationMs, integer, percent } from './params.js';
 import { execOk, removeFaultHelpers, startHelper, throwFirstRejection } from './helpers.js';
+import { effectSchema, NETEM_HANDLE, netemArgs, scriptsFor, type NetEffect } from './network-scripts.js';
+import { resolvePeers, serverAddresses } from './net-peers.js';
+import { PROXY_UID, type ProxyConfig } from './proxy-config.js';
+import { drawProxyPort, proxyActive, readFirewall, startProxy, undoProxy, type ProxyServer } from './proxy-helper.js';
 import { assertStackContainer, assertStackLabels, resolveServers, toRef } from './targets.js';
 import type { FaultCheck, FaultContext, FaultDefinition, FaultPlan, FaultRecord } from './types.js';
 
-/**
- * The root qdisc handle faultline adds netem under. Revert and the dead man's switch delete only a root
- * qdisc with this handle, so a qdisc that was there before (a stack faultline did not start) is never touched.
- */
-export const NETEM_HANDLE = 'fa17:';
+export { lossScripts, NETEM_HANDLE, netemScripts, partitionScripts, scriptsFor, type NetEffect } from './network-scripts.js';
 
-const TABLE = /^fl_[a-z0-9]{1,24}$/;
 const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
-
-/**
- * What a network fault does, as validated fields: the shell that applies, reverts and probes it is built
- * from these every time, never read back from the state file (which anyone with access can edit).
- */
-const effectSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('netem'), delayMs: z.number().int().min(1).max(60_000), jitterMs: z.number().int().min(0).max(60_000) }),
-  z.object({ kind: z.literal('loss'), table: z.string().regex(TABLE), percent: z.number().min(0).max(100) }),
-  z.object({ kind: z.literal('partition'), table: z.string().regex(TABLE), peers: z.array(z.string().regex(IPV4)).min(1) }),
-]);
-export type NetEffect = z.infer<typeof effectSchema>;
 
 /** Records written before the effect was recorded as fields carried shell text; only its table name is kept. */
 const legacyServer = z
@@ -60,109 +50,75 @@ const dataSchema = z.object({
 type NetData = { servers: Array<{ hostId: string; server: string; effect: NetEffect | { kind: 'legacy-netem' }; helperId?: string | undefined }> };
 type ServerPlan = NetData['servers'][number];
 
-interface Scripts {
-  apply: string;
-  revert: string;
-  /** Prints something non-empty while the fault is in place. */
-  probe: string;
+/** The proxy's configuration for net-latency without netem: what the server sends on the port, delayed. */
+function latencyConfig(delayMs: number, jitterMs: number): ProxyConfig {
+  return { listen: 1, upstreamPort: 1, mode: 'tcp', ratio: 1, uid: PROXY_UID, toxics: { down: { latency: { ms: delayMs, jitter: jitterMs } } } };
 }
 
-// Every interface but loopback: on the LB that is both the edge and the internal network.
-const IFACES = `$(ls /sys/class/net | grep -vx lo)`;
-
-/** Shell snippets for a netem qdisc under faultline's own handle on every interface. Pure. */
-export function netemScripts(netem: string): Scripts {
-  return {
-    // `add`, not `replace`: a second netem fault, or a root qdisc the user had, makes it fail, not be taken over.
-    // The error names what is missing rather than tc's "Specified qdisc kind is unknown".
-    apply: `for i in ${IFACES}; do tc qdisc add dev $i root handle ${NETEM_HANDLE} netem ${netem} 2>/tmp/tc.err || { grep -q 'kind is unknown' /tmp/tc.err && echo 'this kernel has no netem (CONFIG_NET_SCH_NETEM is not set)' >&2; grep -qE 'Exclusivity flag|NLM_F_REPLACE' /tmp/tc.err && echo "$i already has a root qdisc that is not faultline's" >&2; cat /tmp/tc.err >&2; exit 3; }; done`,
-    // Only a root qdisc with our handle: tc refuses to delete one whose handle differs.
-    revert: `for i in ${IFACES}; do tc qdisc show dev $i root | grep -q '^qdisc netem ${NETEM_HANDLE} ' && tc qdisc del dev $i root handle ${NETEM_HANDLE} 2>/dev/null; done; true`,
-    probe: `tc qdisc show | grep '^qdisc netem ${NETEM_HANDLE} ' || true`,
-  };
-}
+const NO_NETEM = /this kernel has no netem/;
 
 /**
- * Shell snippets for packet loss with nftables (numgen), which needs no netem: some kernels (this project's
- * CI VMs among them) are built without CONFIG_NET_SCH_NETEM. Pure.
+ * One server's change. net-latency on a kernel without netem goes through the fault proxy when the fault names a port
+ * (the record then says `proxy`), and is refused in one line when it does not: without a port nothing can intercept
+ * everything a server sends.
  */
-export function lossScripts(table: string, percent: number): Scripts {
-  // Hundredths of a percent; nft refuses a bound equal to the modulus, so 100% is a plain drop.
-  const match = percent >= 100 ? '' : `numgen random mod 10000 < ${Math.round(percent * 100)} `;
-  // One statement per line: nft 1.0.6 (bookworm) rejects `… drop; } }` closed on the same line.
-  return nftTableScripts(table, [`  chain fl_out { type filter hook output priority -10; policy accept; oifname != "lo" ${match}drop; }`]);
-}
-
-/** Shell snippets for a partition: an nftables table dropping traffic to and from the other side. Pure. */
-export function partitionScripts(table: string, peers: string[]): Scripts {
-  const set = `{ ${peers.join(', ')} }`;
-  // Priority -10 runs before the server's own firewall, so even established connections are cut.
-  return nftTableScripts(table, [
-    `  chain fl_in { type filter hook input priority -10; policy accept; ip saddr ${set} drop; }`,
-    `  chain fl_out { type filter hook output priority -10; policy accept; ip daddr ${set} drop; }`,
-  ]);
-}
-
-/** Apply, revert and probe for a table of faultline's own holding these chains (one per line). Pure. */
-function nftTableScripts(table: string, chains: string[]): Scripts {
-  const ruleset = [`table inet ${table} {`, ...chains, `}`].join('\n');
-  return {
-    apply: `printf '%s\\n' '${ruleset}' | nft -f -`,
-    revert: `nft delete table inet ${table} 2>/dev/null || true`,
-    probe: `nft list table inet ${table} 2>/dev/null | head -1 || true`,
-  };
-}
-
-/** The netem arguments for a delay with jitter. Pure. */
-function netemArgs(delayMs: number, jitterMs: number): string {
-  return `delay ${delayMs}ms ${jitterMs}ms${jitterMs > 0 ? ' distribution normal' : ''}`;
-}
-
-/** The shell for an effect, rebuilt from its validated fields (re-checked here: the last line of defence). Pure. */
-export function scriptsFor(effect: NetEffect | { kind: 'legacy-netem' }): Scripts {
-  const checked = effect.kind === 'legacy-netem' ? effect : effectSchema.parse(effect);
-  switch (checked.kind) {
-    case 'netem':
-      return netemScripts(netemArgs(checked.delayMs, checked.jitterMs));
-    case 'loss':
-      return lossScripts(checked.table, checked.percent);
-    case 'partition':
-      return partitionScripts(checked.table, checked.peers);
-    case 'legacy-netem':
-      // Written before faultline used its own handle: only a root netem qdisc is removed, nothing else.
-      return {
-        apply: 'false',
-        revert: `for i in ${IFACES}; do tc qdisc show dev $i root | grep -q '^qdisc netem ' && tc qdisc del dev $i root 2>/dev/null; done; true`,
-        probe: `tc qdisc show | grep '^qdisc netem ' || true`,
-      };
+async function applyServer(ctx: FaultContext, record: FaultRecord<NetData>, s: ServerPlan, save: () => Promise<void>, signal: AbortSignal): Promise<void> {
+  await assertStackContainer(ctx, s.hostId);
+  const effect = s.effect;
+  if (effect.kind === 'proxy') throw new FaultlineError('INTERNAL', `${record.fault}: a proxy effect is only ever chosen while applying`);
+  const scripts = scriptsFor(effect);
+  // The change first, then its dead man's switch: the effect does not wait for a container to start (nor
+  // share the Docker engine with one starting). The record already exists, so `revert` covers the gap.
+  // The exec runs to its end even on Ctrl-C (tc/nft would go on in the container), then it is reverted.
+  try {
+    await execOk(ctx, s.hostId, ['sh', '-c', `set -e\n${scripts.apply}`], { what: `${record.fault} on ${s.server}`, toEnd: true });
+  } catch (err) {
+    if (effect.kind !== 'netem' || !NO_NETEM.test((err as Error).message)) throw err;
+    if (!effect.fallback) {
+      throw new FaultlineError(
+        'INVALID_INPUT',
+        `${record.fault}: this kernel has no netem; give --param port=<port> to delay one port through the fault proxy`,
+      );
+    }
+    await execOk(ctx, s.hostId, ['sh', '-c', scripts.revert], { what: `clearing a partial netem on ${s.server}`, toEnd: true });
+    const diversion = { ...effect.fallback, firewall: await readFirewall(ctx, s.hostId, effect.fallback.port, signal) };
+    s.effect = { kind: 'proxy', delayMs: effect.delayMs, jitterMs: effect.jitterMs, diversion };
+    await save();
+    ctx.log(`${record.fault} on ${s.server}: this kernel has no netem; tcp/${diversion.port} is delayed by the fault proxy instead`);
+    const proxy: ProxyServer = { hostId: s.hostId, server: s.server, diversion };
+    await startProxy(
+      ctx,
+      record.id,
+      proxy,
+      latencyConfig(effect.delayMs, effect.jitterMs),
+      async (id) => {
+        s.helperId = id;
+        await save();
+      },
+      signal,
+    );
+    return;
   }
+  signal.throwIfAborted();
+  await startHelper(
+    ctx,
+    { faultId: record.id, hostId: s.hostId, apply: '', revert: scripts.revert },
+    async (helperId) => {
+      s.helperId = helperId;
+      await save();
+    },
+    signal,
+  );
 }
 
 async function applyNet(ctx: FaultContext, record: FaultRecord<NetData>, signal: AbortSignal): Promise<void> {
-  const helpers: Record<string, string> = {};
-  const outcomes = await Promise.allSettled(
-    record.data.servers.map(async (s) => {
-      await assertStackContainer(ctx, s.hostId);
-      const scripts = scriptsFor(s.effect);
-      // The change first, then its dead man's switch: the effect does not wait for a container to start (nor
-      // share the Docker engine with one starting). The record already exists, so `revert` covers the gap.
-      // The exec runs to its end even on Ctrl-C (tc/nft would go on in the container), then it is reverted.
-      await execOk(ctx, s.hostId, ['sh', '-c', `set -e\n${scripts.apply}`], { what: `${record.fault} on ${s.server}`, toEnd: true });
-      signal.throwIfAborted();
-      helpers[s.hostId] = await startHelper(
-        ctx,
-        { faultId: record.id, hostId: s.hostId, apply: '', revert: scripts.revert },
-        async (helperId) => {
-          helpers[s.hostId] = helperId;
-        },
-        signal,
-      );
-    }),
-  );
+  const servers = record.data.servers.map((s) => ({ ...s }));
+  const save = async () => {
+    await ctx.store.update(record.id, { data: { servers } });
+  };
   // Settled, not raced: a helper still starting when another server failed must be recorded for the revert.
-  await ctx.store.update(record.id, {
-    data: { servers: record.data.servers.map((s) => ({ ...s, ...(helpers[s.hostId] ? { helperId: helpers[s.hostId] } : {}) })) },
-  });
+  const outcomes = await Promise.allSettled(servers.map((s) => applyServer(ctx, record, s, save, signal)));
+  await save();
   throwFirstRejection(outcomes);
 }
 
@@ -171,6 +127,8 @@ async function revertNet(ctx: FaultContext, record: FaultRecord<NetData>, signal
   // then prove nothing is left, then remove the helpers.
   const outcomes = await Promise.allSettled(
     record.data.servers.map(async (s) => {
+      if (s.effect.kind === 'proxy')
+        return undoProxy(ctx, record.id, { hostId: s.hostId, server: s.server, diversion: s.effect.diversion, helperId: s.helperId }, signal);
       // Only a 404 means gone (with its namespace and the change); any other Docker error fails the revert.
       const info = await ctx.docker.findContainer(s.hostId);
       if (!info?.running) return;
@@ -193,12 +151,16 @@ async function revertNet(ctx: FaultContext, record: FaultRecord<NetData>, signal
 
 async function checkNet(ctx: FaultContext, record: FaultRecord<NetData>, signal: AbortSignal): Promise<FaultCheck> {
   const found = await Promise.all(
-    record.data.servers.map(
-      async (s) => (await ctx.docker.exec(s.hostId, ['sh', '-c', scriptsFor(s.effect).probe], { signal }).catch(() => undefined))?.stdout.trim() ?? '',
-    ),
+    record.data.servers.map(async (s) => {
+      const e = s.effect;
+      if (e.kind === 'proxy') return proxyActive(ctx, record.id, { hostId: s.hostId, server: s.server, diversion: e.diversion, helperId: s.helperId }, signal);
+      return Boolean((await ctx.docker.exec(s.hostId, ['sh', '-c', scriptsFor(e).probe], { signal }).catch(() => undefined))?.stdout.trim());
+    }),
   );
   const n = found.filter(Boolean).length;
-  return { active: n === found.length, detail: `${n}/${found.length} servers affected` };
+  const proxied = record.data.servers.find((s) => s.effect.kind === 'proxy')?.effect;
+  const via = proxied?.kind === 'proxy' ? ` (through the fault proxy on tcp/${proxied.diversion.port}: this kernel has no netem)` : '';
+  return { active: n === found.length, detail: `${n}/${found.length} servers affected${via}` };
 }
 
 function netFault<P>(
@@ -235,71 +197,114 @@ function netFault<P>(
   };
 }
 
-async function netemServers(ctx: FaultContext, target: string, delayMs: number, jitterMs: number) {
+/** What `peer=` and `port=` narrow a fault to, and how a step says it. */
+async function narrowing(ctx: FaultContext, p: { peer?: string | undefined; port?: number | undefined }) {
+  const peers = p.peer ? await resolvePeers(ctx, p.peer) : undefined;
+  const words = [
+    ...(peers ? [`to and from ${peers.servers.map((s) => `${s.server ?? s.name}`).join(', ')} (${peers.addresses.join(', ')})`] : []),
+    ...(p.port ? [`tcp port ${p.port} only`] : []),
+  ];
+  return { peerAddrs: peers?.addresses, port: p.port, words: words.length ? `; ${words.join(', ')}` : '' };
+}
+
+const narrowParams = {
+  peer: z.string().min(1).optional().describe('(only traffic with these servers, e.g. role=web)'),
+  port: integer(1, 65535).optional().describe('(only tcp traffic of this port, either end)'),
+};
+
+async function netemServers(ctx: FaultContext, target: string, p: z.infer<typeof latencyParams>, tag: string) {
   if (!target) throw new FaultlineError('INVALID_INPUT', 'target: required (e.g. --target server=db-primary)');
   const hosts = await resolveServers(ctx, target);
-  const effect: NetEffect = { kind: 'netem', delayMs, jitterMs };
-  const servers = hosts.map((h) => ({ hostId: h.id, server: h.server ?? h.name, effect }));
-  return { servers, targets: hosts.map(toRef), step: `tc qdisc add dev <each interface> root handle ${NETEM_HANDLE} netem ${netemArgs(delayMs, jitterMs)}` };
+  const n = await narrowing(ctx, p);
+  const servers = hosts.map((h) => {
+    const fallback = p.port ? { table: tag, port: p.port, proxyPort: drawProxyPort(ctx.random), peers: n.peerAddrs ?? [] } : undefined;
+    const effect: NetEffect = {
+      kind: 'netem',
+      delayMs: p.delay,
+      jitterMs: p.jitter,
+      ...(n.peerAddrs ? { peerAddrs: n.peerAddrs } : {}),
+      ...(p.port ? { port: p.port } : {}),
+      ...(fallback ? { fallback } : {}),
+    };
+    return { hostId: h.id, server: h.server ?? h.name, effect };
+  });
+  const step = `tc qdisc add dev <each interface> root handle ${NETEM_HANDLE} netem ${netemArgs(p.delay, p.jitter)}${n.words}${
+    p.port ? `; where the kernel has no netem, the fault proxy delays what tcp/${p.port} sends instead` : '; refused where the kernel has no netem'
+  }`;
+  return { servers, targets: hosts.map(toRef), step };
 }
 
 const latencyParams = z
   .object({
     delay: durationMs({ min: 1, max: 60_000 }).default('100ms'),
     jitter: durationMs({ max: 60_000 }).default('10ms'),
+    ...narrowParams,
   })
   .strict();
 
-const lossParams = z.object({ loss: percent().default(30) }).strict();
+const lossParams = z.object({ loss: percent().default(30), ...narrowParams }).strict();
 
 const partitionParams = z
   .object({
     from: z.string({ required_error: 'required: one side, e.g. role=web' }).min(1).describe('(one side: target expression)'),
-    to: z.string({ required_error: 'required: the other side, e.g. server=db-primary' }).min(1).describe('(other side)'),
+    to: z.string({ required_error: 'required: the other side, e.g. server=db-primary' }).min(1).describe('(other side: the peers)'),
+    port: narrowParams.port,
   })
   .strict();
 
 async function partitionServers(ctx: FaultContext, _target: string, p: z.infer<typeof partitionParams>, tag: string) {
-  const [a, b] = await Promise.all([
-    resolveServers(ctx, p.from.includes(':') ? p.from : `all:${p.from}`),
-    resolveServers(ctx, p.to.includes(':') ? p.to : `all:${p.to}`),
-  ]);
+  const { from, to } = p;
+  const [a, b] = await Promise.all([resolveServers(ctx, from.includes(':') ? from : `all:${from}`), resolveServers(ctx, to.includes(':') ? to : `all:${to}`)]);
   const overlap = a.filter((h) => b.some((x) => x.id === h.id));
   if (overlap.length) throw new FaultlineError('INVALID_INPUT', `to: ${overlap.map((h) => h.server).join(', ')} is on both sides of the partition`);
   // Every address a server has (the internal network's and any other, e.g. the LB's edge address): cutting
   // only one would leave the other path open while the fault reports itself in effect.
-  const addrs = (h: (typeof a)[number]) => {
-    const ips = [...new Set(Object.values(h.addresses).filter((ip) => IPV4.test(ip)))].sort();
-    if (!ips.length) throw new FaultlineError('UNKNOWN_TARGET', `${h.server} has no IPv4 address to cut`);
-    return ips;
-  };
-  const addr = (h: (typeof a)[number]) => addrs(h).join(', ');
+  const addr = (h: (typeof a)[number]) => serverAddresses(h).join(', ');
   // Cutting on the smaller side is enough (it drops both directions) and needs fewer helpers.
   const [cut, other] = a.length <= b.length ? [a, b] : [b, a];
-  const peers = [...new Set(other.flatMap(addrs))];
-  const effect: NetEffect = { kind: 'partition', table: tag, peers };
+  const peers = [...new Set(other.flatMap(serverAddresses))].filter((ip) => IPV4.test(ip));
+  const effect: NetEffect = { kind: 'partition', table: tag, peers, ...(p.port ? { port: p.port } : {}) };
   const servers = cut.map((h) => ({ hostId: h.id, server: h.server ?? h.name, effect }));
   return {
     servers,
     targets: [...a, ...b].map(toRef),
-    step: `on ${cut.map((h) => h.server).join(', ')}: drop everything to and from ${other.map((h) => `${h.server} (${addr(h)})`).join(', ')} (nft table inet ${tag})`,
+    step: `on ${cut.map((h) => h.server).join(', ')}: drop ${p.port ? `tcp port ${p.port}` : 'everything'} to and from ${other
+      .map((h) => `${h.server} (${addr(h)})`)
+      .join(', ')} (nft table inet ${tag})`,
   };
 }
 
 export const networkFaults = [
-  netFault('net-latency', 'add latency with jitter to everything a server sends (tc netem)', undefined, latencyParams, (ctx, target, p) =>
-    netemServers(ctx, target, p.delay, p.jitter),
+  netFault(
+    'net-latency',
+    'add latency with jitter to what a server sends (tc netem; without netem, the fault proxy on port=), optionally only with peer= or on port=',
+    undefined,
+    latencyParams,
+    netemServers,
   ),
-  netFault('net-loss', 'drop a share of the packets a server sends (nftables numgen, no netem needed)', undefined, lossParams, async (ctx, target, p, tag) => {
-    if (!target) throw new FaultlineError('INVALID_INPUT', 'target: required (e.g. --target server=db-primary)');
-    const hosts = await resolveServers(ctx, target);
-    const effect: NetEffect = { kind: 'loss', table: tag, percent: p.loss };
-    const servers = hosts.map((h) => ({ hostId: h.id, server: h.server ?? h.name, effect }));
-    return { servers, targets: hosts.map(toRef), step: `drop ${p.loss}% of outgoing packets at random (nft table inet ${tag})` };
-  }),
+  netFault(
+    'net-loss',
+    'drop a share of the packets a server sends (nftables numgen, no netem needed), optionally only to peer= or of port=',
+    undefined,
+    lossParams,
+    async (ctx, target, p, tag) => {
+      if (!target) throw new FaultlineError('INVALID_INPUT', 'target: required (e.g. --target server=db-primary)');
+      const hosts = await resolveServers(ctx, target);
+      const n = await narrowing(ctx, p);
+      const effect: NetEffect = {
+        kind: 'loss',
+        table: tag,
+        percent: p.loss,
+        ...(n.peerAddrs ? { peerAddrs: n.peerAddrs } : {}),
+        ...(p.port ? { port: p.port } : {}),
+      };
+      const servers = hosts.map((h) => ({ hostId: h.id, server: h.server ?? h.name, effect }));
+      return { servers, targets: hosts.map(toRef), step: `drop ${p.loss}% of outgoing packets at random${n.words} (nft table inet ${tag})` };
+    },
+  ),
   netFault(
     'net-partition',
-    'cut all traffic between two groups of servers (e.g. --from role=web --to server=db-primary)',
+    'cut all traffic between two groups of servers (e.g. --from role=web --to server=db-primary), optionally of one port=',
     undefined,
     partitionParams,
     partitionServers,
