@@ -3,7 +3,7 @@
 
 import { barsChart, CHART_CSS, lineChart, RUN_COLORS } from './charts.js';
 import type { CompareModel, RunSummary, Section } from './compare-model.js';
-import { fmtFigure, fmtHop, fmtMs, fmtQps, fmtRatio, fmtServers, VERDICT_LABEL } from './compare-markdown.js';
+import { fmtColumn, fmtHop, fmtMs, fmtQps, fmtRatio, fmtServers, VERDICT_LABEL } from './compare-markdown.js';
 import { escapeHtml as h, fmtNumber, fmtPercent, PAGE_CSS, STATUS_LABEL } from './format.js';
 
 const notesHtml = (notes: string[]) => (notes.length ? `<ul class="notes">${notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>` : '');
@@ -34,7 +34,7 @@ function sectionHtml(s: Section, labels: string[]): string {
   const rows = s.figures
     .map(
       (f) =>
-        `<tr><th>${h(f.name)}</th>${labels.map((l) => `<td${run(l)}>${h(fmtFigure(f.unit, f.values[l]))}</td>`).join('')}<td class="v-${f.verdict === 'n/a' ? 'na' : f.verdict}">${h(VERDICT_LABEL[f.verdict])}</td></tr>`,
+        `<tr><th>${h(f.name)}</th>${labels.map((l) => `<td${run(l)}>${h(fmtColumn(f, l))}</td>`).join('')}<td class="v-${f.verdict === 'n/a' ? 'na' : f.verdict}">${h(VERDICT_LABEL[f.verdict])}</td></tr>`,
     )
     .join('');
   const hops = labels
@@ -84,7 +84,7 @@ function latencyHtml(m: NonNullable<CompareModel['latency']>, labels: string[]):
 }
 
 const CSS = `${PAGE_CSS}
-.v-better{color:#15803d}.v-worse{color:#b91c1c}.v-na,.v-same{color:#555}.hops .plain{color:#b91c1c}.claim{font-style:italic}
+.v-better{color:#15803d}.v-worse{color:#b91c1c}.v-na,.v-same,.v-noise,.v-single{color:#555}.hops .plain{color:#b91c1c}.claim{font-style:italic}
 ${CHART_CSS}.notes{color:#444}`;
 
 export function renderCompareHtml(model: CompareModel): string {
@@ -102,6 +102,7 @@ ${model.sections.map((s) => sectionHtml(s, labels)).join('\n')}
 ${model.monitoring ? monitoringHtml(model.monitoring, labels) : ''}
 ${model.latency ? latencyHtml(model.latency, labels) : ''}
 <section id="limits"><h2>Limits</h2>${notesHtml(model.limits)}</section>
+${model.glossary?.length ? `<section id="glossary"><h2>Glossary</h2><dl>${model.glossary.map((g) => `<dt>${h(g.term)}</dt><dd>${h(g.meaning)}</dd>`).join('')}</dl></section>` : ''}
 ${model.generatedAt ? `<p class="generated">Generated ${h(model.generatedAt)}.</p>` : ''}
 </body></html>
 `;

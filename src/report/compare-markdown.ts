@@ -2,16 +2,34 @@
 // of its per-second series in text, monitoring, latency and limits.
 
 import type { MetricUnit } from '../metric-table.js';
-import type { CompareModel, FigureValue, Hop, RunSummary, Section, SeriesPoint, Verdict } from './compare-model.js';
+import type { CompareModel, Figure, FigureValue, Hop, RunSummary, Section, SeriesPoint, Verdict } from './compare-model.js';
 import { fmtNumber, fmtPercent, STATUS_LABEL } from './format.js';
 
-export const VERDICT_LABEL: Record<Verdict, string> = { better: '▲ better', worse: '▼ worse', same: '= same', 'n/a': 'n/a' };
+export const VERDICT_LABEL: Record<Verdict, string> = {
+  better: '▲ better',
+  worse: '▼ worse',
+  same: '= same',
+  noise: '≈ within noise',
+  single: '≠ differs (one run each: no interval)',
+  'n/a': 'n/a',
+};
 
 export function fmtFigure(unit: MetricUnit, v: FigureValue | undefined): string {
   if (typeof v !== 'number') return fmtNumber(v);
   if (unit === 'ratio') return fmtPercent(v, 2);
   if (unit === 's' || unit === 'ms') return `${v.toFixed(1)} ${unit}`;
   return fmtNumber(v);
+}
+
+/** A column of a figure: "8.3 s [7.9–8.6 s, 6 runs]", "3 [3–3, 3 runs, 75 %]" below 95 %, or the one value. */
+export function fmtColumn(f: Pick<Figure, 'unit' | 'values' | 'intervals' | 'runs'>, label: string): string {
+  const value = fmtFigure(f.unit, f.values[label]);
+  const iv = f.intervals?.[label];
+  if (!iv) return (f.runs?.[label] ?? 0) > 1 ? `${value} (${f.runs![label]} runs, no interval)` : value;
+  const end = (x: number | string) => (typeof x === 'number' ? fmtFigure(f.unit, x).replace(/ (s|ms)$/, '') : x);
+  const unit = f.unit === 's' || f.unit === 'ms' ? ` ${f.unit}` : '';
+  const coverage = iv.coverage < 0.95 ? `, ${fmtPercent(iv.coverage, 1)}` : '';
+  return `${value} [${end(iv.low)}–${end(iv.high)}${unit}, ${iv.n} runs${coverage}]`;
 }
 
 export const fmtQps = (v: number | null) => (v === null ? 'n/a' : v.toFixed(1));
@@ -36,7 +54,7 @@ function sectionMarkdown(s: Section, labels: string[]): string[] {
   const out = [`## ${s.title}`, ''];
   if (s.claim) out.push(s.claim, '');
   out.push(`_measured by \`${s.experiment}\`_`, '', row(['figure', ...labels.map(cell), 'change']), rule(labels.length + 2));
-  for (const f of s.figures) out.push(row([cell(f.name), ...labels.map((l) => cell(fmtFigure(f.unit, f.values[l]))), VERDICT_LABEL[f.verdict]]));
+  for (const f of s.figures) out.push(row([cell(f.name), ...labels.map((l) => cell(fmtColumn(f, l))), VERDICT_LABEL[f.verdict]]));
   out.push('');
   if (s.series.chart === 'lines') {
     const all = labels.flatMap((l) => s.series.points[l] ?? []);
@@ -104,6 +122,7 @@ export function renderCompareMarkdown(model: CompareModel): string {
     '## Limits',
     '',
     ...model.limits.map((n) => `- ${n}`),
+    ...(model.glossary?.length ? ['', '## Glossary', '', ...model.glossary.map((g) => `- **${g.term}**: ${g.meaning}`)] : []),
   ];
   return `${out.join('\n')}\n${model.generatedAt ? `\n_Generated ${model.generatedAt}._\n` : ''}`;
 }

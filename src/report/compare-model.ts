@@ -2,19 +2,28 @@
 // and charts come from the suite's `report:` (or one section per experiment); each figure's better direction from
 // src/metric-table.ts. Both columns always, n/a with a note where a run is missing. Markdown, HTML and JSON render it.
 
-import { experimentsOf, type ExperimentJournal, type ExperimentStatus, type Journal } from '../experiment/journal.js';
+import { experimentsOf, runsOf as repetitionsOf, type ExperimentJournal, type ExperimentStatus, type Journal } from '../experiment/journal.js';
 import type { FigureSpec, ReportSection, SuiteReport } from '../experiment/suite-report.js';
-import { METRIC_TABLE, type MetricUnit } from '../metric-table.js';
-import { gradeRank } from '../probes/grade.js';
+import { METRIC_TABLE, type MetricName, type MetricUnit } from '../metric-table.js';
 import { LATENCY_NOTES, latencyByKind, type LatencyFigures } from './compare-latency.js';
 import { defaultReport, reportOf, runLabels } from './compare-layout.js';
 import { hopsOf, monitoringRowsOf, MONITORING_NOTES, probeField, type Hop, type MonitoringRow } from './compare-probes.js';
 import { fmtNumber, STATUS_LABEL } from './format.js';
+import {
+  columnOf,
+  glossaryOf,
+  SAME_WITHIN,
+  verdictOf,
+  verdictOver,
+  type FigureInterval,
+  type FigureValue,
+  type GlossaryEntry,
+  type Verdict,
+} from './compare-figures.js';
 import { CHART_SERIES_KINDS, secondsOf, type Second } from './series.js';
 
-export type { Hop, LatencyFigures, MonitoringRow };
-export type FigureValue = number | string | null;
-export type Verdict = 'better' | 'worse' | 'same' | 'n/a';
+export type { FigureInterval, FigureValue, GlossaryEntry, Hop, LatencyFigures, MonitoringRow, Verdict };
+export { verdictOf };
 /** One value per run, keyed by the run's column label. */
 export type ByRun<T> = Record<string, T>;
 
@@ -22,9 +31,16 @@ export interface Figure {
   name: string;
   unit: MetricUnit;
   better: 'lower' | 'higher' | null;
+  /** Each column's median over its runs, or its one run's value. */
   values: ByRun<FigureValue>;
-  /** The second run against the first. */
+  /** Each column's 95 % interval of the median (compare-figures.ts); null with one run. Absent in reports before repetitions. */
+  intervals?: ByRun<FigureInterval | null>;
+  /** How many runs measured it, per column. */
+  runs?: ByRun<number>;
+  /** The second column against the first: better or worse only when the intervals separate. */
   verdict: Verdict;
+  /** The metric it reads, when it reads one. */
+  metric?: string;
   /** Where in the journal the value comes from ("metrics.write_outage_s"). */
   source: string;
 }
@@ -88,6 +104,8 @@ export interface CompareModel {
   monitoring: { title: string; experiment: string; rows: ByRun<MonitoringRow[] | null>; notes: string[] } | null;
   latency: { title: string; experiment: string; rows: LatencyRow[]; notes: string[] } | null;
   limits: string[];
+  /** How each figure is counted, the interval method and what a change means. */
+  glossary?: GlossaryEntry[];
   /** The suite's notes and the caller's own. */
   notes: string[];
 }
@@ -102,10 +120,6 @@ export interface CompareInput {
   notes?: string[];
   generatedAt?: string;
 }
-
-/** Ratios closer than this (absolute) are the same; other numbers within SAME_WITHIN of each other (relative). */
-const SAME_RATIO = 0.001;
-const SAME_WITHIN = 0.05;
 
 interface Run {
   label: string;
@@ -132,16 +146,6 @@ function runsOf(runs: Run[], id: string): { of: ByRun<ExperimentJournal | null>;
   return { of, notes };
 }
 
-export function verdictOf(unit: MetricUnit, better: Figure['better'], before: FigureValue, after: FigureValue): Verdict {
-  if (before === null || after === null) return 'n/a';
-  if (better === null || (unit !== 'grade' && (typeof before !== 'number' || typeof after !== 'number'))) return before === after ? 'same' : 'n/a';
-  const gain = unit === 'grade' ? gradeRank(before) - gradeRank(after) : (Number(after) - Number(before)) * (better === 'higher' ? 1 : -1);
-  const scale = unit === 'ratio' || unit === 'grade' ? 1 : Math.max(Math.abs(Number(before)), Math.abs(Number(after)));
-  const within = unit === 'ratio' ? SAME_RATIO : unit === 'grade' ? 0 : SAME_WITHIN;
-  if (scale === 0 || Math.abs(gain) / scale <= within) return 'same';
-  return gain > 0 ? 'better' : 'worse';
-}
-
 /** A figure of the suite: a metric (or 1 − it), else or also a field of a probe's value. */
 function figureOf(spec: FigureSpec, runs: Run[], of: ByRun<ExperimentJournal | null>): Figure {
   const f = typeof spec === 'string' ? { metric: spec, complement: false } : spec;
@@ -154,12 +158,24 @@ function figureOf(spec: FigureSpec, runs: Run[], of: ByRun<ExperimentJournal | n
     if (v === null && f.probe && f.field) v = probeField(e, f.probe, f.field, unit, raw);
     return f.complement && typeof v === 'number' ? 1 - v : v;
   };
-  const values = byRun(runs, (r) => (of[r.label] ? read(of[r.label]!) : null));
-  const [a, b] = runs.map((r) => values[r.label] ?? null);
+  // Every repetition of the column's run (runsOf: the journal itself when it ran once).
+  const samples = byRun(runs, (r) => (of[r.label] ? repetitionsOf(of[r.label]!).map(read) : []));
+  const columns = byRun(runs, (r) => columnOf(unit, samples[r.label]!));
+  const [a, b] = runs.map((r) => samples[r.label]!);
   const source = [f.metric && `${f.complement ? '1 − ' : ''}metrics.${f.metric}`, f.probe && `${f.probe} probe: output.value.${f.field}`]
     .filter(Boolean)
     .join(', else ');
-  return { name: f.label ?? m?.label ?? String(f.field), unit, better, values, verdict: verdictOf(unit, better, a ?? null, b ?? null), source };
+  return {
+    name: f.label ?? m?.label ?? String(f.field),
+    unit,
+    better,
+    values: byRun(runs, (r) => columns[r.label]!.value),
+    intervals: byRun(runs, (r) => columns[r.label]!.interval),
+    runs: byRun(runs, (r) => columns[r.label]!.runs),
+    verdict: verdictOver(unit, better, a ?? [], b ?? []),
+    source,
+    ...(f.metric ? { metric: f.metric } : {}),
+  };
 }
 
 /** Where the first fault ended, from its start (s); null without a fault. */
@@ -273,17 +289,26 @@ function runSummary({ label, journal: j }: Run): RunSummary {
   };
 }
 
-const LIMITS = [
-  'One run per column: no repetitions, so a difference within run-to-run noise is no finding.',
-  `A change counts as better or worse beyond ${SAME_WITHIN * 100}% (ratios: beyond ${SAME_RATIO * 100} percentage point; grades: any step); below that it is the same.`,
-  'Charts put t = 0 at the start of each run’s first fault; the shaded span is the fault window of each run.',
-];
+/** What the report cannot show, from how many runs each column has. */
+function limitsOf(runs: Run[]): string[] {
+  const counts = runs.map((r) => Math.max(1, ...experimentsOf(r.journal).map((e) => repetitionsOf(e).length)));
+  const runsText = runs.map((r, i) => `${r.label} ${counts[i]}`).join(', ');
+  const few = counts.some((n) => n > 1 && n < 6);
+  return [
+    counts.every((n) => n === 1)
+      ? 'One run per column: no interval, so no difference is called better or worse (≠ differs); run the suite with --repeat N (6 or more for 95 % intervals).'
+      : `Runs per column: ${runsText}. Each figure is the median of its column's runs with its exact 95 % interval (see the glossary).` +
+        (few ? ' With fewer than 6 runs the interval is min–max and covers the median with less than 95 %; the report gives its coverage.' : ''),
+    'Charts show each column’s first run; they put t = 0 at the start of its first fault; the shaded span is the fault window of each run.',
+  ];
+}
 
 export function compareModel(input: CompareInput): CompareModel {
   const labels = runLabels(input.journals, input.labels);
   const runs = input.journals.map((journal, i) => ({ label: labels[i]!, journal }));
   const report = input.report ?? reportOf(input.journals);
   const [first, second] = input.journals;
+  const sections = (report.sections.length ? report.sections : defaultReport(input.journals).sections).map((s) => section(s, runs));
   const mixed = first.id === second.id ? [] : [`The runs are of different suites or experiments (${first.id}, ${second.id}): only what both ran compares.`];
   return {
     version: 2,
@@ -293,10 +318,15 @@ export function compareModel(input: CompareInput): CompareModel {
     suite: first.id,
     runs: runs.map(runSummary),
     // A report: that names no sections (only a title, monitoring or latency) gets a section per experiment.
-    sections: (report.sections.length ? report.sections : defaultReport(input.journals).sections).map((s) => section(s, runs)),
+    sections,
     monitoring: report.monitoring ? monitoring(report.monitoring, runs) : null,
     latency: report.latency ? latency(report.latency, runs) : null,
-    limits: LIMITS,
+    limits: limitsOf(runs),
+    glossary: glossaryOf(
+      sections.flatMap((s) =>
+        s.figures.map((f) => ({ name: f.name, metric: f.metric as MetricName | undefined, source: f.source, complement: f.source.startsWith('1 − ') })),
+      ),
+    ),
     notes: [...mixed, ...report.notes, ...(input.notes ?? [])],
   };
 }

@@ -1,8 +1,9 @@
 // report.html: one self-contained file (inline CSS and SVG, no scripts, no network) with charts of req/s,
 // errors and p99 per second, fault windows shaded, probe findings, assertions, and the suite scorecard.
 
-import { experimentsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
-import { isMetricName, METRIC_TABLE } from '../metric-table.js';
+import { experimentsOf, runsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
+import { isMetricName, METRIC_TABLE, type MetricSpec } from '../metric-table.js';
+import { INTERVAL_METHOD, medianInterval } from './intervals.js';
 import { CHART_CSS, lineChart, type ChartWindow } from './charts.js';
 import { activityReason, escapeHtml as h, fmtNumber, fmtPercent, fmtSeconds, PAGE_CSS, STATUS_LABEL } from './format.js';
 import { scorecard } from './scorecard.js';
@@ -24,11 +25,20 @@ function experimentHtml(j: ExperimentJournal): string {
   const s = seriesOf(j);
   const windows = windowsOf(j, s.t.length);
   const cls = j.status === 'passed' ? 'pass' : 'fail';
+  const runs = runsOf(j);
+  const fmt = (spec: MetricSpec | undefined, v: number | string | null) =>
+    typeof v === 'number' && spec?.unit === 'ratio' ? fmtPercent(v, spec.digits) : fmtNumber(v);
   const metrics = Object.entries(j.metrics)
     .filter(([, v]) => v !== null && v !== undefined)
     .map(([k, v]) => {
       const spec = isMetricName(k) ? METRIC_TABLE[k] : undefined;
-      return `<tr><th>${h(k.replace(/_/g, ' '))}</th><td>${h(typeof v === 'number' && spec?.unit === 'ratio' ? fmtPercent(v, spec.digits) : fmtNumber(v))}</td></tr>`;
+      // Repeated: the median of the runs and its exact interval (intervals.ts), not the first run's value.
+      const iv = runs.length > 1 && isMetricName(k) ? medianInterval(runs.map((r) => r.metrics[k]).filter((x): x is number => typeof x === 'number')) : null;
+      const text =
+        iv && iv.n > 1
+          ? `${fmt(spec, iv.median)} [${fmt(spec, iv.low)}–${fmt(spec, iv.high)}, ${iv.n} runs, ${fmtPercent(iv.coverage, 1)}]`
+          : fmt(spec, v ?? null);
+      return `<tr><th>${h(k.replace(/_/g, ' '))}</th><td>${h(text)}</td></tr>`;
     })
     .join('');
   const assertions = j.assertions
@@ -61,7 +71,7 @@ ${chart('errors', 'failed requests per second', s, s.errors, windows, '#dc2626')
 ${chart('p99', 'p99 latency per second (ms, from intended send time)', s, s.p99, windows, '#7c3aed')}
 </div>
 <div class="cols"><div><h3>Assertions</h3><table class="assertions"><tr><th></th><th>assertion</th><th>bound</th><th>measured</th><th></th></tr>${assertions || '<tr><td colspan="5">none declared</td></tr>'}</table></div>
-<div><h3>Key numbers</h3><table class="metrics">${metrics}</table></div></div>
+<div><h3>Key numbers${runs.length > 1 ? ` (${runs.length} repetitions: median [interval])` : ''}</h3><table class="metrics">${metrics}</table>${runs.length > 1 ? `<p class="method">${h(INTERVAL_METHOD)} Charts, assertions and activities are the first repetition's.</p>` : ''}</div></div>
 ${findings ? `<h3>Findings</h3><ul class="findings">${findings}</ul>` : ''}
 <h3>Activities</h3><table class="activities"><tr><th>phase</th><th>kind</th><th>name</th><th>target</th><th>from</th><th>to</th><th>status</th><th>error</th></tr>${activities}</table>
 </section>`;

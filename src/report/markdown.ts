@@ -1,6 +1,7 @@
 // report.md: what a person reads in a minute and a CI step summary shows — verdict, key numbers, what failed and why.
 
-import { experimentsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
+import { experimentsOf, runsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
+import { INTERVAL_METHOD, medianInterval } from './intervals.js';
 import { METRIC_TABLE, type MetricName } from '../metric-table.js';
 import { activityReason, fmtMetric, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
 import { describeStop } from '../experiment/stop-conditions.js';
@@ -14,12 +15,41 @@ const KEY_METRICS: readonly MetricName[] = [
   'p99_ms_outside_faults',
   'time_to_detect_s',
   'time_to_recover_s',
+  'failback_s',
   'write_outage_s',
   'read_error_ratio_during_faults',
   'lost_writes',
   'exposure_holes',
   'tls_grade',
 ];
+
+/** The key figures over a repeated experiment's runs: median, exact interval, runs (report/intervals.ts). */
+function repetitionLines(j: ExperimentJournal): string[] {
+  const runs = runsOf(j);
+  if (runs.length < 2) return [];
+  const out = [
+    `**${runs.length} repetitions.** Each key figure is the median of the runs with its interval; the details below (load, faults, assertions) are the first repetition's.`,
+    '',
+    '| figure | median | interval | coverage | runs |',
+    '|---|---|---|---|---|',
+  ];
+  for (const k of KEY_METRICS) {
+    const iv = medianInterval(runs.map((r) => r.metrics[k]).filter((v): v is number => typeof v === 'number'));
+    if (!iv) continue;
+    const range = iv.n > 1 ? `${fmtMetric(k, iv.low)}–${fmtMetric(k, iv.high)}`.replace(/ (s|ms)–/, '–') : 'none (one run)';
+    out.push(`| ${METRIC_TABLE[k].short} | ${fmtMetric(k, iv.median)} | ${range} | ${iv.n > 1 ? fmtPercent(iv.coverage, 1) : '–'} | ${iv.n} |`);
+  }
+  out.push('', '| repetition | verdict | availability | time to recover | write outage | lost writes |', '|---|---|---|---|---|---|');
+  for (const [i, r] of runs.entries()) {
+    const m = r.metrics;
+    out.push(
+      `| ${r.repetition ?? i + 1} | ${STATUS_LABEL[r.status] ?? r.status} | ${fmtMetric('availability', m.availability ?? null)} | ${fmtMetric('time_to_recover_s', m.time_to_recover_s ?? null)} | ` +
+        `${fmtMetric('write_outage_s', m.write_outage_s ?? null)} | ${fmtNumber(m.lost_writes ?? null)} |`,
+    );
+  }
+  out.push('', `_${INTERVAL_METHOD}_`, '');
+  return out;
+}
 
 function metricLine(j: ExperimentJournal): string {
   return KEY_METRICS.filter((k) => j.metrics[k] !== undefined && j.metrics[k] !== null)
@@ -36,6 +66,7 @@ function experimentSection(j: ExperimentJournal, level: string): string {
   if (j.stop) out.push(`**Stop condition fired** (stop_when[${j.stop.index}]): ${describeStop(j.stop)}.`, '');
   const line = metricLine(j);
   if (line) out.push(line, '');
+  out.push(...repetitionLines(j));
   if (j.load) {
     const s = j.load.summary;
     out.push(

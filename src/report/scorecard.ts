@@ -1,7 +1,7 @@
 // The suite scorecard: availability, encryption, firewall, monitoring and data safety, each graded from the
 // experiments' measured metrics (pure). A category nobody measured says so instead of guessing.
 
-import type { ExperimentJournal } from '../experiment/journal.js';
+import { runsOf, type ExperimentJournal } from '../experiment/journal.js';
 import type { MetricName } from '../metric-table.js';
 import { isGrade, worstGrade, type Grade } from '../probes/grade.js';
 
@@ -14,7 +14,9 @@ export interface ScoreRow {
 const nums = (list: ExperimentJournal[], key: MetricName) =>
   list.map((e) => e.metrics[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 
-export function scorecard(list: ExperimentJournal[]): ScoreRow[] {
+export function scorecard(experiments: ExperimentJournal[]): ScoreRow[] {
+  // Every repetition counts as a run: the worst of them is what the stack did.
+  const list = experiments.flatMap(runsOf);
   const rows: ScoreRow[] = [];
   const avail = nums(list, 'availability');
   if (avail.length) {

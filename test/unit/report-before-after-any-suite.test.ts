@@ -99,9 +99,10 @@ test("the sections, claims and figures are the suite's; the columns are the jour
     [['cache-is-a-single-point', 'The cache is a single point of failure', 'When the cache dies, checkout fails until it is back.', 'cache-kill']],
   );
   const [availability, recover, answered] = m.sections[0]!.figures;
-  t.like(availability, { name: 'availability', unit: 'ratio', better: 'higher', values: { 'shop-monday': 0.7, 'shop-friday': 0.99 }, verdict: 'better' });
-  t.like(recover, { name: 'time to recover (s)', better: 'lower', verdict: 'better', source: 'metrics.time_to_recover_s' });
-  t.like(answered, { name: 'requests answered', better: 'higher', verdict: 'better', source: '1 − metrics.error_ratio' });
+  t.like(availability, { name: 'availability', unit: 'ratio', better: 'higher', values: { 'shop-monday': 0.7, 'shop-friday': 0.99 }, verdict: 'single' });
+  // One run a column: no interval, so the difference is not called better (issue 21).
+  t.like(recover, { name: 'time to recover (s)', better: 'lower', verdict: 'single', source: 'metrics.time_to_recover_s' });
+  t.like(answered, { name: 'requests answered', better: 'higher', verdict: 'single', source: '1 − metrics.error_ratio' });
   t.true(Math.abs(Number(answered?.values['shop-monday']) - 0.7) < 1e-9);
   t.deepEqual(m.sections[0]!.notes, ['Measured at 10 requests a second.']);
   t.deepEqual(m.notes, ['A made-up suite.']);
@@ -131,7 +132,7 @@ test('--label names the columns; Markdown and HTML show them and nothing of the 
   const md = renderCompareMarkdown(m);
   t.regex(md, /^# Cache gameday: before and after the replica\n/);
   t.regex(md, /\| figure \| one cache \| with replica \| change \|/);
-  t.regex(md, /\| availability \| 70\.00% \| 99\.00% \| ▲ better \|/);
+  t.regex(md, /\| availability \| 70\.00% \| 99\.00% \| ≠ differs \(one run each: no interval\) \|/);
   t.regex(md, /When the cache dies, checkout fails until it is back\./);
   t.regex(md, /\none cache {5}█{3}▁{3}█{4}\n/);
   const html = renderCompareHtml(m);

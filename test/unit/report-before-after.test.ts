@@ -194,8 +194,8 @@ test('the three weaknesses, in the design’s words, each from its experiment', 
 });
 
 test('plaintext hops: counted from the probe’s hop list, 3 → 0 is better; the grade C → A too', (t) => {
-  t.like(figure(model, 'tls-ends-at-lb', 'plaintext hops on the data path'), { baseline: 3, hardened: 0, better: 'lower', verdict: 'better' });
-  t.like(figure(model, 'tls-ends-at-lb', 'internal encryption grade'), { baseline: 'C', hardened: 'A', verdict: 'better' });
+  t.like(figure(model, 'tls-ends-at-lb', 'plaintext hops on the data path'), { baseline: 3, hardened: 0, better: 'lower', verdict: 'single' });
+  t.like(figure(model, 'tls-ends-at-lb', 'internal encryption grade'), { baseline: 'C', hardened: 'A', verdict: 'single' });
   t.is(weakness(model, 'tls-ends-at-lb').hops?.hardened?.length, 4);
   t.deepEqual(weakness(model, 'tls-ends-at-lb').series.points.baseline, [{ t: 0, value: 3 }]);
   t.true(weakness(model, 'tls-ends-at-lb').notes.some((n) => /scrapes stay plaintext/.test(n)));
@@ -220,7 +220,7 @@ test('a steady state that did not hold still shows what its probes saw, with a n
     },
   );
   const m = beforeAfterModel({ baseline: suite('baseline', [unsteady]), hardened });
-  t.like(figure(m, 'tls-ends-at-lb', 'plaintext hops on the data path'), { baseline: 3, hardened: 0, verdict: 'better' });
+  t.like(figure(m, 'tls-ends-at-lb', 'plaintext hops on the data path'), { baseline: 3, hardened: 0, verdict: 'single' });
   t.true(weakness(m, 'tls-ends-at-lb').notes.some((n) => /^baseline: `internal-encryption`: the steady state did not hold/.test(n)));
 });
 
@@ -229,10 +229,11 @@ test('single writer: a write outage of 8.4 s → 1.7 s is better, and each figur
   t.deepEqual(
     w.figures.map((f) => [f.source, f.values.baseline, f.values.hardened, f.verdict]),
     [
-      ['metrics.write_outage_s', 8.4, 1.7, 'better'],
-      ['metrics.lost_writes', 2, 0, 'better'],
+      // One run a column: no interval, so no call (issue 21); report-repeated.test.ts has the repeated runs.
+      ['metrics.write_outage_s', 8.4, 1.7, 'single'],
+      ['metrics.lost_writes', 2, 0, 'single'],
       ['metrics.unexpected_writes', 0, 0, 'same'],
-      ['metrics.time_to_recover_s', 12, 3, 'better'],
+      ['metrics.time_to_recover_s', 12, 3, 'single'],
       ['metrics.data_loss_status', 'invalid', 'valid', 'n/a'],
     ],
   );
@@ -257,10 +258,10 @@ test('identical components: capacity lost 100% → 33.3% and read availability 0
   t.like(figure(model, 'identical-components', 'web capacity lost'), {
     baseline: 1,
     hardened: 1 / 3,
-    verdict: 'better',
+    verdict: 'single',
     source: 'metrics.web_capacity_lost_ratio',
   });
-  t.like(figure(model, 'identical-components', 'read availability during the fault'), { baseline: 0, verdict: 'better' });
+  t.like(figure(model, 'identical-components', 'read availability during the fault'), { baseline: 0, verdict: 'single' });
   t.true(Math.abs(Number(figure(model, 'identical-components', 'read availability during the fault').hardened) - 2 / 3) < 1e-9);
   const s = weakness(model, 'identical-components').series;
   t.is(s.points.baseline?.find((p) => p.t === 2)?.value, 0);
@@ -357,8 +358,8 @@ test('Markdown: every weakness title with both columns, monitoring, price and li
   const md = renderBeforeAfterMarkdown(model);
   for (const w of model.sections) t.true(md.includes(`## ${w.title}`), w.title);
   t.is(md.match(/\| figure \| baseline \| hardened \| change \|/g)?.length, 3);
-  t.regex(md, /\| write outage \(s\) \| 8\.4 s \| 1\.7 s \| ▲ better \|/);
-  t.regex(md, /\| web capacity lost \| 100\.00% \| 33\.33% \| ▲ better \|/);
+  t.regex(md, /\| write outage \(s\) \| 8\.4 s \| 1\.7 s \| ≠ differs \(one run each: no interval\) \|/);
+  t.regex(md, /\| web capacity lost \| 100\.00% \| 33\.33% \| ≠ differs \(one run each: no interval\) \|/);
   t.regex(md, /Hops \(baseline\):\n\n- lb → web1: PLAINTEXT \(HTTP 200 on :80\)/);
   t.regex(md, /## Monitoring[\s\S]*\| all \| 90\.0 \| 90\.9 \| 1\.0% \|/);
   t.regex(md, /## Price of the fix[\s\S]*\| writes \| 5\.0 ms \| 8\.0 ms \| ×1\.60 \|/);
