@@ -1,6 +1,6 @@
 // One load agent (a swarm task): `node dist/load/agents-entry.js <spec>` with FAULTLINE_AGENT_SLOT set. It waits for
 // the run's shared start instant, runs its share, ships the buckets no answer can change any more every checkpoint
-// (so a death loses only the rest), and at the end its whole result: framed lines on stdout, read from the task's log.
+// (so a death loses only the rest, and faultline shows the run live), and at the end its whole result: framed lines on stdout, read from the task's log.
 
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,15 @@ import { agentShare, decodeSpec, frameMessage, type AgentMessage, type AgentSpec
 import { startLoad } from './engine.js';
 import { loadResultToJSON } from './result-json.js';
 import { sleep } from '../util/sleep.js';
+import type { TimelineBucket } from './timeline.js';
+
+/**
+ * How long after its end a bucket may still receive a request: a paced sender that fell behind files a late request
+ * under its intended time. Past it, a bucket whose requests all have an outcome ships (faultline merges it live).
+ */
+export const FINAL_SLACK_MS = 1000;
+
+const settledBucket = (b: TimelineBucket | null) => b !== null && b.responses + b.errors >= b.sent;
 
 /**
  * Runs agent `slot` of `spec`; `write` gets each framed line. Resolves with the exit code. `stop` (SIGTERM: the run was
@@ -31,15 +40,21 @@ export async function runAgent(spec: AgentSpec, slot: number, write: (line: stri
     if (stop?.aborted) job.stop();
     const timeline = job.timeline;
     let shipped = 0;
-    // A bucket is final once every request filed under it has had its deadline (plus a second of slack for the sweep).
     const checkpoint = () => {
       if (!timeline) return;
-      const finalUpTo = Math.floor((job.elapsedMs() - job.options.timeoutMs - 1000) / job.options.bucketMs);
-      const upTo = Math.min(finalUpTo, timeline.length);
+      const b = job.options.bucketMs;
+      const elapsed = job.elapsedMs();
+      // Quiet buckets exist once they are over (up to the planned end while sending), so a slow rate still ships them.
+      if (!stop?.aborted) timeline.extendTo(Math.min(elapsed - FINAL_SLACK_MS, job.options.durationMs));
+      // Final at the latest once every request filed under it had its deadline (plus a second for the sweep); earlier
+      // when it is over by FINAL_SLACK_MS and it and every bucket before it hold an outcome for each request sent.
+      let upTo = Math.max(shipped, Math.min(Math.floor((elapsed - job.options.timeoutMs - 1000) / b), timeline.length));
+      const over = Math.min(Math.floor((elapsed - FINAL_SLACK_MS) / b), timeline.length);
+      while (upTo < over && settledBucket(timeline.bucket(upTo))) upTo += 1;
       if (upTo <= shipped) return;
       const json = timeline.toJSON();
-      const fromMs = shipped * job.options.bucketMs;
-      const toMs = upTo * job.options.bucketMs;
+      const fromMs = shipped * b;
+      const toMs = upTo * b;
       const writes = (job.ledger?.records() ?? []).filter((w) => w.intendedMs >= fromMs && w.intendedMs < toMs);
       ship({ type: 'checkpoint', slot, from: shipped, buckets: json.buckets.slice(shipped, upTo), writes });
       shipped = upTo;

@@ -7,6 +7,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FaultlineError, invalidInput } from '../errors.js';
 import { agentShare, checkAgents, encodeSpec, mergeAgents, readMessages, type AgentReport, type AgentSpec, type AgentsResult } from '../load/agents.js';
+import { LiveMerge } from '../load/agents-live.js';
 import { validateLoadOptions } from '../load/options.js';
 import type { LoadOptionsInput } from '../load/types.js';
 import { DockerClient } from '../stack/docker-client.js';
@@ -25,9 +26,13 @@ import {
   servicesOnNetwork,
   type AgentTask,
 } from './agents-docker.js';
+import { followAgentLogs, type AgentFollow } from './agents-follow.js';
 import { buildAgentImage } from './agents-image.js';
 import { shipImages } from './ship-images.js';
 import { readSwarmRecord } from './swarm-record.js';
+
+/** How long after its task ended badly an agent counts as dead in the live merge (its last lines may still be coming). */
+const DEAD_AFTER_MS = 3000;
 
 /** The label every agent service (and its containers) carries, valued with the run id. */
 export const AGENTS_LABEL = 'faultline.agents';
@@ -42,7 +47,7 @@ export interface AgentsRunOptions {
   network: string;
   /** faultline's state folder: the swarm record (the workers' engines) and the record of agent services. */
   home: string;
-  /** Service names start with this (default faultline-agents). */
+  /** Service names start with this (default FAULTLINE_AGENTS_PREFIX, else faultline-agents). */
   namePrefix?: string;
   /** From the service's creation to t = 0: covers the tasks' start on every node (default 10 s). */
   startMarginMs?: number;
@@ -52,8 +57,13 @@ export interface AgentsRunOptions {
   log?: (line: string) => void;
   /** Stops the run early: the agents stop sending (SIGTERM), requests in flight keep their deadlines, results merge. */
   stop?: AbortSignal;
-  /** Called once the service exists, with its name and t = 0 (epoch ms). */
-  onStarted?: (info: { service: string; startAtMs: number }) => void;
+  /** Called once the service exists, with its name, t = 0 (epoch ms) and, with onSeconds, the live merge. */
+  onStarted?: (info: { service: string; startAtMs: number; live: LiveMerge | null }) => void;
+  /**
+   * Live: the agents' log is followed while they run and the buckets they ship merged as every agent's share arrives
+   * (or the agent is known dead); called each time the merged timeline grew.
+   */
+  onSeconds?: (live: LiveMerge) => void;
 }
 
 /**
@@ -174,15 +184,19 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
   const engines = (await readSwarmRecord(o.home))?.engines ?? {};
   await shipImages(docker, engines, [image], { ...(signal ? { signal } : {}), log });
 
-  const service = `${o.namePrefix ?? 'faultline-agents'}-${options.runId.toLowerCase()}`;
+  // On a shared swarm each team deploys under its own prefix (FAULTLINE_AGENTS_PREFIX), the experiment's agents too.
+  const service = `${o.namePrefix ?? (process.env.FAULTLINE_AGENTS_PREFIX || 'faultline-agents')}-${options.runId.toLowerCase()}`;
   const spec: AgentSpec = {
     version: 1,
     agents: o.agents,
     startAtMs: Date.now() + (o.startMarginMs ?? 10_000),
-    checkpointMs: o.checkpointMs ?? 2_000,
+    checkpointMs: o.checkpointMs ?? 1_000,
     input: { ...o.input, runId: options.runId, ...(options.ca ? { ca: options.ca } : {}) },
   };
   await updateRecord(o.home, (records) => [...records.filter((r) => r.service !== service), { service, pid: process.pid }]);
+  const live = o.onSeconds ? new LiveMerge(options, o.agents, spec.startAtMs) : null;
+  const grew = (yes: boolean) => void (yes && live && o.onSeconds?.(live));
+  let follow: AgentFollow | null = null;
   try {
     const nodes = Math.max(1, await readyNodeCount(signal));
     await createAgentService(
@@ -199,7 +213,8 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
       signal,
     );
     log(`${o.agents} agent(s) as service ${service}, t = 0 at ${new Date(spec.startAtMs).toISOString()}`);
-    o.onStarted?.({ service, startAtMs: spec.startAtMs });
+    if (live) follow = followAgentLogs(service, (m) => grew(live.add(m)), log);
+    o.onStarted?.({ service, startAtMs: spec.startAtMs, live });
     const onStop = () => void stopAgents(service, docker, engines, log).catch((err: Error) => log(`stopping the agents failed: ${err.message}`));
     if (o.stop?.aborted) onStop();
     else o.stop?.addEventListener('abort', onStop, { once: true });
@@ -207,6 +222,7 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
     const deadline = spec.startAtMs + options.durationMs + options.timeoutMs + 60_000;
     let tasks: AgentTask[] = [];
     let missing = 0;
+    const failedSince = new Map<number, number>();
     for (;;) {
       // Right after its creation the manager may not list the service yet; later, someone else may have removed it.
       const now = await agentTasks(service, signal).catch((err: Error) => {
@@ -220,10 +236,15 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
         tasks = tasks.map((t) => (isTerminal(t) ? t : { ...t, state: 'removed', error: 'its service was removed from outside faultline' }));
         break;
       }
+      // An agent whose task ended badly is dead for the live merge too, once what it shipped last had time to come
+      // through the follow: its seconds do not hold up the others'.
+      for (const t of tasks) if (isTerminal(t) && taskFailure(t)) failedSince.set(t.slot, failedSince.get(t.slot) ?? Date.now());
+      for (const [slot, since] of failedSince) if (Date.now() - since >= DEAD_AFTER_MS) grew(live?.markDead(slot) ?? false);
       const bySlot = new Set(tasks.filter(isTerminal).map((t) => t.slot));
       if (bySlot.size >= o.agents || Date.now() > deadline) break;
       await sleep(2_000, signal);
     }
+    await follow?.stop();
     const messages = readMessages(missing ? '' : await agentLogs(service, log, signal).catch(() => ''));
     // An agent whose result did not come through the manager is read from its container on its node, when reachable.
     const here = await engineName().catch(() => '');
@@ -250,6 +271,7 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
     if (signal?.aborted) throw new FaultlineError('ABORTED', 'load agents: interrupted; the agents were removed', { cause: err });
     throw err;
   } finally {
+    await follow?.stop();
     await removeService(service);
     await updateRecord(o.home, (records) => records.filter((r) => r.service !== service));
   }
