@@ -1,8 +1,9 @@
 // When the paced driver may put another request on a socket. A base pool of N connections carries normal load (more
 // sockets than that only cost a loaded machine connects and accepts). A connection whose request has waited far
 // longer than answers take lately is hung, and does not count against N: the driver opens a fresh socket past it,
-// so requests never queue behind a hang and the run sees the server the moment it answers again. Pure: the caller
-// passes the clock.
+// so requests never queue behind a hang and the run sees the server the moment it answers again. A request waits
+// for the base pool only as long as a socket of it would free up if answers came as they lately did; then it gets
+// a fresh one, so it leaves on time. Pure: the caller passes the clock.
 
 /** A request is hung when older than this factor × the slowest recent answer … */
 const HANG_FACTOR = 4;
@@ -10,11 +11,15 @@ const HANG_FACTOR = 4;
 const HANG_MIN_MS = 250;
 /** "Recent" is the current and the previous window of this length. */
 const WINDOW_MS = 1000;
+/** Weight of each answer in the typical answer time (an exponential average over the last ~20 answers). */
+const TYPICAL_WEIGHT = 0.05;
 
 export class Admission {
   private windowStart = 0;
   private currentMax = 0;
   private previousMax = 0;
+  /** Typical time an answered request held its socket lately, ms. */
+  private typical = 0;
 
   constructor(readonly baseConnections: number) {}
 
@@ -22,12 +27,22 @@ export class Admission {
   answered(nowMs: number, socketMs: number): void {
     this.roll(nowMs);
     if (socketMs > this.currentMax) this.currentMax = socketMs;
+    this.typical += TYPICAL_WEIGHT * (socketMs - this.typical);
   }
 
   /** Age past which a request on a socket counts as hung. */
   hangAfterMs(nowMs: number): number {
     this.roll(nowMs);
     return Math.max(HANG_MIN_MS, HANG_FACTOR * Math.max(this.currentMax, this.previousMax));
+  }
+
+  /**
+   * How long a due request may wait for a socket of the base pool: twice the typical recent answer (a busy socket
+   * usually frees within that while answers come; the slowest one, which hang detection goes by, can be an outlier
+   * of hundreds of ms on a loaded machine), at least 1 ms, at most `capMs`.
+   */
+  spareAfterMs(capMs: number): number {
+    return Math.min(capMs, Math.max(1, 2 * this.typical));
   }
 
   /**

@@ -10,8 +10,9 @@ export function isSuccessStatus(status: number): boolean {
 
 /**
  * The outcome counts every view of requests shares. Every intended request has one outcome: a response (a success
- * or a failed status), an error (by code; `timedOut` of them hit their deadline, code ETIMEDOUT), or dropped (never
- * sent: the in-flight bound was hit). `sent` counts the ones that left, whatever became of them.
+ * or a failed status), an error (by code; `timedOut` of them hit their deadline, code ETIMEDOUT; `late` of them could
+ * not be put on the wire within the late bound, code LATE), or dropped (never sent: the in-flight bound was hit).
+ * `sent` counts the ones the driver dispatched, whatever became of them.
  */
 export interface OutcomeCounts {
   /** Requests that left (paced: dispatched; a dropped request is not sent). */
@@ -23,6 +24,11 @@ export interface OutcomeCounts {
   errors: number;
   /** Of the errors: no answer by the request's deadline (code ETIMEDOUT). */
   timedOut: number;
+  /**
+   * Of the errors (paced driver): not on the wire within the late bound of its intended time (code LATE). It never
+   * reached the server: sending it later would move it out of whatever the server was doing at its intended time.
+   */
+  late: number;
   /** Never sent because the in-flight bound was hit; a failure in every ratio. */
   dropped: number;
 }
@@ -32,6 +38,8 @@ export interface BucketState extends OutcomeCounts {
   errorCodes: Map<string, number>;
   latency: HistogramCell;
   uncorrected: HistogramCell | null;
+  /** Paced driver: intended send time → the request's bytes written to its socket (late ones at the moment they were given up). */
+  wireLag: HistogramCell;
 }
 
 /** Counts of one bucket, as plain data. */
@@ -56,6 +64,8 @@ export interface TimelineWindow extends OutcomeCounts {
   rate: number;
   latency: LatencySummary;
   uncorrected: LatencySummary | null;
+  /** Paced driver: intended send time → on the wire, ms (count 0 for the closed driver). */
+  wireLag: LatencySummary;
 }
 
 export interface EncodedLatency {
@@ -65,11 +75,15 @@ export interface EncodedLatency {
   hdr: string;
 }
 
-export interface TimelineBucketJSON extends Omit<TimelineBucket, 'index' | 'timedOut'> {
+export interface TimelineBucketJSON extends Omit<TimelineBucket, 'index' | 'timedOut' | 'late'> {
   /** Absent in journals written before timeouts were counted apart. */
   timedOut?: number;
+  /** Absent in journals written before late requests were counted apart (and when 0). */
+  late?: number;
   latency: EncodedLatency | null;
   uncorrected?: EncodedLatency | null;
+  /** Absent when the bucket recorded no wire lag (closed driver, older journals). */
+  wireLag?: EncodedLatency | null;
 }
 
 export interface TimelineJSON {
@@ -96,11 +110,13 @@ export function emptyBucket(uncorrected: boolean): BucketState {
     successes: 0,
     errors: 0,
     timedOut: 0,
+    late: 0,
     dropped: 0,
     statuses: new Map(),
     errorCodes: new Map(),
     latency: new HistogramCell(),
     uncorrected: uncorrected ? new HistogramCell() : null,
+    wireLag: new HistogramCell(),
   };
 }
 
@@ -134,11 +150,13 @@ export function mergeBuckets(
   let successes = 0;
   let errors = 0;
   let timedOut = 0;
+  let late = 0;
   let dropped = 0;
   const statuses = new Map<number, number>();
   const errorCodes = new Map<string, number>();
   const latency = newHistogram();
   const uncorrected = hasUncorrected ? newHistogram() : null;
+  const wireLag = newHistogram();
   for (let i = first; i < endExclusive; i++) {
     const b = buckets[i] as BucketState;
     sent += b.sent;
@@ -146,11 +164,13 @@ export function mergeBuckets(
     successes += b.successes;
     errors += b.errors;
     timedOut += b.timedOut;
+    late += b.late;
     dropped += b.dropped;
     for (const [k, v] of b.statuses) bump(statuses, k, v);
     for (const [k, v] of b.errorCodes) bump(errorCodes, k, v);
     b.latency.addTo(latency);
     if (uncorrected) b.uncorrected?.addTo(uncorrected);
+    if (b.wireLag.count > 0) b.wireLag.addTo(wireLag);
   }
   const outcomes = responses + errors + dropped;
   const spanMs = Math.max(0, Math.min(endMs, endExclusive * bucketMs) - startMs);
@@ -162,6 +182,7 @@ export function mergeBuckets(
     successes,
     errors,
     timedOut,
+    late,
     dropped,
     outcomes,
     statuses: toRecord(statuses),
@@ -170,8 +191,10 @@ export function mergeBuckets(
     rate: spanMs > 0 ? (sent * 1000) / spanMs : 0,
     latency: summarizeHistogram(latency),
     uncorrected: uncorrected ? summarizeHistogram(uncorrected) : null,
+    wireLag: summarizeHistogram(wireLag),
   };
   latency.destroy();
   uncorrected?.destroy();
+  wireLag.destroy();
   return out;
 }

@@ -1,9 +1,11 @@
 // The paced (open-model) driver: requests leave on an arrival schedule, evenly spaced, and latency is measured from
 // the intended send time (coordinated-omission corrected, like wrk2), with the uncorrected latency kept alongside.
 //
-// Sockets: a base pool (--connections, default 64) carries normal load; requests beyond it wait in the driver's own
-// queue, where a deadline can take them without touching a socket. Past connections that hang (see admission.ts) the
-// driver opens fresh sockets, so an open model never queues behind a hang.
+// Sockets: a base pool (--connections, default 64) carries normal load; a due request finding it busy waits in the
+// driver's own queue for a tenth of the late bound at most, then gets a fresh socket (within --max-in-flight), and
+// past connections that hang (see admission.ts) the driver opens fresh sockets at once. So every request goes onto
+// the wire within the late bound of its intended time, or is given up as late (wire-clock.ts): a queue of the
+// driver's making never moves a request out of a fault into the time after it.
 //
 // Client: undici's Pool through the raw dispatch() API. It keeps connections alive, lets us pin pipelining to 1,
 // takes TLS `connect` options (ca, servername, rejectUnauthorized) as they are, calls onConnect right before a
@@ -20,6 +22,8 @@ import { Admission } from './admission.js';
 import { ABORTED_CODE, DEADLINE_SWEEP_MS, recordFailure, recordResponse, recordTimeout } from './driver.js';
 import type { Driver, DriverContext, DriverReport } from './driver.js';
 import { PacedRequest } from './paced-request.js';
+import { isLocalLimitCode, WireClock } from './wire-clock.js';
+import { LATE_CODE } from './timeline.js';
 
 /** Sleep with a timer only when the next send is further off than this; closer, spin on setImmediate for precision. */
 const SPIN_MS = 2;
@@ -53,7 +57,10 @@ export class PacedDriver implements Driver {
   /** The same requests in hand-off order, settled ones left in place until compacted: read newest first. */
   private readonly handOffOrder: PacedRequest[] = [];
   private readonly admission: Admission;
+  private readonly wire: WireClock<PacedRequest>;
   private sweeper: NodeJS.Timeout | null = null;
+  /** Wakes the pump when the queue's head has waited long enough for a fresh socket. */
+  private spareTimer: NodeJS.Timeout | null = null;
   private resolve: ((r: DriverReport) => void) | null = null;
 
   constructor(readonly ctx: DriverContext) {
@@ -62,6 +69,7 @@ export class PacedDriver implements Driver {
     this.total = Math.min(this.schedule.total, o.requests ?? Number.POSITIVE_INFINITY);
     const tls = o.url.protocol === 'https:';
     this.admission = new Admission(o.connections);
+    this.wire = new WireClock(o.lateAfterMs);
     this.pool = new Pool(o.url.origin, {
       // The admission decides how many sockets are busy; undici must never queue one of our requests itself.
       connections: Math.max(o.connections, o.maxInFlight),
@@ -157,21 +165,49 @@ export class PacedDriver implements Driver {
       ...(plan.body !== null ? { body: plan.body } : {}),
     };
     this.live.add(req);
+    // The sending loop itself fell behind by more than the bound (a starved process): it cannot leave on time.
+    if (this.wire.isLate(req, nowMs)) {
+      this.giveUpLate(req, nowMs);
+      return;
+    }
+    this.wire.track(req);
     this.queue.push(req);
     this.pump(nowMs);
+  }
+
+  /** Called by a request right before undici writes it: false (and its outcome taken) when it is past the bound. */
+  onWire(req: PacedRequest, nowMs: number): boolean {
+    if (this.wire.isLate(req, nowMs)) {
+      this.giveUpLate(req, nowMs);
+      return false;
+    }
+    this.ctx.timeline.recordWireLag(req.tMs, this.wire.record(req, nowMs));
+    return true;
+  }
+
+  /** Gives a request not on the wire within the bound its outcome: late, a failure that never reached the server. */
+  private giveUpLate(req: PacedRequest, nowMs: number): void {
+    if (!this.settle(req)) return;
+    this.ctx.timeline.recordLate(req.tMs, this.wire.record(req, nowMs));
+    if (req.ledger >= 0) this.ctx.ledger.complete(req.ledger, nowMs, { errorCode: LATE_CODE, sent: false });
   }
 
   /** Hands queued requests to sockets while the admission allows. */
   private pump(nowMs = this.ctx.now()): void {
     if (this.finished) return;
     const handed = () => this.handedTimes();
+    const spareAfter = this.admission.spareAfterMs(this.wire.spareAfterMs);
     while (this.queueHead < this.queue.length) {
       const req = this.queue[this.queueHead] as PacedRequest;
       if (req.settled) {
         this.queueHead += 1;
         continue;
       }
-      if (!this.admission.mayHandOff(nowMs, handed(), this.onSockets.size)) break;
+      // Past its wait for a pooled socket a request stops waiting: undici opens a fresh one for it.
+      if (nowMs - req.tMs < spareAfter && !this.admission.mayHandOff(nowMs, handed(), this.onSockets.size)) {
+        this.wakeAt(req.tMs + spareAfter, nowMs);
+        break;
+      }
       this.queueHead += 1;
       req.handedMs = nowMs;
       this.onSockets.add(req);
@@ -192,6 +228,17 @@ export class PacedDriver implements Driver {
     }
   }
 
+  private wakeAt(atMs: number, nowMs: number): void {
+    if (this.spareTimer) return;
+    this.spareTimer = setTimeout(
+      () => {
+        this.spareTimer = null;
+        this.pump();
+      },
+      Math.max(0, Math.ceil(atMs - nowMs)),
+    );
+  }
+
   /** Hand-off times of the requests on sockets, newest first. */
   private *handedTimes(): Generator<number> {
     for (let i = this.handOffOrder.length - 1; i >= 0; i--) {
@@ -207,6 +254,7 @@ export class PacedDriver implements Driver {
   private readonly sweep = (): void => {
     const now = this.ctx.now();
     const limit = this.ctx.options.timeoutMs;
+    for (const req of this.wire.overdue(now)) this.giveUpLate(req, now);
     // `live` is in dispatch order, so the first request not yet due ends the sweep.
     for (const req of this.live) {
       const deadline = req.dispatchedMs + limit;
@@ -245,10 +293,13 @@ export class PacedDriver implements Driver {
   }
 
   fail(req: PacedRequest, err: Error): void {
-    if (this.finished || !this.settle(req)) return;
-    // Before onConnect, undici never wrote a byte of this request: a refused connect or a TLS failure.
+    if (this.finished || req.settled) return;
+    // Before onConnect, undici never wrote a byte of this request: a refused connect or a TLS failure, or the client's
+    // own limits (file descriptors, local ports), which kept it off the wire: late, not the server's doing.
     const now = this.ctx.now();
-    recordFailure(this.ctx, req, errorCodeOf(err), req.sentAtMs >= 0, now);
+    const code = errorCodeOf(err);
+    if (req.sentAtMs < 0 && isLocalLimitCode(code)) this.giveUpLate(req, now);
+    else if (this.settle(req)) recordFailure(this.ctx, req, code, req.sentAtMs >= 0, now);
     this.pump(now);
     this.maybeDone();
   }
@@ -271,6 +322,8 @@ export class PacedDriver implements Driver {
     this.endSending();
     this.finished = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.wire.clear();
     this.queue.length = 0;
     this.queueHead = 0;
     this.handOffOrder.length = 0;
@@ -287,6 +340,8 @@ export class PacedDriver implements Driver {
         targetRate: this.schedule.meanRate(),
         achievedRate: (this.sent * 1000) / spanMs,
         lag: summarizeHistogram(this.lag),
+        wireLag: summarizeHistogram(this.wire.lag),
+        lateAfterMs: this.wire.lateAfterMs,
       },
     };
     this.resolve?.(report);

@@ -26,6 +26,12 @@ export const DEFAULTS = {
   maxInFlight: 1000,
   maxInFlightCap: 10_000,
   timeoutMs: 10_000,
+  /**
+   * Paced: a request not on the wire within this of its intended time is late. One 100 ms bucket: far above what a
+   * loopback or LAN connect and a busy event loop take, and small against any fault window a run measures, whose
+   * ratio it can shift by at most bound / window at each edge (docs/load.md).
+   */
+  lateAfterMs: 100,
   idRange: { min: 1, max: 100 },
 } as const;
 
@@ -139,6 +145,8 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
     input.maxInFlight !== undefined
       ? positiveInt('maxInFlight', input.maxInFlight, 1_000_000)
       : Math.min(DEFAULTS.maxInFlightCap, Math.max(DEFAULTS.maxInFlight, Math.ceil((peakRate * timeoutMs) / 1000)));
+  if (!paced && input.lateAfterMs !== undefined) throw invalidInput('lateAfter', 'only applies to the paced driver (--rate)');
+  const lateAfterMs = input.lateAfterMs === undefined ? DEFAULTS.lateAfterMs : msValue('lateAfter', input.lateAfterMs, 1, 600_000);
   const connections =
     input.connections === undefined
       ? paced
@@ -210,6 +218,7 @@ export function validateLoadOptions(input: LoadOptionsInput): LoadOptions {
     hostHeader,
     bucketMs,
     maxInFlight,
+    lateAfterMs,
     timeoutMs,
     allowRemoteTarget,
     runId,

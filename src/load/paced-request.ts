@@ -9,11 +9,13 @@ export interface PacedOwner {
   readonly ctx: { now(): number };
   complete(r: PacedRequest): void;
   fail(r: PacedRequest, err: Error): void;
+  /** Right before the write: false when the request is past the late bound (its outcome is then taken). */
+  onWire(r: PacedRequest, nowMs: number): boolean;
 }
 
 export class PacedRequest implements InFlightRequest {
   status = 0;
-  /** ms since t = 0 when undici put the request on a socket; -1 until then. */
+  /** ms since t = 0 when undici put the request on a socket (its bytes are written right after); -1 until then. */
   sentAtMs = -1;
   /** ms since t = 0 when it was handed to undici (left the driver's queue); -1 while queued. */
   handedMs = -1;
@@ -41,7 +43,13 @@ export class PacedRequest implements InFlightRequest {
       abort(new Error('faultline: request deadline'));
       return;
     }
-    this.sentAtMs = this.driver.ctx.now();
+    // undici calls this synchronously before it writes the request's bytes to the socket: the moment it leaves.
+    const now = this.driver.ctx.now();
+    if (!this.driver.onWire(this, now)) {
+      abort(new Error('faultline: request late'));
+      return;
+    }
+    this.sentAtMs = now;
     this.abort = abort;
   }
 

@@ -65,7 +65,7 @@ export function formatResultLine(r: LoadResult): string {
   return (
     `faultline load ${describeLoad(r)} ${r.options.url}: ${s.sent} requests in ${(s.durationMs / 1000).toFixed(1)} s ` +
     `(${s.rate.toFixed(0)} req/s), ${pct(okRatio)} ok, ${s.errors} errors${errs}, ${s.timedOut} timed out, ` +
-    `dropped ${s.dropped}, p50 ${ms(s.latency.p50)}, p99 ${ms(s.latency.p99)}` +
+    `${(s.late ?? 0) > 0 ? `${s.late} late, ` : ''}dropped ${s.dropped}, p50 ${ms(s.latency.p50)}, p99 ${ms(s.latency.p99)}` +
     (r.stopReason === 'completed' ? '' : ` [${r.stopReason}]`)
   );
 }
@@ -78,7 +78,8 @@ export function formatResult(r: LoadResult): string {
   lines.push(`  duration     ${(s.durationMs / 1000).toFixed(2)} s (${r.stopReason})`);
   lines.push(
     `  requests     ${s.intended} intended: ${s.successes} ok (${pct(s.availability)}), ${s.responses - s.successes} failed by status, ` +
-      `${s.errors - s.timedOut} failed by error, ${s.timedOut} timed out, ${s.dropped} dropped`,
+      `${s.errors - s.timedOut - (s.late ?? 0)} failed by error, ${s.timedOut} timed out, ` +
+      `${r.driver === 'paced' ? `${s.late ?? 0} late (not on the wire within ${r.options.lateAfterMs} ms), ` : ''}${s.dropped} dropped`,
   );
   lines.push(`  rate         ${s.rate.toFixed(1)} req/s sent, ${s.successRate.toFixed(1)} ok/s`);
   if (Object.keys(s.statuses).length > 0) lines.push(`  statuses     ${counts(s.statuses)}`);
@@ -89,9 +90,10 @@ export function formatResult(r: LoadResult): string {
   if (s.uncorrected) lines.push(`  uncorrected  ${latencyLine(s.uncorrected)}  (answered only, from actual send; hides queueing and hangs)`);
   if (r.schedule) {
     const sc = r.schedule;
+    const wire = sc.wireLag ? `, wire lag p50 ${ms(sc.wireLag.p50)} p99 ${ms(sc.wireLag.p99)} max ${ms(sc.wireLag.max)}` : '';
     lines.push(
       `  schedule     target ${sc.targetRate.toFixed(1)} req/s, achieved ${sc.achievedRate.toFixed(1)} req/s, ` +
-        `send lag p50 ${ms(sc.lag.p50)} p99 ${ms(sc.lag.p99)}`,
+        `send lag p50 ${ms(sc.lag.p50)} p99 ${ms(sc.lag.p99)}${wire}  (wire lag: intended time → on the wire)`,
     );
   }
   const c = r.ledger.counts();

@@ -23,6 +23,9 @@ import { isSuccessStatus } from './buckets.js';
 export { isSuccessStatus };
 export type { EncodedLatency, TimelineBucket, TimelineBucketJSON, TimelineInit, TimelineJSON, TimelineWindow } from './buckets.js';
 
+/** The error code of a request that could not be put on the wire within the late bound (paced driver). */
+export const LATE_CODE = 'LATE';
+
 /** Upper bound on buckets, so a bad clock or option can never eat all memory. */
 const MAX_BUCKETS = 2_000_000;
 
@@ -109,6 +112,26 @@ export class Timeline {
     b.latency.record(latencyUs);
   }
 
+  /**
+   * Paced driver: a request sent (due) at tMs went onto the wire after lagUs µs (intended time → its bytes written).
+   * Kept apart from latency: it is what the client did, not what the server did.
+   */
+  recordWireLag(tMs: number, lagUs: number): void {
+    this.at(tMs).wireLag.record(lagUs);
+  }
+
+  /**
+   * A request due at tMs could not be put on the wire within the late bound: an error (code LATE) that never reached
+   * the server. Its wire lag enters at the moment it was given up (censored, as timeouts are at their deadline).
+   */
+  recordLate(tMs: number, lagUs: number): void {
+    const b = this.at(tMs);
+    b.errors += 1;
+    b.late += 1;
+    bump(b.errorCodes, LATE_CODE);
+    b.wireLag.record(lagUs);
+  }
+
   /** Encodes histograms of buckets that end at or before t and frees their live copies. */
   seal(beforeMs = Number.POSITIVE_INFINITY): void {
     for (let i = 0; i < this.buckets.length; i++) {
@@ -116,6 +139,7 @@ export class Timeline {
       const b = this.buckets[i] as BucketState;
       b.latency.seal();
       b.uncorrected?.seal();
+      b.wireLag.seal();
     }
   }
 
@@ -130,6 +154,7 @@ export class Timeline {
       successes: b.successes,
       errors: b.errors,
       timedOut: b.timedOut,
+      late: b.late,
       dropped: b.dropped,
       statuses: toRecord(b.statuses),
       errorCodes: toRecord(b.errorCodes),
@@ -162,9 +187,9 @@ export class Timeline {
     return this.percentile(index, 99);
   }
 
-  latencyAt(index: number, which: 'latency' | 'uncorrected' = 'latency'): LatencySummary {
+  latencyAt(index: number, which: 'latency' | 'uncorrected' | 'wireLag' = 'latency'): LatencySummary {
     const b = this.buckets[index];
-    const cell = which === 'latency' ? b?.latency : b?.uncorrected;
+    const cell = which === 'latency' ? b?.latency : which === 'wireLag' ? b?.wireLag : b?.uncorrected;
     return summarizeHistogram(cell?.view() ?? null);
   }
 
@@ -206,6 +231,7 @@ export class Timeline {
       successes: w.successes,
       errors: w.errors,
       timedOut: w.timedOut,
+      late: w.late,
       dropped: w.dropped,
       statuses: w.statuses,
       errorCodes: w.errorCodes,
@@ -215,15 +241,16 @@ export class Timeline {
       errorRatio: w.outcomes === 0 ? null : (w.outcomes - w.successes) / w.outcomes,
       latency: w.latency,
       uncorrected: w.uncorrected,
+      wireLag: w.wireLag,
     };
   }
 
   /** One merged histogram (µs) over buckets [from, to); the caller owns it. */
-  mergedHistogram(fromIndex = 0, toIndex = this.buckets.length, which: 'latency' | 'uncorrected' = 'latency'): Histogram {
+  mergedHistogram(fromIndex = 0, toIndex = this.buckets.length, which: 'latency' | 'uncorrected' | 'wireLag' = 'latency'): Histogram {
     const h = newHistogram();
     for (let i = Math.max(0, fromIndex); i < Math.min(toIndex, this.buckets.length); i++) {
       const b = this.buckets[i] as BucketState;
-      (which === 'latency' ? b.latency : b.uncorrected)?.addTo(h);
+      (which === 'latency' ? b.latency : which === 'wireLag' ? b.wireLag : b.uncorrected)?.addTo(h);
     }
     return h;
   }
@@ -236,9 +263,11 @@ export class Timeline {
       uncorrected: this.hasUncorrected,
       buckets: this.buckets.map((b, i) => {
         const base = this.bucket(i) as TimelineBucket;
-        const { index: _index, ...counts } = base;
+        const { index: _index, late, ...counts } = base;
         const out: TimelineBucketJSON = { ...counts, latency: encodeCell(b.latency) };
+        if (late > 0) out.late = late;
         if (b.uncorrected) out.uncorrected = encodeCell(b.uncorrected);
+        if (b.wireLag.count > 0) out.wireLag = encodeCell(b.wireLag);
         return out;
       }),
     };
@@ -266,11 +295,13 @@ export class Timeline {
         dst.successes += src.successes;
         dst.errors += src.errors;
         dst.timedOut += src.timedOut;
+        dst.late += src.late;
         dst.dropped += src.dropped;
         for (const [k, v] of src.statuses) bump(dst.statuses, k, v);
         for (const [k, v] of src.errorCodes) bump(dst.errorCodes, k, v);
         dst.latency.absorb(src.latency);
         if (dst.uncorrected && src.uncorrected) dst.uncorrected.absorb(src.uncorrected);
+        dst.wireLag.absorb(src.wireLag);
       }
     }
     out.seal();
@@ -290,11 +321,13 @@ export class Timeline {
       b.successes = j.successes;
       b.errors = j.errors;
       b.timedOut = j.timedOut ?? 0;
+      b.late = j.late ?? 0;
       b.dropped = j.dropped;
       for (const [k, v] of Object.entries(j.statuses)) b.statuses.set(Number(k), v);
       for (const [k, v] of Object.entries(j.errorCodes)) b.errorCodes.set(k, v);
       if (j.latency) b.latency = HistogramCell.fromEncoded(j.latency.hdr, j.latency.summary.count);
       if (json.uncorrected && j.uncorrected) b.uncorrected = HistogramCell.fromEncoded(j.uncorrected.hdr, j.uncorrected.summary.count);
+      if (j.wireLag) b.wireLag = HistogramCell.fromEncoded(j.wireLag.hdr, j.wireLag.summary.count);
       t.buckets.push(b);
     }
     return t;

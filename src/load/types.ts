@@ -72,6 +72,11 @@ export interface LoadOptionsInput {
   bucketMs?: number;
   /** Paced driver: bound on requests in flight; a due request over the bound is dropped and counted (default 1000). */
   maxInFlight?: number;
+  /**
+   * Paced driver: a request not on the wire this long after its intended send time is given up and counted as late,
+   * a failure (default 100 ms; docs/load.md says why).
+   */
+  lateAfterMs?: number;
   /** A request with no answer after this long fails with ETIMEDOUT (default 10 s). */
   timeoutMs?: number;
   /** Needed for any target other than 127.0.0.1, ::1 or localhost. */
@@ -105,6 +110,8 @@ export interface LoadOptions {
   hostHeader: string | null;
   bucketMs: number;
   maxInFlight: number;
+  /** Paced driver: the wire-lag bound past which a request is late (closed: unused). */
+  lateAfterMs: number;
   timeoutMs: number;
   allowRemoteTarget: boolean;
   runId: string;
@@ -156,6 +163,11 @@ export interface LoadSummary extends OutcomeCounts {
   latency: LatencySummary;
   /** Answered requests only, from the moment each went onto a socket: what a closed-loop tool would report. */
   uncorrected: LatencySummary | null;
+  /**
+   * Paced: intended send time → the request's bytes written to its socket, late requests at the moment they were given
+   * up; count 0 for the closed driver (and absent in journals written before it was measured).
+   */
+  wireLag: LatencySummary;
 }
 
 /** Paced driver only: how well sends kept to the schedule. */
@@ -164,8 +176,15 @@ export interface ScheduleAccuracy {
   scheduled: number;
   targetRate: number;
   achievedRate: number;
-  /** Actual dispatch minus intended time, in ms. */
+  /** Actual dispatch minus intended time, in ms: how well the sending loop kept up. */
   lag: LatencySummary;
+  /**
+   * Intended time → on the wire (bytes written to the socket), in ms: what the server could see. Late requests are
+   * in it at the moment they were given up. Absent in journals written before it was measured.
+   */
+  wireLag?: LatencySummary;
+  /** The bound past which a request not yet on the wire is late (ms). */
+  lateAfterMs?: number;
 }
 
 /**

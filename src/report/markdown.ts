@@ -72,7 +72,7 @@ function experimentSection(j: ExperimentJournal, level: string): string {
     out.push(
       `Load: ${j.load.driver}, ${s.intended ?? s.sent} requests intended in ${fmtSeconds(j.load.durationMs)} (${fmtNumber(s.rate, 0)} req/s sent), ` +
         `${s.successes} succeeded, ${s.responses - s.successes} failed by status, ${s.errors} failed without an answer ` +
-        `(${s.timedOut ?? 0} of them timed out), ${s.dropped} dropped; p50 ${fmtNumber(s.latency.p50, 1)} ms, p99 ${fmtNumber(s.latency.p99, 1)} ms ` +
+        `(${s.timedOut ?? 0} of them timed out${s.late ? `, ${s.late} late: not on the wire in time` : ''}), ${s.dropped} dropped; p50 ${fmtNumber(s.latency.p50, 1)} ms, p99 ${fmtNumber(s.latency.p99, 1)} ms ` +
         `(timed-out requests at their deadline).`,
       '',
     );

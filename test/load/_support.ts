@@ -1,13 +1,16 @@
 // Local servers for the load tests: a fast HTTP server that can be killed (all sockets destroyed) and restarted on
-// the same port, a tiny item store like the app's, and throwaway TLS certificates made with the openssl CLI.
+// the same port, a tiny item store like the app's, throwaway TLS certificates made with the openssl CLI, and a
+// server in a process of its own that answers nothing for requests arriving in a window (_hang-server.ts).
 
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FromHangServer, HangServerLog, ToHangServer } from './_hang-server.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -228,4 +231,49 @@ export function makeCerts(): Certs {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface HangServer {
+  url: string;
+  /** Hang for requests arriving in [fromMs, toMs) of the server's clock (performance.timeOrigin + performance.now()). */
+  hangBetween(fromMs: number, toMs: number): void;
+  log(): Promise<HangServerLog>;
+  close(): Promise<void>;
+}
+
+/** The hang-window server of _hang-server.ts in a child process (loopback only). */
+export async function startHangServer(): Promise<HangServer> {
+  const child = fork(fileURLToPath(new URL('./_hang-server.ts', import.meta.url)), [], {
+    execArgv: ['--import=tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = <T extends FromHangServer['type']>(type: T) =>
+    new Promise<Extract<FromHangServer, { type: T }>>((resolve, reject) => {
+      const onMessage = (m: FromHangServer) => {
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m as Extract<FromHangServer, { type: T }>);
+      };
+      const onExit = (code: number | null) => reject(new Error(`hang server exited (${code})`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const { port } = await next('listening');
+  const tell = (m: ToHangServer) => child.send(m);
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    hangBetween: (fromMs, toMs) => tell({ type: 'window', fromMs, toMs }),
+    log: async () => {
+      const reply = next('report');
+      tell({ type: 'report' });
+      return (await reply).log;
+    },
+    close: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      tell({ type: 'close' });
+      await Promise.race([exited, sleep(3000).then(() => void child.kill())]);
+    },
+  };
 }
