@@ -55,9 +55,10 @@ function changeOf(metric: MetricName, u: MetricValue[], v: MetricValue[], tolera
   if (!a.length) return { ...base, change: 'new' };
   if (!b.length) return { ...base, change: 'gone' };
   if (na.length !== a.length || nb.length !== b.length || spec.better === null) {
-    // Statuses, counts without a direction: the same or changed, nothing more.
+    // Statuses, counts without a direction: the same or changed, nothing more; repeated numbers changed only beyond noise.
     const same = [...a, ...b].every((x) => x === a[0]);
-    return { ...base, change: same ? 'same' : 'changed' };
+    const noise = !same && na.length === a.length && nb.length === b.length && (na.length > 1 || nb.length > 1) && sampleVerdict('higher', na, nb) === 'noise';
+    return { ...base, change: same ? 'same' : noise ? 'noise' : 'changed' };
   }
   const better = spec.unit === 'grade' ? 'lower' : spec.better;
   if (na.length === 1 && nb.length === 1) {

@@ -234,6 +234,7 @@ test('single writer: a write outage of 8.4 s → 1.7 s is better, and each figur
       ['metrics.lost_writes', 2, 0, 'single'],
       ['metrics.unexpected_writes', 0, 0, 'same'],
       ['metrics.time_to_recover_s', 12, 3, 'single'],
+      ['metrics.failback_s', null, null, 'n/a'],
       ['metrics.data_loss_status', 'invalid', 'valid', 'n/a'],
     ],
   );

@@ -104,3 +104,8 @@ test('compare, repeated runs: grades by rank, the same everywhere is the same, a
   t.is(compareJournals(repeated('kill', 'lost_writes', [0, 0, 0]), repeated('kill', 'lost_writes', [0, 0, 0])).changes[0]!.change, 'same');
   t.is(compareJournals(journal('kill', { lost_writes: 3 }), repeated('kill', 'lost_writes', [0, 0, 0])).changes[0]!.change, 'single');
 });
+
+test('compare, repeated runs: a count without a better direction changed only beyond noise', (t) => {
+  t.is(compareJournals(repeated('q', 'requests', [100, 120]), repeated('q', 'requests', [120, 100])).changes[0]!.change, 'noise');
+  t.is(compareJournals(repeated('q', 'requests', [100, 101, 99]), repeated('q', 'requests', [200, 201, 199])).changes[0]!.change, 'changed');
+});
