@@ -89,9 +89,11 @@ case "$SERVER_KIND" in
     mkdir -p /etc/faultline/tls
     install -m 600 /run/secrets/site_pem /etc/faultline/tls/site.pem
     start haproxy /usr/local/bin/lb-entrypoint
+    edge_pid="${pids[-1]}"
     ;;
   web)
     start nginx /usr/local/bin/web-entrypoint nginx -g 'daemon off;'
+    edge_pid="${pids[-1]}"
     DB_APP_PASSWORD="$(secret db_app)" start app setpriv --reuid=nobody --regid=nogroup --clear-groups node /srv/app/server.js
     start nginx-exporter prometheus-nginx-exporter -nginx.scrape-uri=http://127.0.0.1:8080/stub_status -web.listen-address=:9113 -nginx.retries=60 -nginx.retry-interval=1s
     ;;
@@ -117,6 +119,13 @@ stop_all() {
   kill -TERM "${pids[@]}" 2> /dev/null || true
 }
 trap stop_all TERM INT
+# A reload signal is what faultline's certificate faults send a compose edge's container (`docker kill --signal`: USR2
+# for HAProxy, HUP for nginx); here it reaches this supervisor, whom it would end (and Swarm would restart the task with
+# its original files), so it goes to the edge process instead.
+forward() { [ -n "${edge_pid:-}" ] && kill "-$1" "$edge_pid" 2> /dev/null; }
+trap 'forward USR2' USR2
+trap 'forward HUP' HUP
+trap 'forward USR1' USR1
 
 # Peers' addresses change when Swarm reschedules them: the firewall follows every 5 s (a reload rebuilds the table, so
 # it also drops rules a fault added; docs/swarm.md). The operator's set follows every second (a vantage waits for it),
@@ -144,8 +153,13 @@ watcher=$!
 
 status=0
 exited=""
-wait -n -p exited "${pids[@]}" || status=$?
-for i in "${!pids[@]}"; do [ "${pids[$i]}" = "$exited" ] && name="${names[$i]}"; done
+# A trapped signal ends the wait without a component having exited (exited stays empty): wait again, unless stopping.
+while :; do
+  status=0
+  wait -n -p exited "${pids[@]}" || status=$?
+  [ -n "${exited:-}" ] || [ "$stopping" = 1 ] && break
+done
+for i in "${!pids[@]}"; do [ "${pids[$i]}" = "${exited:-}" ] && name="${names[$i]}"; done
 if [ "$stopping" = 0 ]; then
   echo "swarm-supervisor: ${name:-a component} exited ($status); stopping $SERVER_NAME so that Swarm restarts it" >&2
   # A component that ended cleanly still ends the server: the task fails rather than completes.
