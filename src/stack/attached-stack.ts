@@ -118,8 +118,20 @@ export class AttachedStack {
       netPrefix: this.options.netPrefix,
       edgePrefix: this.options.edgePrefix,
       stateDir: this.stateDir,
-      servers: await this.servers(),
+      servers: await this.withHealthDetail(await this.servers()),
     };
+  }
+
+  /** A component not healthy yet gets its health check's last words (a Galera node says what it waits for). */
+  private async withHealthDetail(servers: ServerStatus[]): Promise<ServerStatus[]> {
+    const waiting = servers.flatMap((s) => s.components).filter((c) => c.health === 'starting' || c.health === 'unhealthy');
+    await Promise.all(
+      waiting.map(async (c) => {
+        const out = (await this.docker.inspect(c.id).catch(() => undefined))?.healthOutput;
+        if (out) c.detail = out;
+      }),
+    );
+    return servers;
   }
 
   /**

@@ -17,11 +17,18 @@ export function toContainerState(info: Docker.ContainerInspectInfo): ContainerSt
     running: Boolean(info.State?.Running),
     paused: Boolean(info.State?.Paused),
     health: info.State?.Health?.Status || 'none',
+    ...healthOutput(info),
     startedAt: info.State?.StartedAt ?? '',
     exitCode: info.State?.ExitCode ?? 0,
     networkMode: info.HostConfig?.NetworkMode ?? '',
     pid: info.State?.Pid ?? 0,
   };
+}
+
+function healthOutput(info: Docker.ContainerInspectInfo): { healthOutput?: string } {
+  const last = info.State?.Health?.Log?.at(-1);
+  const out = last && last.ExitCode !== 0 ? last.Output.trim().split('\n')[0] : undefined;
+  return out ? { healthOutput: out } : {};
 }
 
 /** dockerode's connection options for a DOCKER_HOST-style endpoint (pure but for the TLS files it names). */

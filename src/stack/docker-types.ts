@@ -57,6 +57,8 @@ export interface ContainerState {
   paused: boolean;
   /** 'healthy' | 'unhealthy' | 'starting' | 'none' (no health check) */
   health: string;
+  /** What the last health check printed when it failed (a waiting Galera node says why it waits); absent otherwise. */
+  healthOutput?: string;
   startedAt: string;
   /** The exit code of its last run (137 after SIGKILL); 0 while it has never exited. */
   exitCode: number;

@@ -14,7 +14,7 @@ export function formatStatus(servers: ServerStatus[]): string {
         i === 0 ? (s.address ?? '-') : '',
         c.component,
         c.state,
-        c.health === 'none' ? '-' : c.health,
+        (c.health === 'none' ? '-' : c.health) + (c.detail ? `: ${c.detail}` : ''),
       ]);
     });
   }

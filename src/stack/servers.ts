@@ -11,6 +11,8 @@ export interface ComponentStatus {
   id: string;
   state: string;
   health: string;
+  /** Why it is not healthy yet, as its health check said (e.g. a Galera node waiting for its peers). */
+  detail?: string;
 }
 
 export interface ServerStatus {
