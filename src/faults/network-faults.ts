@@ -201,7 +201,7 @@ function netFault<P>(
 async function narrowing(ctx: FaultContext, p: { peer?: string | undefined; port?: number | undefined }) {
   const peers = p.peer ? await resolvePeers(ctx, p.peer) : undefined;
   const words = [
-    ...(peers ? [`to and from ${peers.servers.map((s) => `${s.server ?? s.name}`).join(', ')} (${peers.addresses.join(', ')})`] : []),
+    ...(peers ? [`with ${peers.servers.map((s) => `${s.server ?? s.name}`).join(', ')} (${peers.addresses.join(', ')})`] : []),
     ...(p.port ? [`tcp port ${p.port} only`] : []),
   ];
   return { peerAddrs: peers?.addresses, port: p.port, words: words.length ? `; ${words.join(', ')}` : '' };
