@@ -26,6 +26,7 @@ import { badCertificate, configEdits, LB_FILES } from '../src/faults/certificate
 import { restoreScript } from '../src/faults/firewall-faults.js';
 import { lossScripts, partitionScripts } from '../src/faults/network-faults.js';
 import { handshake, legacyHandshake } from '../src/faults/tls-check.js';
+import { proxyCases } from './proxy-cases.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const WINDOW_MAX_MS = 120_000;
@@ -284,7 +285,7 @@ async function measure(makeWatch: () => Watch, want: boolean, op: () => Promise<
 
 interface Case {
   fault: string;
-  kind: 'process' | 'certificate' | 'firewall' | 'network' | 'resource';
+  kind: 'process' | 'certificate' | 'firewall' | 'network' | 'resource' | 'proxy';
   input: { target?: string; params?: Record<string, unknown> };
   watch: () => Watch;
   /** What tells the stack is whole again, when not simply the effect gone. */
@@ -293,7 +294,7 @@ interface Case {
   ref: { what: string; apply: () => Promise<void>; revert: () => Promise<void> };
 }
 
-const GOAL_MS = { process: 500, certificate: 1000, firewall: 200, network: 200, resource: 500 } as const;
+const GOAL_MS = { process: 500, certificate: 1000, firewall: 200, network: 200, resource: 500, proxy: 500 } as const;
 
 const state = (id: string) => docker.inspect(id);
 const up = (s: ContainerState) => s.running && !s.paused && (s.health === 'healthy' || s.health === 'none');
@@ -319,6 +320,7 @@ async function cases(): Promise<Case[]> {
   const dbHost = await hostId('db-primary');
   const monitorObs = await observerIn('monitor');
   const web1Obs = await observerIn('web1');
+  const lbObs = await observerIn('lb');
   const savedTable = await execOut(dbHost, ['nft', 'list', 'table', 'inet', 'faultline']);
   const restoreDb = () => sh('docker', ['exec', '-i', dbHost, 'nft', '-f', '-'], restoreScript(savedTable));
   const pem = await execOut(haproxy, ['cat', LB_FILES.certificate]);
@@ -465,6 +467,8 @@ async function cases(): Promise<Case[]> {
         revert: () => sh('docker', ['rm', '-f', stressRef]),
       },
     },
+    // The fault proxy's faults on the LB → web1 :80 hop, seen from the LB (bench/proxy-cases.ts).
+    ...(await proxyCases(ctx, lbObs, { id: await hostId('web1'), ip: stack.addresses.web1!, lbIp: stack.addresses.lb! })),
   ];
 }
 

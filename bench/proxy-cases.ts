@@ -1,0 +1,203 @@
+// bench/faults.ts's cases for the fault proxy (issue 22: inject → effect < 500 ms, revert → healthy < 1 s): each new
+// proxy fault, and net-latency through the proxy on a kernel without netem, on the LB → web1 :80 hop. The effect is
+// seen by HTTP requests from an observer in the LB's network namespace (one node loop, a request every 20 ms, each
+// timed from its start to its socket's close); the reference is the same helper script (proxy-config.ts) started and
+// removed with the docker CLI, without faultline's record, firewall read or checks.
+
+import { spawn } from 'node:child_process';
+import { helperScript, PROXY_PORTS, PROXY_UID, undoScript, type Diversion } from '../src/faults/proxy-config.js';
+import { proxyImage } from '../src/faults/proxy-image.js';
+import type { FaultContext } from '../src/faults/index.js';
+
+interface Sample {
+  at: number;
+  on: boolean;
+}
+interface Watch {
+  ready: Promise<void>;
+  samples: Sample[];
+  settleMs?: number;
+  stop(): Promise<void>;
+}
+interface ProxyCase {
+  fault: string;
+  kind: 'proxy';
+  input: { target?: string; params?: Record<string, unknown> };
+  watch: () => Watch;
+  ref: { what: string; apply: () => Promise<void>; revert: () => Promise<void> };
+}
+
+/** A request every 20 ms with Connection: close, printed as "<start ms> <ms to socket close> <status|0 error|-1 timeout>". */
+const HTTP_LOOP = `
+const http = require('http');
+const [host, port, path] = process.argv.slice(1);
+let pending = 0, stopping = false;
+const end = () => { if (stopping && pending === 0) process.exit(0); };
+const attempt = () => {
+  const at = Date.now(); pending += 1; let done = false, status = 0;
+  const finish = (s) => { if (done) return; done = true; process.stdout.write(at + ' ' + (Date.now() - at) + ' ' + s + '\\n'); pending -= 1; end(); };
+  const req = http.get({ host, port: Number(port), path, agent: false, headers: { connection: 'close' }, timeout: 1500 }, (res) => {
+    status = res.statusCode; res.resume(); res.socket.on('close', () => finish(status));
+  });
+  req.on('timeout', () => { req.destroy(); finish(-1); });
+  req.on('error', () => finish(status || 0));
+};
+const timer = setInterval(attempt, 20);
+const stop = () => { clearInterval(timer); stopping = true; end(); };
+setTimeout(stop, 120000);
+process.stdin.on('end', stop).resume();
+console.log('ready');
+`;
+
+function httpWatch(observerId: string, target: string, on: (ms: number, status: number) => boolean): Watch {
+  const child = spawn('docker', ['exec', '-i', observerId, 'node', '-e', HTTP_LOOP, target, '80', '/health'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const samples: Sample[] = [];
+  let buf = '';
+  let first: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (first = r));
+  child.stdout.on('data', (c: Buffer) => {
+    buf += c.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line === 'ready') first();
+      const m = /^(\d+) (\d+) (-?\d+)$/.exec(line);
+      if (m) samples.push({ at: Number(m[1]), on: on(Number(m[2]), Number(m[3])) });
+    }
+  });
+  const closed = new Promise<void>((r) => child.on('close', () => r()));
+  return {
+    ready,
+    samples,
+    settleMs: 1500 + 400,
+    stop: async () => {
+      child.stdin.end();
+      await closed;
+    },
+  };
+}
+
+function run(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`docker ${args[0]} exited ${code}: ${err.trim()}`))));
+  });
+}
+
+/** The cases; `observer` is a container in the LB's network namespace, `web1` the web1 host's id and address (and the LB's, which its firewall admits). */
+export async function proxyCases(ctx: FaultContext, observer: string, web1: { id: string; ip: string; lbIp: string }): Promise<ProxyCase[]> {
+  const image = await proxyImage(ctx, web1.id, AbortSignal.timeout(300_000));
+  const slow = (ms: number) => (t: number, status: number) => status === 200 && t >= ms;
+  const failed = (_t: number, status: number) => status <= 0;
+  const watchOf = (on: (ms: number, status: number) => boolean) => () => httpWatch(observer, web1.ip, on);
+  /** The bare reference: the same helper script and configuration through `docker run` / `docker exec` + `docker rm -f`. */
+  const bare = (config: Record<string, unknown>) => {
+    const d: Diversion = {
+      table: 'fl_benchref',
+      port: 80,
+      proxyPort: PROXY_PORTS.to,
+      peers: [],
+      firewall: { table: 'inet faultline', chain: 'input', sources: [web1.lbIp] },
+    };
+    let id = '';
+    const full = JSON.stringify({ listen: d.proxyPort, upstreamPort: 80, uid: PROXY_UID, ratio: 1, toxics: {}, ...config });
+    return {
+      what: 'docker run proxy helper / docker exec undo + rm -f (no record, no firewall read)',
+      apply: async () => {
+        const script = helperScript(d, 'bench-ref', 300, 'faultline-fault-applied');
+        id = await run([
+          'run',
+          '-d',
+          '--label',
+          'faultline.bench=proxy-ref',
+          '--network',
+          `container:${web1.id}`,
+          '--cap-add',
+          'NET_ADMIN',
+          '-e',
+          `PROXY_CONFIG=${full}`,
+          '--entrypoint',
+          'sh',
+          image,
+          '-c',
+          script,
+        ]);
+        // Applied once the script says so (its own readiness, as faultline waits for it).
+        for (let i = 0; i < 200 && !(await run(['logs', id])).includes('faultline-fault-applied'); i += 1) await new Promise((r) => setTimeout(r, 25));
+      },
+      revert: async () => {
+        await run(['exec', id, 'sh', '-c', undoScript(d, 'bench-ref')]);
+        await run(['rm', '-f', id]);
+      },
+    };
+  };
+  return [
+    {
+      fault: 'proxy-latency',
+      kind: 'proxy',
+      input: { target: 'server=web1', params: { port: 80, delay: '300ms' } },
+      watch: watchOf(slow(250)),
+      ref: bare({ mode: 'tcp', toxics: { down: { latency: { ms: 300, jitter: 0 } } } }),
+    },
+    {
+      fault: 'proxy-bandwidth',
+      kind: 'proxy',
+      input: { target: 'server=web1', params: { port: 80, rate: '200' } },
+      watch: watchOf(slow(250)),
+      ref: bare({ mode: 'tcp', toxics: { down: { bandwidth: 200 } } }),
+    },
+    {
+      fault: 'proxy-slow-close',
+      kind: 'proxy',
+      input: { target: 'server=web1', params: { port: 80, delay: '300ms' } },
+      watch: watchOf(slow(250)),
+      ref: bare({ mode: 'tcp', toxics: { slowClose: { ms: 300 } } }),
+    },
+    {
+      fault: 'proxy-reset',
+      kind: 'proxy',
+      input: { target: 'server=web1', params: { port: 80 } },
+      watch: watchOf(failed),
+      ref: bare({ mode: 'tcp', toxics: { reset: { afterMs: 0 } } }),
+    },
+    {
+      fault: 'proxy-timeout',
+      kind: 'proxy',
+      input: { target: 'server=web1', params: { port: 80 } },
+      watch: watchOf((_t, status) => status === -1),
+      ref: bare({ mode: 'tcp', toxics: { timeout: { ms: 0 } } }),
+    },
+    {
+      fault: 'http-abort',
+      kind: 'proxy',
+      input: { target: 'server=web1' },
+      watch: watchOf((_t, status) => status === 503),
+      ref: bare({ mode: 'http', http: { action: 'abort', status: 503 } }),
+    },
+    {
+      fault: 'http-delay',
+      kind: 'proxy',
+      input: { target: 'server=web1', params: { delay: '300ms' } },
+      watch: watchOf(slow(250)),
+      ref: bare({ mode: 'http', http: { action: 'delay', delayMs: 300 } }),
+    },
+    {
+      fault: 'http-reset',
+      kind: 'proxy',
+      input: { target: 'server=web1' },
+      watch: watchOf(failed),
+      ref: bare({ mode: 'http', http: { action: 'reset' } }),
+    },
+    {
+      fault: 'net-latency',
+      kind: 'proxy',
+      input: { target: 'server=web1', params: { port: 80, delay: '300ms', jitter: '0ms' } },
+      watch: watchOf(slow(250)),
+      ref: bare({ mode: 'tcp', toxics: { down: { latency: { ms: 300, jitter: 0 } } } }),
+    },
+  ];
+}
