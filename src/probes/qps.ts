@@ -1,7 +1,7 @@
 // QPS probe: two independent views that must agree. The client view is the load timeline's per-second
-// roll-up; the server view is Prometheus' raw request counters (HAProxy frontend, HAProxy per web server,
-// nginx per web server) read with query_range at a 1 s step and differenced per step, so no extrapolation
-// (as increase() does) blurs the totals. The verdict compares totals over a window covering the run.
+// roll-up; the server view is Prometheus' raw request counters (HAProxy frontend, HAProxy per web server, each
+// web server's own count of the client's requests) read with query_range at a 1 s step and differenced per step, so
+// no extrapolation (as increase() does) blurs the totals. The verdict compares totals over a window covering the run.
 
 import { FaultlineError } from '../errors.js';
 import type { StackSpec } from '../stack/spec.js';
@@ -37,13 +37,18 @@ export interface QpsDetails {
   perSecond: QpsSecond[];
   /** HAProxy's count of responses per web server over the window. */
   lbPerServer: Record<string, number>;
-  /** nginx's own request counter per web server (includes HAProxy health checks and the exporter's stub_status). */
+  /**
+   * Each web server's own count of the client's requests (the description's web_per_server: its monitoring client,
+   * health checks and scrapes left out). The name stays from when only nginx was counted (journals keep it).
+   */
   nginxPerServer: Record<string, number>;
-  /** nginx − HAProxy per web server: requests nginx saw that did not come from client traffic. */
+  /** The web server's count − HAProxy's, per web server: what one counted and the other did not. */
   perServerDifference: Record<string, number>;
+  /** What each web server counted that was not the client's (health checks, scrapes) and was left out of its count. */
+  webNotClientPerServer?: Record<string, number>;
 }
 
-/** The four queries of the server view; nginxPerServer is null where the description names no web servers' own counter. */
+/** The four queries of the server view; nginxPerServer (web_per_server) is null where the description names no web servers' own counter. */
 export interface QpsQueries {
   frontend: string;
   /** Time of the newest frontend sample: the server view is complete only once a scrape lies past the window. */
@@ -77,6 +82,26 @@ function byLabel(series: RangeSeries[], label: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of series) out[s.metric[label] ?? '?'] = total(s);
   return out;
+}
+
+/**
+ * A web server's own count of the client's requests, by server (pure): a series labelled `not_client` (requests the
+ * server counted that were not the client's, e.g. health checks a log-based exporter counted beside a counter of every
+ * request) is subtracted from its server's other series. Each counter is differenced on its own before: the difference
+ * of two counters scraped at different instants is no counter (it dips when one is read before the other), and its
+ * dips would read as resets. Servers with only `not_client` series are left out.
+ */
+export function webClientCounts(series: RangeSeries[]): { client: Record<string, number>; notClient: Record<string, number> } {
+  const all: Record<string, number> = {};
+  const notClient: Record<string, number> = {};
+  for (const s of series) {
+    const server = s.metric.server ?? '?';
+    const into = s.metric.not_client === undefined ? all : notClient;
+    into[server] = (into[server] ?? 0) + total(s);
+  }
+  const client: Record<string, number> = {};
+  for (const [server, n] of Object.entries(all)) client[server] = n - (notClient[server] ?? 0);
+  return { client, notClient };
 }
 
 /** Client requests per wall-clock second (unix seconds → count), from the timeline's per-second roll-up. Pure. */
@@ -117,7 +142,7 @@ export function compareQps(input: {
   const clientTotal = input.client ? [...input.client.values()].reduce((a, b) => a + b, 0) : null;
   const perSecond: QpsSecond[] = deltas.map(([t, d]) => ({ t, client: input.client ? (input.client.get(t) ?? 0) : null, server: d }));
   const lb = byLabel(input.lbPerServer, 'exported_server');
-  const nginx = byLabel(input.nginxPerServer, 'server');
+  const { client: nginx, notClient } = webClientCounts(input.nginxPerServer);
   const perServerDifference: Record<string, number> = {};
   for (const s of new Set([...Object.keys(lb), ...Object.keys(nginx)])) perServerDifference[s] = (nginx[s] ?? 0) - (lb[s] ?? 0);
   return {
@@ -130,7 +155,7 @@ export function compareQps(input: {
       serverQps: serverTotal / seconds,
       difference: clientTotal === null ? null : clientTotal === 0 ? (serverTotal === 0 ? 0 : 1) : Math.abs(clientTotal - serverTotal) / clientTotal,
     },
-    details: { perSecond, lbPerServer: lb, nginxPerServer: nginx, perServerDifference },
+    details: { perSecond, lbPerServer: lb, nginxPerServer: nginx, perServerDifference, webNotClientPerServer: notClient },
   };
 }
 
@@ -161,7 +186,8 @@ function renderQps(o: Observation<QpsValue>): string[] {
   ];
   for (const s of Object.keys(d.lbPerServer ?? {}).sort()) {
     lines.push(
-      `  ${s.padEnd(8)} LB ${d.lbPerServer[s]}  nginx ${d.nginxPerServer[s] ?? '–'}  (nginx − LB ${d.perServerDifference[s] ?? '–'}: health checks, stub_status)`,
+      `  ${s.padEnd(8)} LB ${d.lbPerServer[s]}  web server ${d.nginxPerServer[s] ?? '–'}  (web server − LB ${d.perServerDifference[s] ?? '–'}` +
+        `${d.webNotClientPerServer?.[s] ? `; ${d.webNotClientPerServer[s]} health checks and scrapes left out` : ''})`,
     );
   }
   const busy = (d.perSecond ?? []).filter((s) => (s.client ?? 0) > 0 || (s.server ?? 0) > 0);
@@ -171,7 +197,7 @@ function renderQps(o: Observation<QpsValue>): string[] {
 
 export const qpsProbe: Probe<Params, QpsValue> = {
   name: 'qps',
-  description: 'requests per second as the load client saw them and as monitoring (HAProxy, nginx) counted them',
+  description: 'requests per second as the load client saw them and as monitoring (HAProxy, each web server) counted them',
   params,
   render: renderQps,
   headline: (v) => v.difference,

@@ -102,6 +102,6 @@ export function monitoringRowsOf(e: ExperimentJournal): MonitoringRow[] | null {
 export const MONITORING_NOTES = [
   'Row "all": requests the load client sent per second vs the HAProxy frontend counter in Prometheus.',
   'Per server, the client column is HAProxy’s count of the client’s requests it passed to that server (the load client cannot tell which ' +
-    'server answered); the Prometheus column is the server’s own nginx counter, which also counts HAProxy health checks and exporter ' +
-    'scrapes. A server that runs no nginx has no counter there (n/a).',
+    'server answered); the Prometheus column is the server’s own count of the client’s requests, from its own monitoring client, ' +
+    'HAProxy health checks and exporter scrapes left out (the stack description’s web_per_server; n/a where it names none).',
 ];

@@ -146,11 +146,13 @@ test('Prometheus has every scrape target up', async (t) => {
     { timeoutMs: 30_000, intervalMs: 500, what: 'every Prometheus target to be up' },
   );
   const jobs = new Set(targets.map((x) => x.labels.job));
-  t.deepEqual([...jobs].sort(), ['haproxy', 'mysqld', 'nginx', 'node', 'prometheus']);
+  t.deepEqual([...jobs].sort(), ['haproxy', 'mtail', 'mysqld', 'nginx', 'node', 'prometheus']);
   // As many as the stack has servers and exporters, by its labels.
   const containers = await stack.containers();
   const count = (component: string) => containers.filter((c) => c.component === component).length;
   t.is(targets.filter((x) => x.labels.job === 'node').length, count('host'), 'a node exporter on every server');
   t.is(targets.filter((x) => x.labels.job === 'nginx').length, count('nginx-exporter'));
   t.is(targets.filter((x) => x.labels.job === 'mysqld').length, count('mysqld-exporter'));
+  // mtail runs in each nginx container: it counts the requests nginx logged as not the client's.
+  t.is(targets.filter((x) => x.labels.job === 'mtail').length, count('nginx'));
 });

@@ -18,7 +18,13 @@ const WAS = {
     frontend: 'sum(haproxy_frontend_http_requests_total{proxy="www"})',
     freshness: 'max(timestamp(haproxy_frontend_http_requests_total{proxy="www"}))',
     lbPerServer: 'sum by (exported_server) (haproxy_server_http_responses_total{proxy="web"})',
-    nginxPerServer: 'sum by (server) (nginx_http_requests_total)',
+    // Each web server's own count of the client's requests: nginx's minus what mtail counted as not the client's, lighttpd's and caddy's.
+    nginxPerServer:
+      'sum by (server) (nginx_http_requests_total)' +
+      ' or label_replace(sum by (server) (nginx_lb_checks_total), "not_client", "lb_check", "", "")' +
+      ' or label_replace(sum by (server) (nginx_status_scrapes_total), "not_client", "scrape", "", "")' +
+      ' or sum by (server) (lighttpd_client_requests_total)' +
+      ' or sum by (server) (caddy_http_requests_total{handler="request_body"})',
   },
   samples: {
     'haproxy-requests-per-second': 'sum(rate(haproxy_frontend_http_requests_total[5s]))',

@@ -33,7 +33,7 @@ test('the reference description parses with the stack options filled in, and kee
   t.is(spec.endpoint.url, 'https://localhost:9001');
   t.is(spec.endpoint.ca, '/h/flx/tls/ca.pem');
   t.is(spec.exposure.networks.internal, 'flx_internal');
-  t.is(spec.exposure.policy.length, 11);
+  t.is(spec.exposure.policy.length, 12);
   t.deepEqual(
     spec.readback.map((r) => r.sql?.db),
     ['primary', 'replica'],

@@ -1,17 +1,19 @@
 #!/bin/bash
 # Writes the scrape configuration for this stack's addresses, then runs Prometheus (1 s scrape interval).
-# SCRAPE_PROFILE=hardened: the hardened profile's servers (a database LB and three Galera nodes instead of a primary
-# and a replica; each web server kind has its own exporter where Debian ships one: nginx's on web1, caddy's own
-# metrics on web3; lighttpd on web2 has none, so its requests are counted at the LB only).
+# Every web server is counted by its own monitoring client, which tells the client's requests from health checks and
+# scrapes: nginx's exporter (stub_status, every request) with mtail in nginx's container on :3903 (the requests nginx
+# logged as not the client's); caddy's own metrics (per handler); lighttpd's access log through mtail on :9113.
+# SCRAPE_PROFILE=hardened: the hardened profile's servers (a database LB and three Galera nodes, each with a mysqld
+# exporter, instead of a primary and a replica; web1 nginx, web2 lighttpd, web3 caddy).
 set -euo pipefail
 : "${NET_PREFIX:?NET_PREFIX must be set}"
 P="$NET_PREFIX"
 if [ "${SCRAPE_PROFILE:-baseline}" = hardened ]; then
   servers="lb:lb:$P.10 web1:web:$P.21 web2:web:$P.22 web3:web:$P.23 db-lb:db-lb:$P.30 galera1:db:$P.31 galera2:db:$P.32 galera3:db:$P.33"
-  exporters="nginx:web1:web:$P.21:9113 caddy:web3:web:$P.23:9113"
+  exporters="nginx:web1:web:$P.21:9113 mtail:web1:web:$P.21:3903 mtail:web2:web:$P.22:9113 caddy:web3:web:$P.23:9113 mysqld:galera1:db:$P.31:9104 mysqld:galera2:db:$P.32:9104 mysqld:galera3:db:$P.33:9104"
 else
   servers="lb:lb:$P.10 web1:web:$P.21 web2:web:$P.22 web3:web:$P.23 db-primary:db-primary:$P.31 db-replica:db-replica:$P.32"
-  exporters="nginx:web1:web:$P.21:9113 nginx:web2:web:$P.22:9113 nginx:web3:web:$P.23:9113 mysqld:db-primary:db-primary:$P.31:9104 mysqld:db-replica:db-replica:$P.32:9104"
+  exporters="nginx:web1:web:$P.21:9113 nginx:web2:web:$P.22:9113 nginx:web3:web:$P.23:9113 mtail:web1:web:$P.21:3903 mtail:web2:web:$P.22:3903 mtail:web3:web:$P.23:3903 mysqld:db-primary:db-primary:$P.31:9104 mysqld:db-replica:db-replica:$P.32:9104"
 fi
 
 # One static target with its server and role labels.

@@ -1,0 +1,33 @@
+// Monitoring on the hardened profile (issue 21, item 5): every web server kind counts the client's requests the LB
+// passed it with its own monitoring client — nginx's exporter with mtail leaving out what nginx logged as not the
+// client's (web1), lighttpd's access log through mtail (web2), caddy's own metrics per handler (web3) — within 5 % of
+// the LB's count, health checks and scrapes told apart; every Galera node's database exporter reports mysql_up 1.
+// The hardened stack is shared with the restart-order tests: this file only reads from it (and sends requests).
+
+import { itest as test } from '../helpers/stack.js';
+import { assertPerServerMatch, countThroughLb, mysqlUp } from '../helpers/monitoring.js';
+import { ReferenceStack } from '../../src/stack/reference-stack.js';
+import { retryUntil } from '../../src/util/retry.js';
+import type { AttachedStack } from '../../src/stack/attached-stack.js';
+
+let stack: AttachedStack;
+
+test.before(async () => {
+  stack = await new ReferenceStack({ profile: 'hardened' }).up({ timeoutMs: 900_000 });
+});
+
+test.serial('nginx, lighttpd and caddy each count the client requests the LB passed them, within 5 %, without health checks and scrapes', async (t) => {
+  const total = 450;
+  const counts = await countThroughLb(stack, total);
+  t.log(JSON.stringify(counts));
+  assertPerServerMatch(t, counts, ['web1', 'web2', 'web3'], total);
+});
+
+test.serial("every Galera node's database exporter reports mysql_up 1", async (t) => {
+  const up = await retryUntil(
+    () => mysqlUp(stack),
+    (u) => Object.keys(u).length === 3 && Object.values(u).every((v) => v === 1),
+    { timeoutMs: 60_000, intervalMs: 2000, what: 'mysql_up 1 on every Galera node' },
+  ).catch(() => mysqlUp(stack));
+  t.deepEqual(up, { galera1: 1, galera2: 1, galera3: 1 });
+});
