@@ -8,12 +8,27 @@ import { itest as test } from '../helpers/stack.js';
 import { assertPerServerMatch, countThroughLb, mysqlUp } from '../helpers/monitoring.js';
 import { ReferenceStack } from '../../src/stack/reference-stack.js';
 import { retryUntil } from '../../src/util/retry.js';
+import { request } from '../../src/util/http.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
 
 let stack: AttachedStack;
 
+// Attached when it runs (another test may be bringing it up or restarting its tier: a second `up` at the same time
+// collides with the first), brought up only when nothing of it runs; then the LB must answer.
 test.before(async () => {
-  stack = await new ReferenceStack({ profile: 'hardened' }).up({ timeoutMs: 900_000 });
+  const ref = new ReferenceStack({ profile: 'hardened' });
+  const attached = await ref.attach();
+  stack = (await attached.containers()).length > 0 ? attached : await ref.up({ timeoutMs: 900_000 });
+  const ca = (await stack.ca()) ?? undefined;
+  await retryUntil(
+    () =>
+      request(`${stack.httpsUrl}/whoami`, { ...(ca ? { ca } : {}), timeoutMs: 5000 }).then(
+        (r) => r.status,
+        () => 0,
+      ),
+    (status) => status === 200,
+    { timeoutMs: 600_000, intervalMs: 5000, what: 'the hardened stack to answer through its LB' },
+  );
 });
 
 test.serial('nginx, lighttpd and caddy each count the client requests the LB passed them, within 5 %, without health checks and scrapes', async (t) => {
