@@ -73,7 +73,7 @@ export const METRIC_TABLE = {
     'failback',
     'lower',
     true,
-    'the slowest fault the stack had healed (or never felt): from its end (the revert) to the first healthy run after the disruption the revert caused; 0 when none',
+    'the fault the stack had healed (or never felt) whose revert disrupted longest: first bad bucket after its end → next healthy run; 0 when none',
   ),
   error_budget_consumed: spec(
     'budget',

@@ -12,8 +12,8 @@
 //   stack healed itself (a failover) and time to recover counts from the fault's start; when it starts only after
 //   the revert, it counts from the fault's end (how long the stack took once the cause was gone);
 // - a fault that never pushed a bucket below baseline while it was on has nothing to recover from (0), even when
-//   the revert disrupted the stack: that disruption is the failback, its own figure, counted from the fault's end to
-//   the start of the healthy run after it (0 when the revert disrupted nothing).
+//   the revert disrupted the stack: that disruption is the failback, its own figure: how long it lasted, from its first
+//   bucket below baseline after the fault's end to the start of the healthy run after it (0 when there was none).
 
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
@@ -75,11 +75,14 @@ export interface FaultRecovery {
   recoveredAtMs: number | null;
   recovered: boolean;
   /**
-   * For a fault healed by itself or never down: fault end → start of the healthy run after the disruption the revert
-   * caused (0 when it caused none; null when the stack never settled). Null when not applicable: the fault had no end,
-   * or the stack came back only with the revert (its time to recover is that).
+   * For a fault healed by itself or never down, how long the revert's disruption lasted: the first bucket below
+   * baseline after the fault's end → start of the healthy run after it (0 when the revert disrupted nothing; null when
+   * the stack never settled). Null when not applicable: the fault had no end, or the stack came back only with the
+   * revert (its time to recover is that).
    */
   failbackMs: number | null;
+  /** When that disruption began (the first bucket below baseline after the fault's end). */
+  failbackAtMs: number | null;
   failbackRecoveredAtMs: number | null;
 }
 
@@ -197,8 +200,9 @@ export function analyzeRecovery(t: RecoveryTimeline, faults: FaultWindow[], opti
     if (fault.endMs !== null && (healedBy === 'itself' || healedBy === 'never-down')) {
       if (firstBadAfter === null) failbackMs = 0;
       else {
+        // How long the disruption lasted, not when it came: a writer may rejoin (and take the writes back) 10 s after the revert.
         failbackIdx = healthyRunFrom(firstBadAfter);
-        failbackMs = failbackIdx === null ? null : Math.max(0, failbackIdx * t.bucketMs - fault.endMs);
+        failbackMs = failbackIdx === null ? null : (failbackIdx - firstBadAfter) * t.bucketMs;
       }
     }
     const detectedAtMs = firstBadDuring === null ? null : firstBadDuring * t.bucketMs;
@@ -217,6 +221,7 @@ export function analyzeRecovery(t: RecoveryTimeline, faults: FaultWindow[], opti
       recoveredAtMs: recoveredIdx === null ? null : recoveredIdx * t.bucketMs,
       recovered: healedBy !== null,
       failbackMs,
+      failbackAtMs: failbackMs === 0 || firstBadAfter === null || !(healedBy === 'itself' || healedBy === 'never-down') ? null : firstBadAfter * t.bucketMs,
       failbackRecoveredAtMs: failbackIdx === null ? null : failbackIdx * t.bucketMs,
     });
   }

@@ -84,8 +84,8 @@ const COUNTED: Partial<Record<MetricName, string>> = {
     'only after the revert, it counts from the fault’s end. A fault that never pushed a bucket under that level while it was on counts 0, whatever the ' +
     'revert did afterwards (that is the failback). The slowest fault of the run.',
   failback_s:
-    'For a fault the stack had healed (or never felt): from the fault’s end (the revert) to the start of the first 3 s healthy run after the first ' +
-    'bad bucket the revert caused; 0 when the revert disrupted nothing. n/a where no fault had healed before its end.',
+    'For a fault the stack had healed (or never felt): how long the disruption after its end (the revert) lasted, from the first bad bucket after ' +
+    'the end to the start of the next 3 s healthy run; 0 when nothing after the revert was disrupted. n/a where no fault had healed before its end.',
   write_outage_s: 'Each run of failed writes (by intended send time) from its first failure to the next successful write, summed over the run.',
 };
 

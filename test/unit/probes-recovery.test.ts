@@ -113,7 +113,15 @@ test('writes never down while the fault was on: recover 0; the revert’s 1.2 s 
   const tl = synthetic(30_000, (ms) => !(ms >= 16_000 && ms < 17_200));
   const r = analyzeRecovery(tl, [{ name: 'db-primary-kill', startMs: 8000, endMs: 16_000 }]);
   const f = r.faults[0]!;
-  t.like(f, { healedBy: 'never-down', timeToRecoverMs: 0, timeToDetectMs: null, recovered: true, failbackMs: 1200, failbackRecoveredAtMs: 17_200 });
+  t.like(f, {
+    healedBy: 'never-down',
+    timeToRecoverMs: 0,
+    timeToDetectMs: null,
+    recovered: true,
+    failbackMs: 1200,
+    failbackAtMs: 16_000,
+    failbackRecoveredAtMs: 17_200,
+  });
   // The failback still shows in the fault's error window.
   t.deepEqual(f.errorWindow, { startMs: 16_000, endMs: 17_200, durationMs: 1200 });
 });
@@ -129,4 +137,11 @@ test('a failover, then a failback that never settles: failback null (never), tim
   const tl = synthetic(30_000, (ms) => ms < 8000 || (ms >= 10_000 && ms < 16_000));
   const f = analyzeRecovery(tl, [{ name: 'kill', startMs: 8000, endMs: 16_000 }]).faults[0]!;
   t.like(f, { healedBy: 'itself', timeToRecoverMs: 2000, failbackMs: null, failbackRecoveredAtMs: null });
+});
+
+test('a failback that comes 12 s after the revert (the writer rejoins, then takes the writes back) lasts what it lasts', (t) => {
+  // Fault 8–16.6 s, never felt while on; one 100 ms bucket fails at 28.5 s.
+  const tl = synthetic(40_000, (ms) => !(ms >= 28_500 && ms < 28_600));
+  const f = analyzeRecovery(tl, [{ name: 'db-primary-kill', startMs: 8000, endMs: 16_600 }]).faults[0]!;
+  t.like(f, { healedBy: 'never-down', timeToRecoverMs: 0, failbackMs: 100, failbackAtMs: 28_500 });
 });
