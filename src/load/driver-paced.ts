@@ -22,8 +22,7 @@ import { Admission } from './admission.js';
 import { ABORTED_CODE, DEADLINE_SWEEP_MS, recordFailure, recordResponse, recordTimeout } from './driver.js';
 import type { Driver, DriverContext, DriverReport } from './driver.js';
 import { PacedRequest } from './paced-request.js';
-import { isLocalLimitCode, WireClock } from './wire-clock.js';
-import { LATE_CODE } from './timeline.js';
+import { isLocalLimitCode, recordLate, WireClock } from './wire-clock.js';
 
 /** Sleep with a timer only when the next send is further off than this; closer, spin on setImmediate for precision. */
 const SPIN_MS = 2;
@@ -175,21 +174,15 @@ export class PacedDriver implements Driver {
     this.pump(nowMs);
   }
 
-  /** Called by a request right before undici writes it: false (and its outcome taken) when it is past the bound. */
-  onWire(req: PacedRequest, nowMs: number): boolean {
-    if (this.wire.isLate(req, nowMs)) {
-      this.giveUpLate(req, nowMs);
-      return false;
-    }
+  /** Called by a request right before undici writes it: its wire lag; past the bound its outcome will be late. */
+  onWire(req: PacedRequest, nowMs: number): void {
     this.ctx.timeline.recordWireLag(req.tMs, this.wire.record(req, nowMs));
-    return true;
+    req.late = this.wire.isLate(req, nowMs);
   }
 
-  /** Gives a request not on the wire within the bound its outcome: late, a failure that never reached the server. */
+  /** Gives a request that never reached the wire within the bound its outcome: late, never sent. */
   private giveUpLate(req: PacedRequest, nowMs: number): void {
-    if (!this.settle(req)) return;
-    this.ctx.timeline.recordLate(req.tMs, this.wire.record(req, nowMs));
-    if (req.ledger >= 0) this.ctx.ledger.complete(req.ledger, nowMs, { errorCode: LATE_CODE, sent: false });
+    if (this.settle(req)) recordLate(this.ctx, req, nowMs, this.wire.record(req, nowMs));
   }
 
   /** Hands queued requests to sockets while the admission allows. */
@@ -260,7 +253,8 @@ export class PacedDriver implements Driver {
       const deadline = req.dispatchedMs + limit;
       if (now < deadline) break;
       this.settle(req);
-      recordTimeout(this.ctx, req, deadline, req.sentAtMs >= 0);
+      if (req.late) recordLate(this.ctx, req, deadline, null, { errorCode: 'ETIMEDOUT', sent: true });
+      else recordTimeout(this.ctx, req, deadline, req.sentAtMs >= 0);
       // Destroys the socket it hangs on (undici does so for a request already written): the pool opens a fresh one
       // for the next request, so the run sees the server again the moment it answers again.
       req.abort?.(new Error('faultline: request deadline'));
@@ -287,7 +281,8 @@ export class PacedDriver implements Driver {
     const body = req.chunks ? Buffer.concat(req.chunks).toString('utf8') : undefined;
     const from = req.sentAtMs >= 0 ? req.sentAtMs : req.handedMs;
     this.admission.answered(now, now - req.handedMs);
-    recordResponse(this.ctx, req, req.status, body, now, (now - from) * 1000);
+    if (req.late) recordLate(this.ctx, req, now, null, { status: req.status, body, sent: true });
+    else recordResponse(this.ctx, req, req.status, body, now, (now - from) * 1000);
     this.pump(now);
     this.maybeDone();
   }
@@ -299,7 +294,10 @@ export class PacedDriver implements Driver {
     const now = this.ctx.now();
     const code = errorCodeOf(err);
     if (req.sentAtMs < 0 && isLocalLimitCode(code)) this.giveUpLate(req, now);
-    else if (this.settle(req)) recordFailure(this.ctx, req, code, req.sentAtMs >= 0, now);
+    else if (this.settle(req)) {
+      if (req.late) recordLate(this.ctx, req, now, null, { errorCode: code, sent: true });
+      else recordFailure(this.ctx, req, code, req.sentAtMs >= 0, now);
+    }
     this.pump(now);
     this.maybeDone();
   }

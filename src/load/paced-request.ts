@@ -9,8 +9,8 @@ export interface PacedOwner {
   readonly ctx: { now(): number };
   complete(r: PacedRequest): void;
   fail(r: PacedRequest, err: Error): void;
-  /** Right before the write: false when the request is past the late bound (its outcome is then taken). */
-  onWire(r: PacedRequest, nowMs: number): boolean;
+  /** Right before the write: notes its wire lag (and whether it is late). */
+  onWire(r: PacedRequest, nowMs: number): void;
 }
 
 export class PacedRequest implements InFlightRequest {
@@ -20,6 +20,8 @@ export class PacedRequest implements InFlightRequest {
   /** ms since t = 0 when it was handed to undici (left the driver's queue); -1 while queued. */
   handedMs = -1;
   chunks: Buffer[] | null;
+  /** Reached the wire past the late bound: whatever the server says, its outcome is late. */
+  late = false;
   /** Set once the outcome is recorded (answer, error or the client-side deadline): later callbacks are ignored. */
   settled = false;
   abort: ((err: Error) => void) | null = null;
@@ -43,14 +45,11 @@ export class PacedRequest implements InFlightRequest {
       abort(new Error('faultline: request deadline'));
       return;
     }
-    // undici calls this synchronously before it writes the request's bytes to the socket: the moment it leaves.
-    const now = this.driver.ctx.now();
-    if (!this.driver.onWire(this, now)) {
-      abort(new Error('faultline: request late'));
-      return;
-    }
-    this.sentAtMs = now;
+    // undici calls this synchronously before it writes the request's bytes to the socket: the moment it leaves. A
+    // late one still leaves (aborting it here would destroy the fresh connection that may serve the next request).
+    this.sentAtMs = this.driver.ctx.now();
     this.abort = abort;
+    this.driver.onWire(this, this.sentAtMs);
   }
 
   onHeaders(statusCode: number): boolean {

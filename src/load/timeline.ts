@@ -121,15 +121,16 @@ export class Timeline {
   }
 
   /**
-   * A request due at tMs could not be put on the wire within the late bound: an error (code LATE) that never reached
-   * the server. Its wire lag enters at the moment it was given up (censored, as timeouts are at their deadline).
+   * A request due at tMs was not on the wire within the late bound: an error (code LATE), whatever the server said.
+   * One never put on the wire has its wire lag entered here, at the moment it was given up (censored, as timeouts
+   * are at their deadline); one that left late had its own recorded when it left.
    */
-  recordLate(tMs: number, lagUs: number): void {
+  recordLate(tMs: number, givenUpLagUs: number | null = null): void {
     const b = this.at(tMs);
     b.errors += 1;
     b.late += 1;
     bump(b.errorCodes, LATE_CODE);
-    b.wireLag.record(lagUs);
+    if (givenUpLagUs !== null) b.wireLag.record(givenUpLagUs);
   }
 
   /** Encodes histograms of buckets that end at or before t and frees their live copies. */

@@ -4,6 +4,9 @@
 
 import type { Histogram } from 'hdr-histogram-js';
 import { clampUs, newHistogram } from './histogram.js';
+import type { DriverContext, InFlightRequest } from './driver.js';
+import type { WriteAnswer } from './ledger.js';
+import { LATE_CODE } from './timeline.js';
 
 /**
  * Connect failures that are the client's own limits, not the server's doing: the request could not be put on the
@@ -15,12 +18,26 @@ export function isLocalLimitCode(code: string): boolean {
   return LOCAL_LIMITS.has(code);
 }
 
+/**
+ * Records a late request's outcome: LATE in the timeline (with its wire lag when it was never on the wire: the moment
+ * it was given up); in the write ledger, what became of the write: never sent, or what the server said to it.
+ */
+export function recordLate(ctx: DriverContext, req: InFlightRequest, nowMs: number, givenUpLagUs: number | null, write?: WriteAnswer): void {
+  ctx.timeline.recordLate(req.tMs, givenUpLagUs);
+  if (req.ledger >= 0) {
+    const w = ctx.ledger.complete(req.ledger, nowMs, write ?? { errorCode: LATE_CODE, sent: false });
+    if (w.outcome === 'ok' && w.id !== null) ctx.workload.noteId(w.id);
+  }
+}
+
 /** The part of a request the clock reads. */
 export interface WireBound {
   /** Intended send time, ms since t = 0. */
   readonly tMs: number;
   /** ms since t = 0 when it went onto the wire; -1 until then. */
   readonly sentAtMs: number;
+  /** ms since t = 0 when it was handed to undici; -1 while in the driver's queue. */
+  readonly handedMs: number;
   readonly settled: boolean;
 }
 
@@ -57,12 +74,15 @@ export class WireClock<R extends WireBound> {
     return us;
   }
 
-  /** Takes the requests still off the wire whose bound has passed, oldest first. */
+  /**
+   * Takes the requests still in the driver's queue whose bound has passed, oldest first. One already handed to undici
+   * is judged when it reaches the wire instead: giving it up then would destroy the fresh connection it waited for.
+   */
   overdue(nowMs: number): R[] {
     const out: R[] = [];
     while (this.head < this.waiting.length) {
       const req = this.waiting[this.head] as R;
-      if (!req.settled && req.sentAtMs < 0) {
+      if (!req.settled && req.handedMs < 0) {
         // Intended times only grow along the list: past the first one still within its bound, all are.
         if (!this.isLate(req, nowMs)) break;
         out.push(req);

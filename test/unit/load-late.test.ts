@@ -57,12 +57,13 @@ test('late counts and wire lag survive JSON and the merge of timelines', (t) => 
 });
 
 test('the wire clock gives up requests off the wire past the bound, oldest first, and no others', (t) => {
-  const clock = new WireClock<{ tMs: number; sentAtMs: number; settled: boolean }>(100);
+  const clock = new WireClock<{ tMs: number; sentAtMs: number; handedMs: number; settled: boolean }>(100);
   t.is(clock.spareAfterMs, 10);
-  const reqs = [0, 10, 20, 30].map((tMs) => ({ tMs, sentAtMs: -1, settled: false }));
+  const reqs = [0, 10, 20, 30, 40].map((tMs) => ({ tMs, sentAtMs: -1, handedMs: -1, settled: false }));
   for (const r of reqs) clock.track(r);
-  reqs[0]!.sentAtMs = 5; // on the wire: never late
+  reqs[0]!.handedMs = 1; // handed to undici: judged when it reaches the wire, never given up from the queue
   reqs[2]!.settled = true; // already has its outcome
+  reqs[3]!.handedMs = 31;
   t.deepEqual(clock.overdue(99), []);
   t.deepEqual(
     clock.overdue(115).map((r) => r.tMs),
@@ -70,10 +71,10 @@ test('the wire clock gives up requests off the wire past the bound, oldest first
   );
   t.deepEqual(
     clock.overdue(200).map((r) => r.tMs),
-    [30],
+    [40],
   );
-  t.true(clock.isLate({ tMs: 0, sentAtMs: -1, settled: false }, 100));
-  t.false(clock.isLate({ tMs: 0, sentAtMs: -1, settled: false }, 99.9));
+  t.true(clock.isLate({ tMs: 0, sentAtMs: -1, handedMs: -1, settled: false }, 100));
+  t.false(clock.isLate({ tMs: 0, sentAtMs: -1, handedMs: -1, settled: false }, 99.9));
   t.true(isLocalLimitCode('EMFILE') && isLocalLimitCode('EADDRNOTAVAIL'));
   t.false(isLocalLimitCode('ECONNREFUSED'));
 });
