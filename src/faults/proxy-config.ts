@@ -176,6 +176,20 @@ function checked(value: string, pattern: RegExp, what: string): string {
   return value;
 }
 
+/**
+ * Shell that moves connections established before the fault onto the proxy: NAT is decided on a connection's first
+ * packet, so a pooled keep-alive connection (HAProxy → web, the app's pool → MariaDB) would bypass the redirect for
+ * ever. Forgetting their conntrack entries (those whose reply still comes from the real port, so none the redirect
+ * made) makes their next packet take the redirect, which the proxy answers with a reset: the client reconnects, through
+ * the proxy. The proxy's own connections to the service are left out of the redirect by their uid, so they survive. Pure.
+ */
+export function moveEstablished(d: Diversion): string {
+  const v = diversionSchema.parse(d);
+  const base = `conntrack -D -p tcp --orig-port-dst ${v.port} --reply-port-src ${v.port}`;
+  const froms = v.peers.length ? v.peers.map((p) => ` --orig-src ${p.replace(/\/32$/, '')}`) : [''];
+  return froms.map((f) => `${base}${f} >/dev/null 2>&1`).join('; ') + '; true';
+}
+
 /** The helper's script: start the proxy, wait until it listens, divert, say so, hold, undo; TERM undoes at once. Pure. */
 export function helperScript(d: Diversion, faultId: string, seconds: number, readyLine: string): string {
   const undo = undoScript(d, faultId);
@@ -189,6 +203,7 @@ export function helperScript(d: Diversion, faultId: string, seconds: number, rea
     '  i=$((i+1)); if [ $i -gt 400 ] || ! kill -0 $p 2>/dev/null; then cat /tmp/proxy.out >&2; kill $p 2>/dev/null; exit 1; fi; sleep 0.05',
     'done',
     `if ! ( set -e; ${applyScript(d, faultId)} ); then undo; exit 1; fi`,
+    moveEstablished(d),
     `echo ${readyLine}`,
     // The dead man's switch: after the run's maximum duration the redirect goes first, then the proxy.
     `sleep ${Math.max(1, Math.floor(seconds))} & wait $!`,

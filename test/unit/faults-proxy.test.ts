@@ -10,6 +10,7 @@ import {
   applyScript,
   firewallRules,
   helperScript,
+  moveEstablished,
   probeScript,
   redirectRuleset,
   undoScript,
@@ -117,6 +118,15 @@ test('the helper starts the proxy, diverts, says so, and its switch removes the 
   const lines = s.split('\n');
   t.true(lines.findIndex((l) => l.startsWith('node ')) < lines.findIndex((l) => l.includes('nft -f -')), 'listening before diverting');
   t.regex(s, /sleep 90 & wait \$!\nundo$/);
+  t.true(
+    s.includes('then undo; exit 1; fi\nconntrack -D -p tcp --orig-port-dst 80 --reply-port-src 80 >/dev/null 2>&1; true\necho READY'),
+    'pooled connections are moved onto the proxy once it diverts, then it says so',
+  );
+  t.is(
+    moveEstablished({ ...diversion, peers: ['10.0.0.1'] }),
+    'conntrack -D -p tcp --orig-port-dst 80 --reply-port-src 80 --orig-src 10.0.0.1 >/dev/null 2>&1; true',
+    'only the peers’ connections',
+  );
   t.regex(lines[0]!, /^undo\(\) \{ nft delete table inet fl_abc.*; kill \$p/);
 });
 
