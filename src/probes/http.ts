@@ -11,6 +11,7 @@ import { isLoopbackHost } from '../util/remote-target.js';
 import { booleanField, durationField } from './params.js';
 import { observation, startMark } from './runner.js';
 import { stackServers } from './targets.js';
+import { reachUrl } from '../swarm/vantage.js';
 import type { Finding, Observation, Probe } from './types.js';
 
 /** Accepted statuses: inclusive ranges, and the words they were written in (for messages). */
@@ -245,7 +246,8 @@ export const httpProbe: Probe<Params, HttpValue> = {
     const started = startMark();
     const target = resolveTarget(p, ctx.stack.httpsUrl);
     await checkTarget(ctx.stack, target);
-    const facts = await ask(target, p, await tlsFor(ctx.stack, target, p), signal);
+    // A task's address on a swarm stack is dialled through faultline's vantage there; the details keep the URL asked for.
+    const facts = await ask(await reachUrl(ctx.stack, target, signal), p, await tlsFor(ctx.stack, target, p), signal);
     const j = judgeHttp(facts, p);
     return observation('http', started, {
       value: j.value,

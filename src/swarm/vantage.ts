@@ -174,6 +174,18 @@ export async function reach(stack: AttachedStack, host: string, port: number, si
   return (await vantageOf(stack, signal)).reach(host, port, signal);
 }
 
+/** A URL to one of the stack's addresses, as faultline dials it (reach(): the same URL on a compose stack or for loopback). */
+export async function reachUrl(stack: AttachedStack, url: URL, signal?: AbortSignal): Promise<URL> {
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const at = await reach(stack, host, port, signal);
+  if (at.host === host && at.port === port) return url;
+  const dialled = new URL(url.href);
+  dialled.hostname = at.host;
+  dialled.port = String(at.port);
+  return dialled;
+}
+
 /**
  * Runs a bash script where the operator is (exposure's operator rows): on the Docker host for a compose stack (its
  * bridge networks' gateway, which the firewalls admit), in the vantage for a swarm stack.
