@@ -140,7 +140,8 @@ export interface AgentOutcome {
   lostFromMs: number | null;
   /** Requests of its share filed as failed (AGENT_LOST). */
   lostRequests: number;
-  summary: { intended: number; successes: number } | null;
+  /** Its own figures (a dead agent's: what it shipped and its lost share; no latency of its own then). */
+  summary: { intended: number; successes: number; p50Ms?: number | null; p99Ms?: number | null } | null;
 }
 
 export interface AgentsResult {
@@ -220,7 +221,7 @@ export function mergeAgents(options: LoadOptions, run: { agents: number; startAt
         reason: null,
         lostFromMs: null,
         lostRequests: 0,
-        summary: { intended: s.intended, successes: s.successes },
+        summary: { intended: s.intended, successes: s.successes, p50Ms: s.latency.p50, p99Ms: s.latency.p99 },
       });
       continue;
     }

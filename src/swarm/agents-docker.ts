@@ -67,6 +67,8 @@ export interface AgentServiceSpec {
   args: string[];
   /** From SIGTERM (a stopped run) to SIGKILL: the agents' request timeout and some, so requests in flight end. */
   stopGraceS: number;
+  /** Swarm placement constraints (e.g. node.hostname==faultline-node-3), when the agents must run on given nodes. */
+  constraints?: string[];
 }
 
 /** One service of N agents: no restarts (a dead agent stays dead and is reported), dnsrr (no VIP), spread over nodes. */
@@ -93,6 +95,7 @@ export async function createAgentService(spec: AgentServiceSpec, signal?: AbortS
       'FAULTLINE_AGENT_SLOT={{.Task.Slot}}',
       '--stop-grace-period',
       `${spec.stopGraceS}s`,
+      ...(spec.constraints ?? []).flatMap((c) => ['--constraint', c]),
       ...labels,
       spec.image,
       ...spec.args,

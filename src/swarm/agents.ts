@@ -51,6 +51,10 @@ export interface AgentsRunOptions {
   namePrefix?: string;
   /** From the service's creation to t = 0: covers the tasks' start on every node (default 10 s). */
   startMarginMs?: number;
+  /** t = 0 itself (epoch ms), for runs that must start together (a bench comparing two); overrides startMarginMs. */
+  startAtMs?: number;
+  /** Swarm placement constraints for the agents; with any, no per-node limit (they may all have to share a node). */
+  constraints?: string[];
   checkpointMs?: number;
   docker?: DockerClient;
   signal?: AbortSignal;
@@ -189,7 +193,7 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
   const spec: AgentSpec = {
     version: 1,
     agents: o.agents,
-    startAtMs: Date.now() + (o.startMarginMs ?? 10_000),
+    startAtMs: o.startAtMs ?? Date.now() + (o.startMarginMs ?? 10_000),
     checkpointMs: o.checkpointMs ?? 1_000,
     input: { ...o.input, runId: options.runId, ...(options.ca ? { ca: options.ca } : {}) },
   };
@@ -204,7 +208,8 @@ export async function runAgents(o: AgentsRunOptions): Promise<AgentsResult> {
         name: service,
         image,
         replicas: o.agents,
-        maxPerNode: Math.ceil(o.agents / nodes),
+        maxPerNode: o.constraints?.length ? o.agents : Math.ceil(o.agents / nodes),
+        ...(o.constraints?.length ? { constraints: o.constraints } : {}),
         network: o.network,
         labels: { [AGENTS_LABEL]: options.runId, [AGENTS_UNTIL_LABEL]: String(spec.startAtMs + options.durationMs + options.timeoutMs + 120_000) },
         args: [encodeSpec(spec)],
