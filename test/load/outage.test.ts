@@ -66,11 +66,14 @@ test.serial('paced: outage in the right buckets, errors bounded by what was due,
   // (it records by how much), a request due before the kill may have left after it: allow exactly that much.
   const slack = 1 + Math.ceil((r.schedule?.lag.max ?? 0) / BUCKET);
 
-  const early = tl.bucketList().filter((b) => b.errors > 0 && b.index < killBucket - slack);
+  // Requests a starved machine kept off the wire past the late bound are errors of the client's own (LATE), counted
+  // where they were due; what this test dates is the server's failures, so those are left out here.
+  const failed = (b: { errors: number; late: number }) => b.errors - b.late;
+  const early = tl.bucketList().filter((b) => failed(b) > 0 && b.index < killBucket - slack);
   t.deepEqual(early, [], 'errors before the outage');
   const errorBuckets = tl
     .bucketList()
-    .filter((b) => b.errors > 0)
+    .filter((b) => failed(b) > 0)
     .map((b) => b.index);
   t.true(errorBuckets.length > 0);
   const firstErr = errorBuckets[0] as number;
@@ -84,13 +87,14 @@ test.serial('paced: outage in the right buckets, errors bounded by what was due,
       t.is(b.errors, b.sent, `bucket ${b.index}`);
       t.true(b.sent > 0, `bucket ${b.index} still sends on schedule`);
     }
-    if (b.index < killBucket - slack || b.index > restartBucket + 1) t.is(b.errors, 0, `bucket ${b.index}`);
+    if (b.index < killBucket - slack || b.index > restartBucket + 1) t.is(failed(b), 0, `bucket ${b.index}`);
   }
   // Errors are failed requests: no more than were due in the window (one bucket of slack on each side).
   const due = Math.ceil((rate * (restartAt - killAt + (1 + slack) * BUCKET)) / 1000);
-  t.true(r.summary.errors <= due, `${r.summary.errors} errors, ${due} due`);
+  const serverErrors = r.summary.errors - r.summary.late;
+  t.true(serverErrors <= due, `${serverErrors} errors, ${due} due`);
   t.true(r.summary.errors >= Math.floor((rate * (restartAt - killAt - (1 + slack) * BUCKET)) / 1000));
-  t.true((r.summary.errorCodes.ECONNREFUSED ?? 0) >= r.summary.errors * 0.9, JSON.stringify(r.summary.errorCodes));
+  t.true((r.summary.errorCodes.ECONNREFUSED ?? 0) >= serverErrors * 0.9, JSON.stringify(r.summary.errorCodes));
   t.is(r.dropped, 0);
 
   const { before, after } = p50Around(r, killAt, restartAt);

@@ -73,13 +73,15 @@ test.serial('paced: a 4 s hang in a 9 s run at 300 req/s — availability, p99, 
   t.is(s.dropped, 0);
   t.is(r.stopReason, 'completed');
 
-  // Availability against the server's own log: what it answered, out of what was meant to be sent.
+  // Availability against the server's own log: what it answered, out of what was meant to be sent. Requests leave on
+  // time (test/load/hang-truth.test.ts holds the ratio to the schedule), so the log and the schedule agree; a starved
+  // machine's late requests (a failure of the client's own, counted) are the only difference allowed.
+  const late = s.late / s.intended;
   const truth = server.answered / s.intended;
-  t.true(Math.abs((s.availability ?? 0) - truth) <= 0.02, `availability ${s.availability} vs truth ${truth}`);
-  // The hang took 4 of 9 s; requests that waited in the driver's queue through it reach the server after it and are
-  // answered late (they count as ok, with their latency), so the truth lies a little above 5/9.
-  t.true(truth > 0.5 && truth < 0.75, `truth ${truth}: the hang took about 4 of 9 s`);
-  t.is(s.successes, server.answered, 'every answer the server gave was counted as a success');
+  t.true(Math.abs((s.availability ?? 0) - truth) <= 0.02 + late, `availability ${s.availability} vs truth ${truth}, ${s.late} late`);
+  // The hang took 4 of 9 s: requests intended in it meet it, so the truth is about 5/9.
+  t.true(truth + late > 0.5 && truth < 0.65, `truth ${truth}: the hang took about 4 of 9 s`);
+  t.true(server.answered >= s.successes && server.answered - s.successes <= s.late, 'every answer the server gave to a request on time was a success');
 
   // A hang always shows in latency: the timed-out requests are in it at their deadline.
   t.true((s.latency.p99 ?? 0) >= 4000, `p99 ${s.latency.p99} ms`);
