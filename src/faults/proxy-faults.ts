@@ -123,7 +123,11 @@ export function proxyFault<P extends { port: number; peer?: string | undefined; 
       const servers: ProxyServer[] = record.data.servers.map((s) => ({ ...s }));
       const save = () => update({ servers: servers.map((s) => ({ ...s })) as ProxyData['servers'] });
       // The firewall's admissions are read first and recorded, so the revert knows which rules to look for.
-      for (const s of servers) s.diversion = { ...s.diversion, firewall: await readFirewall(ctx, s.hostId, s.diversion.port, signal) };
+      await Promise.all(
+        servers.map(async (s) => {
+          s.diversion = { ...s.diversion, firewall: await readFirewall(ctx, s.hostId, s.diversion.port, signal) };
+        }),
+      );
       await save();
       const outcomes = await Promise.allSettled(
         servers.map((s) =>

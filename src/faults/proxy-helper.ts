@@ -81,11 +81,14 @@ export async function startProxy(
  * helper is gone, in the host container; then proves nothing is left. The helper itself is removed by the caller.
  */
 export async function undoProxy(ctx: FaultContext, faultId: string, s: ProxyServer, signal: AbortSignal): Promise<void> {
-  const host = await ctx.docker.findContainer(s.hostId);
+  // Both looked up at once: a revert's time to healthy is mostly these round trips on a loaded engine.
+  const [host, helper] = await Promise.all([
+    ctx.docker.findContainer(s.hostId),
+    s.helperId ? ctx.docker.findContainer(s.helperId).catch(() => undefined) : undefined,
+  ]);
   if (!host?.running) return; // its namespace went with it
   assertStackLabels(ctx, host);
   const script = `${undoScript(s.diversion, faultId)}; ${probeScript(s.diversion, faultId)}`;
-  const helper = s.helperId ? await ctx.docker.findContainer(s.helperId).catch(() => undefined) : undefined;
   const where = helper?.running && helper.labels[LABEL.fault] === faultId ? s.helperId! : s.hostId;
   const res = await ctx.docker.exec(where, ['sh', '-c', script], { signal });
   if (res.exitCode !== 0)
