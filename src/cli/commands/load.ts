@@ -41,6 +41,7 @@ export interface LoadFlags {
   hostHeader?: string;
   bucket?: string;
   maxInFlight?: string;
+  lateAfter?: string;
   timeout?: string;
   runId?: string;
   ledger?: string;
@@ -109,6 +110,7 @@ export function loadInputFromFlags(url: string, f: LoadFlags, workload?: Workloa
   if (f.hostHeader !== undefined) input.hostHeader = f.hostHeader;
   if (f.bucket !== undefined) input.bucketMs = duration('bucket', f.bucket);
   if (f.maxInFlight !== undefined) input.maxInFlight = wholeNumber('max-in-flight', f.maxInFlight);
+  if (f.lateAfter !== undefined) input.lateAfterMs = duration('late-after', f.lateAfter);
   if (f.timeout !== undefined) input.timeoutMs = duration('timeout', f.timeout);
   if (f.runId !== undefined) input.runId = f.runId;
   if (f.allowRemoteTarget) input.allowRemoteTarget = true;
@@ -154,6 +156,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--host-header <name>', 'Host header to send; for an IP URL over https it is also the default servername')
     .option('--bucket <d>', 'timeline bucket width (default 100ms)')
     .option('--max-in-flight <n>', 'paced: bound on requests in flight; over it a due request is dropped, a failure (default: peak rate × timeout, 1000–10000)')
+    .option('--late-after <d>', 'paced: a request not on the wire this long after its intended time is late, a failure (default 100ms; docs/load.md)')
     .option(
       '--timeout <d>',
       'a request without an answer after this fails with ETIMEDOUT; at the end of the run, requests in flight are waited for until theirs (default 10s)',
