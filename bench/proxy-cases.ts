@@ -1,7 +1,8 @@
 // bench/faults.ts's cases for the fault proxy (issue 22: inject → effect < 500 ms, revert → healthy < 1 s): each new
 // proxy fault, and net-latency through the proxy on a kernel without netem, on the LB → web1 :80 hop. The effect is
 // seen by HTTP requests from an observer in the LB's network namespace (one node loop, a request every 20 ms, each
-// timed from its start to its socket's close); the reference is the same helper script (proxy-config.ts) started and
+// timed from its start to its socket's close; delays of 1.2 s, so that a loaded machine's slow answers are not taken for
+// the effect); the reference is the same helper script (proxy-config.ts) started and
 // removed with the docker CLI, without faultline's record, firewall read or checks.
 
 import { spawn } from 'node:child_process';
@@ -36,7 +37,7 @@ const end = () => { if (stopping && pending === 0) process.exit(0); };
 const attempt = () => {
   const at = Date.now(); pending += 1; let done = false, status = 0;
   const finish = (s) => { if (done) return; done = true; process.stdout.write(at + ' ' + (Date.now() - at) + ' ' + s + '\\n'); pending -= 1; end(); };
-  const req = http.get({ host, port: Number(port), path, agent: false, headers: { connection: 'close' }, timeout: 1500 }, (res) => {
+  const req = http.get({ host, port: Number(port), path, agent: false, headers: { connection: 'close' }, timeout: 3000 }, (res) => {
     status = res.statusCode; res.resume(); res.socket.on('close', () => finish(status));
   });
   req.on('timeout', () => { req.destroy(); finish(-1); });
@@ -69,7 +70,7 @@ function httpWatch(observerId: string, target: string, on: (ms: number, status: 
   return {
     ready,
     samples,
-    settleMs: 1500 + 400,
+    settleMs: 3000 + 400,
     stop: async () => {
       child.stdin.end();
       await closed;
@@ -139,23 +140,23 @@ export async function proxyCases(ctx: FaultContext, observer: string, web1: { id
     {
       fault: 'proxy-latency',
       kind: 'proxy',
-      input: { target: 'server=web1', params: { port: 80, delay: '300ms' } },
-      watch: watchOf(slow(250)),
-      ref: bare({ mode: 'tcp', toxics: { down: { latency: { ms: 300, jitter: 0 } } } }),
+      input: { target: 'server=web1', params: { port: 80, delay: '1200ms' } },
+      watch: watchOf(slow(1100)),
+      ref: bare({ mode: 'tcp', toxics: { down: { latency: { ms: 1200, jitter: 0 } } } }),
     },
     {
       fault: 'proxy-bandwidth',
       kind: 'proxy',
-      input: { target: 'server=web1', params: { port: 80, rate: '200' } },
-      watch: watchOf(slow(250)),
-      ref: bare({ mode: 'tcp', toxics: { down: { bandwidth: 200 } } }),
+      input: { target: 'server=web1', params: { port: 80, rate: '100' } },
+      watch: watchOf(slow(1100)),
+      ref: bare({ mode: 'tcp', toxics: { down: { bandwidth: 100 } } }),
     },
     {
       fault: 'proxy-slow-close',
       kind: 'proxy',
-      input: { target: 'server=web1', params: { port: 80, delay: '300ms' } },
-      watch: watchOf(slow(250)),
-      ref: bare({ mode: 'tcp', toxics: { slowClose: { ms: 300 } } }),
+      input: { target: 'server=web1', params: { port: 80, delay: '1200ms' } },
+      watch: watchOf(slow(1100)),
+      ref: bare({ mode: 'tcp', toxics: { slowClose: { ms: 1200 } } }),
     },
     {
       fault: 'proxy-reset',
@@ -181,9 +182,9 @@ export async function proxyCases(ctx: FaultContext, observer: string, web1: { id
     {
       fault: 'http-delay',
       kind: 'proxy',
-      input: { target: 'server=web1', params: { delay: '300ms' } },
-      watch: watchOf(slow(250)),
-      ref: bare({ mode: 'http', http: { action: 'delay', delayMs: 300 } }),
+      input: { target: 'server=web1', params: { delay: '1200ms' } },
+      watch: watchOf(slow(1100)),
+      ref: bare({ mode: 'http', http: { action: 'delay', delayMs: 1200 } }),
     },
     {
       fault: 'http-reset',
@@ -195,9 +196,9 @@ export async function proxyCases(ctx: FaultContext, observer: string, web1: { id
     {
       fault: 'net-latency',
       kind: 'proxy',
-      input: { target: 'server=web1', params: { port: 80, delay: '300ms', jitter: '0ms' } },
-      watch: watchOf(slow(250)),
-      ref: bare({ mode: 'tcp', toxics: { down: { latency: { ms: 300, jitter: 0 } } } }),
+      input: { target: 'server=web1', params: { port: 80, delay: '1200ms', jitter: '0ms' } },
+      watch: watchOf(slow(1100)),
+      ref: bare({ mode: 'tcp', toxics: { down: { latency: { ms: 1200, jitter: 0 } } } }),
     },
   ];
 }
