@@ -105,6 +105,12 @@ export function glossaryOf(figures: Array<{ name: string; metric?: MetricName | 
         '(no interval, so no call); = same when every run of both columns measured the same (one run each: within 5 %, ratios 0.1 point).',
     },
   ];
+  return [...out, ...figureGlossary(figures)];
+}
+
+/** How each figure is counted, once per name (report.md's glossary is this alone). */
+export function figureGlossary(figures: Array<{ name: string; metric?: MetricName | undefined; source: string; complement?: boolean }>): GlossaryEntry[] {
+  const out: GlossaryEntry[] = [];
   const seen = new Set<string>();
   for (const f of figures) {
     if (seen.has(f.name)) continue;

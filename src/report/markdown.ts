@@ -2,6 +2,7 @@
 
 import { experimentsOf, runsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
 import { INTERVAL_METHOD, medianInterval } from './intervals.js';
+import { figureGlossary } from './compare-figures.js';
 import { METRIC_TABLE, type MetricName } from '../metric-table.js';
 import { activityReason, fmtMetric, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
 import { describeStop } from '../experiment/stop-conditions.js';
@@ -47,7 +48,7 @@ function repetitionLines(j: ExperimentJournal): string[] {
         `${fmtMetric('write_outage_s', m.write_outage_s ?? null)} | ${fmtNumber(m.lost_writes ?? null)} |`,
     );
   }
-  out.push('', `_${INTERVAL_METHOD}_`, '');
+  out.push('');
   return out;
 }
 
@@ -119,9 +120,17 @@ function experimentSection(j: ExperimentJournal, level: string): string {
   return out.join('\n');
 }
 
+/** How the key figures the report shows are counted (compare-figures.ts), and the interval method when a run repeated. */
+function glossary(list: ExperimentJournal[]): string {
+  const shown = KEY_METRICS.filter((k) => list.some((e) => runsOf(e).some((r) => r.metrics[k] !== undefined && r.metrics[k] !== null)));
+  const entries = figureGlossary(shown.map((k) => ({ name: METRIC_TABLE[k].short, metric: k, source: `metrics.${k}` })));
+  if (list.some((e) => runsOf(e).length > 1)) entries.unshift({ term: 'median [interval]', meaning: INTERVAL_METHOD });
+  return entries.length ? `Glossary:\n\n${entries.map((g) => `- **${g.term}**: ${g.meaning}`).join('\n')}\n\n` : '';
+}
+
 export function renderMarkdown(journal: Journal): string {
   if (journal.kind === 'experiment') {
-    return `# faultline: ${experimentSection(journal, '').replace(/^ /, '')}\n_Run ${journal.startedAt}, ${fmtSeconds(journal.durationMs)}; journal: journal.json_\n`;
+    return `# faultline: ${experimentSection(journal, '').replace(/^ /, '')}\n${glossary([journal])}_Run ${journal.startedAt}, ${fmtSeconds(journal.durationMs)}; journal: journal.json_\n`;
   }
   const list = experimentsOf(journal);
   const out: string[] = [];
@@ -142,5 +151,5 @@ export function renderMarkdown(journal: Journal): string {
   }
   out.push('');
   for (const e of list) out.push(experimentSection(e, '##'));
-  return `${out.join('\n')}\n`;
+  return `${out.join('\n')}\n${glossary(list)}`;
 }

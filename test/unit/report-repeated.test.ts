@@ -124,3 +124,9 @@ test('report.html of a repeated experiment: key numbers as median [interval], an
   t.regex(html, /<th>write outage s<\/th><td>8\.25 \[7\.90–8\.60, 6 runs, 96\.9%\]<\/td>/);
   t.regex(html, /order-statistic interval for the median/);
 });
+
+test('report.md’s glossary says how time to recover and the failback are counted', (t) => {
+  const md = renderMarkdown(journal('kill', { time_to_recover_s: 0, failback_s: 1.2, write_outage_s: 0 }));
+  t.regex(md, /Glossary:\n\n- \*\*time to recover\*\*: .*counts from the fault’s start.*\n- \*\*failback\*\*: For a fault the stack had healed/);
+  t.notRegex(md, /median \[interval\]/, 'one run: no interval to explain');
+});
