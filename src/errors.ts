@@ -13,6 +13,8 @@ export const ExitCode = {
   revertFailed: 4,
   /** A stop condition (stop_when) fired: the run's faults were reverted and its load stopped early. (5 is bin/faultline.js's "not built".) */
   stopped: 6,
+  /** The experiment declares the reference stack's profiles it applies to (`profiles:`), and this run is on another. */
+  otherProfile: 7,
   /** Interrupted by Ctrl-C / SIGTERM after cleanup ran. */
   interrupted: 130,
 } as const;
@@ -33,6 +35,8 @@ export type ErrorCode =
   | 'TARGET_UNREACHABLE'
   | 'TIMEOUT'
   | 'REVERT_FAILED'
+  /** An experiment run on a reference stack profile it does not apply to (its `profiles:`). */
+  | 'WRONG_PROFILE'
   | 'ABORTED'
   | 'INTERNAL';
 
@@ -50,6 +54,7 @@ const exitByCode: Record<ErrorCode, number> = {
   TARGET_UNREACHABLE: ExitCode.environment,
   TIMEOUT: ExitCode.environment,
   REVERT_FAILED: ExitCode.revertFailed,
+  WRONG_PROFILE: ExitCode.otherProfile,
   ABORTED: ExitCode.interrupted,
   INTERNAL: ExitCode.environment,
 };

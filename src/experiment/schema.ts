@@ -16,6 +16,7 @@ import { readYaml } from '../util/yaml.js';
 import { suiteReportProblems, suiteReportSchema } from './suite-report.js';
 import { stopWhenProblems, stopWhenSchema } from './stop-conditions.js';
 import { loadFilePlugins } from '../plugins.js';
+import { PROFILE_NAMES } from '../stack/profiles.js';
 
 import { duration, interval, loadSchema } from './load-schema.js';
 import { execActivity, execRollback } from './exec-schema.js';
@@ -146,6 +147,11 @@ export const experimentSchema = z
     plugins: z.array(z.string().min(1)).default([]),
     /** Run it this many times; the journal keeps every repetition and reports give each figure's median and interval. */
     repeat: repeatField,
+    /**
+     * The reference stack's profiles it applies to (default: every one). On another profile `run` and `run --dry-run`
+     * refuse it in one line before anything starts (exit 7); a stack from --stack or stack.file is not a profile.
+     */
+    profiles: z.array(z.enum(PROFILE_NAMES)).min(1).optional(),
   })
   .strict()
   .superRefine((e, ctx) => {

@@ -12,6 +12,7 @@ import { ExitCode, FaultlineError, type ErrorCode } from '../../errors.js';
 import { loadFile, MAX_REPEAT, type Experiment, type Suite } from '../../experiment/schema.js';
 import { locateExperiment } from '../../experiment/locate.js';
 import { attachForDryRun, dryRunExitCode, planMethod } from '../../experiment/dry-run.js';
+import { checkProfiles } from '../../experiment/profile-check.js';
 import { formatTimeline } from '../../faults/format.js';
 import type { AttachOptions } from '../../stack/attach.js';
 import { catalogue, probeCatalogue } from '../../experiment/catalogue.js';
@@ -116,6 +117,8 @@ export function registerExperimentCommands(program: Command): void {
         const outs = parseOutFlags(flags.out as string[] | undefined);
         const repeat = flags.repeat === undefined ? undefined : repeatCount(String(flags.repeat));
         const target = await loadFile(locateExperiment(file), catalogue());
+        // An experiment declared for another profile is refused here, before the engine is asked (exit 7), dry run too.
+        checkProfiles(target, stackOptionsFrom(flags as never));
         // After the file: the faults its plugins registered while it was read are in it.
         const faults = defaultRegistry();
         // Where the run would send traffic is settled before the engine is even asked (the runner checks again on attach).
