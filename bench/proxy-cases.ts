@@ -92,7 +92,9 @@ function run(args: string[]): Promise<string> {
 /** The cases; `observer` is a container in the LB's network namespace, `web1` the web1 host's id and address (and the LB's, which its firewall admits). */
 export async function proxyCases(ctx: FaultContext, observer: string, web1: { id: string; ip: string; lbIp: string }): Promise<ProxyCase[]> {
   const image = await proxyImage(ctx, web1.id, AbortSignal.timeout(300_000));
-  const slow = (ms: number) => (t: number, status: number) => status === 200 && t >= ms;
+  // Anything but a quick success is the effect: a request in flight through the proxy when the revert removes it fails,
+  // and is not the stack whole again.
+  const slow = (ms: number) => (t: number, status: number) => !(status === 200 && t < ms);
   const failed = (_t: number, status: number) => status <= 0;
   const watchOf = (on: (ms: number, status: number) => boolean) => () => httpWatch(observer, web1.ip, on);
   /** The bare reference: the same helper script and configuration through `docker run` / `docker exec` + `docker rm -f`. */
