@@ -77,11 +77,12 @@ export class SwarmVantage {
       for (const n of networks.slice(1)) await dockerCli(['network', 'connect', '--alias', alias, n, id], o);
       const ports = parsePorts(await dockerCli(['port', id], o));
       if (ports.size < SLOTS) throw new FaultlineError('SWARM_FAILED', `the vantage ${name} has ${ports.size} of ${SLOTS} ports published on 127.0.0.1`);
-      const vantage = new SwarmVantage(stack, id, networks, alias, ports, await gatewayOf(signal));
-      started.add(vantage);
+      const gateway = await gatewayOf(signal);
       // The alias reaches every node's DNS and the reference firewalls look it up each second: a first dial before then
       // would be dropped as a stranger's.
       await sleep(SETTLE_MS, signal);
+      const vantage = new SwarmVantage(stack, id, networks, alias, ports, gateway);
+      started.add(vantage);
       return vantage;
     } catch (err) {
       await dockerCli(['rm', '--force', id]).catch(() => undefined);
