@@ -166,7 +166,7 @@ test.serial('data loss and recovery through `faultline run`: web2 killed under w
     [
       'title: web2 (worker B) killed under the reference workload, on the swarm',
       `stack: { file: ${DESCRIPTION} }`,
-      'load: { driver: paced, rate: 20, mix: "read=8,write=2", duration: 20s, warmup: 3s, timeout: 3s }',
+      'load: { driver: paced, rate: 20, mix: "read=8,write=2", duration: 30s, warmup: 3s, timeout: 3s }',
       'steady_state:',
       '  - probe: replication',
       'method:',
@@ -193,7 +193,7 @@ test.serial('data loss and recovery through `faultline run`: web2 killed under w
   // machine's load; the figure is logged).
   const recovery = (j.findings as { recovery?: { faults?: Array<{ fault: string; timeToRecoverMs: number | null }> } }).recovery;
   t.is(recovery?.faults?.[0]?.fault, 'container-kill');
-  t.log(`time to recover ${String(m.time_to_recover_s)} s, availability ${String(m.availability)}`);
+  t.log(`${String(m.writes_acknowledged)} writes acknowledged, time to recover ${String(m.time_to_recover_s)} s, availability ${String(m.availability)}`);
   t.is(m.replication_lag_s, 0, 'replication looked at through the vantage');
   // The qps probe's server view is Prometheus, asked through the vantage: the load's 20 req/s are there.
   const qps = (j.method as unknown as Array<{ output?: { probe?: string; value?: { serverQps?: number } } }>).find((s) => s.output?.probe === 'qps');
