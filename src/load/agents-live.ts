@@ -51,14 +51,6 @@ export class MessageStream {
   }
 }
 
-/** A bucket JSON with nothing in it and no histograms: padding that costs no decoding. */
-function emptyBucketJSON(bucketMs: number): TimelineBucketJSON {
-  const t = new Timeline({ bucketMs, startedAt: 0 });
-  t.extendTo(bucketMs);
-  const { latency: _l, uncorrected: _u, ...counts } = t.toJSON().buckets[0] as TimelineBucketJSON & { uncorrected?: unknown };
-  return counts as TimelineBucketJSON;
-}
-
 interface SlotState {
   buckets: TimelineBucketJSON[];
   /** Shipped its result: nothing more of it will come (its share past its timeline's end is none). */
@@ -68,14 +60,11 @@ interface SlotState {
 }
 
 /**
- * The live merge of n agents' shipped buckets. `timeline` is one handle that stays the same for the whole run (stop
- * conditions and remote-write hold it) over a merged Timeline that grows by whole final buckets.
+ * The live merge of n agents' shipped buckets: `timeline` is one Timeline for the whole run (stop conditions and
+ * remote-write hold it) that grows by whole final buckets, each step merging only the new ones.
  */
 export class LiveMerge {
   private readonly slots = new Map<number, SlotState>();
-  private merged: Timeline;
-  private readonly empty: TimelineBucketJSON;
-  /** The stable handle: every read goes to the latest merged timeline. */
   readonly timeline: Timeline;
 
   constructor(
@@ -84,21 +73,12 @@ export class LiveMerge {
     private readonly startAtMs: number,
   ) {
     for (let s = 1; s <= n; s++) this.slots.set(s, { buckets: [], complete: false, dead: false });
-    this.merged = new Timeline({ bucketMs: options.bucketMs, startedAt: startAtMs, uncorrected: true });
-    this.empty = emptyBucketJSON(options.bucketMs);
-    // Timeline grows only by recording requests; whole buckets merged from elsewhere make a new one (Timeline.merge),
-    // so readers get a handle that always reads the latest.
-    this.timeline = new Proxy(this.merged, {
-      get: (_target, prop) => {
-        const v = Reflect.get(this.merged, prop, this.merged) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(this.merged) : v;
-      },
-    });
+    this.timeline = new Timeline({ bucketMs: options.bucketMs, startedAt: startAtMs, uncorrected: true });
   }
 
   /** ms since t = 0 up to which the merged timeline is final. */
   get finalMs(): number {
-    return this.merged.length * this.options.bucketMs;
+    return this.timeline.length * this.options.bucketMs;
   }
 
   /** Every agent has shipped its result or is dead. */
@@ -134,39 +114,40 @@ export class LiveMerge {
     const live = [...this.slots.values()].filter((s) => !s.complete && !s.dead);
     if (live.length) return Math.min(...live.map((s) => s.buckets.length));
     // All over: up to the longest shipped timeline (the end-of-run merge takes it from there).
-    return Math.max(this.merged.length, ...[...this.slots.values()].filter((s) => s.complete).map((s) => s.buckets.length));
+    return Math.max(this.timeline.length, ...[...this.slots.values()].filter((s) => s.complete).map((s) => s.buckets.length));
   }
 
   private advance(): boolean {
-    const from = this.merged.length;
+    const from = this.timeline.length;
     const to = this.finalCount();
     if (to <= from) return false;
     const bucketMs = this.options.bucketMs;
+    // Buckets [from, to) of every agent, each part starting at its own index 0 (`from` of the run).
     const json = (buckets: TimelineBucketJSON[]): TimelineJSON => ({
       version: 1,
       bucketMs,
-      startedAt: new Date(this.startAtMs).toISOString(),
+      startedAt: new Date(this.startAtMs + from * bucketMs).toISOString(),
       uncorrected: true,
-      buckets: [...Array.from({ length: from }, () => this.empty), ...buckets],
+      buckets,
     });
     const alive: Timeline[] = [];
     for (const s of this.slots.values()) if (!s.dead) alive.push(Timeline.fromJSON(json(s.buckets.slice(from, to))));
-    const parts = [this.merged, ...alive];
+    const parts = [...alive];
     // A dead agent: what it shipped, then its share (its schedule; closed: its peers' pace) as AGENT_LOST.
-    const peers = alive.length ? Timeline.merge(alive) : null;
+    const merged = alive.length ? Timeline.merge(alive) : null;
+    const peers = merged ? { bucket: (i: number) => merged.bucket(i - from) } : null;
     for (const [slot, s] of this.slots) {
       if (!s.dead) continue;
-      const shipped = Math.min(s.buckets.length, to);
-      const part = Timeline.fromJSON(json(s.buckets.slice(from, shipped)));
+      const part = Timeline.fromJSON(json(s.buckets.slice(from, Math.min(s.buckets.length, to))));
       const lostFrom = Math.max(from, s.buckets.length);
       lostPerBucket(this.options, this.n, slot, peers, lostFrom * bucketMs, to * bucketMs, bucketMs).forEach((k, i) => {
-        for (let j = 0; j < k; j++) part.recordError((lostFrom + i) * bucketMs, AGENT_LOST);
+        for (let j = 0; j < k; j++) part.recordError((lostFrom - from + i) * bucketMs, AGENT_LOST);
       });
       parts.push(part);
     }
-    const next = Timeline.merge(parts);
-    next.extendTo(to * bucketMs);
-    this.merged = next;
+    const chunk = parts.length ? Timeline.merge(parts) : new Timeline({ bucketMs, startedAt: this.startAtMs, uncorrected: true });
+    chunk.extendTo((to - from) * bucketMs);
+    this.timeline.append(chunk);
     return true;
   }
 }

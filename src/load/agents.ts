@@ -162,7 +162,15 @@ export interface AgentReport {
 }
 
 /** Requests a dead agent's share meant to send in [fromMs, toMs): its rate schedule (paced), else its peers' pace (closed). */
-export function lostPerBucket(options: LoadOptions, n: number, slot: number, peers: Timeline | null, fromMs: number, toMs: number, bucketMs: number): number[] {
+export function lostPerBucket(
+  options: LoadOptions,
+  n: number,
+  slot: number,
+  peers: Pick<Timeline, 'bucket'> | null,
+  fromMs: number,
+  toMs: number,
+  bucketMs: number,
+): number[] {
   const out: number[] = [];
   if (options.driver === 'paced') {
     const share = agentShare({ url: options.url.toString(), rate: options.stages }, n, slot).rate as RateStage[];

@@ -63,6 +63,15 @@ export class Timeline {
     if (tMs > 0) this.at(tMs - 1e-6);
   }
 
+  /**
+   * Appends another timeline's buckets after this one's last (same width; `other` is not used after): whole buckets
+   * merged elsewhere grow one timeline its readers keep holding (load agents' seconds, src/load/agents-live.ts).
+   */
+  append(other: Timeline): void {
+    if (other.bucketMs !== this.bucketMs) throw new FaultlineError('INTERNAL', 'timeline: cannot append a different bucket width');
+    for (const b of other.buckets) this.buckets.push(b);
+  }
+
   recordSent(tMs: number): void {
     this.at(tMs).sent += 1;
   }
