@@ -1,9 +1,12 @@
 // The swarm vantage's pure parts: which networks it joins, how it is started (loopback-only ports, helper labels, the
 // operator's alias), the relay each port runs, how Docker's port list reads; and that the description takes `vantage:`
-// on a swarm stack only.
+// on a swarm stack only; and that a swarm stack's containers leave out the exited ones of tasks Swarm shut down.
 
 import test from 'ava';
 import { parseStackSpec } from '../../src/stack/spec.js';
+import { DockerClient, type ContainerSummary } from '../../src/stack/docker-client.js';
+import { SwarmEngine } from '../../src/stack/swarm-engine.js';
+import { listStackContainers } from '../../src/stack/stack-containers.js';
 import { isLoopback, LEASE_LOOP, parsePorts, pickNetworks, relayCommand, runArgs, SLOT_BASE, SLOTS } from '../../src/swarm/vantage-plan.js';
 
 const nets = [
@@ -87,4 +90,33 @@ test('vantage: belongs to swarm descriptions, with the operator alias by default
   });
   t.throws(() => parseStackSpec({ ...base, vantage: {} }, 'x.yaml'), { message: /a vantage is for a swarm stack/ });
   t.throws(() => parseStackSpec({ ...base, kind: 'swarm', vantage: { alias: 'Not A Name' } }, 'x.yaml'), { message: /a DNS name/ });
+});
+
+test('a swarm stack’s containers: its running tasks and what faultline started, not the exited containers of shut-down tasks', async (t) => {
+  const c = (id: string, labels: Record<string, string>, state = 'running'): ContainerSummary => ({
+    id,
+    name: id,
+    service: 'lb',
+    stack: 'fl-ref',
+    role: labels['faultline.role'],
+    server: labels['faultline.server'],
+    component: labels['faultline.component'],
+    state,
+    health: 'none',
+    labels: { 'faultline.stack': 'fl-ref', ...labels },
+    addresses: {},
+    ports: [],
+    networkMode: '',
+    host: false,
+  });
+  const task = c('a1@vm', { 'com.docker.stack.namespace': 'fl-ref', 'faultline.component': 'host', 'faultline.server': 'lb', 'faultline.role': 'lb' });
+  const oldTask = c('b2@vm', { 'com.docker.stack.namespace': 'fl-ref', 'faultline.component': 'host' }, 'exited');
+  const vantage = c('c3@vm', { 'faultline.helper': 'vantage', 'faultline.role': 'vantage' });
+  class Stub extends SwarmEngine {
+    override stackContainers = async () => [{ ...task, server: 'lb', role: 'lb', component: 'host', host: true }];
+    override listContainers = async () => [task, oldTask, vantage];
+  }
+  const spec = parseStackSpec({ kind: 'swarm', project: 'fl-ref', endpoint: { url: 'https://127.0.0.1:8445', insecure: true } }, 'x.yaml');
+  const list = await listStackContainers(new Stub(new DockerClient(), {}), 'fl-ref', spec);
+  t.deepEqual(list.map((x) => x.id).sort(), ['a1@vm', 'c3@vm']);
 });
