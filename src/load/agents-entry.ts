@@ -52,11 +52,10 @@ export async function runAgent(spec: AgentSpec, slot: number, write: (line: stri
       const over = Math.min(Math.floor((elapsed - FINAL_SLACK_MS) / b), timeline.length);
       while (upTo < over && settledBucket(timeline.bucket(upTo))) upTo += 1;
       if (upTo <= shipped) return;
-      const json = timeline.toJSON();
       const fromMs = shipped * b;
       const toMs = upTo * b;
       const writes = (job.ledger?.records() ?? []).filter((w) => w.intendedMs >= fromMs && w.intendedMs < toMs);
-      ship({ type: 'checkpoint', slot, from: shipped, buckets: json.buckets.slice(shipped, upTo), writes });
+      ship({ type: 'checkpoint', slot, from: shipped, buckets: timeline.toJSONRange(shipped, upTo).buckets, writes });
       shipped = upTo;
     };
     const timer = setInterval(checkpoint, spec.checkpointMs);

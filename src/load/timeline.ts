@@ -266,13 +266,18 @@ export class Timeline {
   }
 
   toJSON(): TimelineJSON {
+    return this.toJSONRange(0, this.buckets.length);
+  }
+
+  /** Only buckets [fromIndex, toIndex) as JSON: a load agent ships each second's new ones, not the whole run each time. */
+  toJSONRange(fromIndex: number, toIndex: number): TimelineJSON {
     return {
       version: 1,
       bucketMs: this.bucketMs,
       startedAt: new Date(this.startedAt).toISOString(),
       uncorrected: this.hasUncorrected,
-      buckets: this.buckets.map((b, i) => {
-        const base = this.bucket(i) as TimelineBucket;
+      buckets: this.buckets.slice(fromIndex, toIndex).map((b, k) => {
+        const base = this.bucket(fromIndex + k) as TimelineBucket;
         const { index: _index, late, ...counts } = base;
         const out: TimelineBucketJSON = { ...counts, latency: encodeCell(b.latency) };
         if (late > 0) out.late = late;

@@ -145,3 +145,9 @@ test('the tick of a merged second says what one process says of it, faults inclu
   t.is(tick.elapsedMs, 3000, 'not past the merged 2 s + the agents’ finality slack');
   t.deepEqual(agentsTick(live, 1, [{ name: 'x', startMs: 1500, endMs: null }], 9000).faults, []);
 });
+
+test('an agent ships a range of buckets as the whole timeline’s JSON holds them', (t) => {
+  const tl = timelineOf(2, 10, 3);
+  t.deepEqual(tl.toJSONRange(3, 7).buckets, tl.toJSON().buckets.slice(3, 7));
+  t.deepEqual(tl.toJSONRange(18, 30).buckets, tl.toJSON().buckets.slice(18));
+});
