@@ -28,20 +28,23 @@ interface ProxyCase {
   ref: { what: string; apply: () => Promise<void>; revert: () => Promise<void> };
 }
 
-/** A request every 20 ms with Connection: close, printed as "<start ms> <ms to socket close> <status|0 error|-1 timeout>". */
+/**
+ * A request every 20 ms, raw HTTP/1.0 (the server closes), printed as "<start ms> <ms until the server closed>
+ * <status|0 error|-1 timeout>": the time to the server's close, so a slow close shows as well as a slow answer.
+ */
 const HTTP_LOOP = `
-const http = require('http');
+const net = require('net');
 const [host, port, path] = process.argv.slice(1);
 let pending = 0, stopping = false;
 const end = () => { if (stopping && pending === 0) process.exit(0); };
 const attempt = () => {
-  const at = Date.now(); pending += 1; let done = false, status = 0;
-  const finish = (s) => { if (done) return; done = true; process.stdout.write(at + ' ' + (Date.now() - at) + ' ' + s + '\\n'); pending -= 1; end(); };
-  const req = http.get({ host, port: Number(port), path, agent: false, headers: { connection: 'close' }, timeout: 3000 }, (res) => {
-    status = res.statusCode; res.resume(); res.socket.on('close', () => finish(status));
-  });
-  req.on('timeout', () => { req.destroy(); finish(-1); });
-  req.on('error', () => finish(status || 0));
+  const at = Date.now(); pending += 1; let done = false, head = '';
+  const finish = (s) => { if (done) return; done = true; sock.destroy(); process.stdout.write(at + ' ' + (Date.now() - at) + ' ' + s + '\\n'); pending -= 1; end(); };
+  const sock = net.connect({ host, port: Number(port) }, () => sock.write('GET ' + path + ' HTTP/1.0\\r\\n\\r\\n'));
+  sock.setTimeout(3000, () => finish(-1));
+  sock.on('data', (c) => { if (head.length < 64) head += c.toString('latin1'); });
+  sock.on('end', () => { const m = /^HTTP\\/1\\.[01] (\\d{3})/.exec(head); finish(m ? Number(m[1]) : 0); });
+  sock.on('error', () => finish(0));
 };
 const timer = setInterval(attempt, 20);
 const stop = () => { clearInterval(timer); stopping = true; end(); };
