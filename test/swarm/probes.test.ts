@@ -4,9 +4,10 @@
 // idempotent, and test/swarm/reference.test.ts (after this file) removes the stack at the end of the suite.
 
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { itest as test, repoRoot, runCli } from '../helpers/stack.js';
+import { startCli } from '../helpers/faults.js';
 import { attachStack } from '../../src/stack/attach.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { DockerClient, LABEL } from '../../src/stack/docker-client.js';
@@ -73,6 +74,22 @@ test.serial('the vantage: on the stack’s overlays as faultline-operator, loopb
     { timeoutMs: 20_000, intervalMs: 1000, what: 'the vantage gone' },
   );
   t.pass();
+});
+
+test.serial('a SIGKILLed faultline leaves its vantage to `faultline revert --stack`, which removes it (its holder is gone)', async (t) => {
+  const held = startCli(['probe', 'exposure', 'vantages=operator', '--stack', DESCRIPTION]);
+  t.teardown(() => void held.child.kill('SIGKILL'));
+  const holder = `${held.child.pid} ${hostname()}`;
+  const mine = async () =>
+    (await docker.listContainers({ [LABEL.helper]: 'vantage', [LABEL.stack]: 'fl-ref' })).filter((c) => c.labels[LABEL.holder] === holder);
+  await retryUntil(mine, (l) => l.length === 1, { timeoutMs: 90_000, intervalMs: 500, what: "the CLI's vantage" });
+  held.child.kill('SIGKILL');
+  await held.exited;
+  t.is((await mine()).length, 1, 'the vantage outlived faultline');
+  const revert = await runCli(['revert', '--stack', DESCRIPTION]);
+  t.is(revert.code, 0, revert.stderr);
+  t.regex(revert.stdout + revert.stderr, /removed \d+ leftover helper/);
+  t.deepEqual(await mine(), []);
 });
 
 test.serial('replication: a write through the LB reaches the replica on worker B, and the probe sees it caught up', async (t) => {
