@@ -146,10 +146,6 @@ export const diskFill: FaultDefinition<Params, DiskData> = {
     for (const t of targets) {
       await assertStackContainer(ctx, t.id);
       const file = plainPath(t.file);
-      await execOk(ctx, t.id, switchArgv(record.id, armScript(record.id, switchSeconds(ctx.maxDurationMs), `rm -f '${file}'`)), {
-        what: 'disk-fill: arming its switch',
-        toEnd: true,
-      });
       // Bytes computed again now (the plan's may be stale); fallocate is instant where the file system has it, dd fills
       // the rest (ENOSPC ends it, which at 100 % is the point).
       const bytesNow = `$(df -B1 -P '${plainPath(record.data.path)}' | awk 'NR==2 { t = ($3 + $4) * ${record.data.percent} / 100; b = ${record.data.percent >= 100 ? '$4' : 't - $3'}; if (b < 0) b = 0; printf "%d", b }')`;
@@ -159,9 +155,11 @@ export const diskFill: FaultDefinition<Params, DiskData> = {
         `fallocate -l "$b" '${file}' 2>/dev/null || dd if=/dev/zero of='${file}' bs=1M count=$(( (b + 1048575) / 1048576 )) 2>/dev/null || true`,
         // dd wrote whole MiB: at a percentage, trim back to the bytes asked.
         record.data.percent < 100 ? `truncate -s "$b" '${file}' 2>/dev/null || true` : 'true',
-        'sync',
       ].join('\n');
-      await execOk(ctx, t.id, ['sh', '-c', script], { what: `disk-fill: writing ${file}`, toEnd: true });
+      // One exec: the switch is armed first in the same script (its sleeper is a child of this named shell), then the
+      // file written. No sync: df counts the blocks at once, and a sync would flush the whole host's dirty pages.
+      const armed = armScript(record.id, switchSeconds(ctx.maxDurationMs), `rm -f '${file}'`);
+      await execOk(ctx, t.id, switchArgv(record.id, `${armed}\n( ${script}\n)`), { what: `disk-fill: arming its switch and writing ${file}`, toEnd: true });
     }
     const seen = await check(ctx, { ...record, data: { ...record.data, targets } }, signal);
     if (!seen.active) throw new FaultlineError('INTERNAL', `disk-fill: the file system did not fill: ${seen.detail}`);
