@@ -1,11 +1,20 @@
-// junit.xml: one test case per assertion (and one for each steady-state hypothesis), so CI lists failures by name.
+// junit.xml: one test case per assertion (and one for each steady-state hypothesis), so CI lists failures by name;
+// a repeated experiment gives one test suite per repetition.
 
-import { experimentsOf, type Journal } from '../experiment/journal.js';
+import { experimentsOf, runsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
 import { escapeXml as x, fmtNumber } from './format.js';
 import { describeStop } from '../experiment/stop-conditions.js';
 
+/** Every run of every experiment: a repeated experiment is one test suite per repetition, so a failure in any shows. */
+function runsToReport(journal: Journal): ExperimentJournal[] {
+  return experimentsOf(journal).flatMap((e) => {
+    const runs = runsOf(e);
+    return runs.length > 1 ? runs.map((r, i) => ({ ...r, id: `${e.id} (repetition ${r.repetition ?? i + 1})` })) : [e];
+  });
+}
+
 export function renderJunit(journal: Journal): string {
-  const suites = experimentsOf(journal).map((e) => {
+  const suites = runsToReport(journal).map((e) => {
     const cases: string[] = [];
     const time = (e.durationMs / 1000).toFixed(3);
     const hyp = (label: string, met: boolean | null, detail: string) =>

@@ -130,3 +130,17 @@ test('report.md’s glossary says how time to recover and the failback are count
   t.regex(md, /Glossary:\n\n- \*\*time to recover\*\*: .*counts from the fault’s start.*\n- \*\*failback\*\*: For a fault the stack had healed/);
   t.notRegex(md, /median \[interval\]/, 'one run: no interval to explain');
 });
+
+test('junit.xml of a repeated experiment: a test suite per repetition, so a failure in any of them shows', async (t) => {
+  const { renderJunit } = await import('../../src/report/junit.js');
+  const runs = [
+    journal('kill', {}),
+    {
+      ...journal('kill', {}, 'failed'),
+      assertions: [{ name: 'write outage ≤ 2', metric: 'write_outage_s', bound: '≤ 2', value: 8, passed: false, detail: '' }],
+    },
+  ];
+  const xml = renderJunit({ ...runs[0]!, status: 'failed', repetitions: runs.map((r, i) => ({ ...r, repetition: i + 1 })) } as ExperimentJournal);
+  t.regex(xml, /<testsuite name="kill \(repetition 1\)" tests="0" failures="0"/);
+  t.regex(xml, /<testsuite name="kill \(repetition 2\)" tests="1" failures="1"/);
+});
