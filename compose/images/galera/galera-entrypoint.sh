@@ -70,6 +70,8 @@ args=(--user=mysql
 provider="socket.ssl=YES;socket.ssl_cert=/etc/mysql/ssl/node.pem;socket.ssl_key=/etc/mysql/ssl/node-key.pem;socket.ssl_ca=/etc/mysql/ssl/ca.pem"
 provider+=";gcache.size=64M;gcache.recover=yes;pc.recovery=FALSE"
 [ -z "${GALERA_EVS:-}" ] || provider+=";${GALERA_EVS}"
+# The node's quorum weight (compose says why the nodes differ).
+[ -z "${GALERA_PC_WEIGHT:-}" ] || provider+=";pc.weight=${GALERA_PC_WEIGHT}"
 args+=("--wsrep-provider-options=${provider}")
 
 # This node's position: uuid and seqno from grastate.dat; after a crash grastate.dat says seqno -1, and
