@@ -41,6 +41,28 @@ const median = (xs: number[]) => {
   return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
 };
 
+/**
+ * The write outage counted as the journal counts it (failed writes from the kill to the end of the run), leaving out
+ * the writes the load driver itself could not send on time ("LATE": on two cores at load average 70 it falls behind
+ * before, during and after the kill): what the stack cost, apart from what the overloaded client did.
+ */
+function stackOutage(j: ExperimentJournal): number {
+  const from = j.faultWindows[0]?.startMs ?? 0;
+  const writes = (j.load?.ledger.writes ?? []).filter((w) => w.intendedMs >= from && w.error !== 'LATE').sort((a, b) => a.intendedMs - b.intendedMs);
+  const end = Math.max(from, ...writes.map((w) => w.intendedMs + 100));
+  let open: number | null = null;
+  let sum = 0;
+  for (const w of writes) {
+    if (w.outcome !== 'ok') open ??= w.intendedMs;
+    else if (open !== null) {
+      sum += w.intendedMs - open;
+      open = null;
+    }
+  }
+  if (open !== null) sum += end - open;
+  return sum / 1000;
+}
+
 const kills: Record<string, ExperimentJournal[]> = {};
 const prices: Record<string, ExperimentJournal> = {};
 function cli(args: string[]): void {
@@ -119,7 +141,8 @@ for (const profile of PROFILES) {
     kills[profile]!.push(j);
     const m = j.metrics;
     console.log(
-      `${profile.padEnd(9)} kill ${i}: write outage ${m.write_outage_s} s, lost ${m.lost_writes}, unexpected ${m.unexpected_writes}, data ${m.data_loss_status}`,
+      `${profile.padEnd(9)} kill ${i}: write outage ${m.write_outage_s} s (${stackOutage(j).toFixed(2)} s without the writes the driver could not send on time), ` +
+        `lost ${m.lost_writes}, unexpected ${m.unexpected_writes}, data ${m.data_loss_status}`,
     );
   }
   prices[profile] = run('experiments/before-after/price.yaml', profile, 'price');
