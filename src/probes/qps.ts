@@ -159,6 +159,28 @@ export function compareQps(input: {
   };
 }
 
+/** Below this many requests at the LB a server's share is too small for a ratio to say anything. */
+const MIN_PER_SERVER = 50;
+
+/**
+ * A web server whose own count of the client's requests is more than `max` apart from the LB's count for it (pure):
+ * its monitoring misses requests or counts some that are not the client's. Servers without a count of their own, or
+ * with fewer than MIN_PER_SERVER requests, are not judged.
+ */
+export function perServerFindings(details: Pick<QpsDetails, 'lbPerServer' | 'nginxPerServer'>, max: number): Finding[] {
+  const out: Finding[] = [];
+  for (const [server, lb] of Object.entries(details.lbPerServer).sort()) {
+    const own = details.nginxPerServer[server];
+    if (own === undefined || lb < MIN_PER_SERVER || Math.abs(own - lb) <= max * lb) continue;
+    out.push({
+      id: 'web-count-mismatch',
+      severity: 'medium',
+      message: `${server} counted ${own} of the client's requests, the LB passed it ${lb} (${((100 * Math.abs(own - lb)) / lb).toFixed(1)}% apart)`,
+    });
+  }
+  return out;
+}
+
 /** How long to wait for Prometheus to have scraped past the window. */
 const FRESH_TIMEOUT_MS = 20_000;
 
@@ -253,6 +275,7 @@ export const qpsProbe: Probe<Params, QpsValue> = {
         severity: 'medium',
         message: `no Prometheus scrape past ${new Date(window.endS * 1000).toISOString()} within ${FRESH_TIMEOUT_MS / 1000} s: the server view may miss the end of the run`,
       });
+    findings.push(...perServerFindings(details, p.maxDifference));
     if (value.difference !== null && value.difference > p.maxDifference) {
       findings.push({
         id: 'qps-mismatch',

@@ -2,7 +2,7 @@
 // not the client's (series labelled not_client) subtracted, each counter differenced on its own.
 
 import test from 'ava';
-import { compareQps, webClientCounts } from '../../src/probes/qps.js';
+import { compareQps, perServerFindings, webClientCounts } from '../../src/probes/qps.js';
 import type { RangeSeries } from '../../src/probes/prometheus.js';
 
 const series = (metric: Record<string, string>, values: number[]): RangeSeries => ({ metric, values: values.map((v, i) => [1000 + i, v] as [number, number]) });
@@ -47,4 +47,13 @@ test('compareQps reports the client count per server and what was left out', (t)
   t.deepEqual(details.nginxPerServer, { web1: 30 });
   t.deepEqual(details.perServerDifference, { web1: 0 });
   t.deepEqual(details.webNotClientPerServer, { web1: 2 });
+});
+
+test('a web server more than the tolerance apart from the LB is a finding; small shares and servers without a count are not judged', (t) => {
+  const findings = perServerFindings({ lbPerServer: { web1: 100, web2: 100, web3: 100, web4: 20 }, nginxPerServer: { web1: 105, web2: 117, web4: 40 } }, 0.05);
+  t.deepEqual(
+    findings.map((f) => f.message),
+    ["web2 counted 117 of the client's requests, the LB passed it 100 (17.0% apart)"],
+  );
+  t.is(findings[0]?.id, 'web-count-mismatch');
 });
