@@ -121,13 +121,30 @@ export function describeStop(s: StopRecord): string {
 }
 
 const PERCENTILE: Record<string, keyof LatencySummary> = { p50_ms: 'p50', p90_ms: 'p90', p99_ms: 'p99' };
+const QUANTILE: Record<string, number> = { p50_ms: 0.5, p90_ms: 0.9, p99_ms: 0.99 };
+
+/** The timeline times of requests in flight filed in [fromMs, toMs) (LoadJob.inFlightTimes). */
+export type InFlightTimes = (fromMs: number, toMs: number) => number[];
+
+/**
+ * A lower bound of a window's percentile counting the requests still in flight: each will take at least its age so
+ * far, so when `outcomes + ages.length` samples hold k at least as slow as A (k the samples at or above the
+ * percentile's rank), the percentile is at least A. null when the requests in flight are too few to say. Pure.
+ */
+export function inFlightPercentileFloor(q: number, outcomes: number, ages: number[]): number | null {
+  if (ages.length === 0) return null;
+  const total = outcomes + ages.length;
+  const k = total - Math.ceil(q * total) + 1;
+  if (k > ages.length) return null;
+  return [...ages].sort((a, b) => b - a)[k - 1]!;
+}
 
 /**
  * The value of one condition's metric at `nowMs`, over the buckets of its window (the current, partial one included:
  * a fast failure shows at once), or null when the window says nothing: not yet `over` of load, or fewer than
  * `min_requests` outcomes in it (empty buckets never fire a stop).
  */
-export function windowValue(c: MetricStopCondition, tl: TimelineView, nowMs: number): { value: number; requests: number } | null {
+export function windowValue(c: MetricStopCondition, tl: TimelineView, nowMs: number, inFlight?: InFlightTimes): { value: number; requests: number } | null {
   const last = Math.min(Math.floor(Math.max(0, nowMs) / tl.bucketMs), tl.length - 1);
   const span = Math.max(1, Math.ceil(c.over / tl.bucketMs - 1e-9));
   const first = last - span + 1;
@@ -135,7 +152,12 @@ export function windowValue(c: MetricStopCondition, tl: TimelineView, nowMs: num
   if (PERCENTILE[c.metric]) {
     const w = tl.window(first * tl.bucketMs, (last + 1) * tl.bucketMs);
     const v = w.latency[PERCENTILE[c.metric]!] as number | null;
-    return v === null || w.outcomes < c.min_requests ? null : { value: v, requests: w.outcomes };
+    // Requests that hang have no latency yet: without them a window where a third of the requests hang reads fast.
+    const ages = (inFlight?.(first * tl.bucketMs, (last + 1) * tl.bucketMs) ?? []).map((t) => Math.max(0, nowMs - t));
+    const floor = inFlightPercentileFloor(QUANTILE[c.metric]!, w.outcomes, ages);
+    const value = floor === null ? v : Math.max(v ?? 0, floor);
+    const requests = w.outcomes + (floor === null ? 0 : ages.length);
+    return value === null || requests < c.min_requests ? null : { value, requests };
   }
   // Counts only: no histogram is merged for a ratio, so the check stays cheap on every bucket.
   let successes = 0;
@@ -152,10 +174,10 @@ export function windowValue(c: MetricStopCondition, tl: TimelineView, nowMs: num
 }
 
 /** The first condition breached at `nowMs`, or null. Pure: the same timeline and time give the same answer. */
-export function checkStop(conditions: readonly StopCondition[], tl: TimelineView, nowMs: number): StopRecord | null {
+export function checkStop(conditions: readonly StopCondition[], tl: TimelineView, nowMs: number, inFlight?: InFlightTimes): StopRecord | null {
   for (const [index, c] of conditions.entries()) {
     if (c.kind !== 'metric') continue;
-    const w = windowValue(c, tl, nowMs);
+    const w = windowValue(c, tl, nowMs, inFlight);
     if (!w) continue;
     const breached = c.below !== undefined ? w.value < c.below : c.above !== undefined && w.value > c.above;
     if (breached) return { index, condition: describeCondition(c), metric: c.metric, value: w.value, atMs: Math.round(nowMs), requests: w.requests };
@@ -172,14 +194,14 @@ export const checkEveryMs = (bucketMs: number) => Math.max(bucketMs, 50);
  */
 export function watchStop(
   conditions: readonly StopCondition[],
-  load: { timeline?: TimelineView | undefined; elapsedMs(): number },
+  load: { timeline?: TimelineView | undefined; elapsedMs(): number; inFlightTimes?: InFlightTimes | undefined },
   onBreach: (stop: StopRecord) => void,
   signal: AbortSignal,
 ): { watched: boolean } {
   const tl = load.timeline;
   if (!conditions.some((c) => c.kind === 'metric') || !tl || signal.aborted) return { watched: false };
   const timer = setInterval(() => {
-    const stop = checkStop(conditions, tl, load.elapsedMs());
+    const stop = checkStop(conditions, tl, load.elapsedMs(), load.inFlightTimes ? (from, to) => load.inFlightTimes!(from, to) : undefined);
     if (!stop) return;
     clearInterval(timer);
     onBreach(stop);

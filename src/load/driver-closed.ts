@@ -55,6 +55,10 @@ export class ClosedDriver implements Driver {
     return this.inflightTotal;
   }
 
+  inFlightTimes(fromMs: number, toMs: number): number[] {
+    return this.states.flatMap((s) => s.inflight.filter((r) => r.tMs >= fromMs && r.tMs < toMs).map((r) => r.tMs));
+  }
+
   lastDeadlineMs(): number | null {
     let last: number | null = null;
     for (const s of this.states) {

@@ -96,6 +96,12 @@ export class PacedDriver implements Driver {
     return this.inflight;
   }
 
+  inFlightTimes(fromMs: number, toMs: number): number[] {
+    const out: number[] = [];
+    for (const r of this.live) if (r.tMs >= fromMs && r.tMs < toMs) out.push(r.tMs);
+    return out;
+  }
+
   lastDeadlineMs(): number | null {
     let last: number | null = null;
     for (const req of this.live) last = Math.max(last ?? 0, req.dispatchedMs + this.ctx.options.timeoutMs);

@@ -34,6 +34,8 @@ export interface Driver {
   inFlight(): number;
   /** The latest deadline among requests in flight (ms since t = 0), or null when none is. */
   lastDeadlineMs(): number | null;
+  /** The timeline times (tMs) of the requests in flight filed in [fromMs, toMs): live checks read their age. */
+  inFlightTimes(fromMs: number, toMs: number): number[];
 }
 
 /** One request between send and answer. */

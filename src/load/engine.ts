@@ -109,6 +109,7 @@ export function startLoad(input: LoadOptionsInput, context: LoadContext = {}): L
     openFault: (name: string, startMs?: number) => windows.open(name, startMs),
     markFault: (name: string, active: boolean) => windows.mark(name, active),
     elapsedMs: now,
+    inFlightTimes: (fromMs: number, toMs: number) => driver.inFlightTimes(fromMs, toMs),
     timeline,
     ledger,
   };

@@ -274,6 +274,11 @@ export interface LoadJob {
   elapsedMs(): number;
   /** The timeline as it fills, for live checks (stop conditions) to read, never write; absent on worker threads (merged at the end). */
   readonly timeline?: Timeline;
+  /**
+   * The timeline times of the requests still without an outcome filed in [fromMs, toMs), for live checks: a request
+   * hung for 8 s is already slower than 1 s though it has no latency yet. Absent where the load runs elsewhere.
+   */
+  inFlightTimes?(fromMs: number, toMs: number): number[];
   /** The write ledger as it fills (read-only, as the timeline); absent on worker threads. */
   readonly ledger?: WriteLedger;
 }

@@ -1,7 +1,7 @@
 // Stop when it hurts (issue 18): the pure check of stop_when on a made-up timeline, and the file's validation of it.
 import test from 'ava';
 import { Timeline } from '../../src/load/timeline.js';
-import { checkStop, stopConditionSchema, windowValue, type MetricStopCondition } from '../../src/experiment/stop-conditions.js';
+import { checkStop, inFlightPercentileFloor, stopConditionSchema, windowValue, type MetricStopCondition } from '../../src/experiment/stop-conditions.js';
 import { validateExperiment } from '../../src/experiment/schema.js';
 import { FaultlineError } from '../../src/errors.js';
 
@@ -183,6 +183,41 @@ function problems(stop_when: unknown): string[] {
 function t_assertFaultline(err: unknown): void {
   if (!(err instanceof FaultlineError)) throw err;
 }
+
+test('stop conditions (requests in flight): a window where a third of the requests hang reads slow before any of them times out', (t) => {
+  // 3 s of load, 30 requests per second answered in 5 ms; from 1 s on every third request hangs (no outcome yet).
+  const tl = timeline([{ from: 0, to: 3000, ok: true, per: 2, latencyMs: 5 }]);
+  const hung = Array.from({ length: 20 }, (_, i) => 1000 + i * 100);
+  const inFlight = (from: number, to: number) => hung.filter((h) => h >= from && h < to);
+  const c = cond({ metric: 'p99_ms', above: 1000, over: '2s' });
+  // Without the requests in flight the window reads 5 ms, and the check never fires while they hang.
+  t.is(Math.round(windowValue(c, tl, 2950)!.value), 5);
+  t.is(checkStop([c], tl, 2950), null);
+  // With them: 20 hung of 60 in the window; p99 is the 60th sample, so at least the oldest age (1.95 s): it fires.
+  const w = windowValue(c, tl, 2950, inFlight)!;
+  t.is(w.value, 1950);
+  t.is(w.requests, 40 + 20);
+  t.truthy(checkStop([c], tl, 2950, inFlight));
+  // A p50 needs half the window hung: a third is not enough, and the answered requests decide as before.
+  t.is(Math.round(windowValue(cond({ metric: 'p50_ms', above: 1000, over: '2s' }), tl, 2950, inFlight)!.value), 5);
+  // Requests in flight for less than the bound never make a window read slow.
+  const short = cond({ metric: 'p99_ms', above: 1000, over: '1s' });
+  t.is(windowValue(short, tl, 1550, inFlight)!.value, 550);
+  t.is(checkStop([short], tl, 1550, inFlight), null);
+});
+
+test('stop conditions (requests in flight): the percentile floor is a lower bound by rank', (t) => {
+  t.is(inFlightPercentileFloor(0.99, 100, []), null);
+  // 100 samples: p99 is the 99th, so 2 samples at or above it; 2 ages → the smaller of the two.
+  t.is(inFlightPercentileFloor(0.99, 98, [3000, 4000]), 3000);
+  // 200 samples: p99 is the 198th, so 3 at or above it; 2 ages cannot say.
+  t.is(inFlightPercentileFloor(0.99, 198, [3000, 4000]), null);
+  t.is(inFlightPercentileFloor(0.99, 197, [3000, 4000, 5000]), 3000);
+  // 4 samples: p50 is the 2nd, so 3 at or above it: the third oldest.
+  t.is(inFlightPercentileFloor(0.5, 1, [10, 20, 30]), 10);
+  t.is(inFlightPercentileFloor(0.5, 5, [10, 20, 30]), null);
+  t.is(inFlightPercentileFloor(0.5, 0, [10]), 10);
+});
 
 test('stop conditions (validation): the shape of the issue is accepted and defaulted', (t) => {
   const exp = validateExperiment(
