@@ -62,9 +62,11 @@ async function hangTruth(t: ExecutionContext, rate: number, hangMs: number): Pro
   t.is(s.sent, s.responses + s.errors, 'every request has one outcome');
   t.is(s.errorCodes.LATE ?? 0, s.late, 'late requests are counted as failures, under their own code');
   t.is(s.errorRatio, (s.intended - s.successes) / s.intended);
-  // Late requests never reached the server; what it answered was counted (a starved client may see an answer after
-  // its deadline: then it is timed out, as the server held none of those).
-  t.true(log.answered >= s.successes && log.answered - s.successes <= Math.max(0, s.timedOut - log.held), `server answered ${log.answered}`);
+  // What the server answered to requests that left on time was counted as a success. It may have answered more: a
+  // request that left late (its outcome is late whatever the answer), or one a starved client read only after its
+  // deadline (timed out, though the server held none of those).
+  const extra = log.answered - s.successes;
+  t.true(extra >= 0 && extra <= s.late + Math.max(0, s.timedOut - log.held), `server answered ${log.answered}, ${s.successes} ok`);
   // The defect this guards against (requests queued behind hung sockets, delivered after the hang and answered)
   // reports too LOW a ratio: that side holds at 2 pp whatever the machine does.
   t.true(reported >= truth.share - 0.02, `error ratio ${reported} vs intended share ${truth.share}: requests were moved out of the hang`);
