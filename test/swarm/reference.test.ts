@@ -1,6 +1,7 @@
 // The reference stack on the shared two-worker swarm (docs/swarm.md): deployed by `faultline swarm deploy`'s code, its
 // servers spread over the nodes, HTTPS from every web server with the stack's CA, replication across nodes, the
-// monitor scraping every target, the same firewalls; then removed, with nothing of it left on any node.
+// monitor scraping every target, the same firewalls; then removed, with nothing of it left on any node. Last of the
+// suite's files that deploy fl-ref (certificates, probes): their deploy is the same idempotent one, and this removes it.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
