@@ -118,9 +118,10 @@ test.serial('paced: a hang past the end of load — the requests are timed out, 
   assertOneOutcomeEach(t, r);
   const s = r.summary;
   t.log(`intended ${s.intended}, ok ${s.successes}, timed out ${s.timedOut}; server held ${server.held}; wall ${(wallMs / 1000).toFixed(1)} s`);
-  t.is(s.timedOut, server.held, 'every request the server held is timed out, none left "abandoned"');
+  // Every request the server held is timed out, none left "abandoned" (one that left late is counted late instead).
+  t.true(s.timedOut <= server.held && server.held - s.timedOut <= s.late, `timed out ${s.timedOut}, held ${server.held}, late ${s.late}`);
   t.true(s.timedOut >= 350 && s.timedOut <= 450, `${s.timedOut} timed out (about 2 s at 200 req/s)`);
-  t.is(s.successes, server.answered);
+  t.true(server.answered >= s.successes && server.answered - s.successes <= s.late, `answered ${server.answered}, ok ${s.successes}, late ${s.late}`);
   t.true(wallMs <= 4000 + 2000 + 1000, `wall ${wallMs} ms`);
   // The progress line says the run is waiting for requests in flight, and until when at most.
   const waiting = ticks.filter((k) => k.waitingUntilMs !== null && k.inFlight > 0);
@@ -143,9 +144,10 @@ test.serial('paced: a hang that hits the in-flight bound — dropped requests ar
   const s = r.summary;
   t.log(`intended ${s.intended}: ok ${s.successes}, timed out ${s.timedOut}, dropped ${s.dropped}; server answered ${server.answered}`);
   t.true(s.dropped > 300, `${s.dropped} dropped`);
-  t.is(s.successes, server.answered);
+  // A request that left late may have been answered: its outcome is late all the same (a starved machine's).
+  t.true(server.answered >= s.successes && server.answered - s.successes <= s.late, `answered ${server.answered}, ok ${s.successes}, late ${s.late}`);
   // Availability divides by intended requests: dropped ones are failures, not "not counted".
-  t.is(s.availability, server.answered / s.intended);
+  t.is(s.availability, s.successes / s.intended);
   const rec = analyzeRecovery(r.timeline, [{ name: 'hang', startMs: stalledAt, endMs: resumedAt }]);
   t.is(rec.availability, s.availability);
   t.is(rec.failed, s.intended - s.successes);

@@ -50,7 +50,8 @@ for (const [name, driver] of drivers) {
     t.true(check.valid, JSON.stringify({ lost: check.lost.length, unexpected: check.unexpected.length }));
     t.deepEqual(check.failedButPresent, []);
     for (const w of r.ledger.records()) {
-      if (w.outcome === 'fail') t.true(w.error === 'ECONNREFUSED' || w.status !== null, JSON.stringify(w));
+      // LATE: given up before it was sent (a starved machine), so not written either.
+      if (w.outcome === 'fail') t.true(w.error === 'ECONNREFUSED' || w.error === 'LATE' || w.status !== null, JSON.stringify(w));
     }
   });
 }
