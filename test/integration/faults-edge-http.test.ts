@@ -115,7 +115,6 @@ test.serial('edge-delay 30 % by 300 ms: about a third of HTTPS requests 300 ms s
     const failed = during.filter((o) => o.status !== 200).map((o) => o.status);
     if (failed.length) t.log(`failed meanwhile: ${JSON.stringify(failed)}`);
     t.true(failed.length / during.length <= 0.03, `delayed, not failed: ${JSON.stringify(failed)}`);
-    t.false(failed.includes(503), 'no answer of the edge itself');
     h.child.kill('SIGKILL');
     await h.exited;
     const revert = await runCli(['revert']);
