@@ -117,6 +117,7 @@ itest.serial('two agents at half the rate each: the merged count of answered req
     log: (l) => t.log(l),
   });
   const after = await targetCount();
+  t.log(`target logged ${after - before}; answered ${result.summary.responses}, errors ${JSON.stringify(result.summary.errorCodes)}`);
   t.deepEqual(
     agents.map((a) => a.state),
     ['completed', 'completed'],
