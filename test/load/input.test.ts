@@ -71,7 +71,13 @@ test('the CLI runs a short load and prints one line in CI', async (t) => {
   t.is(r.stderr, '');
   const lines = r.stdout.split('\n').filter((l) => l !== '');
   t.is(lines.length, 1, r.stdout);
-  t.regex(lines[0] ?? '', /^faultline load paced 50 req\/s .*: 25 requests in 0\.5 s .*100\.00% ok, 0 errors/);
+  // A fresh process compiles its HTTP client on the first connect: on a loaded machine its first requests can leave
+  // past the late bound, which the line says (LATE is then the only error and the ok share is what is left).
+  const line = lines[0] ?? '';
+  t.regex(line, /^faultline load paced 50 req\/s .*: 25 requests in 0\.5 s /);
+  const late = Number(/ (\d+) late,/.exec(line)?.[1] ?? 0);
+  t.true(late <= 5, line);
+  t.regex(line, late === 0 ? /100\.00% ok, 0 errors/ : new RegExp(`${(((25 - late) / 25) * 100).toFixed(2)}% ok, ${late} errors \\(LATE ×${late}\\)`), line);
   const json = await cli([server.url, '--connections', '2', '--requests', '20', '--json']);
   t.is(json.code, ExitCode.ok, json.stderr);
   const parsed = JSON.parse(json.stdout) as { summary: { sent: number; successes: number }; timeline: { buckets: unknown[] } };
