@@ -8,8 +8,12 @@ import { FaultlineError } from '../errors.js';
 
 /** The uid the proxy runs as once listening: local traffic from it is never diverted (its own connections to the service). */
 export const PROXY_UID = 64017;
-/** Where diverted connections land: a port in this range, drawn at planning, beside the target's own ports. */
-export const PROXY_PORTS = { from: 47000, to: 47999 } as const;
+/**
+ * Where diverted connections land: a port in this range, drawn at planning, beside the target's own ports. Above Linux's
+ * default ephemeral range (32768–60999): a port drawn inside it was taken by an outgoing connection of the server once
+ * (EADDRINUSE).
+ */
+export const PROXY_PORTS = { from: 61000, to: 61999 } as const;
 
 const TABLE = /^fl_[a-z0-9]{1,24}$/;
 const FAULT_ID = /^[a-z0-9-]{1,80}$/;
@@ -75,7 +79,8 @@ export type ProxyFirewall = z.infer<typeof proxyFirewallSchema>;
 export const diversionSchema = z.object({
   table: z.string().regex(TABLE),
   port: z.number().int().min(1).max(65535),
-  proxyPort: z.number().int().min(PROXY_PORTS.from).max(PROXY_PORTS.to),
+  // 47000–47999 in records of the first version, still reverted.
+  proxyPort: z.number().int().min(47000).max(PROXY_PORTS.to),
   /** Only connections from these addresses are diverted (empty: from anyone, and the server's own local traffic too). */
   peers: z.array(z.string().regex(IPV4)).default([]),
   /** The firewall to open for diverted connections; null: the server has none (or none faultline knows). */

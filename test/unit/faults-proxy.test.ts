@@ -34,7 +34,7 @@ const registry = new FaultRegistry([...networkFaults, ...proxyFaults]);
 const diversion: Diversion = {
   table: 'fl_abc',
   port: 80,
-  proxyPort: 47001,
+  proxyPort: 61001,
   peers: [],
   firewall: { table: 'inet faultline', chain: 'input', sources: ['10.213.7.10'] },
 };
@@ -76,8 +76,8 @@ test('HTTP toxics match a method (any case) and a path prefix; unset matches eve
 
 test('the redirect diverts the port from outside and local traffic except the proxy’s own uid; peers narrow it to them', (t) => {
   const text = redirectRuleset(diversion);
-  t.regex(text, /type nat hook prerouting priority dstnat; policy accept; tcp dport 80 redirect to :47001;/);
-  t.regex(text, /meta skuid != 64017 ip daddr 127\.0\.0\.1 tcp dport 80 redirect to :47001;/);
+  t.regex(text, /type nat hook prerouting priority dstnat; policy accept; tcp dport 80 redirect to :61001;/);
+  t.regex(text, /meta skuid != 64017 ip daddr 127\.0\.0\.1 tcp dport 80 redirect to :61001;/);
   const narrowed = redirectRuleset({ ...diversion, peers: ['10.0.0.1', '10.0.0.2'] });
   t.regex(narrowed, /ip saddr \{ 10\.0\.0\.1, 10\.0\.0\.2 \} tcp dport 80 redirect/);
   t.notRegex(narrowed, /hook output/, 'local traffic is no peer');
@@ -86,7 +86,7 @@ test('the redirect diverts the port from outside and local traffic except the pr
 
 test('the firewall admits diverted connections only from whom it admits to the real port, marked with the fault', (t) => {
   t.deepEqual(firewallRules(diversion, 'proxy-latency-1-abc'), [
-    'insert rule inet faultline input ip saddr 10.213.7.10 tcp dport 47001 ct status dnat ct original proto-dst 80 accept comment "faultline-proxy-latency-1-abc"',
+    'insert rule inet faultline input ip saddr 10.213.7.10 tcp dport 61001 ct status dnat ct original proto-dst 80 accept comment "faultline-proxy-latency-1-abc"',
   ]);
   t.deepEqual(firewallRules({ ...diversion, firewall: null }, 'x-1'), []);
   t.regex(applyScript(diversion, 'x-1'), /insert rule[\s\S]*table inet fl_abc/, 'admissions before the redirect');
