@@ -31,7 +31,7 @@ export const DEFAULTS = {
    * loopback or LAN connect and a busy event loop take, and small against any fault window a run measures, whose
    * ratio it can shift by at most bound / window at each edge (docs/load.md).
    */
-  lateAfterMs: 100,
+  lateAfterMs: 250,
   idRange: { min: 1, max: 100 },
 } as const;
 

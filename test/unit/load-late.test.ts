@@ -91,8 +91,8 @@ test('a due request waits for a pooled socket about twice the typical answer, wi
   t.true(a.spareAfterMs(10) < 3);
 });
 
-test('the late bound: 100 ms by default, paced only, a duration', (t) => {
-  t.is(validateLoadOptions({ url: 'http://127.0.0.1/', rate: 10 }).lateAfterMs, 100);
+test('the late bound: 250 ms by default, paced only, a duration', (t) => {
+  t.is(validateLoadOptions({ url: 'http://127.0.0.1/', rate: 10 }).lateAfterMs, 250);
   t.is(validateLoadOptions({ url: 'http://127.0.0.1/', rate: 10, lateAfterMs: 250 }).lateAfterMs, 250);
   const err = t.throws(() => validateLoadOptions({ url: 'http://127.0.0.1/', connections: 2, lateAfterMs: 250 }), { instanceOf: FaultlineError });
   t.regex(err.message, /lateAfter/);

@@ -156,7 +156,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--host-header <name>', 'Host header to send; for an IP URL over https it is also the default servername')
     .option('--bucket <d>', 'timeline bucket width (default 100ms)')
     .option('--max-in-flight <n>', 'paced: bound on requests in flight; over it a due request is dropped, a failure (default: peak rate × timeout, 1000–10000)')
-    .option('--late-after <d>', 'paced: a request not on the wire this long after its intended time is late, a failure (default 100ms; docs/load.md)')
+    .option('--late-after <d>', 'paced: a request not on the wire this long after its intended time is late, a failure (default 250ms; docs/load.md)')
     .option(
       '--timeout <d>',
       'a request without an answer after this fails with ETIMEDOUT; at the end of the run, requests in flight are waited for until theirs (default 10s)',
