@@ -6,7 +6,6 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
-import { retryUntil } from '../util/retry.js';
 import { privateKeyOf, sha256Hex, type KeyPair } from '../stack/tls.js';
 import { certificateNames, certOf, issueBadCertificate, needsCa, signingCa, type CertVariant } from './certificate-bad.js';
 import { contentsOf, dataSchema, holdsKey, recordedFile, replacedSince, savedCopy, type CertData } from './certificate-record.js';
@@ -17,7 +16,7 @@ import {
   findEdge,
   putEdgeFiles,
   readEdgeFiles,
-  reloadEdge,
+  reloadEdgeUntil,
   reloadWords,
   removeEdgeFiles,
   SAVE_DIR,
@@ -39,10 +38,6 @@ type Mode = 'certificate' | ConfigMode;
 
 /** File contents that must not be written to the state file, by the plan's data object (apply runs in-process). */
 const secrets = new WeakMap<object, { previous: EdgeFile[]; next: EdgeFile[] }>();
-
-const APPLY_TIMEOUT_MS = 20_000;
-/** A reload normally shows within ~2 s here; after this long the signal is sent again. */
-const RELOAD_RETRY_MS = 4_000;
 
 /** The CA PEM clients verify the endpoint with, when the description gives one; only for the check's words. */
 async function endpointCa(ctx: FaultContext): Promise<string | undefined> {
@@ -82,31 +77,6 @@ async function checkMode(ctx: FaultContext, data: CertData, signal: AbortSignal)
       return { active: res !== undefined && res.status >= 200 && res.status < 300, detail: res ? `plain HTTP answers ${res.status}` : 'no HTTP answer' };
     }
   }
-}
-
-/**
- * Reloads the edge and waits until it has settled and `ok` holds. A reload signal that arrives while the master is
- * still busy with an earlier one can be lost, so the signal is repeated (harmless: the files are already in place).
- */
-async function reloadUntil(ctx: FaultContext, data: CertData, ok: () => Promise<boolean>, what: string, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + APPLY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const settled = await reloadEdge(ctx, data.lbId, data.kind);
-    const left = Math.max(100, Math.min(RELOAD_RETRY_MS, deadline - Date.now()));
-    const done = await retryUntil(
-      async () => (await settled()) && (await ok()),
-      (v) => v,
-      { timeoutMs: left, intervalMs: 25, signal, what },
-    ).then(
-      () => true,
-      (err: unknown) => {
-        if (signal.aborted) throw err;
-        return false;
-      },
-    );
-    if (done) return;
-  }
-  throw new FaultlineError('TIMEOUT', `timed out after ${APPLY_TIMEOUT_MS} ms waiting for ${what}`);
 }
 
 /** The bad certificate of `variant` for the described endpoint, signed (unless self-signed) by the endpoint's CA. */
@@ -254,7 +224,7 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
         toEnd: true,
       });
       await putEdgeFiles(ctx, lbId, [...keep, ...held.next]);
-      await reloadUntil(ctx, record.data, async () => (await checkMode(ctx, record.data, signal)).active, `the edge to serve ${name}`, signal).catch(
+      await reloadEdgeUntil(ctx, record.data, async () => (await checkMode(ctx, record.data, signal)).active, `the edge to serve ${name}`, signal).catch(
         async (err: unknown) => {
           throw new FaultlineError('INTERNAL', `${name}: the ${kind} edge did not take the change${await edgeLogTail(ctx, lbId, kind)}`, { cause: err });
         },
@@ -289,7 +259,7 @@ function define(name: string, description: string, mode: Mode, variant?: CertVar
       if (previous.length) await putEdgeFiles(ctx, lbId, previous);
       const fingerprintOk = (fp: string | undefined) =>
         renewed ? fp !== undefined && fp !== record.data.injectedFingerprint : fp === record.data.previousFingerprint;
-      await reloadUntil(
+      await reloadEdgeUntil(
         ctx,
         record.data,
         async () => fingerprintOk((await served(ctx, signal)).certificate?.fingerprint256) && !(await checkMode(ctx, record.data, signal)).active,

@@ -4,6 +4,7 @@
 
 import { FaultlineError } from '../errors.js';
 import type { EdgeSpec } from '../stack/spec.js';
+import { retryUntil } from '../util/retry.js';
 import { execOk } from './helpers.js';
 import { tarOf } from './tar.js';
 import { assertStackContainer, resolveContainers, toRef } from './targets.js';
@@ -132,4 +133,39 @@ export async function edgeLogTail(ctx: FaultContext, id: string, kind: EdgeKind)
         .join(' | ')
         .slice(0, 600)}`
     : '';
+}
+
+const APPLY_TIMEOUT_MS = 20_000;
+/** A reload normally shows within ~2 s here; after this long the signal is sent again. */
+const RELOAD_RETRY_MS = 4_000;
+
+/**
+ * Reloads the edge and waits until it has settled and `ok` holds. A reload signal that arrives while the master is
+ * still busy with an earlier one can be lost, so the signal is repeated (harmless: the files are already in place).
+ */
+export async function reloadEdgeUntil(
+  ctx: FaultContext,
+  edge: { lbId: string; kind: EdgeKind },
+  ok: () => Promise<boolean>,
+  what: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + APPLY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const settled = await reloadEdge(ctx, edge.lbId, edge.kind);
+    const left = Math.max(100, Math.min(RELOAD_RETRY_MS, deadline - Date.now()));
+    const done = await retryUntil(
+      async () => (await settled()) && (await ok()),
+      (v) => v,
+      { timeoutMs: left, intervalMs: 25, signal, what },
+    ).then(
+      () => true,
+      (err: unknown) => {
+        if (signal.aborted) throw err;
+        return false;
+      },
+    );
+    if (done) return;
+  }
+  throw new FaultlineError('TIMEOUT', `timed out after ${APPLY_TIMEOUT_MS} ms waiting for ${what}`);
 }

@@ -7,10 +7,20 @@
 import { z } from 'zod';
 import { FaultlineError } from '../errors.js';
 import { sha256Hex } from '../stack/tls.js';
-import { retryUntil } from '../util/retry.js';
 import { request } from '../util/http.js';
 import { haproxySockets, httpEdits, probeBody, X_PROBE, type HttpMode, type HttpRule } from './edge-http-config.js';
-import { edgeLogTail, edgeOf, findEdge, putEdgeFiles, readEdgeFiles, reloadEdge, reloadWords, removeEdgeFiles, SAVE_DIR, type EdgeKind } from './edge-files.js';
+import {
+  edgeLogTail,
+  edgeOf,
+  findEdge,
+  putEdgeFiles,
+  readEdgeFiles,
+  reloadEdgeUntil,
+  reloadWords,
+  removeEdgeFiles,
+  SAVE_DIR,
+  type EdgeKind,
+} from './edge-files.js';
 import { execOk } from './helpers.js';
 import { durationMs, integer, percent } from './params.js';
 import { armScript, disarmScript, edgeUndo, switchArgv, switchSeconds } from './switch.js';
@@ -35,8 +45,6 @@ type HttpData = z.infer<typeof dataSchema>;
 /** The next config, kept in memory between plan and apply (the record holds only its hash). */
 const nextConfigs = new WeakMap<object, Buffer>();
 
-const APPLY_TIMEOUT_MS = 20_000;
-const RELOAD_RETRY_MS = 4_000;
 const VALIDATE: Record<EdgeKind, (path: string) => string[]> = {
   haproxy: (path) => ['haproxy', '-c', '-q', '-f', path],
   nginx: (path) => ['nginx', '-t', '-q', '-c', path],
@@ -63,28 +71,6 @@ async function probe(ctx: FaultContext, faultId: string, signal: AbortSignal): P
     if (signal.aborted) throw err;
     return { active: false, detail: `no HTTPS answer: ${(err as Error).message}` };
   }
-}
-
-/** Reloads until `ok` holds, sending the signal again when a reload was lost (as certificate-faults.ts does). */
-async function reloadUntil(ctx: FaultContext, data: HttpData, ok: () => Promise<boolean>, what: string, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + APPLY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const settled = await reloadEdge(ctx, data.lbId, data.kind);
-    const left = Math.max(100, Math.min(RELOAD_RETRY_MS, deadline - Date.now()));
-    const done = await retryUntil(
-      async () => (await settled()) && (await ok()),
-      (v) => v,
-      { timeoutMs: left, intervalMs: 25, signal, what },
-    ).then(
-      () => true,
-      (err: unknown) => {
-        if (signal.aborted) throw err;
-        return false;
-      },
-    );
-    if (done) return;
-  }
-  throw new FaultlineError('TIMEOUT', `timed out after ${APPLY_TIMEOUT_MS} ms waiting for ${what}`);
 }
 
 const common = {
@@ -182,7 +168,7 @@ function define<P extends AbortParams | DelayParams>(
           `${name}: the ${kind} edge refuses the changed config: ${(valid.stderr || valid.stdout).trim().slice(0, 400)}`,
         );
       }
-      await reloadUntil(ctx, record.data, async () => (await probe(ctx, record.data.ruleId, signal)).active, `the edge to serve ${name}`, signal).catch(
+      await reloadEdgeUntil(ctx, record.data, async () => (await probe(ctx, record.data.ruleId, signal)).active, `the edge to serve ${name}`, signal).catch(
         async (err: unknown) => {
           throw new FaultlineError('INTERNAL', `${name}: the ${kind} edge did not take the change${await edgeLogTail(ctx, lbId, kind)}`, { cause: err });
         },
@@ -205,7 +191,7 @@ function define<P extends AbortParams | DelayParams>(
         await putEdgeFiles(ctx, lbId, [{ key: 'config', path: config.path, mode: config.mode, content: previous }]);
       }
       if (info.running) {
-        await reloadUntil(
+        await reloadEdgeUntil(
           ctx,
           record.data,
           async () => !(await probe(ctx, record.data.ruleId, signal)).active,
