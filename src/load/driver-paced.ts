@@ -177,10 +177,10 @@ export class PacedDriver implements Driver {
     this.pump(nowMs);
   }
 
-  /** Called by a request right before undici writes it: its wire lag; past the bound its outcome will be late. */
+  /** Right before undici writes a request: its wire lag. Late only if handed to its socket past the bound (the connect is the server's time). */
   onWire(req: PacedRequest, nowMs: number): void {
     this.ctx.timeline.recordWireLag(req.tMs, this.wire.record(req, nowMs));
-    req.late = this.wire.isLate(req, nowMs);
+    req.late = this.wire.isLate(req, req.handedMs >= 0 ? req.handedMs : nowMs);
   }
 
   /** Gives a request that never reached the wire within the bound its outcome: late, never sent. */
