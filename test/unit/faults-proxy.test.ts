@@ -24,6 +24,7 @@ import { FakeDocker, fakeContext, stackLabels } from '../helpers/fake-docker.js'
 import { repoRoot } from '../helpers/stack.js';
 
 interface ProxyScript {
+  start(config: Record<string, unknown>): import('node:net').Server;
   chunkDelay(latencyMs: number, jitterMs: number, random?: () => number): number;
   paceSlices(bytes: number, rate: number, from: number): Array<{ offset: number; length: number; at: number }>;
   requestMatches(rule: { path?: string; method?: string }, method: string, url: string): boolean;
@@ -198,4 +199,40 @@ test('net-latency plans the proxy as its fallback only with a port, narrowed to 
   t.regex(plan.steps.join('\n'), /where the kernel has no netem, the fault proxy delays what tcp\/80 sends instead/);
   const bare = await def.plan(ctx, 'server=web1', registry.configure('net-latency', { target: 'server=web1' }).params, AbortSignal.timeout(5000));
   t.falsy((bare.data as { servers: Array<{ effect: { fallback?: unknown } }> }).servers[0]!.effect.fallback);
+});
+
+test('reset at once: a server that speaks first (MariaDB greets) never gets a byte through, on any of 50 connections', async (t) => {
+  const net = await import('node:net');
+  const upstream = net.createServer((c) => c.end('greeting from the server\n'));
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const upstreamPort = (upstream.address() as import('node:net').AddressInfo).port;
+  const proxy = script.start({
+    mode: 'tcp',
+    listen: 0,
+    listenHost: '127.0.0.1',
+    upstreamHost: '127.0.0.1',
+    upstreamPort,
+    ratio: 1,
+    toxics: { reset: { afterMs: 0 } },
+  });
+  await new Promise<void>((r) => (proxy.listening ? r() : proxy.once('listening', () => r())));
+  const port = (proxy.address() as import('node:net').AddressInfo).port;
+  const bytes = (): Promise<number> =>
+    new Promise((resolve) => {
+      let n = 0;
+      const c = net.connect(port, '127.0.0.1');
+      c.on('data', (d) => (n += d.length));
+      c.on('error', () => undefined);
+      c.on('close', () => resolve(n));
+    });
+  try {
+    const got = await Promise.all(Array.from({ length: 50 }, bytes));
+    t.deepEqual(
+      got.filter((n) => n > 0),
+      [],
+    );
+  } finally {
+    proxy.close();
+    upstream.close();
+  }
 });

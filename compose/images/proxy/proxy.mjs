@@ -116,6 +116,13 @@ function handleTcp(config, client) {
     if (toxic.timeout.ms > 0) setTimeout(() => client.destroy(), toxic.timeout.ms);
     return;
   }
+  if (toxic.reset && toxic.reset.afterMs <= 0) {
+    // At once: before any upstream connect, or a server that speaks first (MariaDB's greeting) could slip through
+    // before a zero-delay timer fires.
+    client.on('error', () => undefined);
+    reset(client);
+    return;
+  }
   const upstream = net.connect({ host: upstreamHost(config, client), port: config.upstreamPort });
   upstream.setNoDelay(true);
   client.setNoDelay(true);
