@@ -25,14 +25,18 @@ export const MAX_HOLD_EXTENSION_MS = 60_000;
 /** What the switch waits beyond the longest legitimate hold: the holder's own revert must come first. */
 const SWITCH_MARGIN_MS = 30_000;
 
-/** When a helper undoes its fault by itself: after the longest a holder may keep it, plus a margin. */
-export function deadMansSwitchMs(holdMs: number): number {
-  return holdMs + MAX_HOLD_EXTENSION_MS + SWITCH_MARGIN_MS;
+/**
+ * When a helper undoes its fault by itself: after the longest a holder may keep it, plus a margin. A holder that never
+ * keeps a fault past its hold (`fault inject --for`: nothing looks during it) passes an extension of 0, so a fault it
+ * left behind is undone a minute sooner.
+ */
+export function deadMansSwitchMs(holdMs: number, extensionMs = MAX_HOLD_EXTENSION_MS): number {
+  return holdMs + extensionMs + SWITCH_MARGIN_MS;
 }
 
 export function createFaultContext(
   stack: AttachedStack,
-  options: { log?: (line: string) => void; random?: () => number; holdMs?: number; docker?: ContainerEngine } = {},
+  options: { log?: (line: string) => void; random?: () => number; holdMs?: number; holdExtensionMs?: number; docker?: ContainerEngine } = {},
 ): FaultContext {
   return {
     stack,
@@ -40,7 +44,7 @@ export function createFaultContext(
     store: new FaultStore(stack.stateDir),
     log: options.log ?? (() => undefined),
     random: options.random ?? Math.random,
-    maxDurationMs: deadMansSwitchMs(options.holdMs ?? 3_600_000),
+    maxDurationMs: deadMansSwitchMs(options.holdMs ?? 3_600_000, options.holdExtensionMs),
   };
 }
 

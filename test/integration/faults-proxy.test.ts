@@ -281,7 +281,7 @@ test.serial('a SIGKILLed holder of proxy faults: `faultline revert` undoes one, 
     const killedAt = Date.now();
     await second.exited;
     t.is((await http('lb', 'web2')).status, '503');
-    const deadline = deadMansSwitchMs(10_000);
+    const deadline = deadMansSwitchMs(10_000, 0); // `fault inject` holds exactly: no extension
     const now = await retryUntil(
       () => networkState(),
       (s) => JSON.stringify(s) === JSON.stringify(before) || Date.now() - killedAt > deadline + 30_000,

@@ -32,8 +32,9 @@ function whole(s: StackSnapshot): Omit<StackSnapshot, 'faultsJson'> {
   return { ...rest, network: Object.fromEntries(Object.entries(network).sort(([a], [b]) => a.localeCompare(b))) };
 }
 
-const HOLD = '10s';
-const HOLD_MS = 10_000;
+// Long enough for all six injections to finish before the first one's switch fires.
+const HOLD = '30s';
+const HOLD_MS = 30_000;
 
 // Short holds; each holder is killed as soon as its fault is in effect, well before its own revert would come.
 const FAULTS: Array<{ kind: string; args: string[] }> = [
@@ -78,14 +79,14 @@ test.serial(
       t.true(during.helpers >= 3, 'switches, stress-ng and netem helpers are running');
 
       // No revert of any kind: wait for the deadline (the switch of the last one armed is the latest).
-      const deadline = deadMansSwitchMs(HOLD_MS);
+      const deadline = deadMansSwitchMs(HOLD_MS, 0); // `fault inject` holds exactly: no extension
       const now = await retryUntil(
         async () => whole(await snapshot(stack)),
         (s) => JSON.stringify(s) === JSON.stringify(whole(before)) || Date.now() - killedAt > deadline + 45_000,
         { timeoutMs: deadline + 60_000, intervalMs: 5_000, what: 'the switches to undo every fault' },
       );
       t.deepEqual(now, whole(before), 'firewall rules, qdiscs, container states, certificate files and fingerprint as before; no helper left');
-      t.true(Date.now() - killedAt >= deadline - HOLD_MS - 30_000, 'not undone long before the deadline (a holder may still want it)');
+      t.true(Date.now() - killedAt >= deadline - 15_000, 'not undone long before the deadline (a holder may still want it)');
       t.falsy((await handshake({ port: stack.options.httpsPort, ca })).authorizationError, 'the original certificate is served and trusted');
 
       // The records are faultline's; a later revert finds the stack already whole and only clears them.

@@ -282,6 +282,11 @@ test("item 9: the dead man's switch fires only after the longest hold the runner
   const ctx = createFaultContext({ stateDir: '/nonexistent', project: PROJECT, docker: {} } as unknown as AttachedStack, { holdMs });
   t.is(ctx.maxDurationMs, deadMansSwitchMs(holdMs));
   t.true(ctx.maxDurationMs >= holdMs + MAX_HOLD_EXTENSION_MS + 10_000, `${ctx.maxDurationMs} ms`);
+  // `fault inject --for` never keeps a fault past its hold: its switch needs the margin only.
+  const exact = createFaultContext({ stateDir: '/nonexistent', project: PROJECT, docker: {} } as unknown as AttachedStack, { holdMs, holdExtensionMs: 0 });
+  t.is(exact.maxDurationMs, deadMansSwitchMs(holdMs, 0));
+  t.true(exact.maxDurationMs >= holdMs + 10_000, `${exact.maxDurationMs} ms`);
+  t.true(exact.maxDurationMs <= ctx.maxDurationMs - MAX_HOLD_EXTENSION_MS, `${exact.maxDurationMs} ms`);
 });
 
 test("item 2: records carry the holder's start time, and own: true is limited to this process", async (t) => {

@@ -127,7 +127,8 @@ export function registerFaultCommands(program: Command): void {
       const stopWhen = loadFlagsChecked(flags, holdMs);
       const configured = registry.configure(name, { target: flags.target, params: collectParams(flags) });
       const stack = await attachStack(stackOptionsFrom(flags));
-      const ctx = createFaultContext(stack, { log, holdMs });
+      // The hold here is exact (a stop condition only shortens it), so the switch needs no extension past it.
+      const ctx = createFaultContext(stack, { log, holdMs, holdExtensionMs: 0 });
       const { signal, dispose } = interruptSignal();
       try {
         if (flags.dryRun) {
