@@ -10,6 +10,9 @@ edit() { # file sed-expression expected-text-after
   sed -i "$2" "$1"
   grep -qF -- "$3" "$1" || { echo "swarm-adapt: $1 no longer matches ($3 missing after the edit)" >&2; exit 1; }
 }
+need() { # file expected-text: what the swarm form relies on without editing it
+  grep -qF -- "$2" "$1" || { echo "swarm-adapt: $1 no longer has '$2', which the swarm form relies on" >&2; exit 1; }
+}
 # The operator: on a compose stack the Docker host (<net-prefix>.1 on the bridge); an overlay gives no host an address,
 # so here it is faultline's vantage (docs/swarm.md "The vantage"), whose address swarm-supervisor keeps in the set
 # @operator (updated in place: a full reload would drop the rules a firewall fault added).
@@ -50,7 +53,15 @@ CFG
     # Prometheus resolves each target's name at every scrape.
     edit /usr/local/bin/monitor-entrypoint 's|\$P\.10|lb|g; s|\$P\.21|web1|g; s|\$P\.22|web2|g; s|\$P\.23|web3|g; s|\$P\.31|db-primary|g; s|\$P\.32|db-replica|g' \
       'db-primary:db-primary:db-primary'
+    # Each web task's mtail (its requests that are not the client's), which the swarm description's web_per_server
+    # subtracts from nginx's count: scraped by name like every other target.
+    for n in 1 2 3; do need /usr/local/bin/monitor-entrypoint "mtail:web$n:web:web$n:3903"; done
     ;;
-  web) ;;
+  web)
+    # mtail beside nginx, as in the compose web container: web-entrypoint starts it before nginx, with nginx.mtail.
+    need /usr/local/bin/web-entrypoint 'mtail --progs /etc/faultline/mtail'
+    need /etc/faultline/mtail/nginx.mtail 'counter nginx_lb_checks_total'
+    command -v mtail > /dev/null || { echo "swarm-adapt: the web image has no mtail" >&2; exit 1; }
+    ;;
   *) echo "swarm-adapt: unknown kind '$kind'" >&2; exit 2 ;;
 esac
