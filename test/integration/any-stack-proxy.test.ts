@@ -1,0 +1,202 @@
+// The fault proxy on a stack faultline did not start: the shop fixture (test/fixtures/shop/), attached through its
+// description, its servers named there (gate, api, store) and none of the reference stack's labels. Each effect is
+// seen by a client of the shop (HTTPS through its gate, with the fixture's CA) or by the operator's own TCP connection
+// to the store (the Docker host, which the store's firewall admits), never through the fault code: the gate → api :8080
+// hop delayed, then a share of its requests aborted; the api → store :3306 hop reset, held by `faultline fault inject
+// --stack` as a user runs it. After each revert: the effect gone, every server's nftables ruleset as before, no helper
+// left, nothing recorded, and the shop healthy by its own compose healthchecks. Its own project, port and subnets.
+
+import net from 'node:net';
+import type { ExecutionContext } from 'ava';
+import { itest as test } from '../helpers/stack.js';
+import { startCli } from '../helpers/faults.js';
+import { shopStack, SHOP_SERVICES, type ShopOptions, type ShopStack } from '../helpers/fixture.js';
+import { COMPOSE_PROJECT, DockerClient, LABEL } from '../../src/stack/docker-client.js';
+import { attachStack } from '../../src/stack/attach.js';
+import { loadStackSpec } from '../../src/stack/spec.js';
+import { createFaultContext, defaultRegistry, injectFault, type FaultContext } from '../../src/faults/index.js';
+import { retryUntil } from '../../src/util/retry.js';
+
+const OPTIONS: ShopOptions = { project: 'shopproxy', httpsPort: 9747, frontPrefix: '10.219.71', backPrefix: '10.219.72' };
+
+const docker = new DockerClient();
+let shop: ShopStack;
+let ctx: FaultContext;
+const registry = defaultRegistry();
+
+test.before(async (t) => {
+  t.timeout(10 * 60_000);
+  shop = await shopStack({ ...OPTIONS, log: (line) => console.log(line) });
+  // `startCli` runs faultline with this process's environment: the description's variables must be in it.
+  Object.assign(process.env, shop.env);
+  const spec = await loadStackSpec(shop.specFile, { ...process.env, ...shop.env });
+  ctx = createFaultContext(await attachStack({ spec }, docker), { holdMs: 120_000 });
+});
+
+test.after.always(async () => {
+  await shop?.down();
+});
+
+/** One HTTPS GET through the gate: its status, the fault header if any, and the client's time for it. */
+async function get(path: string, timeoutMs = 5000): Promise<{ status: number; fault: string | undefined; ms: number }> {
+  const started = performance.now();
+  const res = await shop.request(path, { timeoutMs }).catch(() => ({ status: 0, headers: {} as Record<string, string | undefined> }));
+  return { status: res.status, fault: res.headers['x-faultline-fault'] as string | undefined, ms: performance.now() - started };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The median client time of `n` sequential GETs of /healthz, each answered 200. */
+async function healthzMs(t: ExecutionContext, n = 7): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const r = await get('/healthz');
+    t.is(r.status, 200);
+    times.push(r.ms);
+  }
+  return median(times);
+}
+
+/** The statuses of `n` GETs of /healthz on 4 concurrent clients (a fresh TLS connection each: nothing pooled). */
+async function statuses(n: number): Promise<Array<{ status: number; fault: string | undefined }>> {
+  const out: Array<{ status: number; fault: string | undefined }> = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < n) {
+        next += 1;
+        out.push(await get('/healthz'));
+      }
+    }),
+  );
+  return out;
+}
+
+/** The bytes the store sends within `waitMs` to a plain TCP connection from the test process (MariaDB greets first). */
+function greeting(waitMs = 1500): Promise<number> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    const socket = net.connect({ host: shop.addresses.store, port: 3306 });
+    const done = () => {
+      socket.destroy();
+      resolve(bytes);
+    };
+    socket.setTimeout(waitMs, done);
+    socket.on('data', (c: Buffer) => {
+      bytes += c.length;
+      done();
+    });
+    socket.on('error', done);
+    socket.on('close', done);
+  });
+}
+
+/** Every shop server's nftables ruleset and the helpers faultline runs for the project: what a revert must restore. */
+async function network(): Promise<{ rules: Record<string, string>; helpers: string[] }> {
+  const rules: Record<string, string> = {};
+  for (const c of await docker.listContainers({ [COMPOSE_PROJECT]: shop.project }))
+    rules[c.service] = (await docker.exec(c.id, ['nft', 'list', 'ruleset'])).stdout;
+  const helpers = (await docker.listContainers({ [LABEL.stack]: shop.project }, true)).map((c) => c.name);
+  return { rules, helpers };
+}
+
+/** The shop whole: every service healthy by its compose healthcheck, /healthz 200, nothing recorded as injected. */
+async function whole(t: ExecutionContext, before: Awaited<ReturnType<typeof network>>) {
+  const healthy = await retryUntil(
+    async () => {
+      const list = await docker.listContainers({ [COMPOSE_PROJECT]: shop.project });
+      return SHOP_SERVICES.every((s) => list.some((c) => c.service === s && c.state === 'running' && c.health === 'healthy'));
+    },
+    (ok) => ok,
+    { timeoutMs: 30_000, intervalMs: 2000 },
+  ).catch(() => false);
+  t.true(healthy, 'gate, api and store healthy by their own healthchecks');
+  t.is((await get('/healthz')).status, 200);
+  t.deepEqual(await ctx.store.list(), [], 'nothing recorded as injected');
+  t.deepEqual(await network(), before, 'nftables rulesets as before, no helper left');
+}
+
+test.serial('proxy-latency 200 ms on the api (gate → api :8080, by its described server name): the client sees it, and not after revert', async (t) => {
+  t.timeout(120_000);
+  const before = await network();
+  const base = await healthzMs(t);
+  const fault = await injectFault(
+    ctx,
+    registry.configure('proxy-latency', { target: 'server=api', params: { port: 8080, delay: '200ms' } }),
+    AbortSignal.timeout(60_000),
+  );
+  t.teardown(() => fault.revert());
+  t.true((await fault.check()).active);
+  const during = await healthzMs(t);
+  await fault.revert();
+  const after = await healthzMs(t);
+  t.log(`/healthz median: ${base.toFixed(1)} ms before, ${during.toFixed(1)} ms during, ${after.toFixed(1)} ms after`);
+  t.true(during - base >= 190 && during - base < 400, `added ${(during - base).toFixed(1)} ms`);
+  t.true(after < base + 100, `${after.toFixed(1)} ms after the revert (${base.toFixed(1)} ms before)`);
+  await whole(t, before);
+});
+
+test.serial('http-abort 30 % on the web role (the api :8080): about 30 % of HTTPS requests answered 503 by the proxy, none after revert', async (t) => {
+  t.timeout(120_000);
+  const before = await network();
+  const fault = await injectFault(ctx, registry.configure('http-abort', { params: { port: 8080, ratio: '30%' } }), AbortSignal.timeout(60_000));
+  t.teardown(() => fault.revert());
+  t.deepEqual(
+    fault.record.targets.map((x) => x.server),
+    ['api'],
+    'the default target all:role=web is the api, by the description',
+  );
+  const during = await statuses(300);
+  await fault.revert();
+  const failed = during.filter((r) => r.status !== 200);
+  const ratio = failed.length / during.length;
+  t.log(`${failed.length} of ${during.length} aborted (${(ratio * 100).toFixed(1)} %)`);
+  // A binomial sample of 300 at 30 %: ±8 pp is about three standard deviations.
+  t.true(Math.abs(ratio - 0.3) <= 0.08, `${(ratio * 100).toFixed(1)} %`);
+  t.true(
+    failed.every((r) => r.status === 503 && r.fault === 'http-abort'),
+    `every failure is the proxy's 503: ${JSON.stringify(failed.filter((r) => r.fault !== 'http-abort').slice(0, 5))}`,
+  );
+  t.true(
+    (await statuses(60)).every((r) => r.status === 200),
+    'no abort after the revert',
+  );
+  await whole(t, before);
+});
+
+test.serial(
+  'proxy-reset on the store :3306 through `faultline fault inject --stack`: orders fail with 503, the operator gets no greeting; both back after',
+  async (t) => {
+    t.timeout(120_000);
+    const before = await network();
+    t.true((await greeting()) > 0, 'the store greets the operator before');
+    t.is((await get('/orders?prefix=proxy-it-')).status, 200);
+    // Held longer than the checks need; Ctrl-C (SIGINT) reverts at once, as a user ends it.
+    const cli = startCli(['fault', 'inject', 'proxy-reset', '--stack', shop.specFile, '--target', 'server=store', '--param', 'port=3306', '--for', '2m']);
+    t.teardown(async () => {
+      if (cli.child.exitCode !== null || cli.child.signalCode !== null) return;
+      cli.child.kill('SIGINT');
+      await cli.exited;
+    });
+    await cli.waitFor(/fault \S+ active after/, 60_000);
+    t.is(await greeting(), 0, 'the operator is reset before any greeting');
+    const orders = await Promise.all(Array.from({ length: 5 }, () => get('/orders?prefix=proxy-it-')));
+    t.deepEqual(
+      orders.map((r) => r.status),
+      [503, 503, 503, 503, 503],
+      'the api cannot reach the store',
+    );
+    cli.child.kill('SIGINT');
+    await cli.exited;
+    t.regex(cli.output().stdout + cli.output().stderr, /fault proxy-reset-\S+ reverted/);
+    t.true((await greeting()) > 0, 'the store greets again');
+    // The api's pool reconnects on its next query.
+    const back = await retryUntil(
+      async () => (await get('/orders?prefix=proxy-it-')).status,
+      (s) => s === 200,
+      { timeoutMs: 10_000, intervalMs: 500 },
+    ).catch(() => 0);
+    t.is(back, 200, 'orders served again');
+    await whole(t, before);
+  },
+);
