@@ -11,7 +11,7 @@ set -euo pipefail
 : "${NET_PREFIX:?NET_PREFIX must be set}"
 : "${GALERA_NODE_NAME:?GALERA_NODE_NAME must be set (e.g. galera1)}"
 : "${GALERA_NODES:?GALERA_NODES must list every data node address, comma separated}"
-for v in DB_APP_PASSWORD DB_ADMIN_PASSWORD; do
+for v in DB_APP_PASSWORD DB_ADMIN_PASSWORD DB_EXPORTER_PASSWORD; do
   # The passwords go into SQL unquoted-safe only: URL-safe base64, nothing else.
   if ! [[ "${!v:-}" =~ ^[A-Za-z0-9_-]{16,128}$ ]]; then echo "galera-entrypoint: $v must be 16-128 characters of A-Z a-z 0-9 _ -" >&2; exit 2; fi
 done
@@ -254,17 +254,40 @@ decide() {
   fi
 }
 
+# The database exporter's own account (prometheus-mysqld-exporter runs beside this node, in its network namespace,
+# and logs in over TLS to 127.0.0.1): mysqld-exporter's documented grants and no more, PROCESS (processlist, InnoDB
+# tables of information_schema), REPLICATION CLIENT and SELECT on performance_schema; nothing of the app's data. Made
+# by every node once it is Synced in the Primary component, at each start of mariadbd, because the init SQL runs
+# only when a cluster is created: a tier whose volumes are older than this account gets it too. Idempotent; Galera
+# replicates it to the others (TOI), which make it as well.
+ensure_exporter() {
+  mariadb --protocol=socket -uroot <<SQL
+CREATE USER IF NOT EXISTS 'exporter'@'127.0.0.1' IDENTIFIED BY '${DB_EXPORTER_PASSWORD}' REQUIRE SSL WITH MAX_USER_CONNECTIONS 3;
+ALTER USER 'exporter'@'127.0.0.1' IDENTIFIED BY '${DB_EXPORTER_PASSWORD}' REQUIRE SSL WITH MAX_USER_CONNECTIONS 3;
+GRANT PROCESS, REPLICATION CLIENT ON *.* TO 'exporter'@'127.0.0.1';
+GRANT SELECT ON performance_schema.* TO 'exporter'@'127.0.0.1';
+SQL
+}
+
 # A running node that lost the Primary component (its peers crashed, then came back) takes part in the election
 # with the position it reached: elected, it takes the Primary component back with pc.bootstrap, and the others
 # then join it one at a time. Two rounds in a row must agree, so a passing view change is never acted on.
 watch_primary() {
   set +e
-  local ts state cluster ready uuid seqno age hits=0 said=""
+  local ts state cluster ready uuid seqno age out hits=0 said=""
   my_phase=running
   while sleep 3; do
     ts=0 cluster=""
     [ -r "$check_dir/state" ] && read -r ts state cluster ready uuid seqno < "$check_dir/state"
     age=$((${EPOCHREALTIME/./} - ${ts:-0}))
+    if [ "$age" -le 2000000 ] && [ "$cluster" = Primary ] && [ "$state" = 4 ] && [ "$ready" = ON ] && [ ! -e "$check_dir/exporter-account" ]; then
+      if out=$(ensure_exporter 2>&1); then
+        touch "$check_dir/exporter-account"
+        log "exporter account ready ('exporter'@'127.0.0.1')"
+      else
+        log "exporter account not made yet (tried again in 3 s): $out"
+      fi
+    fi
     if [ "$age" -gt 2000000 ] || [ "$cluster" = Primary ] || [ "$cluster" = - ]; then
       hits=0
       continue
@@ -295,7 +318,11 @@ wait_turn() {
   while true; do
     decide
     if [ -e /run/galera-bootstrap ] && [ "$decision" != join ]; then
+      # Acted on once: /run is the container's own layer and outlives a restart, and a flag left there would make
+      # this node bootstrap at every later start, over peers that may then hold later writes.
+      rm -f /run/galera-bootstrap
       if [ "$fresh" = 1 ]; then decision=new; else decision=bootstrap; fi
+      previous=$decision
       why="an operator asked this node to bootstrap (/run/galera-bootstrap)"
     fi
     if [ "$decision" != wait ] && [ "$decision" = "$previous" ]; then break; fi
@@ -366,6 +393,8 @@ SQL
   esac
   [ -z "$start_pos" ] || run+=("--wsrep-start-position=${start_pos}")
 
+  # This run of mariadbd makes the exporter's account once Synced (watch_primary).
+  rm -f "$check_dir/exporter-account"
   mariadbd "${run[@]}" "$@" &
   mpid=$!
   rc=0
