@@ -107,6 +107,9 @@ read_position() {
     fi
     rm -f "$recover_log"
   fi
+  # Data whose cluster is not known either (no grastate.dat, and the recovery failed) is not an empty datadir: "?"
+  # tells the others (decide) that this node holds data whose position nobody knows.
+  [ "$fresh" = 1 ] || [ "$my_uuid" != - ] || my_uuid="?"
   # Crashed nodes leave their last view here; pc.recovery is off, and a stale view has no use.
   rm -f "$datadir/gvwstate.dat"
 }
@@ -185,6 +188,10 @@ decide() {
     # A candidate for the election (waiting, or running outside the Primary component).
     [ "$uuid" != - ] || continue
     have_data=1
+    if [ "$uuid" = "?" ]; then
+      unknown+=("$name")
+      continue
+    fi
     if [ -z "$cluster_uuid" ]; then cluster_uuid=$uuid; elif [ "$uuid" != "$cluster_uuid" ]; then others+=("$name ($uuid)"); fi
     if [ "$seqno" -lt 0 ]; then
       unknown+=("$name")
@@ -216,7 +223,9 @@ decide() {
   if [ "$my_uuid" != - ] && [ "${#silent[@]}" = $((${#nodes[@]} - 1)) ]; then
     local last=""
     [ "$safe" = 0 ] || last=", which it left last"
-    why="no other node answers (${silent[*]}). This node's volume says it belonged to cluster $my_uuid at seqno $my_seqno$last, and it will not bootstrap alone over a cluster whose other members may come back (or hold later writes). Start the other nodes; if they are gone for good and this node's data is to be the cluster's, run: docker exec <this container> touch /run/galera-bootstrap"
+    local belonged="it belonged to cluster $my_uuid at seqno $my_seqno$last"
+    [ "$my_uuid" != "?" ] || belonged="it holds data of a cluster it cannot name (no grastate.dat, no position recovered)"
+    why="no other node answers (${silent[*]}). This node's volume says $belonged, and it will not bootstrap alone over a cluster whose other members may come back (or hold later writes). Start the other nodes; if they are gone for good and this node's data is to be the cluster's, run: docker exec <this container> touch /run/galera-bootstrap"
     return 0
   fi
   if [ "$my_phase" = waiting ] && [ "$safe" = 1 ]; then
