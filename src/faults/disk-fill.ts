@@ -78,10 +78,20 @@ async function usage(ctx: FaultContext, id: string, path: string, signal?: Abort
   return parseDf(res.stdout);
 }
 
+/**
+ * Whether a container runs one of the described databases: a `databases` entry names its server or its service (the
+ * shop's `store: { service: store }` names only the service). Pure.
+ */
+export function runsDatabase(
+  databases: Record<string, { server?: string | undefined; service?: string | undefined }>,
+  c: { server?: string; service: string },
+): boolean {
+  return Object.values(databases).some((d) => (d.server !== undefined && d.server === c.server) || (d.service !== undefined && d.service === c.service));
+}
+
 async function defaultPath(ctx: FaultContext, target: string): Promise<string> {
-  const servers = Object.values(ctx.stack.spec.databases ?? {}).map((d) => (d as { server?: string }).server);
   const containers = await resolveContainers(ctx, target);
-  if (containers.some((c) => servers.includes(c.server))) return DB_DATA_DIR;
+  if (containers.some((c) => runsDatabase(ctx.stack.spec.databases ?? {}, c))) return DB_DATA_DIR;
   throw new FaultlineError('INVALID_INPUT', `disk-fill: path: required for ${target} (no database of ${ctx.stack.spec.file ?? 'the description'} runs there)`);
 }
 
