@@ -46,6 +46,8 @@ export interface ShopOptions {
   /** First three octets of the front and back networks (defaults 10.219.1 and 10.219.2). */
   frontPrefix?: string;
   backPrefix?: string;
+  /** The store's data dir on a tmpfs of this size (e.g. 192m) instead of a volume: for disk-fill; emptied when the store stops. */
+  boundedStore?: string;
   /** How long to wait for the stack to be healthy and serving (default 180 s; image builds come before). */
   timeoutMs?: number;
   log?: (line: string) => void;
@@ -80,6 +82,7 @@ interface Resolved {
   httpsPort: number;
   frontPrefix: string;
   backPrefix: string;
+  boundedStore: string | undefined;
   timeoutMs: number;
   log: (line: string) => void;
 }
@@ -91,6 +94,7 @@ function resolveOptions(o: ShopOptions): Resolved {
     httpsPort: o.httpsPort ?? 9443,
     frontPrefix: o.frontPrefix ?? '10.219.1',
     backPrefix: o.backPrefix ?? '10.219.2',
+    boundedStore: o.boundedStore,
     timeoutMs: o.timeoutMs ?? 180_000,
     log: o.log ?? (() => undefined),
   };
@@ -101,6 +105,8 @@ function resolveOptions(o: ShopOptions): Resolved {
   for (const p of [r.frontPrefix, r.backPrefix])
     if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(p)) throw new Error(`shop fixture: network prefix "${p}" must be three octets, e.g. 10.219.2`);
   if (r.frontPrefix === r.backPrefix) throw new Error('shop fixture: the front and back networks need different prefixes');
+  if (r.boundedStore !== undefined && !/^\d{1,5}[kmg]$/.test(r.boundedStore))
+    throw new Error(`shop fixture: boundedStore "${r.boundedStore}" must be a size, e.g. 192m`);
   return r;
 }
 
@@ -282,6 +288,8 @@ async function bringUp(o: Resolved): Promise<ShopStack> {
     SHOP_TLS_FINGERPRINT: tls.fingerprint,
     SHOP_FRONT_PREFIX: o.frontPrefix,
     SHOP_BACK_PREFIX: o.backPrefix,
+    // Only when asked: the other projects' inputs (and so their reuse fingerprints) stay as they were.
+    ...(o.boundedStore ? { SHOP_STORE_VOLUME: 'store-bounded', SHOP_STORE_SIZE: o.boundedStore } : {}),
   };
   const run = { project: o.project, file: shopComposeFile, env: composeEnv };
   const url = `https://127.0.0.1:${o.httpsPort}`;
