@@ -15,7 +15,6 @@
 // Run (the stack must be up; uses FAULTLINE_* like the CLI):  node --import=tsx bench/faults.ts [fault ...]
 // BENCH_RUNS (default 5). Everything is reverted, also on Ctrl-C; `faultline revert --all` is the backstop.
 
-import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { attachStack } from '../src/stack/attach.js';
@@ -29,6 +28,7 @@ import { restoreScript } from '../src/faults/firewall-faults.js';
 import { lossScripts, partitionScripts } from '../src/faults/network-faults.js';
 import { handshake, legacyHandshake } from '../src/faults/tls-check.js';
 import { proxyCases } from './proxy-cases.js';
+import { docker as dockerCli, execLoopWatch, type Case, type Sample, type Watch } from './watch.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const WINDOW_MAX_MS = 120_000;
@@ -49,16 +49,8 @@ const DB = stack.addresses['db-primary']!;
 // ---------------------------------------------------------------------------------------------------------
 // Small helpers.
 
-function sh(cmd: string, args: string[], stdin?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-    if (stdin !== undefined) child.stdin?.end(stdin);
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim()}`))));
-  });
-}
+/** The docker CLI, for the bare references (bench/watch.ts). */
+const sh = (args: string[], stdin?: string): Promise<void> => dockerCli(args, stdin).then(() => undefined);
 
 const containers = async () => (await stack.containers()).filter((c) => !c.labels[LABEL.fault]);
 async function serviceId(service: string): Promise<string> {
@@ -79,19 +71,6 @@ async function execOut(id: string, cmd: string[]): Promise<string> {
 
 // ---------------------------------------------------------------------------------------------------------
 // Watchers: each collects timestamped samples (true = the fault's effect is there) until stopped.
-
-interface Sample {
-  at: number;
-  on: boolean;
-}
-interface Watch {
-  ready: Promise<void>;
-  /** In arrival order, which is not start order for TCP attempts (a drop answers only at its timeout). */
-  samples: Sample[];
-  /** How long the wanted state must hold before a result is final (longer when answers come late). */
-  settleMs?: number;
-  stop(): Promise<void>;
-}
 
 /** Calls `check` back to back; a sample is timed when its answer arrives; undefined (or a throw) is no sample. */
 function pollWatch(check: () => Promise<boolean | undefined>): Watch {
@@ -175,37 +154,16 @@ console.log('ready');
 /**
  * The same from inside a server's network namespace: an observer container (this bench's own, from the
  * stack's app image for its node, without the stack's label so no fault or probe ever sees it) runs the
- * loop above until its stdin closes. One process, no fork per attempt: a loaded machine delays it, but
- * does not make it report a slow fork as a closed port.
+ * loop above until its stdin closes.
  */
 function nsWatch(observerId: string, target: string, port: number, effectIsOpen: boolean): Watch {
-  const child = spawn('docker', ['exec', '-i', observerId, 'node', '-e', CONNECT_LOOP, target, String(port), String(ATTEMPT_TIMEOUT_MS)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const samples: Sample[] = [];
-  let buf = '';
-  let first: () => void = () => undefined;
-  const ready = new Promise<void>((r) => (first = r));
-  child.stdout.on('data', (c: Buffer) => {
-    buf += c.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line === 'ready') first();
-      const m = /^(\d+) ([01])$/.exec(line);
-      if (m) samples.push({ at: Number(m[1]), on: (m[2] === '1') === effectIsOpen });
-    }
-  });
-  const closed = new Promise<void>((r) => child.on('close', () => r()));
-  return {
-    ready,
-    samples,
-    settleMs: ATTEMPT_TIMEOUT_MS + STABLE_MS,
-    stop: async () => {
-      child.stdin.end();
-      await closed;
-    },
-  };
+  return execLoopWatch(
+    observerId,
+    CONNECT_LOOP,
+    [target, String(port), String(ATTEMPT_TIMEOUT_MS)],
+    ([open]) => (open === '1' || open === '0' ? { on: (open === '1') === effectIsOpen } : undefined),
+    ATTEMPT_TIMEOUT_MS + STABLE_MS,
+  );
 }
 
 const labelCache = new Map<string, Record<string, string>>();
@@ -250,51 +208,51 @@ function edge(samples: Sample[], on: boolean, from: number): number | undefined 
  * Starts `watch`, checks the state before is the opposite of `want`, runs `op`, and keeps watching until the
  * wanted state has held for STABLE_MS after op returned. Returns [watch → edge, op duration] in ms.
  */
-async function measure(makeWatch: () => Watch, want: boolean, op: () => Promise<unknown>): Promise<{ edgeMs: number; opMs: number }> {
+async function measure(what: string, makeWatch: () => Watch, want: boolean, op: () => Promise<unknown>): Promise<{ edgeMs: number; opMs: number }> {
   const w = makeWatch();
   try {
-    await w.ready;
-    await new Promise((r) => setTimeout(r, 60));
-    // Wall-clock ms: the observers inside containers stamp with the same (kernel) clock.
-    const t0 = Date.now();
-    await op();
-    const t1 = Date.now();
-    for (;;) {
-      const now = Date.now();
-      const e = edge(w.samples, want, t0);
-      if (e !== undefined && now - Math.max(e, t1) >= (w.settleMs ?? STABLE_MS)) break;
-      if (now - t0 > WINDOW_MAX_MS) throw new Error(`no stable ${want ? 'effect' : 'recovery'} within ${WINDOW_MAX_MS} ms`);
-      interrupt.signal.throwIfAborted();
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await w.stop();
-    const before = w.samples
-      .filter((s) => s.at < t0)
-      .sort((a, b) => a.at - b.at)
-      .slice(-3);
-    if (before.length && before.filter((s) => s.on === want).length * 2 > before.length)
-      throw new Error(`the check saw the ${want ? 'effect' : 'whole stack'} before the operation: it cannot tell`);
-    const final = edge(w.samples, want, t0);
-    if (final === undefined) throw new Error(`the ${want ? 'effect' : 'whole stack'} did not hold to the end of the window`);
-    return { edgeMs: final - t0, opMs: t1 - t0 };
+    return await measured(w, want, op);
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
   } finally {
     await w.stop().catch(() => undefined);
   }
 }
 
+async function measured(w: Watch, want: boolean, op: () => Promise<unknown>): Promise<{ edgeMs: number; opMs: number }> {
+  await w.ready;
+  await new Promise((r) => setTimeout(r, 60));
+  // Wall-clock ms: the observers inside containers stamp with the same (kernel) clock.
+  const t0 = Date.now();
+  await op();
+  const t1 = Date.now();
+  for (;;) {
+    const now = Date.now();
+    const e = edge(w.samples, want, t0);
+    if (e !== undefined && now - Math.max(e, t1) >= (w.settleMs ?? STABLE_MS)) break;
+    if (now - t0 > WINDOW_MAX_MS) throw new Error(`no stable ${want ? 'effect' : 'recovery'} within ${WINDOW_MAX_MS} ms`);
+    interrupt.signal.throwIfAborted();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await w.stop();
+  // The state before is read from samples whose outcome was known before the operation: one still in flight may be
+  // cut short by it (a paced or slow-closing answer through a proxy that goes away ends early and whole).
+  const before = w.samples
+    .filter((s) => (s.end ?? s.at) < t0)
+    .sort((a, b) => a.at - b.at)
+    .slice(-3);
+  if (before.length && before.filter((s) => s.on === want).length * 2 > before.length)
+    throw new Error(
+      `the check saw the ${want ? 'effect' : 'whole stack'} before the operation: it cannot tell ` +
+        `(last samples before it, ms before the call: ${before.map((s) => `${t0 - s.at}${s.raw === undefined ? '' : ` [${s.raw}]`} ${s.on ? 'effect' : 'whole'}`).join('; ')})`,
+    );
+  const final = edge(w.samples, want, t0);
+  if (final === undefined) throw new Error(`the ${want ? 'effect' : 'whole stack'} did not hold to the end of the window`);
+  return { edgeMs: final - t0, opMs: t1 - t0 };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The cases.
-
-interface Case {
-  fault: string;
-  kind: 'process' | 'certificate' | 'firewall' | 'network' | 'resource' | 'proxy' | 'edge' | 'disk';
-  input: { target?: string; params?: Record<string, unknown> };
-  watch: () => Watch;
-  /** What tells the stack is whole again, when not simply the effect gone. */
-  whole?: () => Watch;
-  /** The bare reference: do and undo, through the docker CLI. */
-  ref: { what: string; apply: () => Promise<void>; revert: () => Promise<void> };
-}
 
 const GOAL_MS = { process: 500, certificate: 1000, firewall: 200, network: 200, resource: 500, proxy: 500, edge: 500, disk: 500 } as const;
 /** Where revert → whole has a goal of its own (issue 22: inject → effect < 500 ms, revert → healthy < 1 s). */
@@ -326,11 +284,11 @@ async function cases(): Promise<Case[]> {
   const web1Obs = await observerIn('web1');
   const lbObs = await observerIn('lb');
   const savedTable = await execOut(dbHost, ['nft', 'list', 'table', 'inet', 'faultline']);
-  const restoreDb = () => sh('docker', ['exec', '-i', dbHost, 'nft', '-f', '-'], restoreScript(savedTable));
+  const restoreDb = () => sh(['exec', '-i', dbHost, 'nft', '-f', '-'], restoreScript(savedTable));
   const pem = await execOut(haproxy, ['cat', LB_FILES.certificate]);
   const cfg = await execOut(haproxy, ['cat', LB_FILES.config]);
   const expired = await badCertificate(ctx, 'expired');
-  const swap = (path: string, content: string) => sh('docker', ['exec', '-i', haproxy, 'sh', '-c', `cat > ${path} && kill -USR2 1`], content);
+  const swap = (path: string, content: string) => sh(['exec', '-i', haproxy, 'sh', '-c', `cat > ${path} && kill -USR2 1`], content);
   const original = (await handshake({ port: stack.options.httpsPort, ca })).certificate?.fingerprint256;
   const webIps = webServersOf(await stack.containers()).map((w) => stack.addresses[w]!);
   const partition = partitionScripts('fl_bench_ref', webIps);
@@ -348,14 +306,14 @@ async function cases(): Promise<Case[]> {
       kind: 'process',
       input: { target: 'web3-app' },
       watch: () => pollWatch(async () => !up(await state(web3app))),
-      ref: { what: 'docker kill / start', apply: () => sh('docker', ['kill', web3app]), revert: () => sh('docker', ['start', web3app]) },
+      ref: { what: 'docker kill / start', apply: () => sh(['kill', web3app]), revert: () => sh(['start', web3app]) },
     },
     {
       fault: 'container-pause',
       kind: 'process',
       input: { target: 'web2-nginx' },
       watch: () => pollWatch(async () => (await state(web2nginx)).paused),
-      ref: { what: 'docker pause / unpause', apply: () => sh('docker', ['pause', web2nginx]), revert: () => sh('docker', ['unpause', web2nginx]) },
+      ref: { what: 'docker pause / unpause', apply: () => sh(['pause', web2nginx]), revert: () => sh(['unpause', web2nginx]) },
     },
     {
       fault: 'db-primary-kill',
@@ -364,7 +322,7 @@ async function cases(): Promise<Case[]> {
       // The effect from the network (3306 refuses); whole again when Docker says it is healthy.
       watch: () => tcpWatch(DB, 3306, false),
       whole: () => pollWatch(async () => !up(await state(mariadb))),
-      ref: { what: 'docker kill / start', apply: () => sh('docker', ['kill', mariadb]), revert: () => sh('docker', ['start', mariadb]) },
+      ref: { what: 'docker kill / start', apply: () => sh(['kill', mariadb]), revert: () => sh(['start', mariadb]) },
     },
     {
       fault: 'cert-expired',
@@ -401,7 +359,7 @@ async function cases(): Promise<Case[]> {
       watch: () => nsWatch(monitorObs, DB, 3306, true),
       ref: {
         what: 'docker exec nft insert rule / nft -f',
-        apply: () => sh('docker', ['exec', dbHost, 'nft', 'insert', 'rule', 'inet', 'faultline', 'input', 'tcp', 'dport', '3306', 'accept']),
+        apply: () => sh(['exec', dbHost, 'nft', 'insert', 'rule', 'inet', 'faultline', 'input', 'tcp', 'dport', '3306', 'accept']),
         revert: restoreDb,
       },
     },
@@ -412,7 +370,7 @@ async function cases(): Promise<Case[]> {
       watch: () => nsWatch(monitorObs, DB, 3306, true),
       ref: {
         what: 'docker exec nft delete table / nft -f',
-        apply: () => sh('docker', ['exec', dbHost, 'nft', 'delete', 'table', 'inet', 'faultline']),
+        apply: () => sh(['exec', dbHost, 'nft', 'delete', 'table', 'inet', 'faultline']),
         revert: restoreDb,
       },
     },
@@ -423,8 +381,8 @@ async function cases(): Promise<Case[]> {
       watch: () => nsWatch(web1Obs, DB, 3306, false),
       ref: {
         what: 'docker exec nft table (no helper)',
-        apply: () => sh('docker', ['exec', dbHost, 'sh', '-c', partition.apply]),
-        revert: () => sh('docker', ['exec', dbHost, 'sh', '-c', partition.revert]),
+        apply: () => sh(['exec', dbHost, 'sh', '-c', partition.apply]),
+        revert: () => sh(['exec', dbHost, 'sh', '-c', partition.revert]),
       },
     },
     {
@@ -434,8 +392,8 @@ async function cases(): Promise<Case[]> {
       watch: () => nsWatch(web1Obs, DB, 3306, false),
       ref: {
         what: 'docker exec nft table (no helper)',
-        apply: () => sh('docker', ['exec', dbHost, 'sh', '-c', loss.apply]),
-        revert: () => sh('docker', ['exec', dbHost, 'sh', '-c', loss.revert]),
+        apply: () => sh(['exec', dbHost, 'sh', '-c', loss.apply]),
+        revert: () => sh(['exec', dbHost, 'sh', '-c', loss.revert]),
       },
     },
     {
@@ -456,8 +414,8 @@ async function cases(): Promise<Case[]> {
       watch: () => pollWatch(dfFull),
       ref: {
         what: 'docker exec fallocate / rm -f (64 MiB tmpfs)',
-        apply: () => sh('docker', ['exec', mariadb, 'sh', '-c', `fallocate -l $(df -B1 -P /dev/shm | awk 'NR==2 {print $4}') /dev/shm/bench-ref`]),
-        revert: () => sh('docker', ['exec', mariadb, 'rm', '-f', '/dev/shm/bench-ref']),
+        apply: () => sh(['exec', mariadb, 'sh', '-c', `fallocate -l $(df -B1 -P /dev/shm | awk 'NR==2 {print $4}') /dev/shm/bench-ref`]),
+        revert: () => sh(['exec', mariadb, 'rm', '-f', '/dev/shm/bench-ref']),
       },
     },
     {
@@ -470,31 +428,26 @@ async function cases(): Promise<Case[]> {
         apply: async () => {
           const image = await stack.helperImage();
           const web3 = await hostId('web3');
-          await new Promise<void>((resolve, reject) => {
-            const child = spawn('docker', [
-              'run',
-              '-d',
-              '--label',
-              `faultline.bench=${refLabel}`,
-              '--network',
-              `container:${web3}`,
-              '--entrypoint',
-              'stress-ng',
-              image,
-              '--cpu',
-              '1',
-              '--cpu-load',
-              '100',
-              '--quiet',
-              '--timeout',
-              '120s',
-            ]);
-            let out = '';
-            child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-            child.on('close', (code) => (code === 0 ? ((stressRef = out.trim()), resolve()) : reject(new Error(`docker run exited ${code}`))));
-          });
+          stressRef = await dockerCli([
+            'run',
+            '-d',
+            '--label',
+            `faultline.bench=${refLabel}`,
+            '--network',
+            `container:${web3}`,
+            '--entrypoint',
+            'stress-ng',
+            image,
+            '--cpu',
+            '1',
+            '--cpu-load',
+            '100',
+            '--quiet',
+            '--timeout',
+            '120s',
+          ]);
         },
-        revert: () => sh('docker', ['rm', '-f', stressRef]),
+        revert: () => sh(['rm', '-f', stressRef]),
       },
     },
     // The fault proxy's faults on the LB → web1 :80 hop, seen from the LB (bench/proxy-cases.ts).
@@ -552,7 +505,7 @@ try {
   // net-latency needs sch_netem; say once what this kernel does.
   if (only.length === 0 || only.includes('net-latency')) {
     const row: Row = {
-      fault: 'net-latency',
+      fault: 'net-latency (no port=)',
       kind: 'network',
       ref: '-',
       inject: [],
@@ -598,19 +551,19 @@ try {
       try {
         // The fault.
         const configured = registry.configure(c.fault, c.input);
-        const inj = await measure(c.watch, true, async () => {
+        const inj = await measure('inject', c.watch, true, async () => {
           active = await injectFault(ctx, configured, AbortSignal.any([interrupt.signal, AbortSignal.timeout(60_000)]), { holdMs: 900_000 });
         });
-        const rev = await measure(whole, false, async () => {
+        const rev = await measure('revert', whole, false, async () => {
           await active!.revert();
           active = undefined;
         });
         // The bare reference, right after, under the same load.
-        const refInj = await measure(c.watch, true, async () => {
+        const refInj = await measure('reference apply', c.watch, true, async () => {
           refApplied = c.ref;
           await c.ref.apply();
         });
-        const refRev = await measure(whole, false, async () => {
+        const refRev = await measure('reference revert', whole, false, async () => {
           await c.ref.revert();
           refApplied = undefined;
         });

@@ -5,32 +5,19 @@
 // the effect); the reference is the same helper script (proxy-config.ts) started and
 // removed with the docker CLI, without faultline's record, firewall read or checks.
 
-import { spawn } from 'node:child_process';
 import { helperScript, PROXY_PORTS, PROXY_UID, undoScript, type Diversion } from '../src/faults/proxy-config.js';
 import { proxyImage } from '../src/faults/proxy-image.js';
 import type { FaultContext } from '../src/faults/index.js';
+import { docker as run, execLoopWatch, type Case, type Watch } from './watch.js';
 
-interface Sample {
-  at: number;
-  on: boolean;
-}
-interface Watch {
-  ready: Promise<void>;
-  samples: Sample[];
-  settleMs?: number;
-  stop(): Promise<void>;
-}
-interface ProxyCase {
-  fault: string;
-  kind: 'proxy';
-  input: { target?: string; params?: Record<string, unknown> };
-  watch: () => Watch;
-  ref: { what: string; apply: () => Promise<void>; revert: () => Promise<void> };
-}
+/** A case of bench/faults.ts's table whose fault goes through the fault proxy. */
+type ProxyCase = Case & { kind: 'proxy' };
 
 /**
  * A request every 20 ms, raw HTTP/1.0 (the server closes), printed as "<start ms> <ms until the server closed>
- * <status|0 error|-1 timeout>": the time to the server's close, so a slow close shows as well as a slow answer.
+ * <status|0 error|-1 timeout>": the time to the server's close, so a slow close shows as well as a slow answer. An
+ * answer cut short (fewer body bytes than its Content-Length, or no end of head) is an error: a paced answer in flight
+ * when the proxy goes has already shown its status line, and is not a success.
  */
 const HTTP_LOOP = `
 const net = require('net');
@@ -38,12 +25,18 @@ const [host, port, path] = process.argv.slice(1);
 let pending = 0, stopping = false;
 const end = () => { if (stopping && pending === 0) process.exit(0); };
 const attempt = () => {
-  const at = Date.now(); pending += 1; let done = false, head = '';
+  const at = Date.now(); pending += 1; let done = false, got = '';
   const finish = (s) => { if (done) return; done = true; sock.destroy(); process.stdout.write(at + ' ' + (Date.now() - at) + ' ' + s + '\\n'); pending -= 1; end(); };
   const sock = net.connect({ host, port: Number(port) }, () => sock.write('GET ' + path + ' HTTP/1.0\\r\\n\\r\\n'));
   sock.setTimeout(3000, () => finish(-1));
-  sock.on('data', (c) => { if (head.length < 64) head += c.toString('latin1'); });
-  sock.on('end', () => { const m = /^HTTP\\/1\\.[01] (\\d{3})/.exec(head); finish(m ? Number(m[1]) : 0); });
+  sock.on('data', (c) => { if (got.length < 65536) got += c.toString('latin1'); });
+  sock.on('end', () => {
+    const m = /^HTTP\\/1\\.[01] (\\d{3})/.exec(got);
+    const split = got.indexOf('\\r\\n\\r\\n');
+    const length = /\\r\\ncontent-length: *(\\d+)/i.exec(split < 0 ? '' : got.slice(0, split));
+    const whole = split >= 0 && (!length || got.length - split - 4 >= Number(length[1]));
+    finish(m && whole ? Number(m[1]) : 0);
+  });
   sock.on('error', () => finish(0));
 };
 const timer = setInterval(attempt, 20);
@@ -54,42 +47,13 @@ console.log('ready');
 `;
 
 function httpWatch(observerId: string, target: string, on: (ms: number, status: number) => boolean): Watch {
-  const child = spawn('docker', ['exec', '-i', observerId, 'node', '-e', HTTP_LOOP, target, '80', '/health'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const samples: Sample[] = [];
-  let buf = '';
-  let first: () => void = () => undefined;
-  const ready = new Promise<void>((r) => (first = r));
-  child.stdout.on('data', (c: Buffer) => {
-    buf += c.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line === 'ready') first();
-      const m = /^(\d+) (\d+) (-?\d+)$/.exec(line);
-      if (m) samples.push({ at: Number(m[1]), on: on(Number(m[2]), Number(m[3])) });
-    }
-  });
-  const closed = new Promise<void>((r) => child.on('close', () => r()));
-  return {
-    ready,
-    samples,
-    settleMs: 3000 + 400,
-    stop: async () => {
-      child.stdin.end();
-      await closed;
-    },
-  };
-}
-
-function run(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`docker ${args[0]} exited ${code}: ${err.trim()}`))));
-  });
+  return execLoopWatch(
+    observerId,
+    HTTP_LOOP,
+    [target, '80', '/health'],
+    ([ms, status]) => (/^\d+$/.test(ms ?? '') && /^-?\d+$/.test(status ?? '') ? { on: on(Number(ms), Number(status)), tookMs: Number(ms) } : undefined),
+    3000 + 400,
+  );
 }
 
 /** The cases; `observer` is a container in the LB's network namespace, `web1` the web1 host's id and address (and the LB's, which its firewall admits). */
