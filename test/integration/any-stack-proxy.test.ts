@@ -46,15 +46,15 @@ async function get(path: string, timeoutMs = 5000): Promise<{ status: number; fa
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** The median client time of `n` sequential GETs of /healthz, each answered 200. */
-async function healthzMs(t: ExecutionContext, n = 7): Promise<number> {
+/** The client times of `n` sequential GETs of /healthz, each answered 200: their median and their fastest. */
+async function healthzMs(t: ExecutionContext, n = 7): Promise<{ median: number; min: number }> {
   const times: number[] = [];
   for (let i = 0; i < n; i += 1) {
     const r = await get('/healthz');
     t.is(r.status, 200);
     times.push(r.ms);
   }
-  return median(times);
+  return { median: median(times), min: Math.min(...times) };
 }
 
 /** The statuses of `n` GETs of /healthz on 4 concurrent clients (a fresh TLS connection each: nothing pooled). */
@@ -130,9 +130,11 @@ test.serial('proxy-latency 200 ms on the api (gate → api :8080, by its describ
   const during = await healthzMs(t);
   await fault.revert();
   const after = await healthzMs(t);
-  t.log(`/healthz median: ${base.toFixed(1)} ms before, ${during.toFixed(1)} ms during, ${after.toFixed(1)} ms after`);
-  t.true(during - base >= 190 && during - base < 400, `added ${(during - base).toFixed(1)} ms`);
-  t.true(after < base + 100, `${after.toFixed(1)} ms after the revert (${base.toFixed(1)} ms before)`);
+  t.log(`/healthz median: ${base.median.toFixed(1)} ms before, ${during.median.toFixed(1)} ms during, ${after.median.toFixed(1)} ms after`);
+  // The proxy holds the api's answer 200 ms: no request is faster (its timers fire late on a busy machine, never early).
+  t.true(during.min >= 195, `the fastest answer during the fault took ${during.min.toFixed(1)} ms`);
+  t.true(during.median - base.median < 400, `added ${(during.median - base.median).toFixed(1)} ms at the median`);
+  t.true(after.median < Math.max(base.median + 100, 150), `${after.median.toFixed(1)} ms after the revert (${base.median.toFixed(1)} ms before)`);
   await whole(t, before);
 });
 
