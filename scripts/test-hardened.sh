@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The hardened profile end to end (test/hardened/): its stack, its probes, the writer's death, one web server
-# kind's outage, the Galera tier after each restart order (restart-orders.test.ts, about 5 minutes more), and the
-# before/after report over both profiles. About 20 minutes on two cores with cold images,
+# kind's outage, the Galera tier after each restart order (restart-orders.test.ts, about 5 minutes more) and with no
+# node knowing its position (no-position.test.ts, about 1.5 minutes), its exporters' own account (monitoring.test.ts),
+# and the before/after report over both profiles. About 22 minutes on two cores with cold images,
 # so it runs in the nightly workflow rather than in `npm test` (CI's 30-minute budget). The stacks stay up with
 # FAULTLINE_KEEP_STACK=1; otherwise both are removed at the end.
 set -euo pipefail
