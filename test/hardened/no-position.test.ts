@@ -11,66 +11,10 @@
 // tier can fail over) and that the exporter's account is made again at each start (a tier whose volumes were made
 // before the account existed: the account is dropped before the crash).
 
-import { ReferenceStack } from '../../src/stack/reference-stack.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import type { ContainerSummary } from '../../src/stack/docker-client.js';
 import { itest, runCli } from '../helpers/stack.js';
-
-const CONVERGE_MS = 600_000;
-
-const upStack = (): Promise<AttachedStack> => new ReferenceStack({ profile: 'hardened' }).up({ timeoutMs: 900_000 });
-
-async function galeraNodes(stack: AttachedStack): Promise<ContainerSummary[]> {
-  const list = (await stack.containers()).filter((c) => /^galera\d$/.test(c.server ?? '') && c.component === 'mariadb');
-  return list.sort((a, b) => (a.server ?? '').localeCompare(b.server ?? ''));
-}
-
-async function sql(stack: AttachedStack, id: string, query: string): Promise<string> {
-  const r = await stack.docker.exec(id, ['mariadb', '--protocol=socket', '-uroot', '-N', '-B', '-e', query]);
-  if (r.exitCode !== 0) throw new Error(`${query}: ${r.stderr.trim()}`);
-  return r.stdout.trim();
-}
-
-const rowsOf = (stack: AttachedStack, id: string) => sql(stack, id, 'SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(id), 0) FROM faultline.items');
-
-async function wsrep(stack: AttachedStack, id: string): Promise<Record<string, string>> {
-  const q = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status','wsrep_cluster_size','wsrep_local_state','wsrep_cluster_state_uuid')";
-  const out = await sql(stack, id, q).catch(() => '');
-  return Object.fromEntries(out.split('\n').map((l) => l.split('\t') as [string, string]));
-}
-
-async function converged(stack: AttachedStack, nodes: ContainerSummary[], since: number): Promise<number> {
-  const deadline = Date.now() + CONVERGE_MS;
-  let last = '';
-  while (Date.now() < deadline) {
-    const states = await Promise.all(nodes.map((n) => wsrep(stack, n.id)));
-    last = states
-      .map((s, i) => `${nodes[i]!.server}: ${s.wsrep_cluster_status ?? '-'} size ${s.wsrep_cluster_size ?? '-'} state ${s.wsrep_local_state ?? '-'}`)
-      .join('; ');
-    const uuids = new Set(states.map((s) => s.wsrep_cluster_state_uuid));
-    if (uuids.size === 1 && states.every((s) => s.wsrep_cluster_status === 'Primary' && s.wsrep_cluster_size === '3' && s.wsrep_local_state === '4'))
-      return (Date.now() - since) / 1000;
-    await new Promise((r) => setTimeout(r, 3000));
-  }
-  throw new Error(`the tier did not converge in ${CONVERGE_MS / 1000} s: ${last}`);
-}
-
-async function logSince(stack: AttachedStack, node: ContainerSummary, sinceIso: string): Promise<string> {
-  return (await stack.docker.logs(node.id, 20_000))
-    .split('\n')
-    .filter((l) => l.slice(0, sinceIso.length) >= sinceIso)
-    .join('\n');
-}
-
-async function waitLog(stack: AttachedStack, node: ContainerSummary, sinceIso: string, pattern: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = await logSince(stack, node, sinceIso);
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`${node.server} did not log ${pattern} in ${timeoutMs / 1000} s:\n${text.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 3000));
-  }
-}
+import { converged, galeraNodes, logSince, rowsOf, sql, upHardened as upStack, waitLog } from '../helpers/galera.js';
 
 /** Fails `mariadbd --wsrep-recover` (with a line in its error log, as a real failure leaves); anything else runs the server. */
 const WRAPPER = `#!/bin/bash

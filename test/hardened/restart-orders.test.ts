@@ -5,28 +5,10 @@
 // busy cores make a full SST slow), the properties are not.
 
 import type { ExecutionContext } from 'ava';
-import { ReferenceStack } from '../../src/stack/reference-stack.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { DockerClient, type ContainerSummary } from '../../src/stack/docker-client.js';
 import { itest, runCli } from '../helpers/stack.js';
-
-const CONVERGE_MS = 600_000;
-
-async function upStack(): Promise<AttachedStack> {
-  return new ReferenceStack({ profile: 'hardened' }).up({ timeoutMs: 900_000 });
-}
-
-/** The three mariadb containers, galera1..3 in order. */
-async function galeraNodes(stack: AttachedStack): Promise<ContainerSummary[]> {
-  const list = (await stack.containers()).filter((c) => /^galera\d$/.test(c.server ?? '') && c.component === 'mariadb');
-  return list.sort((a, b) => (a.server ?? '').localeCompare(b.server ?? ''));
-}
-
-async function sql(stack: AttachedStack, id: string, query: string): Promise<string> {
-  const r = await stack.docker.exec(id, ['mariadb', '--protocol=socket', '-uroot', '-N', '-B', '-e', query]);
-  if (r.exitCode !== 0) throw new Error(`${query}: ${r.stderr.trim()}`);
-  return r.stdout.trim();
-}
+import { converged, galeraNodes, logSince, rowsOf, sql, upHardened as upStack, waitLog, wsrep } from '../helpers/galera.js';
 
 /** Writes `n` rows through one node (any member of the Primary component); the rows every node must then hold. */
 async function writeRows(stack: AttachedStack, id: string, tag: string, n = 20): Promise<void> {
@@ -34,53 +16,9 @@ async function writeRows(stack: AttachedStack, id: string, tag: string, n = 20):
   await sql(stack, id, `INSERT INTO faultline.items (item_key, value, server) VALUES ${values}`);
 }
 
-const rowsOf = (stack: AttachedStack, id: string) => sql(stack, id, 'SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(id), 0) FROM faultline.items');
-
-async function wsrep(stack: AttachedStack, id: string): Promise<Record<string, string>> {
-  const q = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status','wsrep_cluster_size','wsrep_local_state','wsrep_cluster_state_uuid')";
-  const out = await sql(stack, id, q).catch(() => '');
-  return Object.fromEntries(out.split('\n').map((l) => l.split('\t') as [string, string]));
-}
-
-/** Waits until the three nodes are one Primary component of three, all Synced; returns the seconds it took. */
-async function converged(stack: AttachedStack, nodes: ContainerSummary[], since: number): Promise<number> {
-  const deadline = Date.now() + CONVERGE_MS;
-  let last = '';
-  while (Date.now() < deadline) {
-    const states = await Promise.all(nodes.map((n) => wsrep(stack, n.id)));
-    last = states
-      .map((s, i) => `${nodes[i]!.server}: ${s.wsrep_cluster_status ?? '-'} size ${s.wsrep_cluster_size ?? '-'} state ${s.wsrep_local_state ?? '-'}`)
-      .join('; ');
-    const uuids = new Set(states.map((s) => s.wsrep_cluster_state_uuid));
-    if (uuids.size === 1 && states.every((s) => s.wsrep_cluster_status === 'Primary' && s.wsrep_cluster_size === '3' && s.wsrep_local_state === '4'))
-      return (Date.now() - since) / 1000;
-    await new Promise((r) => setTimeout(r, 3000));
-  }
-  throw new Error(`the tier did not converge in ${CONVERGE_MS / 1000} s: ${last}`);
-}
-
-/** What each node logged since `sinceIso` (Docker's timestamps lead each line). */
-async function logsSince(stack: AttachedStack, nodes: ContainerSummary[], sinceIso: string): Promise<string[]> {
-  return Promise.all(
-    nodes.map(async (n) =>
-      (await stack.docker.logs(n.id, 20_000))
-        .split('\n')
-        .filter((l) => l.slice(0, sinceIso.length) >= sinceIso)
-        .join('\n'),
-    ),
-  );
-}
-
-/** Until the node's log has said `pattern` (Docker logs polled every 3 s). */
-async function waitLog(stack: AttachedStack, node: ContainerSummary, sinceIso: string, pattern: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [text] = await logsSince(stack, [node], sinceIso);
-    if (pattern.test(text!)) return text!;
-    if (Date.now() > deadline) throw new Error(`${node.server} did not log ${pattern} in ${timeoutMs / 1000} s:\n${text!.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 3000));
-  }
-}
+/** What each node logged since `sinceIso`. */
+const logsSince = (stack: AttachedStack, nodes: ContainerSummary[], sinceIso: string): Promise<string[]> =>
+  Promise.all(nodes.map((n) => logSince(stack, n, sinceIso)));
 
 /** Until `id` is no longer in the Primary component of size `size` seen from `id`. */
 async function waitSize(stack: AttachedStack, id: string, size: string): Promise<void> {
