@@ -1,4 +1,4 @@
-// Shared by the monitoring tests of both profiles (test/integration/monitoring.test.ts, test/hardened/monitoring.test.ts):
+// Shared by the monitoring tests of both profiles and the swarm (test/integration/, test/hardened/, test/swarm/monitoring.test.ts):
 // requests driven through the LB, then each web server's own count of the client's requests (the description's
 // web_per_server, as the QPS probe reads it) set against the LB's count for that server, and the database exporters.
 
@@ -10,11 +10,18 @@ import { getProbe } from '../../src/probes/registry.js';
 import { runProbe } from '../../src/probes/runner.js';
 import { prometheusUrl, queryInstant } from '../../src/probes/prometheus.js';
 import type { QpsDetails } from '../../src/probes/qps.js';
+import type { Observation } from '../../src/probes/types.js';
 
 /** What the QPS probe counted per web server over a window that holds the driven requests: the LB's and the server's own. */
 export interface PerServerCounts {
   lb: Record<string, number>;
   web: Record<string, number>;
+}
+
+/** The counts with the QPS probe's look they came from, and how long the requests took. */
+export interface DrivenCounts extends PerServerCounts {
+  observation: Observation;
+  loadS: number;
 }
 
 /**
@@ -24,7 +31,7 @@ export interface PerServerCounts {
  * server each second all the while, and Prometheus scrapes every exporter: a count that took them in would be off by
  * well over 5 %.
  */
-export async function countThroughLb(stack: AttachedStack, total: number, concurrency = 8): Promise<PerServerCounts> {
+export async function countThroughLb(stack: AttachedStack, total: number, concurrency = 8): Promise<DrivenCounts> {
   const ca = (await stack.ca()) ?? undefined;
   const started = Date.now();
   let next = 0;
@@ -41,13 +48,15 @@ export async function countThroughLb(stack: AttachedStack, total: number, concur
       }
     }),
   );
+  const loadS = (Date.now() - started) / 1000;
   if (failures.length) throw new Error(`${failures.length} of ${total} requests failed through the LB: ${failures.slice(0, 3).join('; ')}`);
   // Scrapes run every second: 4 s after the last answer every exporter has been read past it.
   await sleep(4000);
   const windowS = Math.ceil((Date.now() - started) / 1000) + 3;
-  const o = await runProbe(getProbe('qps'), { stack, docker: stack.docker }, { window: `${windowS}s` }, AbortSignal.timeout(60_000));
+  // 120 s: on a swarm the probe asks Prometheus through the vantage, which may have to start first.
+  const o = await runProbe(getProbe('qps'), { stack, docker: stack.docker }, { window: `${windowS}s` }, AbortSignal.timeout(120_000));
   const d = o.details as unknown as QpsDetails;
-  return { lb: d.lbPerServer, web: d.nginxPerServer };
+  return { lb: d.lbPerServer, web: d.nginxPerServer, observation: o, loadS };
 }
 
 /** Each web server's own count of the client's requests is the LB's count for it within `tolerance`; every server took a share. */

@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import { itest as test, repoRoot } from '../helpers/stack.js';
-import { assertPerServerMatch } from '../helpers/monitoring.js';
+import { assertPerServerMatch, countThroughLb } from '../helpers/monitoring.js';
 import { attachStack } from '../../src/stack/attach.js';
 import type { AttachedStack } from '../../src/stack/attached-stack.js';
 import { DockerClient } from '../../src/stack/docker-client.js';
@@ -18,9 +18,7 @@ import { getProbe } from '../../src/probes/registry.js';
 import { runProbe } from '../../src/probes/runner.js';
 import type { QpsDetails } from '../../src/probes/qps.js';
 import type { Observation } from '../../src/probes/types.js';
-import { request } from '../../src/util/http.js';
 import { retryUntil } from '../../src/util/retry.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const DESCRIPTION = join(repoRoot, 'compose/faultline-swarm.stack.yaml');
 const WEB = ['web1', 'web2', 'web3'];
@@ -57,30 +55,9 @@ test.serial('each web server counts the client requests the LB passed it, within
   t.timeout(300_000);
   const total = 450;
   const concurrency = 8;
-  const ca = (await stack.ca()) ?? undefined;
   t.true(new URL(stack.httpsUrl).hostname === '127.0.0.1', `the load goes to ${stack.httpsUrl}`);
-  const started = Date.now();
-  let next = 0;
-  const failures: string[] = [];
   // Bounded: `total` GETs, `concurrency` at a time, through the LB's published port on the manager's loopback.
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        next++;
-        const res = await request(`${stack.httpsUrl}/whoami`, { ...(ca ? { ca } : {}), timeoutMs: 10_000 }).catch((e: Error) => ({
-          status: 0,
-          body: e.message,
-        }));
-        if (res.status !== 200) failures.push(`${res.status} ${res.body.slice(0, 80)}`);
-      }
-    }),
-  );
-  const loadS = (Date.now() - started) / 1000;
-  t.deepEqual(failures, [], `${failures.length} of ${total} requests failed through the LB`);
-  // Scrapes run every second: 4 s after the last answer every exporter has been read past it.
-  await sleep(4000);
-  const windowS = Math.ceil((Date.now() - started) / 1000) + 3;
-  const o = await look('qps', { window: `${windowS}s` });
+  const { observation: o, loadS } = await countThroughLb(stack, total, concurrency);
   const d = o.details as unknown as QpsDetails;
   const apart = Object.fromEntries(
     WEB.map((s) => [
