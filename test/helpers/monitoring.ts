@@ -61,7 +61,11 @@ export async function countThroughLb(stack: AttachedStack, total: number, concur
 
 /** Each web server's own count of the client's requests is the LB's count for it within `tolerance`; every server took a share. */
 export function assertPerServerMatch(t: ExecutionContext, counts: PerServerCounts, servers: string[], total: number, tolerance = 0.05): void {
-  t.deepEqual(Object.keys(counts.web).sort(), servers, `every web server has its own count (web_per_server): ${JSON.stringify(counts)}`);
+  t.deepEqual(
+    Object.keys(counts.web).sort(),
+    servers,
+    `every web server has its own count (web_per_server): ${JSON.stringify({ lb: counts.lb, web: counts.web })}`,
+  );
   for (const s of servers) {
     const lb = counts.lb[s] ?? 0;
     const web = counts.web[s] ?? 0;
