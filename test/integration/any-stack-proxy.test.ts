@@ -3,12 +3,13 @@
 // seen by a client of the shop (HTTPS through its gate, with the fixture's CA) or by the operator's own TCP connection
 // to the store (the Docker host, which the store's firewall admits), never through the fault code: the gate → api :8080
 // hop delayed, then a share of its requests aborted; the api → store :3306 hop reset, held by `faultline fault inject
-// --stack` as a user runs it. After each revert: the effect gone, every server's nftables ruleset as before, no helper
+// --stack` as a user runs it, and blackholed by a faultline that is then SIGKILLed and undone by `faultline revert
+// --stack`. After each revert: the effect gone, every server's nftables ruleset as before, no helper
 // left, nothing recorded, and the shop healthy by its own compose healthchecks. Its own project, port and subnets.
 
 import net from 'node:net';
 import type { ExecutionContext } from 'ava';
-import { itest as test } from '../helpers/stack.js';
+import { itest as test, runCli } from '../helpers/stack.js';
 import { startCli } from '../helpers/faults.js';
 import { shopStack, SHOP_SERVICES, type ShopOptions, type ShopStack } from '../helpers/fixture.js';
 import { COMPOSE_PROJECT, DockerClient, LABEL } from '../../src/stack/docker-client.js';
@@ -72,24 +73,39 @@ async function statuses(n: number): Promise<Array<{ status: number; fault: strin
   return out;
 }
 
-/** The bytes the store sends within `waitMs` to a plain TCP connection from the test process (MariaDB greets first). */
-function greeting(waitMs = 1500): Promise<number> {
+/**
+ * A plain TCP connection from the test process to the store :3306 (MariaDB greets first): whether it connected, the
+ * bytes the store sent within `waitMs`, and whether it was still open then (a blackhole: connected, silent, open).
+ */
+function dial(waitMs = 1500): Promise<{ connected: boolean; bytes: number; open: boolean }> {
   return new Promise((resolve) => {
+    let connected = false;
     let bytes = 0;
+    let open = false;
     const socket = net.connect({ host: shop.addresses.store, port: 3306 });
     const done = () => {
       socket.destroy();
-      resolve(bytes);
+      resolve({ connected, bytes, open });
     };
+    socket.on('connect', () => {
+      connected = true;
+      open = true;
+    });
     socket.setTimeout(waitMs, done);
     socket.on('data', (c: Buffer) => {
       bytes += c.length;
       done();
     });
-    socket.on('error', done);
-    socket.on('close', done);
+    const closed = () => {
+      open = false;
+      done();
+    };
+    socket.on('error', closed);
+    socket.on('close', closed);
   });
 }
+
+const greeting = async (waitMs?: number) => (await dial(waitMs)).bytes;
 
 /** Every shop server's nftables ruleset and the helpers faultline runs for the project: what a revert must restore. */
 async function network(): Promise<{ rules: Record<string, string>; helpers: string[] }> {
@@ -202,3 +218,23 @@ test.serial(
     await whole(t, before);
   },
 );
+
+test.serial('proxy-timeout on the store :3306, faultline SIGKILLed while holding it: `faultline revert --stack` undoes it from a fresh process', async (t) => {
+  t.timeout(120_000);
+  const before = await network();
+  const cli = startCli(['fault', 'inject', 'proxy-timeout', '--stack', shop.specFile, '--target', 'server=store', '--param', 'port=3306', '--for', '2m']);
+  t.teardown(async () => {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+    await runCli(['revert', '--stack', shop.specFile], { env: shop.env });
+  });
+  await cli.waitFor(/fault \S+ active after/, 60_000);
+  cli.child.kill('SIGKILL');
+  await cli.exited;
+  // Nobody reverted: the helper holds the blackhole (accepted, then nothing either way).
+  t.deepEqual(await dial(), { connected: true, bytes: 0, open: true }, 'the store accepts and stays silent');
+  const revert = await runCli(['revert', '--stack', shop.specFile], { env: shop.env });
+  t.is(revert.code, 0, revert.stderr);
+  t.regex(revert.stdout + revert.stderr, /proxy-timeout-\S+/);
+  t.true((await greeting()) > 0, 'the store greets again');
+  await whole(t, before);
+});
