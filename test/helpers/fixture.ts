@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import forge from 'node-forge';
+import mysql from 'mysql2/promise';
 import { ensureBaseImage } from '../../src/stack/base-image.js';
 import { compose, requireCompose } from '../../src/stack/compose.js';
 import { COMPOSE_PROJECT, DockerClient } from '../../src/stack/docker-client.js';
@@ -348,4 +349,15 @@ async function bringUp(o: Resolved): Promise<ShopStack> {
   await privateFile(upPath, JSON.stringify({ fingerprint, at: new Date().toISOString() }));
   o.log(`shop fixture: ${o.project} up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${url}`);
   return shop;
+}
+
+/** The order refs with `prefix` in the shop's store, read directly with the reader's login: the truth a data-loss check must agree with. */
+export async function shopOrderRefs(s: ShopStack, prefix: string): Promise<Set<string>> {
+  const conn = await mysql.createConnection({ host: s.addresses.store, user: 'shop_reader', password: s.env.SHOP_READER_PASSWORD!, database: 'shop' });
+  try {
+    const [rows] = await conn.query('SELECT ref FROM orders WHERE ref LIKE ?', [`${prefix}%`]);
+    return new Set((rows as Array<{ ref: string }>).map((r) => r.ref));
+  } finally {
+    await conn.end();
+  }
 }

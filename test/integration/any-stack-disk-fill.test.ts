@@ -7,9 +7,8 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
 import { itest as test, repoRoot, runCli } from '../helpers/stack.js';
-import { shopStack, SHOP_SERVICES, type ShopOptions, type ShopStack } from '../helpers/fixture.js';
+import { shopOrderRefs, shopStack, SHOP_SERVICES, type ShopOptions, type ShopStack } from '../helpers/fixture.js';
 import { parseDf } from '../../src/faults/disk-fill.js';
 import { COMPOSE_PROJECT, DockerClient } from '../../src/stack/docker-client.js';
 import { FaultStore } from '../../src/faults/state-store.js';
@@ -37,16 +36,6 @@ async function dataDir(): Promise<{ size: number; avail: number; fills: string[]
   const res = await docker.exec(store, ['sh', '-c', 'df -B1 -P /var/lib/mysql; echo ---; ls -a /var/lib/mysql | grep faultline-fill || true']);
   const [df = '', ls = ''] = res.stdout.split('---');
   return { ...parseDf(df), fills: ls.split('\n').filter(Boolean) };
-}
-
-async function storeRefs(prefix: string): Promise<Set<string>> {
-  const conn = await mysql.createConnection({ host: shop.addresses.store, user: 'shop_reader', password: shop.env.SHOP_READER_PASSWORD!, database: 'shop' });
-  try {
-    const [rows] = await conn.query('SELECT ref FROM orders WHERE ref LIKE ?', [`${prefix}%`]);
-    return new Set((rows as Array<{ ref: string }>).map((r) => r.ref));
-  } finally {
-    await conn.end();
-  }
 }
 
 interface LedgerWrite {
@@ -90,7 +79,7 @@ test.serial('disk-fill-shop: orders fail with 503 while the store is full, come 
   t.true(outage.endMs <= end + 3000, 'writes back within 3 s of the revert (the store has no binary log to wait on)');
 
   // Lost writes against the store itself.
-  const stored = await storeRefs(ledger.keyPrefix);
+  const stored = await shopOrderRefs(shop, ledger.keyPrefix);
   const acknowledged = ledger.writes.filter((w) => w.outcome === 'ok').map((w) => w.key);
   t.deepEqual(
     acknowledged.filter((k) => !stored.has(k)),

@@ -5,9 +5,8 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
 import { itest as test, runCli } from '../helpers/stack.js';
-import { SHOP_TLS12_SUITES, shopDir, shopStack, type ShopStack } from '../helpers/fixture.js';
+import { SHOP_TLS12_SUITES, shopDir, shopOrderRefs, shopStack, type ShopStack } from '../helpers/fixture.js';
 import type { ExperimentJournal } from '../../src/experiment/journal.js';
 import { ExitCode } from '../../src/errors.js';
 import { FaultStore } from '../../src/faults/state-store.js';
@@ -30,17 +29,6 @@ const readJournal = async (dir: string) => JSON.parse(await readFile(join(dir, '
 /** What faultline has recorded as injected into a stack: nothing, after every run. */
 async function recordedFaults(project: string): Promise<unknown[]> {
   return new FaultStore(stateDir(resolveStackOptions({ project }))).list();
-}
-
-/** The refs in the store, read directly with the reader's login: the truth the data-loss check must agree with. */
-async function storeRefs(s: ShopStack, prefix: string): Promise<Set<string>> {
-  const conn = await mysql.createConnection({ host: s.addresses.store, user: 'shop_reader', password: s.env.SHOP_READER_PASSWORD!, database: 'shop' });
-  try {
-    const [rows] = await conn.query('SELECT ref FROM orders WHERE ref LIKE ?', [`${prefix}%`]);
-    return new Set((rows as Array<{ ref: string }>).map((r) => r.ref));
-  } finally {
-    await conn.end();
-  }
 }
 
 interface LedgerWrite {
@@ -70,7 +58,7 @@ test.serial('store kill under writes, through `faultline run`: the write outage 
   // Lost writes against the fixture's own table: every acknowledged order is there (read here, not by faultline).
   const ledger = writesOf(j);
   t.truthy(ledger, 'the journal keeps the write ledger');
-  const stored = await storeRefs(shop, ledger!.keyPrefix);
+  const stored = await shopOrderRefs(shop, ledger!.keyPrefix);
   const acknowledged = ledger!.writes.filter((w) => w.outcome === 'ok').map((w) => w.key);
   t.true(acknowledged.length > 50, `${acknowledged.length} acknowledged orders`);
   const truthLost = acknowledged.filter((k) => !stored.has(k));
