@@ -12,8 +12,11 @@
 // network namespace (an observer container, bash /dev/tcp), timestamped when each attempt starts; stress-ng
 // processes seen in this host's /proc. An edge is the first sample after which every sample agrees.
 //
-// Run (the stack must be up; uses FAULTLINE_* like the CLI):  node --import=tsx bench/faults.ts [fault ...]
+// Run (the stack must be up; uses FAULTLINE_* like the CLI):  npx tsx bench/faults.ts [fault ...]
 // BENCH_RUNS (default 5). Everything is reverted, also on Ctrl-C; `faultline revert --all` is the backstop.
+// About 20 s per run of a case at load 5-10 (each run is four measurements: fault and bare reference, in and out), so
+// the nine proxy cases (bench/proxy-cases.ts) take about 9 min with BENCH_RUNS=3. The observers and the docker CLI
+// call are bench/watch.ts's, shared with the proxy cases.
 
 import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -28,7 +31,7 @@ import { restoreScript } from '../src/faults/firewall-faults.js';
 import { lossScripts, partitionScripts } from '../src/faults/network-faults.js';
 import { handshake, legacyHandshake } from '../src/faults/tls-check.js';
 import { proxyCases } from './proxy-cases.js';
-import { docker as dockerCli, execLoopWatch, type Case, type Sample, type Watch } from './watch.js';
+import { docker as dockerCli, execLoopWatch, observerLoop, type Case, type Sample, type Watch } from './watch.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const WINDOW_MAX_MS = 120_000;
@@ -129,27 +132,15 @@ function tcpWatch(host: string, port: number, effectIsOpen: boolean): Watch {
   };
 }
 
-/** The TCP attempts, as a script for node: one connect every 10 ms until stdin closes (at most 2 minutes). */
-const CONNECT_LOOP = `
-const net = require('net');
-const [host, port, timeoutMs] = process.argv.slice(1);
-let pending = 0, stopping = false;
-const end = () => { if (stopping && pending === 0) process.exit(0); };
-const attempt = () => {
-  const at = Date.now(); pending += 1;
-  const s = net.connect({ host, port: Number(port) });
-  let done = false;
-  const finish = (ok) => { if (done) return; done = true; s.destroy(); process.stdout.write(at + ' ' + (ok ? 1 : 0) + '\\n'); pending -= 1; end(); };
-  s.setTimeout(Number(timeoutMs), () => finish(false));
-  s.once('connect', () => finish(true));
-  s.once('error', () => finish(false));
-};
-const timer = setInterval(attempt, 10);
-const stop = () => { clearInterval(timer); stopping = true; end(); };
-setTimeout(stop, 120000);
-process.stdin.on('end', stop).resume();
-console.log('ready');
-`;
+/** The TCP attempts, as a script for node: one connect every 10 ms, "1" open or "0" not. */
+const CONNECT_LOOP = observerLoop(
+  ['host', 'port', 'timeoutMs'],
+  10,
+  `  const sock = net.connect({ host, port: Number(port) });
+  sock.setTimeout(Number(timeoutMs), () => finish('0'));
+  sock.once('connect', () => finish('1'));
+  sock.once('error', () => finish('0'));`,
+);
 
 /**
  * The same from inside a server's network namespace: an observer container (this bench's own, from the

@@ -8,7 +8,7 @@
 import { helperScript, PROXY_PORTS, PROXY_UID, undoScript, type Diversion } from '../src/faults/proxy-config.js';
 import { proxyImage } from '../src/faults/proxy-image.js';
 import type { FaultContext } from '../src/faults/index.js';
-import { docker as run, execLoopWatch, type Case, type Watch } from './watch.js';
+import { docker as run, execLoopWatch, observerLoop, type Case, type Watch } from './watch.js';
 
 /** A case of bench/faults.ts's table whose fault goes through the fault proxy. */
 type ProxyCase = Case & { kind: 'proxy' };
@@ -19,32 +19,23 @@ type ProxyCase = Case & { kind: 'proxy' };
  * answer cut short (fewer body bytes than its Content-Length, or no end of head) is an error: a paced answer in flight
  * when the proxy goes has already shown its status line, and is not a success.
  */
-const HTTP_LOOP = `
-const net = require('net');
-const [host, port, path] = process.argv.slice(1);
-let pending = 0, stopping = false;
-const end = () => { if (stopping && pending === 0) process.exit(0); };
-const attempt = () => {
-  const at = Date.now(); pending += 1; let done = false, got = '';
-  const finish = (s) => { if (done) return; done = true; sock.destroy(); process.stdout.write(at + ' ' + (Date.now() - at) + ' ' + s + '\\n'); pending -= 1; end(); };
+const HTTP_LOOP = observerLoop(
+  ['host', 'port', 'path'],
+  20,
+  `  let got = '';
   const sock = net.connect({ host, port: Number(port) }, () => sock.write('GET ' + path + ' HTTP/1.0\\r\\n\\r\\n'));
-  sock.setTimeout(3000, () => finish(-1));
+  const took = () => (Date.now() - at) + ' ';
+  sock.setTimeout(3000, () => finish(took() + -1));
   sock.on('data', (c) => { if (got.length < 65536) got += c.toString('latin1'); });
   sock.on('end', () => {
     const m = /^HTTP\\/1\\.[01] (\\d{3})/.exec(got);
     const split = got.indexOf('\\r\\n\\r\\n');
     const length = /\\r\\ncontent-length: *(\\d+)/i.exec(split < 0 ? '' : got.slice(0, split));
     const whole = split >= 0 && (!length || got.length - split - 4 >= Number(length[1]));
-    finish(m && whole ? Number(m[1]) : 0);
+    finish(took() + (m && whole ? Number(m[1]) : 0));
   });
-  sock.on('error', () => finish(0));
-};
-const timer = setInterval(attempt, 20);
-const stop = () => { clearInterval(timer); stopping = true; end(); };
-setTimeout(stop, 120000);
-process.stdin.on('end', stop).resume();
-console.log('ready');
-`;
+  sock.on('error', () => finish(took() + 0));`,
+);
 
 function httpWatch(observerId: string, target: string, on: (ms: number, status: number) => boolean): Watch {
   return execLoopWatch(

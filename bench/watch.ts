@@ -34,6 +34,30 @@ export interface Case {
 }
 
 /**
+ * A node script for an observer: every `everyMs`, one attempt, until its stdin closes (at most 2 minutes); it prints
+ * "ready" once, then "<start ms> <line>" per attempt. `names` are its arguments' names; `body` opens the attempt's
+ * socket as `sock` and calls `finish(line)` once with what it saw (later calls are ignored). Pure.
+ */
+export function observerLoop(names: string[], everyMs: number, body: string): string {
+  return `
+const net = require('net');
+const [${names.join(', ')}] = process.argv.slice(1);
+let pending = 0, stopping = false;
+const end = () => { if (stopping && pending === 0) process.exit(0); };
+const attempt = () => {
+  const at = Date.now(); pending += 1; let done = false;
+  const finish = (line) => { if (done) return; done = true; sock.destroy(); process.stdout.write(at + ' ' + line + '\\n'); pending -= 1; end(); };
+${body}
+};
+const timer = setInterval(attempt, ${everyMs});
+const stop = () => { clearInterval(timer); stopping = true; end(); };
+setTimeout(stop, 120000);
+process.stdin.on('end', stop).resume();
+console.log('ready');
+`;
+}
+
+/**
  * Runs `script` with node in `observerId` (`docker exec -i`) until its stdin closes. The script prints "ready" once,
  * then one line per attempt, "<start ms since epoch> <fields…>"; `parse` turns the fields after the time into a sample
  * (`on` true = the fault's effect; `tookMs` from its start until its outcome was known, when the line says), or
