@@ -312,7 +312,7 @@ if (!process.env.BENCH_LOCAL_ONLY && wanted('stack')) {
         "latency 200 ms, stack (HTTPS via the LB, proxy-latency on web1 :80): p50 of web1's answers − p50 of web2/web3's, same window",
         '200 ± 10 ms',
         `${f(added, 1)} ms (web1 p50 ${f(p(delayed, 0.5), 1)} ms, n=${delayed.length}; ${bypassed} under 200 ms; ` +
-          `${failed.length} failed${failed.length ? ` [${[...new Set(failed.map((a) => a.error ?? a.status))].join(' ')}]` : ''}` +
+          `${failed.length} failed${failed.length ? ` [${failed.map((a) => `#${during.indexOf(a) + 1} ${a.error ?? a.status}`).join(', ')}]` : ''}` +
           `${foreign ? `, ${foreign} with another fault's header left out` : ''})`,
         `web2/web3 p50 ${f(p(ref, 0.5), 1)} ms (n=${ref.length}); window before ${f(
           p(
