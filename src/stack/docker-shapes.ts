@@ -22,7 +22,16 @@ export function toContainerState(info: Docker.ContainerInspectInfo): ContainerSt
     exitCode: info.State?.ExitCode ?? 0,
     networkMode: info.HostConfig?.NetworkMode ?? '',
     pid: info.State?.Pid ?? 0,
+    ...healthTest(info.Config?.Healthcheck?.Test),
   };
+}
+
+/** The health check as an exec command: ["CMD", …] as is, ["CMD-SHELL", s] through sh -c; none for NONE or no check. */
+export function healthTest(test: string[] | undefined): { healthTest?: string[] } {
+  const [kind, ...rest] = test ?? [];
+  if (kind === 'CMD' && rest.length) return { healthTest: rest };
+  if (kind === 'CMD-SHELL' && rest[0]) return { healthTest: ['/bin/sh', '-c', rest[0]] };
+  return {};
 }
 
 function healthOutput(info: Docker.ContainerInspectInfo): { healthOutput?: string } {

@@ -66,6 +66,8 @@ export interface ContainerState {
   networkMode: string;
   /** The container's first process on the host; 0 when it is not running. */
   pid: number;
+  /** Its health check's command, as an exec runs it (CMD-SHELL through sh -c); absent without one. */
+  healthTest?: string[];
 }
 
 /** Maps Docker's inspect answer to a ContainerState (pure). */
