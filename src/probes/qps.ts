@@ -250,8 +250,19 @@ export const qpsProbe: Probe<Params, QpsValue> = {
         },
       );
     } else {
-      const nowS = Math.floor(clock.now() / 1000) - 1;
-      window = { startS: nowS - Math.round(p.window / 1000), endS: nowS };
+      const lastWindow = () => {
+        const nowS = Math.floor(clock.now() / 1000) - 1;
+        return { startS: nowS - Math.round(p.window / 1000), endS: nowS };
+      };
+      // A stack that has just started: Prometheus's first scrapes of the LB may still be coming (bounded).
+      await retryUntil(
+        () => queryRange(base, queries.frontend, { ...lastWindow(), stepS: 1 }, signal),
+        (series) => series.length > 0,
+        { timeoutMs: FRESH_TIMEOUT_MS, intervalMs: 1000, signal, clock, what: 'a Prometheus scrape of the LB' },
+      ).catch((err: unknown) => {
+        if (signal.aborted) throw err;
+      });
+      window = lastWindow();
     }
     const range = { ...window, stepS: 1 };
     const [frontend, lbPerServer, nginxPerServer] = await Promise.all([
