@@ -91,6 +91,14 @@ export const METRIC_TABLE = {
     true,
     'first failed write after the first fault → first successful write after the last failed one',
   ),
+  write_outage_worst_s: spec(
+    's',
+    'worst write outage of one fault (s)',
+    'worst write outage',
+    'lower',
+    true,
+    'the longest write outage one fault caused: with a fault injected several times (times:), the worst injection’s; else the run’s write outage',
+  ),
   write_error_ratio: spec('ratio', 'write error ratio', 'write error ratio', 'lower', true, 'failed or unknown writes / attempted writes'),
   writes_acknowledged: spec('count', 'writes acknowledged', 'writes acknowledged', null, false, 'writes the stack answered as committed'),
   read_error_ratio_during_faults: spec(

@@ -59,6 +59,7 @@ function dryRunStep(e: TimelineEntry) {
     ...(e.atMs !== undefined ? { atMs: e.atMs } : {}),
     ...(e.forMs ? { forMs: e.forMs } : {}),
     ...(e.everyMs !== undefined ? { everyMs: e.everyMs } : {}),
+    ...(e.times !== undefined ? { times: e.times } : {}),
     ...(e.during !== undefined ? { during: e.during } : {}),
     ...(e.plan ? { targets: e.plan.targets.map((t) => ({ name: t.name, id: t.id.slice(0, 12) })), steps: e.plan.steps } : {}),
     ...(e.error ? { error: { code: e.error.code, message: e.error.message } } : {}),

@@ -51,7 +51,14 @@ export async function planMethod(exp: Experiment, stack: AttachedStack, faults: 
       });
       continue;
     }
-    const entry: TimelineEntry = { kind: 'fault', name: step.fault, target: step.target, atMs: step.at, forMs: step.for ?? 0 };
+    const entry: TimelineEntry = {
+      kind: 'fault',
+      name: step.fault,
+      target: step.target,
+      atMs: step.at,
+      forMs: step.for ?? 0,
+      ...((step.times ?? 1) > 1 ? { times: step.times, everyMs: step.every } : {}),
+    };
     try {
       const configured = registry.configure(step.fault, { target: step.target, params: step.params });
       entry.target = configured.target;

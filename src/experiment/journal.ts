@@ -29,6 +29,8 @@ export interface ActivityRecord {
   tolerance?: unknown;
   output?: unknown;
   error?: string | undefined;
+  /** Which injection this is (1-based) of a fault the method injects several times (`times:`). */
+  injection?: number | undefined;
 }
 
 export type { FaultWindow };
@@ -74,6 +76,12 @@ export interface ExperimentJournal {
   metrics: Metrics;
   /** Structured details behind the metrics (recovery, data loss, exposure, TLS). */
   findings: Record<string, unknown>;
+  /**
+   * One sample per event of the run, for the figures that have them: per injection of a fault the method injects
+   * several times (`times:`), or per look of a probe in a run without faults (event-samples.ts). A compare report
+   * takes them for its median and interval; absent, it takes `metrics`, one value per run.
+   */
+  samples?: { per: 'injection' | 'look'; metrics: Partial<Record<MetricName, number[]>> } | undefined;
   assertions: AssertionResult[];
   /** The stop condition that fired: which, its value and when (ms from the start of load). */
   stop?: StopRecord | undefined;

@@ -11,6 +11,7 @@ import type { DataLossResult } from '../probes/data-loss.js';
 import { evaluateAssertions } from './assertions.js';
 import { looksOf } from './activities.js';
 import { readErrorRatioDuring, steadyFigures, unsteadySpans, writeOutage } from './metrics.js';
+import { faultSamples, repeatedFault, type Samples } from './event-samples.js';
 import type { AssertionSpec } from './schema.js';
 import type { ActivityRecord, AssertionResult, ExperimentStatus } from './journal.js';
 
@@ -30,6 +31,14 @@ export interface Measured {
   metrics: Metrics;
   /** Structured details behind the metrics (recovery, write outage, data loss, and each probe's evidence). */
   findings: Record<string, unknown>;
+  /** One sample per injection of a repeated fault, or per look of a probe in a run without faults (event-samples.ts). */
+  samples?: RunSamples | undefined;
+}
+
+/** A run's samples of its figures, and what each sample is one of. */
+export interface RunSamples {
+  per: 'injection' | 'look';
+  metrics: Samples;
 }
 
 /** The worst of some values of a metric, in the metric table's direction; null when there are none. */
@@ -52,16 +61,20 @@ function worse(metric: MetricName, a: MetricValue, b: MetricValue): boolean {
 export function probeMetrics(input: Pick<JudgeInput, 'steadyStateBefore' | 'method' | 'probes'>): Measured {
   const metrics: Metrics = {};
   const findings: Record<string, unknown> = {};
+  const samples: Samples = {};
+  const faultless = !input.method.some((a) => a.kind === 'fault');
   for (const probe of input.probes) {
     const looks = (acts: ActivityRecord[]) => acts.filter((a) => a.name === probe.name).flatMap((a) => looksOf(a, probe));
     const steady = looks(input.steadyStateBefore);
     const method = looks(input.method);
     const over: Record<'run' | 'steady' | 'all', Look[]> = { run: method.length ? method : steady, steady, all: [...steady, ...method] };
-    for (const c of probe.metrics ?? [])
-      metrics[c.metric] = worstOf(
-        c.metric,
-        over[c.over].map((l) => c.of(l)),
-      );
+    for (const c of probe.metrics ?? []) {
+      const values = over[c.over].map((l) => c.of(l));
+      metrics[c.metric] = worstOf(c.metric, values);
+      // Looks of a stack nothing was done to are repetitions of one measurement: each is a sample.
+      const nums = values.map((v) => (METRIC_TABLE[c.metric].unit === 'grade' ? null : v));
+      if (faultless && values.length > 1 && nums.every((v): v is number => typeof v === 'number' && Number.isFinite(v))) samples[c.metric] = nums;
+    }
     const e = probe.evidence;
     const by = e && probe.metrics?.find((c) => c.metric === e.worstBy);
     if (e && by) {
@@ -71,7 +84,7 @@ export function probeMetrics(input: Pick<JudgeInput, 'steadyStateBefore' | 'meth
       if (worst) findings[e.key] = worst.evidence;
     }
   }
-  return { metrics, findings };
+  return { metrics, findings, ...(Object.keys(samples).length ? { samples: { per: 'look', metrics: samples } } : {}) };
 }
 
 /** The set check's figures; "unknown" with nothing measured when the probe could not read the database. */
@@ -84,6 +97,8 @@ function dataLossMetrics(o: Observation | null): Metrics {
     recovered_writes: check ? check.recovered.length : null,
   };
 }
+
+const lostKeys = (o: Observation | null): string[] | null => (o?.details as Partial<DataLossResult> | undefined)?.check?.lost ?? null;
 
 /** Every metric of a run (pure). */
 export function measure(input: JudgeInput): Measured {
@@ -125,7 +140,12 @@ export function measure(input: JudgeInput): Measured {
     m.read_error_ratio_during_faults = readErrorRatioDuring(timeline, null, windows, runEnd);
   }
   const probes = probeMetrics(input);
-  return { metrics: { ...m, ...probes.metrics }, findings: { ...findings, ...probes.findings } };
+  const perInjection = repeatedFault(input.method)
+    ? faultSamples({ recovery, windows, runEndMs: runEnd, timeline, writes: writes.length ? writes : null, lost: lostKeys(input.dataLoss) })
+    : {};
+  const samples: RunSamples | undefined = Object.keys(perInjection).length ? { per: 'injection', metrics: perInjection } : probes.samples;
+  if (m.write_outage_s !== undefined) m.write_outage_worst_s = perInjection.write_outage_s ? Math.max(...perInjection.write_outage_s) : m.write_outage_s;
+  return { metrics: { ...m, ...probes.metrics }, findings: { ...findings, ...probes.findings }, ...(samples ? { samples } : {}) };
 }
 
 /** An experiment's verdict (a compare report's per-figure verdict is another thing, report/before-after.ts). */

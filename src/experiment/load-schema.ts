@@ -47,6 +47,12 @@ export const loadSchema = z
     path: z.string().startsWith('/').optional(),
     duration: loadDuration,
     warmup: duration.default('3s'),
+    /**
+     * End the load this long after the method's last fault was reverted, rather than at `duration` (then the most it
+     * runs): a fault injected several times on a stack that recovers slowly gets its room, one that recovers fast
+     * does not wait for it.
+     */
+    end_after_faults: duration.optional(),
     bucket: bucket.default('100ms'),
     max_in_flight: z.number().int().positive().optional(),
     timeout: deadline.optional(),

@@ -45,6 +45,7 @@ export async function methodPhase(
     signal,
     log,
     loadDurationMs: exp.load.duration,
+    endAfterFaultsMs: exp.load.end_after_faults,
     stopWhen: exp.stop_when,
   });
   journal.method = [...method.activities, ...(await actions)].sort((a, b) => (a.startMs ?? 0) - (b.startMs ?? 0));

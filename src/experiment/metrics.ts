@@ -104,7 +104,7 @@ export function writeOutage(records: WriteRecord[], fromMs: number, runEndMs: nu
 }
 
 /** Error ratio of reads inside fault windows: all requests minus writes, bucket by bucket. */
-export function readErrorRatioDuring(t: Timeline, ledger: WriteLedger | null, faults: FaultWindow[], runEndMs: number): number | null {
+export function readErrorRatioDuring(t: Timeline, ledger: Pick<WriteLedger, 'records'> | null, faults: FaultWindow[], runEndMs: number): number | null {
   const spans = faults.map((f) => ({ startMs: f.startMs, endMs: f.endMs ?? runEndMs }));
   if (!spans.length) return null;
   let completed = 0;

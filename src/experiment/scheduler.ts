@@ -22,6 +22,9 @@ import type { FaultStep, ProbeStep } from './schema.js';
  */
 const PROBE_HOLD_LIMIT_MS = MAX_HOLD_EXTENSION_MS;
 
+/** Between a repeated fault's revert and its next injection at least this long: the recovery analysis's healthy run (3 s) and a margin. */
+export const SETTLE_MS = 3000;
+
 export interface MethodContext {
   stack: AttachedStack;
   faults: FaultRegistry;
@@ -34,6 +37,8 @@ export interface MethodContext {
   loadDurationMs: number;
   /** The experiment's stop_when, checked live on the load's timeline. */
   stopWhen?: readonly StopCondition[];
+  /** The load's end_after_faults: stop it this long after the last fault step (every injection) was reverted. */
+  endAfterFaultsMs?: number | undefined;
 }
 
 export interface MethodOutcome {
@@ -129,7 +134,8 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
     if (signal.aborted || !stopped.signal.aborted) throw err;
   };
 
-  const faultTask = async (step: FaultStep): Promise<ActivityRecord> => {
+  /** One injection of a fault step: at `atMs`, held `for`, reverted (a revert waits until the stack is healthy). */
+  const faultTask = async (step: FaultStep, atMs: number, injection?: number): Promise<ActivityRecord> => {
     const record: ActivityRecord = {
       kind: 'fault',
       name: step.fault,
@@ -140,14 +146,16 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
       end: '',
       target: step.target,
       params: step.params,
+      ...(injection ? { injection } : {}),
     };
     try {
-      await sleep(step.at - job.elapsedMs(), holdSignal);
+      await sleep(atMs - job.elapsedMs(), holdSignal);
       const configured = ctx.faults.configure(step.fault, { target: step.target, params: step.params });
       const faultCtx = createFaultContext(ctx.stack, { log, holdMs: step.for ?? 0 });
       record.start = iso();
       record.startMs = job.elapsedMs();
-      log(`t=${(record.startMs / 1000).toFixed(1)}s inject ${step.fault}${step.target ? ` on ${step.target}` : ''}`);
+      const nth = injection ? ` (${injection} of ${step.times})` : '';
+      log(`t=${(record.startMs / 1000).toFixed(1)}s inject ${step.fault}${step.target ? ` on ${step.target}` : ''}${nth}`);
       const fault = await injectFault(faultCtx, configured, signal, { holdMs: step.for ?? 0 });
       ctx.active.add(fault);
       // The window opens when the inject started, as the recovery analysis counts a fault's time.
@@ -204,12 +212,59 @@ export async function runMethod(steps: Array<FaultStep | ProbeStep>, job: LoadJo
     return [await probeOnce(probe, step, 'method', probeCtx, signal, job)];
   };
 
+  /**
+   * A fault injected `times` times, one after the other: each at its time (`at` + k·`every`), or SETTLE_MS after the
+   * previous revert finished when that is later, so each recovery can be seen; one the load has no room left for
+   * (its hold and the settle) is skipped and says so.
+   */
+  const repeatedFault = async (step: FaultStep): Promise<ActivityRecord[]> => {
+    const records: ActivityRecord[] = [];
+    let ready = 0;
+    for (let k = 0; k < (step.times ?? 1); k++) {
+      const atMs = Math.max(step.at + k * (step.every ?? 0), ready);
+      if (methodSignal.aborted || atMs + (step.for ?? 0) + SETTLE_MS > ctx.loadDurationMs) {
+        const why = methodSignal.aborted
+          ? 'the load ended (or a stop condition fired) first'
+          : `the load had no room left for it (it would start at ${(atMs / 1000).toFixed(1)} s)`;
+        records.push({
+          kind: 'fault',
+          name: step.fault,
+          phase: 'method',
+          status: 'skipped',
+          start: iso(),
+          end: iso(),
+          injection: k + 1,
+          error: `not injected: ${why}`,
+        });
+        continue;
+      }
+      const record = await faultTask(step, atMs, k + 1);
+      records.push(record);
+      if (record.status !== 'succeeded') break;
+      ready = job.elapsedMs() + SETTLE_MS;
+    }
+    return records;
+  };
+
   const tasks = steps.map((step) => {
-    if ('fault' in step) return faultTask(step).then((r) => [r]);
+    if ('fault' in step) return (step.times ?? 1) > 1 ? repeatedFault(step) : faultTask(step, step.at).then((r) => [r]);
     const task = probeTask(step);
     if (step.during !== undefined) latch.look(step.during, task);
     return task;
   });
+  const faultTasks = tasks.filter((_, i) => 'fault' in steps[i]!);
+  if (ctx.endAfterFaultsMs !== undefined && faultTasks.length) {
+    const tail = ctx.endAfterFaultsMs;
+    void Promise.allSettled(faultTasks)
+      .then(() => sleep(tail, methodSignal))
+      .then(
+        () => {
+          log(`t=${(job.elapsedMs() / 1000).toFixed(1)}s the faults are over: ending the load (end_after_faults)`);
+          job.stop();
+        },
+        () => undefined,
+      );
+  }
   const loadResult = job.result.finally(() => loadDone.abort());
   const settled = await Promise.allSettled(tasks);
   const load = await loadResult;

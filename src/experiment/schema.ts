@@ -66,9 +66,21 @@ const faultActivity = z
     params,
     at: duration.default('0s'),
     for: duration.optional(),
+    /**
+     * Inject it this many times in the one run (default once), `every` apart from start to start: each injection is
+     * one sample of the per-fault figures (src/experiment/event-samples.ts), so one run gives an interval.
+     */
+    times: z.number().int().min(1).max(MAX_REPEAT).optional(),
+    every: duration.optional(),
     title: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    const add = (path: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message });
+    if ((f.times ?? 1) > 1 && f.every === undefined) add('every', 'a fault injected several times needs "every" (start to start)');
+    if (f.every !== undefined && (f.times ?? 1) < 2) add('times', '"every" needs "times" of 2 or more');
+    if (f.every !== undefined && f.every <= (f.for ?? 0)) add('every', 'must be longer than "for": each injection ends before the next one starts');
+  });
 
 // The exec branch first: an entry naming an `action` is an exec, its problems its own (exec-schema.ts).
 const methodEntry = z.union([execActivity, faultActivity, probeActivity], {
@@ -160,7 +172,14 @@ export const experimentSchema = z
       const at = m.at ?? 0;
       if (at >= e.load.duration)
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['method', i, 'at'], message: `must fall inside the load (duration ${e.load.duration / 1000} s)` });
-      if ('fault' in m && m.for !== undefined && at + m.for > e.load.duration) {
+      const last = 'fault' in m ? at + ((m.times ?? 1) - 1) * (m.every ?? 0) : at;
+      if ('fault' in m && (m.times ?? 1) > 1 && last + (m.for ?? 0) > e.load.duration)
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['method', i, 'times'],
+          message: `injection ${m.times} would end at ${(last + (m.for ?? 0)) / 1000} s, after the load (duration ${e.load.duration / 1000} s)`,
+        });
+      else if ('fault' in m && m.for !== undefined && at + m.for > e.load.duration) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: ['method', i, 'for'],

@@ -34,6 +34,8 @@ export interface TimelineEntry {
   atMs?: number;
   forMs?: number;
   everyMs?: number;
+  /** A fault injected several times (`times:`), everyMs apart from start to start at the most. */
+  times?: number;
   during?: string;
   /** A rollback's step: after the method. */
   rollback?: boolean;
@@ -53,6 +55,8 @@ const secs = (ms: number) => `${Number((ms / 1000).toFixed(3))}s`;
 
 function when(e: TimelineEntry): string {
   if (e.rollback) return 'rollback';
+  if (e.times !== undefined && e.everyMs !== undefined)
+    return `t=${secs(e.atMs ?? 0)}–${secs((e.atMs ?? 0) + (e.forMs ?? 0))}, ${e.times} times, every ${secs(e.everyMs)} or 3s after the last revert`;
   if (e.everyMs !== undefined) return `every ${secs(e.everyMs)}`;
   if (e.during !== undefined) return `during ${e.during}`;
   const at = e.atMs ?? 0;

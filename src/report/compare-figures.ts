@@ -82,11 +82,13 @@ const COUNTED: Partial<Record<MetricName, string>> = {
     'was on, to the start of the first 3 s run of healthy buckets. ' +
     'When that run starts while the fault is still on, the stack healed itself (a failover) and the time counts from the fault’s start; when it starts ' +
     'only after the revert, it counts from the fault’s end. A fault that never pushed a bucket under that level while it was on counts 0, whatever the ' +
-    'revert did afterwards (that is the failback). The slowest fault of the run.',
+    'revert did afterwards (that is the failback). The slowest fault of the run; one sample per injection where a fault was injected several times.',
   failback_s:
     'For a fault the stack had healed (or never felt): how long the disruption after its end (the revert) lasted, from the first bad bucket after ' +
     'the end to the start of the next 3 s healthy run; 0 when nothing after the revert was disrupted. n/a where no fault had healed before its end.',
-  write_outage_s: 'Each run of failed writes (by intended send time) from its first failure to the next successful write, summed over the run.',
+  write_outage_s:
+    'Each run of failed writes (by intended send time) from its first failure to the next successful write, summed over the run; where a fault was ' +
+    'injected several times, each injection is one sample: the runs of failed writes that began between its start and the next injection’s.',
 };
 
 export interface GlossaryEntry {
@@ -103,6 +105,13 @@ export function glossaryOf(figures: Array<{ name: string; metric?: MetricName | 
       meaning:
         '▲ better / ▼ worse only when the two columns’ intervals do not overlap; ≈ within noise when they do; ≠ differs when a column has one run ' +
         '(no interval, so no call); = same when every run of both columns measured the same (one run each: within 5 %, ratios 0.1 point).',
+    },
+    {
+      term: 'injections, looks',
+      meaning:
+        'A run that injects one fault several times (`times:`) gives each per-fault figure once per injection, and a probe that looks several times ' +
+        'in a run without faults gives its figures once per look: the median and interval are then over those samples. Each injection starts on a ' +
+        'stack that had recovered (at least 3 s after the previous revert, which waits until healthy), but they share one run and one start of the stack.',
     },
   ];
   return [...out, ...figureGlossary(figures)];

@@ -4,6 +4,7 @@
 import type { MetricUnit } from '../metric-table.js';
 import type { CompareModel, Figure, FigureValue, Hop, RunSummary, Section, SeriesPoint, Verdict } from './compare-model.js';
 import { fmtNumber, fmtPercent, STATUS_LABEL } from './format.js';
+import type { SampleUnit } from '../experiment/event-samples.js';
 
 export const VERDICT_LABEL: Record<Verdict, string> = {
   better: '▲ better',
@@ -21,15 +22,19 @@ export function fmtFigure(unit: MetricUnit, v: FigureValue | undefined): string 
   return fmtNumber(v);
 }
 
-/** A column of a figure: "8.3 s [7.9–8.6 s, 6 runs]", "3 [3–3, 3 runs, 75 %]" below 95 %, or the one value. */
-export function fmtColumn(f: Pick<Figure, 'unit' | 'values' | 'intervals' | 'runs'>, label: string): string {
+/** "6 runs", "6 injections", "1 look". */
+export const fmtSamples = (n: number, per: SampleUnit = 'run') => `${n} ${per}${n === 1 ? '' : 's'}`;
+
+/** A column of a figure: "8.3 s [7.9–8.6 s, 6 runs]", "3 [3–3, 3 runs, 75 %]" below 95 %, "8.1 s [… 6 injections]", or the one value. */
+export function fmtColumn(f: Pick<Figure, 'unit' | 'values' | 'intervals' | 'runs' | 'per'>, label: string): string {
   const value = fmtFigure(f.unit, f.values[label]);
   const iv = f.intervals?.[label];
-  if (!iv) return (f.runs?.[label] ?? 0) > 1 ? `${value} (${f.runs![label]} runs, no interval)` : value;
+  const per = f.per?.[label];
+  if (!iv) return (f.runs?.[label] ?? 0) > 1 ? `${value} (${fmtSamples(f.runs![label]!, per)}, no interval)` : value;
   const end = (x: number | string) => (typeof x === 'number' ? fmtFigure(f.unit, x).replace(/ (s|ms)$/, '') : x);
   const unit = f.unit === 's' || f.unit === 'ms' ? ` ${f.unit}` : '';
   const coverage = iv.coverage < 0.95 ? `, ${fmtPercent(iv.coverage, 1)}` : '';
-  return `${value} [${end(iv.low)}–${end(iv.high)}${unit}, ${iv.n} runs${coverage}]`;
+  return `${value} [${end(iv.low)}–${end(iv.high)}${unit}, ${fmtSamples(iv.n, per)}${coverage}]`;
 }
 
 export const fmtQps = (v: number | null) => (v === null ? 'n/a' : v.toFixed(1));

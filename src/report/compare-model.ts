@@ -21,6 +21,7 @@ import {
   type Verdict,
 } from './compare-figures.js';
 import { CHART_SERIES_KINDS, secondsOf, type Second } from './series.js';
+import type { SampleUnit } from '../experiment/event-samples.js';
 
 export type { FigureInterval, FigureValue, GlossaryEntry, Hop, LatencyFigures, MonitoringRow, Verdict };
 export { verdictOf };
@@ -35,8 +36,10 @@ export interface Figure {
   values: ByRun<FigureValue>;
   /** Each column's 95 % interval of the median (compare-figures.ts); null with one run. Absent in reports before repetitions. */
   intervals?: ByRun<FigureInterval | null>;
-  /** How many runs measured it, per column. */
+  /** How many samples measured it, per column: runs, or injections or looks where a run gave one per event. */
   runs?: ByRun<number>;
+  /** What each sample is one of, per column (absent in reports before per-event samples: runs). */
+  per?: ByRun<SampleUnit>;
   /** The second column against the first: better or worse only when the intervals separate. */
   verdict: Verdict;
   /** The metric it reads, when it reads one. */
@@ -158,8 +161,17 @@ function figureOf(spec: FigureSpec, runs: Run[], of: ByRun<ExperimentJournal | n
     if (v === null && f.probe && f.field) v = probeField(e, f.probe, f.field, unit, raw);
     return f.complement && typeof v === 'number' ? 1 - v : v;
   };
-  // Every repetition of the column's run (runsOf: the journal itself when it ran once).
-  const samples = byRun(runs, (r) => (of[r.label] ? repetitionsOf(of[r.label]!).map(read) : []));
+  // Every repetition of the column's run (runsOf: the journal itself when it ran once); a run with one sample per
+  // injection or look of the figure (event-samples.ts) gives all of them.
+  const eventsOf = (e: ExperimentJournal): FigureValue[] | null => {
+    const list = f.metric ? e.samples?.metrics[f.metric] : undefined;
+    return list?.length ? list.map((v) => (f.complement ? 1 - v : v)) : null;
+  };
+  const samples = byRun(runs, (r) => (of[r.label] ? repetitionsOf(of[r.label]!).flatMap((e) => eventsOf(e) ?? [read(e)]) : []));
+  const per = byRun(runs, (r): SampleUnit => {
+    const first = of[r.label] ? repetitionsOf(of[r.label]!).find((e) => eventsOf(e)) : undefined;
+    return first?.samples?.per ?? 'run';
+  });
   const columns = byRun(runs, (r) => columnOf(unit, samples[r.label]!));
   const [a, b] = runs.map((r) => samples[r.label]!);
   const source = [f.metric && `${f.complement ? '1 − ' : ''}metrics.${f.metric}`, f.probe && `${f.probe} probe: output.value.${f.field}`]
@@ -172,6 +184,7 @@ function figureOf(spec: FigureSpec, runs: Run[], of: ByRun<ExperimentJournal | n
     values: byRun(runs, (r) => columns[r.label]!.value),
     intervals: byRun(runs, (r) => columns[r.label]!.interval),
     runs: byRun(runs, (r) => columns[r.label]!.runs),
+    per,
     verdict: verdictOver(unit, better, a ?? [], b ?? []),
     source,
     ...(f.metric ? { metric: f.metric } : {}),

@@ -21,9 +21,12 @@ export interface MetricChange {
   intervals?: { before: MedianInterval | null; after: MedianInterval | null };
 }
 
-/** A metric's measured values over an experiment's runs (numbers; grades as their rank: lower is better). */
+/**
+ * A metric's measured values over an experiment's runs: each run's value, or its samples where the run gave one per
+ * injection or look (event-samples.ts).
+ */
 export function samplesOf(e: ExperimentJournal | undefined, metric: MetricName): MetricValue[] {
-  return e ? runsOf(e).map((r) => r.metrics[metric] ?? null) : [];
+  return e ? runsOf(e).flatMap((r): MetricValue[] => (r.samples?.metrics[metric]?.length ? r.samples.metrics[metric] : [r.metrics[metric] ?? null])) : [];
 }
 
 const asNumber = (metric: MetricName, v: MetricValue): number | null =>

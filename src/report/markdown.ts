@@ -52,6 +52,26 @@ function repetitionLines(j: ExperimentJournal): string[] {
   return out;
 }
 
+/** A run's samples, one per injection of a repeated fault or per look (event-samples.ts): each, the median, its interval. */
+function sampleLines(j: ExperimentJournal): string[] {
+  const runs = runsOf(j).filter((r) => r.samples && Object.keys(r.samples.metrics).length);
+  const per = runs[0]?.samples?.per;
+  if (!per) return [];
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.samples!.metrics)))] as Array<keyof typeof METRIC_TABLE>;
+  const out = [`**Per ${per}.** Each ${per} is one sample of these figures; the median and its interval are over all of them.`, ''];
+  out.push(`| figure | each ${per} | median | interval | coverage |`, '|---|---|---|---|---|');
+  for (const k of names) {
+    const values = runs.flatMap((r) => r.samples!.metrics[k] ?? []);
+    const iv = medianInterval(values);
+    if (!iv) continue;
+    const range = iv.n > 1 ? `${fmtMetric(k, iv.low)}–${fmtMetric(k, iv.high)}`.replace(/ (s|ms)–/, '–') : 'none (one sample)';
+    const each = values.map((v) => fmtMetric(k, v)).join(', ');
+    out.push(`| ${METRIC_TABLE[k].short} | ${each} | ${fmtMetric(k, iv.median)} | ${range} | ${iv.n > 1 ? fmtPercent(iv.coverage, 1) : '–'} |`);
+  }
+  out.push('');
+  return out;
+}
+
 function metricLine(j: ExperimentJournal): string {
   return KEY_METRICS.filter((k) => j.metrics[k] !== undefined && j.metrics[k] !== null)
     .map((k) => `${METRIC_TABLE[k].short} **${fmtMetric(k, j.metrics[k] ?? null)}**`)
@@ -68,6 +88,7 @@ function experimentSection(j: ExperimentJournal, level: string): string {
   const line = metricLine(j);
   if (line) out.push(line, '');
   out.push(...repetitionLines(j));
+  out.push(...sampleLines(j));
   if (j.load) {
     const s = j.load.summary;
     out.push(

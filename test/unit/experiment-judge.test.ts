@@ -2,8 +2,8 @@
 // metrics, the probes' declared contributions and evidence, the verdict, and the assertions behind it.
 
 import test from 'ava';
-import { Timeline } from '../../src/load/timeline.js';
-import { WriteLedger, type WriteRecord } from '../../src/load/ledger.js';
+import { ledger, load, timeline } from '../helpers/judge.js';
+import type { WriteRecord } from '../../src/load/ledger.js';
 import { measure, probeMetrics, verdict, worstOf, type JudgeInput } from '../../src/experiment/judge.js';
 import { evaluateAssertion } from '../../src/experiment/assertions.js';
 import { readErrorRatioDuring, steadyFigures, unsteadySpans, writeOutage, type WriteOutage } from '../../src/experiment/metrics.js';
@@ -14,49 +14,6 @@ import { probes } from '../../src/probes/registry.js';
 import type { Finding, Observation } from '../../src/probes/types.js';
 
 const PROBES = probes.list();
-
-/** 10 requests per 100 ms bucket for `ms`; those for which `ok` is false fail with ECONNREFUSED. */
-function timeline(ms: number, ok: (t: number) => boolean = () => true): Timeline {
-  const t = new Timeline({ bucketMs: 100, startedAt: 0 });
-  for (let at = 0; at < ms; at += 10) {
-    if (ok(at)) t.recordResponse(at, 200, 5000);
-    else t.recordError(at, 'ECONNREFUSED');
-  }
-  return t;
-}
-
-function ledger(writes: Array<[intendedMs: number, outcome: WriteRecord['outcome']]>): WriteLedger {
-  return WriteLedger.fromJSON({
-    version: 1,
-    runId: 'run1',
-    keyPrefix: 'run1-',
-    startedAt: new Date(0).toISOString(),
-    counts: {
-      attempted: writes.length,
-      ok: writes.filter(([, o]) => o === 'ok').length,
-      fail: writes.filter(([, o]) => o === 'fail').length,
-      unknown: writes.filter(([, o]) => o === 'unknown').length,
-    },
-    writes: writes.map(([intendedMs, outcome], i) => ({
-      key: `run1-${i}`,
-      intendedMs,
-      completedMs: intendedMs + 5,
-      outcome,
-      id: outcome === 'ok' ? i : null,
-      status: null,
-      error: null,
-    })),
-  });
-}
-
-function load(t: Timeline, l: WriteLedger = ledger([])): JudgeInput['load'] {
-  const w = t.window(0, t.length * t.bucketMs);
-  return {
-    timeline: t,
-    ledger: l,
-    summary: { intended: w.outcomes, errorRatio: w.outcomes ? 1 - w.successes / w.outcomes : null, latency: { p99: w.latency.p99 } } as never,
-  };
-}
 
 const base = (over: Partial<JudgeInput>): JudgeInput => ({
   load: load(timeline(10_000)),

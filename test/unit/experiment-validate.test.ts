@@ -111,3 +111,17 @@ const suggestions: Array<[string, string[], string | undefined]> = [
   ['ab', ['xy'], undefined],
 ];
 for (const [input, known, expected] of suggestions) test(`suggestion "${input}" → ${expected ?? 'none'}`, (t) => t.is(suggestion(input, known), expected));
+
+test('a fault injected several times: times needs every, every needs times, each ends before the next, the last inside the load', (t) => {
+  const fault = (extra: string) => problemsOf(`title: x\n${LOAD}\nmethod:\n  - { fault: db-primary-kill, at: 1s, for: 2s, ${extra} }`);
+  t.deepEqual(fault('times: 3, every: 3s'), []);
+  const where = (extra: string) => fault(extra).map((p) => `${p.path}: ${p.message}`);
+  t.deepEqual(where('times: 3'), ['method[0].every: a fault injected several times needs "every" (start to start)']);
+  t.deepEqual(where('every: 3s'), ['method[0].times: "every" needs "times" of 2 or more']);
+  t.deepEqual(where('times: 2, every: 2s'), ['method[0].every: must be longer than "for": each injection ends before the next one starts']);
+  t.deepEqual(where('times: 4, every: 3s'), ['method[0].times: injection 4 would end at 12 s, after the load (duration 10 s)']);
+  t.true(
+    where('times: 51, every: 3s').some((p) => p.startsWith('method[0].times: ') && p.includes('50')),
+    'bounded as repeat is',
+  );
+});

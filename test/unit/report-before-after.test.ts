@@ -101,26 +101,29 @@ const suite = beforeAfterSuite;
 const writesDownFor = (ms: number) => ({ startMs: 8000, endMs: 16_000, failing: (kind: string, n: number) => kind === 'write' && (n * 1000) / 50 < 8000 + ms });
 
 const baseline = suite('baseline', [
-  experiment(
-    'internal-encryption',
-    {},
-    {
-      method: [
-        probe('internal-encryption', {
-          grade: 'C',
-          plaintextHops: 3,
-          hops: [hop('lb', 'web1', false), hop('lb', 'web2', false), hop('web1', 'db-primary', false)],
-        }),
-        probe(
-          'qps',
-          { clientTotal: 2700, clientQps: 90, serverTotal: 2727, serverQps: 90.9, difference: 0.01 },
-          {
-            lbPerServer: { web1: 900, web2: 900, web3: 900 },
-            nginxPerServer: { web1: 930, web2: 930, web3: 930 },
-          },
-        ),
-      ],
-    },
+  withLoad(
+    experiment(
+      'internal-encryption',
+      {},
+      {
+        method: [
+          probe('internal-encryption', {
+            grade: 'C',
+            plaintextHops: 3,
+            hops: [hop('lb', 'web1', false), hop('lb', 'web2', false), hop('web1', 'db-primary', false)],
+          }),
+          probe(
+            'qps',
+            { clientTotal: 2700, clientQps: 90, serverTotal: 2727, serverQps: 90.9, difference: 0.01 },
+            {
+              lbPerServer: { web1: 900, web2: 900, web3: 900 },
+              nginxPerServer: { web1: 930, web2: 930, web3: 930 },
+            },
+          ),
+        ],
+      },
+    ),
+    load({ seconds: 10, rate: 100, readMs: 2, writeMs: 5 }),
   ),
   withLoad(
     experiment('db-primary-kill', { write_outage_s: 8.4, lost_writes: 2, unexpected_writes: 0, time_to_recover_s: 12, data_loss_status: 'invalid' }),
@@ -130,30 +133,32 @@ const baseline = suite('baseline', [
     experiment('shared-component-outage', { web_capacity_lost_ratio: 1, read_error_ratio_during_faults: 1 }),
     load({ seconds: 20, rate: 50, readMs: 2, writeMs: 5, fault: { startMs: 6000, endMs: 11_000, failing: (kind) => kind === 'read' } }),
   ),
-  withLoad(experiment('price', {}), load({ seconds: 10, rate: 100, readMs: 2, writeMs: 5 })),
 ]);
 
 const hardened = suite('hardened', [
-  experiment(
-    'internal-encryption',
-    {},
-    {
-      method: [
-        probe('internal-encryption', {
-          grade: 'A',
-          plaintextHops: 0,
-          hops: [hop('lb', 'web1', true), hop('lb', 'web2', true), hop('web1', 'db1', true), hop('db1', 'db2', true)],
-        }),
-        probe(
-          'qps',
-          { clientTotal: 2700, clientQps: 90, serverTotal: 2700, serverQps: 90, difference: 0 },
-          {
-            lbPerServer: { web1: 900, web2: 900, web3: 900 },
-            nginxPerServer: { web1: 930 },
-          },
-        ),
-      ],
-    },
+  withLoad(
+    experiment(
+      'internal-encryption',
+      {},
+      {
+        method: [
+          probe('internal-encryption', {
+            grade: 'A',
+            plaintextHops: 0,
+            hops: [hop('lb', 'web1', true), hop('lb', 'web2', true), hop('web1', 'db1', true), hop('db1', 'db2', true)],
+          }),
+          probe(
+            'qps',
+            { clientTotal: 2700, clientQps: 90, serverTotal: 2700, serverQps: 90, difference: 0 },
+            {
+              lbPerServer: { web1: 900, web2: 900, web3: 900 },
+              nginxPerServer: { web1: 930 },
+            },
+          ),
+        ],
+      },
+    ),
+    load({ seconds: 10, rate: 100, readMs: 3, writeMs: 8 }),
   ),
   withLoad(
     experiment('db-primary-kill', { write_outage_s: 1.7, lost_writes: 0, unexpected_writes: 0, time_to_recover_s: 3, data_loss_status: 'valid' }),
@@ -163,7 +168,6 @@ const hardened = suite('hardened', [
     experiment('shared-component-outage', { web_capacity_lost_ratio: 1 / 3, read_error_ratio_during_faults: 1 / 3 }),
     load({ seconds: 20, rate: 50, readMs: 2, writeMs: 5, fault: { startMs: 6000, endMs: 11_000, failing: (kind, n) => kind === 'read' && n % 3 === 0 } }),
   ),
-  withLoad(experiment('price', {}), load({ seconds: 10, rate: 100, readMs: 3, writeMs: 8 })),
 ]);
 
 const model = beforeAfterModel({ baseline, hardened, notes: ['both profiles on the same host'] });
@@ -444,4 +448,37 @@ test('faultline before-after writes the JSON, Markdown and HTML and prints their
     t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
     t.true(r.stderr.startsWith(`faultline: ${bad[i]}: `), r.stderr);
   }
+});
+
+test('one run with six injections a side gives each headline figure a 95 % interval, and the change a verdict', (t) => {
+  const withSamples = (s: Journal, per: 'injection' | 'look', id: string, metrics: NonNullable<ExperimentJournal['samples']>['metrics']) => ({
+    ...s,
+    experiments: (s as { experiments: ExperimentJournal[] }).experiments.map((e) => (e.id === id ? { ...e, samples: { per, metrics } } : e)),
+  });
+  let b = withSamples(baseline, 'injection', 'db-primary-kill', { write_outage_s: [3.2, 3.3, 3.1, 3.4, 3.2, 3.3], lost_writes: [0, 0, 0, 0, 0, 0] });
+  let h = withSamples(hardened, 'injection', 'db-primary-kill', { write_outage_s: [0, 0.1, 0, 0, 0.1, 0], lost_writes: [0, 0, 0, 0, 0, 0] });
+  b = withSamples(b, 'injection', 'shared-component-outage', {
+    web_capacity_lost_ratio: [1, 1, 1, 1, 1, 1],
+    read_error_ratio_during_faults: [1, 1, 0.98, 1, 1, 1],
+  });
+  h = withSamples(h, 'injection', 'shared-component-outage', {
+    web_capacity_lost_ratio: [1 / 3, 1 / 3, 1 / 3, 1 / 3, 1 / 3, 1 / 3],
+    read_error_ratio_during_faults: [0, 0, 0.01, 0, 0, 0],
+  });
+  b = withSamples(b, 'look', 'internal-encryption', { plaintext_hops: [3, 3, 3, 3, 3, 3, 3] });
+  h = withSamples(h, 'look', 'internal-encryption', { plaintext_hops: [0, 0, 0, 0, 0, 0, 0] });
+  const m = beforeAfterModel({ baseline: b, hardened: h });
+  const outage = figure(m, 'single-writer', 'write outage (s)');
+  t.like(outage, { baseline: 3.25, hardened: 0, verdict: 'better' });
+  t.deepEqual(outage.intervals?.baseline, { low: 3.1, high: 3.4, n: 6, coverage: 1 - 2 / 64 });
+  t.deepEqual(outage.per, { baseline: 'injection', hardened: 'injection' });
+  t.like(figure(m, 'single-writer', 'lost writes'), { verdict: 'same' });
+  t.like(figure(m, 'identical-components', 'web capacity lost'), { baseline: 1, verdict: 'better' });
+  t.like(figure(m, 'identical-components', 'read availability during the fault'), { hardened: 1, verdict: 'better' });
+  t.like(figure(m, 'tls-ends-at-lb', 'plaintext hops on the data path'), { baseline: 3, hardened: 0, verdict: 'better' });
+  // A figure without samples (the grade: one value per run) keeps its one-run column.
+  t.like(figure(m, 'tls-ends-at-lb', 'internal encryption grade'), { verdict: 'single' });
+  const md = renderBeforeAfterMarkdown(m);
+  t.regex(md, /\| write outage \(s\) \| 3\.3 s \[3\.1–3\.4 s, 6 injections\] \| 0\.0 s \[0\.0–0\.1 s, 6 injections\] \| ▲ better \|/);
+  t.regex(md, /7 looks/);
 });

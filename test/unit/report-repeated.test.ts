@@ -8,6 +8,7 @@ import { suiteReportSchema } from '../../src/experiment/suite-report.js';
 import type { Metrics } from '../../src/metric-table.js';
 import { compareModel, renderCompareHtml, renderCompareMarkdown } from '../../src/report/before-after.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
+import { compareJournals } from '../../src/report/compare.js';
 import { journal } from '../helpers/journal.js';
 
 /** An experiment run once per entry of `runs`, its journal as suite.ts writes it. */
@@ -143,4 +144,17 @@ test('junit.xml of a repeated experiment: a test suite per repetition, so a fail
   const xml = renderJunit({ ...runs[0]!, status: 'failed', repetitions: runs.map((r, i) => ({ ...r, repetition: i + 1 })) } as ExperimentJournal);
   t.regex(xml, /<testsuite name="kill \(repetition 1\)" tests="0" failures="0"/);
   t.regex(xml, /<testsuite name="kill \(repetition 2\)" tests="1" failures="1"/);
+});
+
+test('one run with a fault injected six times: report.md lists each injection’s figures, their median and interval; compare calls the change', (t) => {
+  const kills = (outages: number[]): ExperimentJournal => ({
+    ...journal('kill', { write_outage_s: outages.reduce((a, b) => a + b, 0), write_outage_worst_s: Math.max(...outages) }),
+    samples: { per: 'injection', metrics: { write_outage_s: outages } },
+  });
+  const before = kills([3.3, 3.2, 3.3, 3.4, 3.1, 3.3]);
+  const md = renderMarkdown(before);
+  t.regex(md, /\*\*Per injection\.\*\*/);
+  t.regex(md, /\| write outage \| 3\.3 s, 3\.2 s, 3\.3 s, 3\.4 s, 3\.1 s, 3\.3 s \| 3\.3 s \| 3\.1–3\.4 s \| 96\.9% \|/);
+  const change = compareJournals(before, kills([0, 0.1, 0, 0, 0.1, 0])).changes.find((c) => c.metric === 'write_outage_s');
+  t.like(change, { change: 'better', runs: { before: 6, after: 6 } });
 });
