@@ -9,16 +9,11 @@
 # other's numbers (44 containers, load average 80+ measured). The baseline is removed after its run; the hardened
 # stack stays up (its cold start, three Galera nodes with state transfers, is the slow one), so a second run is
 # warmer. `faultline stack down --profile hardened` removes it.
-# Repetitions: each profile's suite runs FAULTLINE_REPEAT times, round by round, so each figure of the report is a
-# median with its interval and a change is better or worse only when the intervals separate (README, "Repetitions and
-# confidence intervals"); with one run a side the report says "one run each: no interval" instead of a verdict.
-# What it costs, measured 2026-12-06 on the shared 2-core machine (5 engineers at work): one round of the suite took
-# 187 s on the baseline (loads 95 s, about 23 s per experiment of attach, steady state and data-loss check) and the
-# hardened writer kill 45-46 s a run, so a round of both profiles is about 6.5 min. A 95 % interval of the median needs
-# 6 runs (below that even min-max covers less: 3 runs 75 %), so separating the headline figures at 95 % takes about
-# 40 min here: it does not fit the 6 min (warm) / 12 min (fresh) goal, and neither do 2 or 3 rounds (13 / 20 min).
-# The default stays one round, as before (itself about 6.5 min of runs here); FAULTLINE_REPEAT=6 npm run main gives the
-# 95 % intervals.
+# Intervals: each headline figure has six samples or more from one round, because the suite repeats inside its runs
+# (the writer killed six times, nginx taken down six times, the encryption looked at seven times; README, "Repetitions
+# and confidence intervals"), so the report calls a change better or worse only where the 95 % intervals separate.
+# FAULTLINE_REPEAT=N runs the whole suite N times on each profile besides, for the figures with one value per run
+# (latency, monitoring). What one round costs is measured by bench/main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -30,10 +25,14 @@ started=$(date +%s)
 rc=0
 # The hardened stack, if a previous run left it up, waits stopped while the baseline runs (a clean stop: the Galera
 # node that leaves last restarts the cluster from its state, no state transfer needed).
+stopped=$(date +%s)
 docker ps -q --filter label=faultline.stack=faultline-hardened | xargs -r docker stop -t 30 > /dev/null
+echo "main: setup and the hardened stack stopped in $(($(date +%s) - started)) s ($(($(date +%s) - stopped)) s to stop it)" >&2
 for profile in baseline hardened; do
   echo "main: [$profile] bringing the stack up" >&2
+  up=$(date +%s)
   node bin/faultline.js stack up --profile "$profile"
+  echo "main: [$profile] stack up in $(($(date +%s) - up)) s" >&2
   echo "main: [$profile] running experiments/before-after.yaml, $repeat time(s)" >&2
   prc=0
   ran=$(date +%s)
@@ -44,7 +43,13 @@ for profile in baseline hardened; do
     echo "main: [$profile] the run failed (exit $prc); see $out/$profile/" >&2
     exit "$prc"
   fi
-  if [ "$profile" = hardened ]; then rc=$prc; else node bin/faultline.js stack down; fi
+  if [ "$profile" = hardened ]; then
+    rc=$prc
+  else
+    down=$(date +%s)
+    node bin/faultline.js stack down
+    echo "main: [$profile] stack down in $(($(date +%s) - down)) s" >&2
+  fi
 done
 node bin/faultline.js before-after "$out/baseline/journal.json" "$out/hardened/journal.json" --label baseline --label hardened --out "$out"
 echo "main: report written to $out/before-after.md and $out/before-after.html in $(($(date +%s) - started)) s" >&2
