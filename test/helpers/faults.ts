@@ -46,6 +46,20 @@ export async function connectFrom(docker: Pick<DockerClient, 'exec'>, fromHostId
   return res.exitCode === 0;
 }
 
+/**
+ * What a reverted container is, as a user would check it: its own health check passes now (the revert ran it), and
+ * Docker's status says healthy by Docker's next run of that check (the stack's interval is 5 s). '' when both hold.
+ */
+export async function backAndHealthy(stack: AttachedStack, id: string): Promise<string> {
+  const state = await stack.docker.inspect(id);
+  if (!state.running) return 'not running';
+  const check = state.healthTest ? await stack.docker.exec(id, state.healthTest) : null;
+  if (check && check.exitCode !== 0) return `its health check fails now (exit ${check.exitCode})`;
+  for (const deadline = Date.now() + 7000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250)))
+    if ((await stack.docker.inspect(id)).health === 'healthy') return '';
+  return `Docker still says ${(await stack.docker.inspect(id)).health} 7 s after the revert`;
+}
+
 export interface StackSnapshot {
   fingerprint: string | undefined;
   /** server → `nft list ruleset` + every qdisc (`tc qdisc show`, all interfaces) */

@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import type { ExecutionContext } from 'ava';
 import { itest as test, sharedStack } from '../helpers/stack.js';
-import { connectFrom, exclusive, faultContext, hostOf, idOf, snapshot, tcpConnect } from '../helpers/faults.js';
+import { backAndHealthy, connectFrom, exclusive, faultContext, hostOf, idOf, snapshot, tcpConnect } from '../helpers/faults.js';
 import { retryUntil } from '../../src/util/retry.js';
 import { request } from '../../src/util/http.js';
 import { LABEL } from '../../src/stack/docker-client.js';
@@ -80,7 +80,7 @@ test.serial('db-primary-kill: the primary is gone, then back and healthy', async
         );
       },
       restored: async () => {
-        t.is((await stack.docker.inspect(id)).health, 'healthy');
+        t.is(await backAndHealthy(stack, id), '');
         t.is(await tcpConnect(ip('db-primary'), 3306), 'open');
       },
     },
@@ -99,7 +99,7 @@ test.serial('container-kill, container-stop, container-pause and container-resta
         t.false(state.running);
         t.is(state.exitCode, 137, 'killed by SIGKILL, not stopped');
       },
-      restored: async () => t.is((await stack.docker.inspect(web3app)).health, 'healthy'),
+      restored: async () => t.is(await backAndHealthy(stack, web3app), ''),
     },
   );
   const nginx = await idOf(stack, 'web2-nginx');
