@@ -149,8 +149,10 @@ async function waitHealthy(ctx: FaultContext, id: string, name: string, signal: 
     async () => {
       const s = await containerState(ctx, id);
       // Docker runs the health check only every interval (5 s on the reference stack, 30 s by default): between two
-      // of its runs, the container's own check, run now, says the same sooner.
-      if (s?.running && !s.paused && s.health !== 'healthy' && s.health !== 'none' && Date.now() - checkedAt >= CHECK_EVERY_MS) {
+      // of its runs, the container's own check, run now, says the same sooner. Only for a container that (re)started
+      // ("starting"): one Docker already calls unhealthy (a frozen one, unpaused) stays so until Docker's next check,
+      // and compose refuses to start what depends on it meanwhile, so that wait is Docker's.
+      if (s?.running && !s.paused && s.health === 'starting' && Date.now() - checkedAt >= CHECK_EVERY_MS) {
         checkedAt = Date.now();
         const test = s.healthTest;
         const r = test

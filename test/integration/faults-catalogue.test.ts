@@ -133,6 +133,9 @@ test.serial('container-kill, container-stop, container-pause and container-resta
         ]);
         t.not(res.stdout, '200');
       },
+      // Docker calls a frozen container unhealthy at once, and says healthy again only at its next check: the revert
+      // waits for that, or compose would refuse to start anything that depends on it right after.
+      restored: async () => t.is((await stack.docker.inspect(app)).health, 'healthy'),
     },
   );
   const exporter = await idOf(stack, 'db-replica-mysqld-exporter');
