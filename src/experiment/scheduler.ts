@@ -22,7 +22,7 @@ import type { FaultStep, ProbeStep } from './schema.js';
  */
 const PROBE_HOLD_LIMIT_MS = MAX_HOLD_EXTENSION_MS;
 
-/** Between a repeated fault's revert and its next injection at least this long: the recovery analysis's healthy run (3 s) and a margin. */
+/** Between a repeated fault's revert (which waits until healthy) and its next injection at least this long: the recovery analysis's healthy run. */
 export const SETTLE_MS = 3000;
 
 export interface MethodContext {
