@@ -18,6 +18,12 @@ export type Samples = Partial<Record<MetricName, number[]>>;
 /** What a sample is one of: a compare report counts "6 injections", "6 looks" or "6 runs". */
 export type SampleUnit = 'run' | 'injection' | 'look';
 
+/** A run's samples of its figures, and what each sample is one of (a run's own value is the unit 'run'). */
+export interface RunSamples {
+  per: Exclude<SampleUnit, 'run'>;
+  metrics: Samples;
+}
+
 /** Whether every fault of the method is an injection of one repeated step (at least two of them). */
 export function repeatedFault(method: ActivityRecord[]): boolean {
   const faults = method.filter((a) => a.kind === 'fault' && a.status !== 'skipped');

@@ -7,6 +7,7 @@ import type { FaultWindow } from '../load/types.js';
 import type { SuiteReport } from './suite-report.js';
 import type { StackStatus } from '../stack/servers.js';
 import type { StopRecord } from './stop-conditions.js';
+import type { RunSamples } from './event-samples.js';
 
 export type ActivityStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'interrupted';
 export type Phase = 'steady-state-before' | 'method' | 'steady-state-after' | 'rollback';
@@ -81,7 +82,7 @@ export interface ExperimentJournal {
    * several times (`times:`), or per look of a probe in a run without faults (event-samples.ts). A compare report
    * takes them for its median and interval; absent, it takes `metrics`, one value per run.
    */
-  samples?: { per: 'injection' | 'look'; metrics: Partial<Record<MetricName, number[]>> } | undefined;
+  samples?: RunSamples | undefined;
   assertions: AssertionResult[];
   /** The stop condition that fired: which, its value and when (ms from the start of load). */
   stop?: StopRecord | undefined;

@@ -11,7 +11,7 @@ import type { DataLossResult } from '../probes/data-loss.js';
 import { evaluateAssertions } from './assertions.js';
 import { looksOf } from './activities.js';
 import { readErrorRatioDuring, steadyFigures, unsteadySpans, writeOutage } from './metrics.js';
-import { faultSamples, repeatedFault, type Samples } from './event-samples.js';
+import { faultSamples, repeatedFault, type RunSamples, type Samples } from './event-samples.js';
 import type { AssertionSpec } from './schema.js';
 import type { ActivityRecord, AssertionResult, ExperimentStatus } from './journal.js';
 
@@ -33,12 +33,6 @@ export interface Measured {
   findings: Record<string, unknown>;
   /** One sample per injection of a repeated fault, or per look of a probe in a run without faults (event-samples.ts). */
   samples?: RunSamples | undefined;
-}
-
-/** A run's samples of its figures, and what each sample is one of. */
-export interface RunSamples {
-  per: 'injection' | 'look';
-  metrics: Samples;
 }
 
 /** The worst of some values of a metric, in the metric table's direction; null when there are none. */

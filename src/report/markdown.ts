@@ -1,7 +1,7 @@
 // report.md: what a person reads in a minute and a CI step summary shows — verdict, key numbers, what failed and why.
 
 import { experimentsOf, runsOf, type ExperimentJournal, type Journal } from '../experiment/journal.js';
-import { INTERVAL_METHOD, medianInterval } from './intervals.js';
+import { INTERVAL_METHOD, medianInterval, type MedianInterval } from './intervals.js';
 import { figureGlossary } from './compare-figures.js';
 import { METRIC_TABLE, type MetricName } from '../metric-table.js';
 import { activityReason, fmtMetric, fmtNumber, fmtPercent, fmtSeconds, STATUS_LABEL } from './format.js';
@@ -24,6 +24,12 @@ const KEY_METRICS: readonly MetricName[] = [
   'tls_grade',
 ];
 
+/** A median's table cells: the median, its interval ("none (one run)" for one) and the interval's coverage. */
+function intervalCells(k: keyof typeof METRIC_TABLE, iv: MedianInterval, one: string): string {
+  const range = iv.n > 1 ? `${fmtMetric(k, iv.low)}–${fmtMetric(k, iv.high)}`.replace(/ (s|ms)–/, '–') : `none (one ${one})`;
+  return `${fmtMetric(k, iv.median)} | ${range} | ${iv.n > 1 ? fmtPercent(iv.coverage, 1) : '–'}`;
+}
+
 /** The key figures over a repeated experiment's runs: median, exact interval, runs (report/intervals.ts). */
 function repetitionLines(j: ExperimentJournal): string[] {
   const runs = runsOf(j);
@@ -36,9 +42,7 @@ function repetitionLines(j: ExperimentJournal): string[] {
   ];
   for (const k of KEY_METRICS) {
     const iv = medianInterval(runs.map((r) => r.metrics[k]).filter((v): v is number => typeof v === 'number'));
-    if (!iv) continue;
-    const range = iv.n > 1 ? `${fmtMetric(k, iv.low)}–${fmtMetric(k, iv.high)}`.replace(/ (s|ms)–/, '–') : 'none (one run)';
-    out.push(`| ${METRIC_TABLE[k].short} | ${fmtMetric(k, iv.median)} | ${range} | ${iv.n > 1 ? fmtPercent(iv.coverage, 1) : '–'} | ${iv.n} |`);
+    if (iv) out.push(`| ${METRIC_TABLE[k].short} | ${intervalCells(k, iv, 'run')} | ${iv.n} |`);
   }
   out.push('', '| repetition | verdict | availability | time to recover | write outage | lost writes |', '|---|---|---|---|---|---|');
   for (const [i, r] of runs.entries()) {
@@ -63,10 +67,7 @@ function sampleLines(j: ExperimentJournal): string[] {
   for (const k of names) {
     const values = runs.flatMap((r) => r.samples!.metrics[k] ?? []);
     const iv = medianInterval(values);
-    if (!iv) continue;
-    const range = iv.n > 1 ? `${fmtMetric(k, iv.low)}–${fmtMetric(k, iv.high)}`.replace(/ (s|ms)–/, '–') : 'none (one sample)';
-    const each = values.map((v) => fmtMetric(k, v)).join(', ');
-    out.push(`| ${METRIC_TABLE[k].short} | ${each} | ${fmtMetric(k, iv.median)} | ${range} | ${iv.n > 1 ? fmtPercent(iv.coverage, 1) : '–'} |`);
+    if (iv) out.push(`| ${METRIC_TABLE[k].short} | ${values.map((v) => fmtMetric(k, v)).join(', ')} | ${intervalCells(k, iv, 'sample')} |`);
   }
   out.push('');
   return out;
